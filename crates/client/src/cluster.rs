@@ -1,0 +1,383 @@
+//! A client of one Kafka cluster: bootstrap, metadata cache with leader
+//! tracking, a connection pool, and retries with backoff.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex as StdMutex, RwLock};
+use std::time::Duration;
+
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::{ApiKey, MetadataRequest, MetadataResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::ResponseError;
+use rand::Rng;
+use tracing::{debug, warn};
+
+use crate::connection::{BrokerConnection, ConnectionConfig};
+use crate::error::{ClientError, Result};
+
+/// Settings of a cluster client.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// `host:port` addresses to learn the cluster from.
+    pub bootstrap: Vec<String>,
+    pub connection: ConnectionConfig,
+    /// First pause between retries; doubles up to `retry_backoff_max`, with
+    /// jitter so that many partitions do not retry in lockstep.
+    pub retry_backoff: Duration,
+    pub retry_backoff_max: Duration,
+    /// How long one call keeps retrying retriable errors before giving up.
+    pub retry_deadline: Duration,
+}
+
+impl ClientConfig {
+    /// A config with defaults for the given comma-separated bootstrap list.
+    pub fn new(bootstrap: &str) -> Self {
+        ClientConfig {
+            bootstrap: bootstrap
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            connection: ConnectionConfig::default(),
+            retry_backoff: Duration::from_millis(100),
+            retry_backoff_max: Duration::from_secs(1),
+            retry_deadline: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Which socket a request travels on. A broker answers the requests of one
+/// connection strictly in order, so a long-polling fetch would hold up a
+/// produce or an admin call queued behind it: each kind gets its own socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Purpose {
+    Control,
+    Fetch,
+    Produce,
+}
+
+/// One partition as metadata describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartitionMetadata {
+    pub partition: i32,
+    /// Broker id of the leader, -1 when there is none.
+    pub leader: i32,
+    pub leader_epoch: i32,
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+    pub error: Option<ResponseError>,
+}
+
+/// One topic as metadata describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicMetadata {
+    pub name: String,
+    pub topic_id: [u8; 16],
+    pub is_internal: bool,
+    pub error: Option<ResponseError>,
+    /// Sorted by partition index.
+    pub partitions: Vec<PartitionMetadata>,
+}
+
+impl TopicMetadata {
+    pub fn partition(&self, partition: i32) -> Option<&PartitionMetadata> {
+        self.partitions.iter().find(|p| p.partition == partition)
+    }
+}
+
+/// A snapshot of what the cluster told us.
+#[derive(Debug, Clone, Default)]
+pub struct Metadata {
+    pub cluster_id: Option<String>,
+    pub controller_id: i32,
+    /// Broker id to `host:port`.
+    pub brokers: HashMap<i32, String>,
+    pub topics: HashMap<String, TopicMetadata>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: ClientConfig,
+    metadata: RwLock<Arc<Metadata>>,
+    connections: tokio::sync::Mutex<HashMap<(i32, Purpose), Arc<BrokerConnection>>>,
+    /// A control connection not tied to a broker id (the bootstrap one).
+    any: StdMutex<Option<Arc<BrokerConnection>>>,
+}
+
+/// A cheaply cloneable client of one cluster.
+#[derive(Debug, Clone)]
+pub struct KafkaClient {
+    inner: Arc<Inner>,
+}
+
+impl KafkaClient {
+    /// Connects to the first bootstrap broker that answers and loads the
+    /// broker list.
+    pub async fn connect(config: ClientConfig) -> Result<Self> {
+        let client = KafkaClient {
+            inner: Arc::new(Inner {
+                config,
+                metadata: RwLock::new(Arc::new(Metadata::default())),
+                connections: tokio::sync::Mutex::new(HashMap::new()),
+                any: StdMutex::new(None),
+            }),
+        };
+        client.refresh_metadata(Some(&[])).await?;
+        Ok(client)
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    /// The bootstrap list as one string, for messages.
+    pub fn bootstrap_display(&self) -> String {
+        self.inner.config.bootstrap.join(",")
+    }
+
+    /// The latest metadata snapshot.
+    pub fn metadata(&self) -> Arc<Metadata> {
+        self.inner.metadata.read().unwrap().clone()
+    }
+
+    /// A control connection to some live broker of the cluster.
+    pub async fn any_connection(&self) -> Result<Arc<BrokerConnection>> {
+        if let Some(conn) = self.inner.any.lock().unwrap().clone() {
+            if !conn.is_closed() {
+                return Ok(conn);
+            }
+        }
+        let known: Vec<String> = self.metadata().brokers.values().cloned().collect();
+        let candidates = known
+            .into_iter()
+            .chain(self.inner.config.bootstrap.iter().cloned());
+        let mut last = None;
+        for addr in candidates {
+            match BrokerConnection::connect(&addr, &self.inner.config.connection).await {
+                Ok(conn) => {
+                    *self.inner.any.lock().unwrap() = Some(conn.clone());
+                    return Ok(conn);
+                }
+                Err(e) => {
+                    debug!(addr, error = %e, "broker not reachable");
+                    last = Some(e);
+                }
+            }
+        }
+        Err(ClientError::NoBootstrap {
+            addrs: self.bootstrap_display(),
+            last: Box::new(last.unwrap_or_else(|| ClientError::ConnectionClosed {
+                addr: String::new(),
+                api: ApiKey::ApiVersions,
+                reason: "no bootstrap address configured".into(),
+            })),
+        })
+    }
+
+    /// A connection to broker `id` for the given purpose, reconnecting when
+    /// the cached one has failed.
+    pub async fn connection(&self, id: i32, purpose: Purpose) -> Result<Arc<BrokerConnection>> {
+        let mut pool = self.inner.connections.lock().await;
+        if let Some(conn) = pool.get(&(id, purpose)) {
+            if !conn.is_closed() {
+                return Ok(conn.clone());
+            }
+        }
+        let addr = match self.metadata().brokers.get(&id) {
+            Some(addr) => addr.clone(),
+            None => {
+                drop(pool);
+                self.refresh_metadata(Some(&[])).await?;
+                pool = self.inner.connections.lock().await;
+                self.metadata()
+                    .brokers
+                    .get(&id)
+                    .cloned()
+                    .ok_or_else(|| ClientError::ConnectionClosed {
+                        addr: format!("broker id {id}"),
+                        api: ApiKey::Metadata,
+                        reason: "broker is not in the cluster metadata".into(),
+                    })?
+            }
+        };
+        let conn = BrokerConnection::connect(&addr, &self.inner.config.connection).await?;
+        pool.insert((id, purpose), conn.clone());
+        Ok(conn)
+    }
+
+    /// Loads metadata: `None` for every topic, `Some(&[])` for brokers only,
+    /// or the named topics (merged into the cached snapshot).
+    pub async fn refresh_metadata(&self, topics: Option<&[String]>) -> Result<Arc<Metadata>> {
+        let request = MetadataRequest::default()
+            .with_allow_auto_topic_creation(false)
+            .with_topics(topics.map(|names| {
+                names
+                    .iter()
+                    .map(|n| {
+                        MetadataRequestTopic::default()
+                            .with_name(Some(TopicName(StrBytes::from_string(n.clone()))))
+                    })
+                    .collect()
+            }));
+        let response: MetadataResponse = self
+            .with_retries("metadata", || async {
+                let conn = self.any_connection().await?;
+                conn.request(&request).await
+            })
+            .await?;
+        let fresh = metadata_from_response(&response);
+        let merged = {
+            let mut current = self.inner.metadata.write().unwrap();
+            let mut next = (**current).clone();
+            next.cluster_id = fresh.cluster_id;
+            next.controller_id = fresh.controller_id;
+            next.brokers = fresh.brokers;
+            if topics.is_none() {
+                next.topics = fresh.topics;
+            } else {
+                for (name, topic) in fresh.topics {
+                    if topic.error == Some(ResponseError::UnknownTopicOrPartition) {
+                        next.topics.remove(&name);
+                    } else {
+                        next.topics.insert(name, topic);
+                    }
+                }
+            }
+            let next = Arc::new(next);
+            *current = next.clone();
+            next
+        };
+        Ok(merged)
+    }
+
+    /// Metadata of one topic, asked from the cluster.
+    pub async fn topic_metadata(&self, topic: &str) -> Result<TopicMetadata> {
+        let metadata = self.refresh_metadata(Some(&[topic.to_string()])).await?;
+        metadata
+            .topics
+            .get(topic)
+            .cloned()
+            .ok_or_else(|| ClientError::UnknownTopicPartition {
+                topic: topic.to_string(),
+                partition: -1,
+            })
+    }
+
+    /// The leader broker id of a partition, from the cache or, when the cache
+    /// does not know, from the cluster.
+    pub async fn leader(&self, topic: &str, partition: i32) -> Result<i32> {
+        if let Some(leader) = cached_leader(&self.metadata(), topic, partition) {
+            return Ok(leader);
+        }
+        let metadata = self.refresh_metadata(Some(&[topic.to_string()])).await?;
+        leader_of(&metadata, topic, partition)
+    }
+
+    /// Runs `call` until it succeeds, fails with a non-retriable error, or
+    /// the retry deadline passes; refreshes metadata between attempts when the
+    /// error says leadership may have moved.
+    pub async fn with_retries<T, F, Fut>(&self, what: &str, mut call: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let config = &self.inner.config;
+        let deadline = tokio::time::Instant::now() + config.retry_deadline;
+        let mut backoff = config.retry_backoff;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let error = match call().await {
+                Ok(value) => return Ok(value),
+                Err(e) => e,
+            };
+            if !error.is_retriable() {
+                return Err(error);
+            }
+            if tokio::time::Instant::now() + backoff > deadline {
+                return Err(ClientError::RetriesExhausted {
+                    attempts,
+                    last: Box::new(error),
+                });
+            }
+            warn!(what, attempts, error = %error, "retrying");
+            tokio::time::sleep(jitter(backoff)).await;
+            backoff = (backoff * 2).min(config.retry_backoff_max);
+            if error.needs_metadata_refresh() && what != "metadata" {
+                let _ = Box::pin(self.refresh_metadata(Some(&[]))).await;
+            }
+        }
+    }
+}
+
+fn jitter(backoff: Duration) -> Duration {
+    let factor = rand::thread_rng().gen_range(0.8..1.2);
+    backoff.mul_f64(factor)
+}
+
+fn cached_leader(metadata: &Metadata, topic: &str, partition: i32) -> Option<i32> {
+    let p = metadata.topics.get(topic)?.partition(partition)?;
+    (p.leader >= 0 && p.error.is_none()).then_some(p.leader)
+}
+
+/// The leader of a partition according to `metadata`, or why there is none.
+pub fn leader_of(metadata: &Metadata, topic: &str, partition: i32) -> Result<i32> {
+    let unknown = || ClientError::UnknownTopicPartition {
+        topic: topic.to_string(),
+        partition,
+    };
+    let t = metadata.topics.get(topic).ok_or_else(unknown)?;
+    let p = t.partition(partition).ok_or_else(unknown)?;
+    if p.leader < 0 {
+        return Err(ClientError::NoLeader {
+            topic: topic.to_string(),
+            partition,
+        });
+    }
+    Ok(p.leader)
+}
+
+fn metadata_from_response(response: &MetadataResponse) -> Metadata {
+    let brokers = response
+        .brokers
+        .iter()
+        .map(|b| (b.node_id.0, format!("{}:{}", b.host.as_str(), b.port)))
+        .collect();
+    let topics = response
+        .topics
+        .iter()
+        .filter_map(|t| {
+            let name = t.name.as_ref()?.0.to_string();
+            let mut partitions: Vec<PartitionMetadata> = t
+                .partitions
+                .iter()
+                .map(|p| PartitionMetadata {
+                    partition: p.partition_index,
+                    leader: p.leader_id.0,
+                    leader_epoch: p.leader_epoch,
+                    replicas: p.replica_nodes.iter().map(|b| b.0).collect(),
+                    isr: p.isr_nodes.iter().map(|b| b.0).collect(),
+                    error: ResponseError::try_from_code(p.error_code),
+                })
+                .collect();
+            partitions.sort_by_key(|p| p.partition);
+            Some((
+                name.clone(),
+                TopicMetadata {
+                    name,
+                    topic_id: *t.topic_id.as_bytes(),
+                    is_internal: t.is_internal,
+                    error: ResponseError::try_from_code(t.error_code),
+                    partitions,
+                },
+            ))
+        })
+        .collect();
+    Metadata {
+        cluster_id: response.cluster_id.as_ref().map(|s| s.to_string()),
+        controller_id: response.controller_id.0,
+        brokers,
+        topics,
+    }
+}

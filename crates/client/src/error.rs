@@ -1,0 +1,168 @@
+//! Errors of the client layer. `Display` says what failed and where (broker
+//! address, API); the cause is available through `source()`.
+
+use std::time::Duration;
+
+use kafka_protocol::messages::ApiKey;
+use kafka_protocol::ResponseError;
+
+/// Everything that can go wrong talking to a Kafka cluster.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The TCP connection could not be opened.
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Connecting took longer than the connect timeout.
+    #[error("connecting to {addr} timed out after {timeout:?}")]
+    ConnectTimeout { addr: String, timeout: Duration },
+    /// No bootstrap address answered.
+    #[error("no bootstrap broker reachable ({addrs}): {last}")]
+    NoBootstrap {
+        addrs: String,
+        #[source]
+        last: Box<ClientError>,
+    },
+    /// Reading or writing the socket failed; the connection is closed.
+    #[error("i/o error with {addr} during {api:?}: {source}")]
+    Io {
+        addr: String,
+        api: ApiKey,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The connection was closed (by the peer or after an earlier failure)
+    /// while the request waited.
+    #[error("connection to {addr} closed during {api:?}: {reason}")]
+    ConnectionClosed {
+        addr: String,
+        api: ApiKey,
+        reason: String,
+    },
+    /// No answer within the request timeout; the connection is closed.
+    #[error("{api:?} request to {addr} timed out after {timeout:?}")]
+    RequestTimeout {
+        addr: String,
+        api: ApiKey,
+        timeout: Duration,
+    },
+    /// The peer sent bytes that are not a valid Kafka response.
+    #[error("malformed {api:?} response from {addr}: {reason}")]
+    Malformed {
+        addr: String,
+        api: ApiKey,
+        reason: String,
+    },
+    /// The broker does not support any version of an API we can speak.
+    #[error("{addr} supports no version of {api:?} that kmirror speaks ({detail})")]
+    UnsupportedVersion {
+        addr: String,
+        api: ApiKey,
+        detail: String,
+    },
+    /// The broker answered with an error code.
+    #[error("{api:?} failed on {context}: {error}")]
+    Broker {
+        api: ApiKey,
+        context: String,
+        error: ResponseError,
+        message: Option<String>,
+    },
+    /// Metadata does not know a topic or partition.
+    #[error("unknown topic or partition {topic}-{partition}")]
+    UnknownTopicPartition { topic: String, partition: i32 },
+    /// The partition has no leader right now.
+    #[error("partition {topic}-{partition} has no leader")]
+    NoLeader { topic: String, partition: i32 },
+    /// Fetched bytes cannot be forwarded.
+    #[error("fetched data of {topic}-{partition} is unusable: {source}")]
+    Records {
+        topic: String,
+        partition: i32,
+        #[source]
+        source: kmirror_wire::WireError,
+    },
+    /// Retries were exhausted; carries the last error.
+    #[error("gave up after {attempts} attempts: {last}")]
+    RetriesExhausted {
+        attempts: u32,
+        #[source]
+        last: Box<ClientError>,
+    },
+}
+
+impl ClientError {
+    /// Whether retrying the same call later may succeed (possibly after a
+    /// metadata refresh or reconnect).
+    pub fn is_retriable(&self) -> bool {
+        match self {
+            ClientError::Connect { .. }
+            | ClientError::ConnectTimeout { .. }
+            | ClientError::NoBootstrap { .. }
+            | ClientError::Io { .. }
+            | ClientError::ConnectionClosed { .. }
+            | ClientError::RequestTimeout { .. }
+            | ClientError::NoLeader { .. }
+            | ClientError::UnknownTopicPartition { .. } => true,
+            ClientError::Broker { error, .. } => error.is_retriable(),
+            _ => false,
+        }
+    }
+
+    /// Whether the error means our view of partition leadership is stale.
+    pub fn needs_metadata_refresh(&self) -> bool {
+        match self {
+            ClientError::Broker { error, .. } => matches!(
+                error,
+                ResponseError::NotLeaderOrFollower
+                    | ResponseError::UnknownTopicOrPartition
+                    | ResponseError::LeaderNotAvailable
+                    | ResponseError::FencedLeaderEpoch
+                    | ResponseError::UnknownLeaderEpoch
+                    | ResponseError::NotCoordinator
+                    | ResponseError::CoordinatorNotAvailable
+            ),
+            ClientError::NoLeader { .. }
+            | ClientError::UnknownTopicPartition { .. }
+            | ClientError::Connect { .. }
+            | ClientError::ConnectTimeout { .. }
+            | ClientError::Io { .. }
+            | ClientError::ConnectionClosed { .. }
+            | ClientError::RequestTimeout { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// The broker error code, when the broker answered with one.
+    pub fn broker_error(&self) -> Option<ResponseError> {
+        match self {
+            ClientError::Broker { error, .. } => Some(*error),
+            ClientError::RetriesExhausted { last, .. } => last.broker_error(),
+            _ => None,
+        }
+    }
+}
+
+/// Turns a response error code into a `Result`, naming the API and what it
+/// was about.
+pub(crate) fn check_code(
+    api: ApiKey,
+    code: i16,
+    context: impl FnOnce() -> String,
+    message: Option<&kafka_protocol::protocol::StrBytes>,
+) -> Result<(), ClientError> {
+    match ResponseError::try_from_code(code) {
+        None => Ok(()),
+        Some(error) => Err(ClientError::Broker {
+            api,
+            context: context(),
+            error,
+            message: message.map(|m| m.to_string()),
+        }),
+    }
+}
+
+pub type Result<T, E = ClientError> = std::result::Result<T, E>;

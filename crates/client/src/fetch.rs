@@ -1,0 +1,249 @@
+//! Raw fetch: record batches come back as zero-copy `Bytes` slices of the
+//! response frame, never decoded. Control batches, empty batches and batches
+//! of aborted transactions are dropped here so nothing above ever forwards
+//! them.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
+use kafka_protocol::messages::fetch_response::AbortedTransaction;
+use kafka_protocol::messages::{ApiKey, BrokerId, FetchResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::ResponseError;
+use kmirror_wire::batch::{control_record_type, split_record_set, ControlType, RawBatch, SplitEnd};
+use kmirror_wire::WireError;
+
+use crate::connection::BrokerConnection;
+use crate::error::{ClientError, Result};
+
+/// Which records a fetch may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    /// Everything up to the high watermark, aborted transactions included.
+    ReadUncommitted = 0,
+    /// Up to the last stable offset; aborted transactions can be filtered.
+    ReadCommitted = 1,
+}
+
+/// Settings of one fetch request.
+#[derive(Debug, Clone)]
+pub struct FetchParams {
+    pub max_wait: Duration,
+    pub min_bytes: i32,
+    pub max_bytes: i32,
+    pub isolation: Isolation,
+}
+
+impl Default for FetchParams {
+    fn default() -> Self {
+        FetchParams {
+            max_wait: Duration::from_millis(500),
+            min_bytes: 1,
+            max_bytes: 50 * 1024 * 1024,
+            isolation: Isolation::ReadCommitted,
+        }
+    }
+}
+
+/// One partition to fetch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionFetch {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub max_bytes: i32,
+}
+
+/// What came back for one partition.
+#[derive(Debug)]
+pub struct FetchedPartition {
+    pub topic: String,
+    pub partition: i32,
+    /// The offset that was asked for.
+    pub requested_offset: i64,
+    pub result: Result<PartitionData, ClientError>,
+}
+
+/// The usable part of a partition's fetch response.
+#[derive(Debug, Clone, Default)]
+pub struct PartitionData {
+    pub high_watermark: i64,
+    pub last_stable_offset: i64,
+    pub log_start_offset: i64,
+    /// Batches to forward, in offset order.
+    pub batches: Vec<RawBatch>,
+    /// Where the next fetch should start: past every complete batch seen,
+    /// including the dropped ones. Equals the requested offset when nothing
+    /// complete arrived.
+    pub next_offset: i64,
+    /// Batches dropped as control, empty or aborted, counted for metrics.
+    pub dropped_batches: usize,
+}
+
+/// Fetches the given partitions from one broker (their leader).
+pub async fn fetch(
+    conn: &BrokerConnection,
+    params: &FetchParams,
+    partitions: &[PartitionFetch],
+) -> Result<Vec<FetchedPartition>> {
+    let request = build_request(params, partitions);
+    let version = conn.version_for(ApiKey::Fetch, <FetchRequest as kafka_protocol::protocol::Message>::VERSIONS)?;
+    // The broker may hold the request for max_wait; the socket timeout must
+    // outlast it.
+    let timeout = params.max_wait + Duration::from_secs(30);
+    let response: FetchResponse = conn.request_at(&request, version, timeout).await?;
+    if let Some(error) = ResponseError::try_from_code(response.error_code) {
+        return Err(ClientError::Broker {
+            api: ApiKey::Fetch,
+            context: format!("broker {}", conn.addr()),
+            error,
+            message: None,
+        });
+    }
+    let mut out = Vec::with_capacity(partitions.len());
+    for topic in response.responses {
+        let name = topic.topic.0.to_string();
+        for p in topic.partitions {
+            let requested = partitions
+                .iter()
+                .find(|r| r.topic == name && r.partition == p.partition_index)
+                .map(|r| r.offset)
+                .unwrap_or(-1);
+            let result = match ResponseError::try_from_code(p.error_code) {
+                Some(error) => Err(ClientError::Broker {
+                    api: ApiKey::Fetch,
+                    context: format!("{}-{} at offset {} on {}", name, p.partition_index, requested, conn.addr()),
+                    error,
+                    message: None,
+                }),
+                None => usable_batches(
+                    p.records.unwrap_or_default(),
+                    requested,
+                    p.aborted_transactions.as_deref().unwrap_or(&[]),
+                    params.isolation,
+                )
+                .map(|(batches, next_offset, dropped_batches)| PartitionData {
+                    high_watermark: p.high_watermark,
+                    last_stable_offset: p.last_stable_offset,
+                    log_start_offset: p.log_start_offset,
+                    batches,
+                    next_offset,
+                    dropped_batches,
+                })
+                .map_err(|source| ClientError::Records {
+                    topic: name.clone(),
+                    partition: p.partition_index,
+                    source,
+                }),
+            };
+            out.push(FetchedPartition {
+                topic: name.clone(),
+                partition: p.partition_index,
+                requested_offset: requested,
+                result,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn build_request(params: &FetchParams, partitions: &[PartitionFetch]) -> FetchRequest {
+    let mut topics: BTreeMap<&str, Vec<FetchPartition>> = BTreeMap::new();
+    for p in partitions {
+        topics.entry(p.topic.as_str()).or_default().push(
+            FetchPartition::default()
+                .with_partition(p.partition)
+                .with_current_leader_epoch(-1)
+                .with_fetch_offset(p.offset)
+                .with_last_fetched_epoch(-1)
+                .with_log_start_offset(-1)
+                .with_partition_max_bytes(p.max_bytes),
+        );
+    }
+    FetchRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_max_wait_ms(params.max_wait.as_millis().min(i32::MAX as u128) as i32)
+        .with_min_bytes(params.min_bytes)
+        .with_max_bytes(params.max_bytes)
+        .with_isolation_level(params.isolation as i8)
+        // Session id 0 with epoch -1: a full fetch without a fetch session.
+        .with_session_id(0)
+        .with_session_epoch(-1)
+        .with_topics(
+            topics
+                .into_iter()
+                .map(|(name, partitions)| {
+                    FetchTopic::default()
+                        .with_topic(TopicName(StrBytes::from_string(name.to_string())))
+                        .with_partitions(partitions)
+                })
+                .collect(),
+        )
+        .with_rack_id(StrBytes::from_static_str(""))
+}
+
+/// Splits a partition's record set and keeps what may be forwarded.
+///
+/// Returns the batches, the next offset to fetch and how many batches were
+/// dropped. Follows the Java consumer's aborted-transaction algorithm: a
+/// producer enters the aborted set when the batch stream reaches the first
+/// offset of one of its aborted transactions, and leaves it at its abort
+/// marker.
+pub fn usable_batches(
+    records: Bytes,
+    requested_offset: i64,
+    aborted: &[AbortedTransaction],
+    isolation: Isolation,
+) -> std::result::Result<(Vec<RawBatch>, i64, usize), WireError> {
+    let split = split_record_set(&records);
+    let mut aborted: Vec<(i64, i64)> = if isolation == Isolation::ReadCommitted {
+        aborted
+            .iter()
+            .map(|a| (a.first_offset, a.producer_id.0))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    aborted.sort_unstable();
+    let mut aborted = aborted.into_iter().peekable();
+    let mut aborting: HashSet<i64> = HashSet::new();
+
+    let mut kept = Vec::new();
+    let mut next_offset = requested_offset;
+    let mut dropped = 0;
+    for batch in split.batches {
+        let header = &batch.header;
+        next_offset = next_offset.max(header.next_offset());
+        while let Some(&(first_offset, producer_id)) = aborted.peek() {
+            if first_offset > header.last_offset() {
+                break;
+            }
+            aborting.insert(producer_id);
+            aborted.next();
+        }
+        if header.is_control() {
+            if control_record_type(&batch.bytes) == Some(ControlType::Abort) {
+                aborting.remove(&header.producer_id);
+            }
+            dropped += 1;
+            continue;
+        }
+        let aborted_data = header.is_transactional() && aborting.contains(&header.producer_id);
+        let before_request = header.last_offset() < requested_offset;
+        if aborted_data || header.records_count == 0 || before_request {
+            dropped += 1;
+            continue;
+        }
+        kept.push(batch);
+    }
+    if let SplitEnd::Failed { error, .. } = split.end {
+        // Batches before the unusable one are still good; the error surfaces
+        // when the next fetch starts at it.
+        if kept.is_empty() && next_offset == requested_offset {
+            return Err(error);
+        }
+    }
+    Ok((kept, next_offset, dropped))
+}

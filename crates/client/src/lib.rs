@@ -1,0 +1,23 @@
+//! kmirror's Kafka client layer, built on the `kafka-protocol` crate's
+//! message codecs.
+//!
+//! - [`connection`]: one socket, correlation ids, pipelining, timeouts.
+//! - [`cluster`]: bootstrap, metadata and leaders, connection pool, retries.
+//! - [`fetch`]: raw fetch of record batches as `Bytes`, never decoded.
+//! - [`produce`]: idempotent raw produce of rewritten batches.
+//! - [`admin`]: the admin, group and offset calls the engine needs.
+//!
+//! The layer knows nothing about replication.
+
+pub mod admin;
+pub mod cluster;
+pub mod connection;
+pub mod error;
+pub mod fetch;
+pub mod produce;
+pub mod produce_request;
+pub mod transport;
+pub mod versions;
+
+pub use cluster::{ClientConfig, KafkaClient, Purpose};
+pub use error::{ClientError, Result};

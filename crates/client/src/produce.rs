@@ -1,0 +1,377 @@
+//! Idempotent raw produce.
+//!
+//! Each fetched batch gets a new header (our producer id, epoch and
+//! sequence; see `kmirror_wire::batch::rewrite_header`) and is sent as is, one
+//! batch per partition per request, up to five requests in flight per
+//! partition. On a retriable failure every unacknowledged batch is resent in
+//! order with identical bytes, so the broker's sequence check turns resends of
+//! batches it already has into duplicates it acknowledges with their original
+//! offsets: no loss, no duplicate.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafka_protocol::messages::{
+    ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProduceRequest, ProduceResponse,
+    ProducerId,
+};
+use kafka_protocol::protocol::Message;
+use kafka_protocol::ResponseError;
+use kmirror_wire::batch::{rewrite_header, ProducerStamp, RawBatch};
+use tracing::{debug, warn};
+
+use crate::cluster::{KafkaClient, Purpose};
+use crate::connection::{BrokerConnection, PendingResponse};
+use crate::error::{check_code, ClientError, Result};
+use crate::produce_request::{encode_produce_body, OutgoingBatch, TopicBatches};
+
+/// Kafka's limit for idempotent producers: more in flight and the broker can
+/// no longer tell a retry from a gap.
+pub const MAX_IN_FLIGHT_PER_PARTITION: usize = 5;
+
+/// A producer id and epoch from InitProducerId.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProducerIdentity {
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+}
+
+/// Asks the cluster for a fresh idempotent producer id.
+pub async fn init_producer_id(client: &KafkaClient) -> Result<ProducerIdentity> {
+    let request = InitProducerIdRequest::default()
+        .with_transactional_id(None)
+        .with_transaction_timeout_ms(-1)
+        .with_producer_id(ProducerId(-1))
+        .with_producer_epoch(-1);
+    let response: InitProducerIdResponse = client
+        .with_retries("init producer id", || async {
+            let conn = client.any_connection().await?;
+            let response: InitProducerIdResponse = conn.request(&request).await?;
+            check_code(
+                ApiKey::InitProducerId,
+                response.error_code,
+                || format!("cluster {}", client.bootstrap_display()),
+                None,
+            )?;
+            Ok(response)
+        })
+        .await?;
+    Ok(ProducerIdentity {
+        producer_id: response.producer_id.0,
+        producer_epoch: response.producer_epoch,
+    })
+}
+
+/// Settings of a partition sender.
+#[derive(Debug, Clone)]
+pub struct SendConfig {
+    /// -1 (all in-sync replicas): required for idempotence.
+    pub acks: i16,
+    /// How long the broker may wait for replication.
+    pub timeout: Duration,
+    /// How many times a batch is resent after retriable errors before the
+    /// partition gives up (and is paused by the caller).
+    pub max_retries: u32,
+    pub retry_backoff: Duration,
+}
+
+impl Default for SendConfig {
+    fn default() -> Self {
+        SendConfig {
+            acks: -1,
+            timeout: Duration::from_secs(30),
+            max_retries: 20,
+            retry_backoff: Duration::from_millis(100),
+        }
+    }
+}
+
+/// The broker's acknowledgement of one forwarded batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ack<T> {
+    pub tag: T,
+    /// Offset of the batch's first record on the target; -1 when the broker
+    /// reported a duplicate without offsets (only after a long outage).
+    pub base_offset: i64,
+    /// Records in the batch.
+    pub records: i32,
+    /// Upstream offsets covered: `base_offset + lastOffsetDelta` of the
+    /// source batch is `last_offset_delta` past its base.
+    pub last_offset_delta: i32,
+}
+
+/// A batch sent but not yet acknowledged.
+#[derive(Debug)]
+struct InFlight<T> {
+    tag: T,
+    batch: OutgoingBatch,
+    records: i32,
+    last_offset_delta: i32,
+    /// `None` once the response was lost and the batch awaits a resend.
+    response: Option<tokio::task::JoinHandle<Result<(i16, Bytes)>>>,
+    attempts: u32,
+}
+
+/// Sends batches to one target partition in order, idempotently.
+///
+/// Used by one task: [`PartitionSender::send`] puts a batch on the wire
+/// (waiting while the window is full), [`PartitionSender::next_ack`] returns
+/// acknowledgements in order.
+#[derive(Debug)]
+pub struct PartitionSender<T> {
+    client: KafkaClient,
+    topic: Arc<str>,
+    partition: i32,
+    identity: ProducerIdentity,
+    next_sequence: i32,
+    config: SendConfig,
+    connection: Option<Arc<BrokerConnection>>,
+    window: VecDeque<InFlight<T>>,
+}
+
+impl<T: Send + 'static> PartitionSender<T> {
+    pub fn new(
+        client: KafkaClient,
+        topic: &str,
+        partition: i32,
+        identity: ProducerIdentity,
+        config: SendConfig,
+    ) -> Self {
+        PartitionSender {
+            client,
+            topic: topic.into(),
+            partition,
+            identity,
+            next_sequence: 0,
+            config,
+            connection: None,
+            window: VecDeque::new(),
+        }
+    }
+
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    pub fn partition(&self) -> i32 {
+        self.partition
+    }
+
+    /// Batches sent and not yet acknowledged.
+    pub fn in_flight(&self) -> usize {
+        self.window.len()
+    }
+
+    /// Whether another batch may be sent without waiting for an ack.
+    pub fn has_room(&self) -> bool {
+        self.window.len() < MAX_IN_FLIGHT_PER_PARTITION
+    }
+
+    /// Rewrites `batch`'s header with our producer identity and the next
+    /// sequence and puts it on the wire. The caller must have room
+    /// ([`Self::has_room`]); otherwise it should first take an ack.
+    pub async fn send(&mut self, batch: &RawBatch, tag: T) -> Result<()> {
+        assert!(self.has_room(), "send without room in the in-flight window");
+        let stamp = ProducerStamp {
+            producer_id: self.identity.producer_id,
+            producer_epoch: self.identity.producer_epoch,
+            base_sequence: self.next_sequence,
+            transactional: false,
+        };
+        let header = rewrite_header(&batch.bytes, &stamp).map_err(|source| ClientError::Records {
+            topic: self.topic.to_string(),
+            partition: self.partition,
+            source,
+        })?;
+        let records = batch.header.records_count;
+        // Sequences wrap at i32::MAX as in the Java producer.
+        self.next_sequence = self.next_sequence.wrapping_add(records) & i32::MAX;
+        let outgoing = OutgoingBatch {
+            header: Bytes::copy_from_slice(&header),
+            body: batch.bytes.slice(kmirror_wire::batch::BATCH_HEADER_LEN..),
+        };
+        let mut entry = InFlight {
+            tag,
+            batch: outgoing,
+            records,
+            last_offset_delta: batch.header.last_offset_delta,
+            response: None,
+            attempts: 0,
+        };
+        // A failure to write is handled like a lost response: the entry stays
+        // in the window and is resent by `next_ack`.
+        if let Err(e) = self.transmit(&mut entry).await {
+            debug!(topic = %self.topic, partition = self.partition, error = %e, "send failed, will resend");
+        }
+        self.window.push_back(entry);
+        Ok(())
+    }
+
+    /// Waits for the oldest batch's acknowledgement. `None` when nothing is in
+    /// flight. An `Err` is final for this sender: the partition should be
+    /// paused and a new sender (new producer id) used when it resumes.
+    pub async fn next_ack(&mut self) -> Option<Result<Ack<T>>> {
+        loop {
+            let front = self.window.front_mut()?;
+            // Polled through `&mut` and cleared only once complete, so that a
+            // caller selecting over this future can drop it without losing
+            // the response.
+            let outcome = match front.response.as_mut() {
+                Some(handle) => {
+                    let joined = handle.await;
+                    front.response = None;
+                    match joined {
+                        Ok(result) => result.and_then(|(version, body)| self.partition_result(version, body)),
+                        Err(join) => Err(ClientError::ConnectionClosed {
+                            addr: String::new(),
+                            api: ApiKey::Produce,
+                            reason: format!("response task failed: {join}"),
+                        }),
+                    }
+                }
+                None => Err(ClientError::ConnectionClosed {
+                    addr: String::new(),
+                    api: ApiKey::Produce,
+                    reason: "not sent".into(),
+                }),
+            };
+            match outcome {
+                Ok(base_offset) => {
+                    let done = self.window.pop_front().expect("front exists");
+                    return Some(Ok(Ack {
+                        tag: done.tag,
+                        base_offset,
+                        records: done.records,
+                        last_offset_delta: done.last_offset_delta,
+                    }));
+                }
+                Err(e) if e.is_retriable() || is_sequence_fallout(&e) => {
+                    let front = self.window.front_mut().expect("front exists");
+                    front.attempts += 1;
+                    if front.attempts > self.config.max_retries {
+                        return Some(Err(ClientError::RetriesExhausted {
+                            attempts: front.attempts,
+                            last: Box::new(e),
+                        }));
+                    }
+                    warn!(topic = %self.topic, partition = self.partition, error = %e, attempt = front.attempts, "produce failed, resending unacknowledged batches");
+                    if let Err(e) = self.resend_window(e.needs_metadata_refresh()).await {
+                        debug!(error = %e, "resend failed, will retry");
+                    }
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+
+    /// Drops every response still pending, waits a backoff, finds the leader
+    /// again and resends every unacknowledged batch in order with identical
+    /// bytes and sequences.
+    async fn resend_window(&mut self, refresh: bool) -> Result<()> {
+        // Responses after a failed one are useless: the broker rejected them
+        // (out of order) or will report them as duplicates on resend.
+        for entry in self.window.iter_mut() {
+            if let Some(handle) = entry.response.take() {
+                let _ = handle.await;
+            }
+        }
+        self.connection = None;
+        tokio::time::sleep(self.config.retry_backoff).await;
+        if refresh {
+            let _ = self
+                .client
+                .refresh_metadata(Some(&[self.topic.to_string()]))
+                .await;
+        }
+        let mut window = std::mem::take(&mut self.window);
+        let mut result = Ok(());
+        for entry in window.iter_mut() {
+            if result.is_ok() {
+                result = self.transmit(entry).await;
+            }
+        }
+        self.window = window;
+        result
+    }
+
+    async fn leader_connection(&mut self) -> Result<Arc<BrokerConnection>> {
+        if let Some(conn) = &self.connection {
+            if !conn.is_closed() {
+                return Ok(conn.clone());
+            }
+        }
+        let leader = self.client.leader(&self.topic, self.partition).await?;
+        let conn = self.client.connection(leader, Purpose::Produce).await?;
+        self.connection = Some(conn.clone());
+        Ok(conn)
+    }
+
+    /// Writes one batch's request and spawns the wait for its answer.
+    async fn transmit(&mut self, entry: &mut InFlight<T>) -> Result<()> {
+        let conn = self.leader_connection().await?;
+        let version = conn.version_for(ApiKey::Produce, ProduceRequest::VERSIONS)?;
+        let body = encode_produce_body(
+            version,
+            None,
+            self.config.acks,
+            self.config.timeout.as_millis() as i32,
+            &[TopicBatches {
+                topic: &self.topic,
+                partitions: vec![(self.partition, &entry.batch)],
+            }],
+        );
+        let timeout = self.config.timeout + Duration::from_secs(10);
+        let pending: PendingResponse = conn.send(ApiKey::Produce, version, body, timeout).await?;
+        entry.response = Some(tokio::spawn(async move {
+            let body = pending.response().await?;
+            Ok((version, body))
+        }));
+        Ok(())
+    }
+
+    /// Extracts our partition's outcome from a produce response.
+    fn partition_result(&self, version: i16, mut body: Bytes) -> Result<i64> {
+        let response = <ProduceResponse as kafka_protocol::protocol::Decodable>::decode(
+            &mut body, version,
+        )
+        .map_err(|e| ClientError::Malformed {
+            addr: String::new(),
+            api: ApiKey::Produce,
+            reason: format!("v{version} body does not decode: {e}"),
+        })?;
+        let partition = response
+            .responses
+            .iter()
+            .filter(|t| t.name.0.as_str() == &*self.topic)
+            .flat_map(|t| t.partition_responses.iter())
+            .find(|p| p.index == self.partition)
+            .ok_or_else(|| ClientError::Malformed {
+                addr: String::new(),
+                api: ApiKey::Produce,
+                reason: format!("no answer for {}-{}", self.topic, self.partition),
+            })?;
+        match ResponseError::try_from_code(partition.error_code) {
+            None => Ok(partition.base_offset),
+            // The broker has this batch already but no longer remembers
+            // where: success, offsets unknown.
+            Some(ResponseError::DuplicateSequenceNumber) => Ok(-1),
+            Some(error) => Err(ClientError::Broker {
+                api: ApiKey::Produce,
+                context: format!("{}-{}", self.topic, self.partition),
+                error,
+                message: partition.error_message.as_ref().map(|m| m.to_string()),
+            }),
+        }
+    }
+}
+
+/// An out-of-order sequence right after a resend is the broker rejecting
+/// batches that followed a failed one; resending in order repairs it.
+fn is_sequence_fallout(error: &ClientError) -> bool {
+    matches!(
+        error.broker_error(),
+        Some(ResponseError::OutOfOrderSequenceNumber)
+    )
+}

@@ -1,0 +1,217 @@
+//! Config errors and warnings, each naming the file, line and key, displayed on
+//! one line: `mm2.properties:7: kafka-a->kafka-c.enabled: unknown cluster alias
+//! "kafka-c" (clusters = kafka-a, kafka-b)`.
+
+use std::fmt;
+
+/// Where a setting came from: the file (or other source) and the line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The file name, or a description of the source (e.g. `connector JSON`).
+    pub source: String,
+    /// 1-based line, when known.
+    pub line: Option<u32>,
+}
+
+impl Location {
+    /// A location in `source` at `line`.
+    pub fn new(source: impl Into<String>, line: Option<u32>) -> Self {
+        Self {
+            source: source.into(),
+            line,
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}", self.source),
+            None => write!(f, "{}", self.source),
+        }
+    }
+}
+
+/// A config that kmirror refuses to start with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    /// Where the offending (or, for a missing key, the requiring) setting is.
+    pub location: Location,
+    /// The key as the user wrote it; empty when the error is not about a key.
+    pub key: String,
+    /// What is wrong.
+    pub kind: ConfigErrorKind,
+}
+
+impl ConfigError {
+    pub(crate) fn new(location: Location, key: impl Into<String>, kind: ConfigErrorKind) -> Self {
+        Self {
+            location,
+            key: key.into(),
+            kind,
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.location, self.kind)
+        } else {
+            write!(f, "{}: {}: {}", self.location, self.key, self.kind)
+        }
+    }
+}
+
+/// What is wrong with a config. Values of secret keys never appear here.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigErrorKind {
+    /// The file is not valid `.properties` text.
+    #[error("{0}")]
+    Properties(String),
+    /// The connector JSON is not valid or not of the expected shape.
+    #[error("{0}")]
+    Json(String),
+    /// A flow names a cluster that `clusters` does not list.
+    #[error("unknown cluster alias \"{alias}\" (clusters = {clusters})")]
+    UnknownClusterAlias {
+        /// The alias used.
+        alias: String,
+        /// The declared aliases, comma-separated.
+        clusters: String,
+    },
+    /// A flow from a cluster to itself.
+    #[error("a flow from cluster \"{alias}\" to itself is not allowed")]
+    FlowToItself {
+        /// The alias on both sides.
+        alias: String,
+    },
+    /// `clusters` is missing or empty.
+    #[error("no clusters defined (set clusters = <alias>, <alias>, ...)")]
+    NoClusters,
+    /// A cluster alias that cannot be used.
+    #[error("invalid cluster alias \"{alias}\": {reason}")]
+    InvalidClusterAlias {
+        /// The alias as written.
+        alias: String,
+        /// Why.
+        reason: String,
+    },
+    /// A regex in a filter list is invalid or uses Java-only syntax.
+    #[error("invalid regex \"{regex}\": {reason}")]
+    InvalidRegex {
+        /// The regex as written.
+        regex: String,
+        /// Why, one line.
+        reason: String,
+    },
+    /// A number setting whose value does not parse.
+    #[error("\"{value}\" is not a number (expected a {expected})")]
+    NotANumber {
+        /// The value as written.
+        value: String,
+        /// The kind of number, e.g. `32-bit integer`.
+        expected: &'static str,
+    },
+    /// A number outside the range kmirror (or Kafka) accepts.
+    #[error("{value} is out of range: {reason}")]
+    OutOfRange {
+        /// The value as written.
+        value: String,
+        /// The accepted range.
+        reason: &'static str,
+    },
+    /// A boolean setting that is neither `true` nor `false`.
+    #[error("\"{value}\" is not a boolean (expected true or false)")]
+    BadBoolean {
+        /// The value as written.
+        value: String,
+    },
+    /// A setting restricted to a few values.
+    #[error("\"{value}\" is not one of: {allowed}")]
+    NotOneOf {
+        /// The value as written.
+        value: String,
+        /// The allowed values.
+        allowed: &'static str,
+    },
+    /// An empty value where one is needed.
+    #[error("must not be empty")]
+    Empty,
+    /// A cluster used by an enabled flow has no bootstrap servers.
+    #[error("missing bootstrap servers for cluster \"{alias}\", used by enabled flow {flow}")]
+    MissingBootstrap {
+        /// The cluster.
+        alias: String,
+        /// The enabled flow that needs it.
+        flow: String,
+    },
+    /// A replication policy class kmirror does not implement.
+    #[error(
+        "unsupported replication policy class \"{class}\" (kmirror supports \
+         org.apache.kafka.connect.mirror.DefaultReplicationPolicy and \
+         org.apache.kafka.connect.mirror.IdentityReplicationPolicy)"
+    )]
+    UnsupportedReplicationPolicy {
+        /// The class as written.
+        class: String,
+    },
+    /// Identity naming on flows that form a cycle: MM2 loops forever there.
+    #[error("identity naming on a bidirectional pair would loop; not supported yet ({cycle})")]
+    IdentityOnBidirectionalPair {
+        /// The two flows, e.g. `kafka-a->kafka-b and kafka-b->kafka-a`.
+        cycle: String,
+    },
+    /// Identity naming on a longer replication cycle.
+    #[error("identity naming on a replication cycle would loop; not supported yet ({cycle})")]
+    IdentityOnCycle {
+        /// The cycle, e.g. `a->b->c->a`.
+        cycle: String,
+    },
+    /// An alias containing the separator makes remote topics unrecognisable.
+    #[error(
+        "cluster alias \"{alias}\" contains (or ends with part of) the replication policy \
+         separator \"{separator}\", so topics replicated from it cannot be recognised and \
+         would loop back"
+    )]
+    AliasContainsSeparator {
+        /// The alias.
+        alias: String,
+        /// The separator.
+        separator: String,
+    },
+    /// A Connect connector class kmirror does not run.
+    #[error(
+        "unknown connector class \"{class}\" (expected \
+         org.apache.kafka.connect.mirror.MirrorSourceConnector, MirrorCheckpointConnector \
+         or MirrorHeartbeatConnector)"
+    )]
+    UnknownConnectorClass {
+        /// The class as written.
+        class: String,
+    },
+    /// A required key is missing.
+    #[error("missing: {what}")]
+    Missing {
+        /// What should be there.
+        what: &'static str,
+    },
+}
+
+/// A setting kmirror accepts but reports: a key that neither MM2 nor kmirror
+/// knows, or one MM2 ignores where it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigWarning {
+    /// Where the key is.
+    pub location: Location,
+    /// The key as written.
+    pub key: String,
+    /// Why it is reported.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.location, self.key, self.message)
+    }
+}

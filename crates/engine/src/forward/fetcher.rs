@@ -1,0 +1,303 @@
+//! Fetching every assigned partition of one source cluster.
+//!
+//! A broker answers one request per connection at a time, so partitions are
+//! grouped by leader into one fetch request per broker per round, the way the
+//! Java consumer does it. A partition whose forwarding queue is full is left
+//! out of the next round: backpressure without buffering unbounded data.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use futures::future::join_all;
+use kafka_protocol::ResponseError;
+use kmirror_client::fetch::{fetch, FetchParams, PartitionData, PartitionFetch};
+use kmirror_client::{ClientError, KafkaClient, Purpose};
+use tokio::sync::mpsc;
+use tracing::{debug, warn};
+
+use super::TopicPartition;
+
+/// What the fetcher hands a partition's forwarder.
+#[derive(Debug)]
+pub enum FetchEvent {
+    /// Batches to forward (maybe none) and where fetching continues.
+    Data(PartitionData),
+    /// Fetching this partition stopped on an error that retrying cannot fix
+    /// (unusable bytes, authorization, ...). The partition was dropped from
+    /// the fetcher; the owner decides when to add it back.
+    Failed(ClientError),
+}
+
+/// Commands to a running fetcher.
+#[derive(Debug)]
+pub enum FetcherCommand {
+    /// Start fetching `tp` at `offset`, delivering to `events`.
+    Add {
+        tp: TopicPartition,
+        offset: i64,
+        events: mpsc::Sender<FetchEvent>,
+    },
+    /// Stop fetching `tp`.
+    Remove { tp: TopicPartition },
+}
+
+/// Where to start when the asked offset is no longer (or not yet) in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetPolicy {
+    /// MM2's consumers use `auto.offset.reset=earliest`.
+    Earliest,
+    Latest,
+}
+
+struct Slot {
+    next_offset: i64,
+    events: mpsc::Sender<FetchEvent>,
+    /// A reserved place in the partition's queue; present means "ready".
+    permit: Option<mpsc::OwnedPermit<FetchEvent>>,
+}
+
+/// Fetches assigned partitions of one cluster until its command channel
+/// closes.
+#[derive(Debug)]
+pub struct SourceFetcher {
+    client: KafkaClient,
+    params: FetchParams,
+    partition_max_bytes: i32,
+    reset: ResetPolicy,
+}
+
+impl SourceFetcher {
+    pub fn new(client: KafkaClient, params: FetchParams, reset: ResetPolicy) -> Self {
+        SourceFetcher {
+            client,
+            params,
+            partition_max_bytes: 8 * 1024 * 1024,
+            reset,
+        }
+    }
+
+    /// Runs until `commands` is closed.
+    pub async fn run(self, mut commands: mpsc::Receiver<FetcherCommand>) {
+        let mut slots: BTreeMap<TopicPartition, Slot> = BTreeMap::new();
+        loop {
+            // Apply every pending command; block for one when idle.
+            loop {
+                let command = if slots.is_empty() {
+                    match commands.recv().await {
+                        Some(c) => c,
+                        None => return,
+                    }
+                } else {
+                    match commands.try_recv() {
+                        Ok(c) => c,
+                        Err(mpsc::error::TryRecvError::Empty) => break,
+                        Err(mpsc::error::TryRecvError::Disconnected) => return,
+                    }
+                };
+                apply(&mut slots, command);
+            }
+            if !self.reserve_ready(&mut slots, &mut commands).await {
+                return;
+            }
+            self.fetch_round(&mut slots).await;
+        }
+    }
+
+    /// Makes sure at least one partition has room in its queue, waiting for
+    /// one (or a command) when none has. False when commands closed.
+    async fn reserve_ready(
+        &self,
+        slots: &mut BTreeMap<TopicPartition, Slot>,
+        commands: &mut mpsc::Receiver<FetcherCommand>,
+    ) -> bool {
+        let mut closed = Vec::new();
+        for (tp, slot) in slots.iter_mut() {
+            if slot.permit.is_none() {
+                match slot.events.clone().try_reserve_owned() {
+                    Ok(permit) => slot.permit = Some(permit),
+                    Err(mpsc::error::TrySendError::Closed(_)) => closed.push(tp.clone()),
+                    Err(mpsc::error::TrySendError::Full(_)) => {}
+                }
+            }
+        }
+        for tp in closed {
+            slots.remove(&tp);
+        }
+        if slots.values().any(|s| s.permit.is_some()) || slots.is_empty() {
+            return true;
+        }
+        let waits = slots.iter().map(|(tp, slot)| {
+            let tp = tp.clone();
+            let events = slot.events.clone();
+            Box::pin(async move { (tp, events.reserve_owned().await.ok()) })
+        });
+        tokio::select! {
+            ((tp, permit), _, _) = futures::future::select_all(waits) => {
+                match permit {
+                    Some(permit) => {
+                        if let Some(slot) = slots.get_mut(&tp) {
+                            slot.permit = Some(permit);
+                        }
+                    }
+                    None => {
+                        slots.remove(&tp);
+                    }
+                }
+                true
+            }
+            command = commands.recv() => match command {
+                Some(command) => {
+                    apply(slots, command);
+                    true
+                }
+                None => false,
+            },
+        }
+    }
+
+    async fn fetch_round(&self, slots: &mut BTreeMap<TopicPartition, Slot>) {
+        let metadata = self.client.metadata();
+        let mut by_leader: HashMap<i32, Vec<PartitionFetch>> = HashMap::new();
+        let mut leaderless = false;
+        for (tp, slot) in slots.iter() {
+            if slot.permit.is_none() {
+                continue;
+            }
+            match kmirror_client::cluster::leader_of(&metadata, &tp.topic, tp.partition) {
+                Ok(leader) => by_leader.entry(leader).or_default().push(PartitionFetch {
+                    topic: tp.topic.to_string(),
+                    partition: tp.partition,
+                    offset: slot.next_offset,
+                    max_bytes: self.partition_max_bytes,
+                }),
+                Err(_) => leaderless = true,
+            }
+        }
+        if leaderless || by_leader.is_empty() {
+            let topics: Vec<String> = {
+                let mut t: Vec<String> = slots.keys().map(|tp| tp.topic.to_string()).collect();
+                t.dedup();
+                t
+            };
+            if let Err(e) = self.client.refresh_metadata(Some(&topics)).await {
+                warn!(error = %e, "metadata refresh failed");
+            }
+            if by_leader.is_empty() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                return;
+            }
+        }
+
+        let rounds = by_leader.into_iter().map(|(leader, partitions)| async move {
+            let result = async {
+                let conn = self.client.connection(leader, Purpose::Fetch).await?;
+                fetch(&conn, &self.params, &partitions).await
+            }
+            .await;
+            (leader, partitions, result)
+        });
+        let mut refresh = false;
+        for (leader, partitions, result) in join_all(rounds).await {
+            let fetched = match result {
+                Ok(fetched) => fetched,
+                Err(e) => {
+                    debug!(leader, error = %e, "fetch failed");
+                    refresh |= e.needs_metadata_refresh();
+                    if !e.is_retriable() {
+                        for p in &partitions {
+                            let tp = TopicPartition::new(&p.topic, p.partition);
+                            fail(slots, &tp, ClientError::Broker {
+                                api: kafka_protocol::messages::ApiKey::Fetch,
+                                context: format!("{tp} (leader {leader})"),
+                                error: e.broker_error().unwrap_or(ResponseError::UnknownServerError),
+                                message: Some(e.to_string()),
+                            });
+                        }
+                    }
+                    continue;
+                }
+            };
+            for partition in fetched {
+                let tp = TopicPartition::new(&partition.topic, partition.partition);
+                match partition.result {
+                    Ok(data) => deliver(slots, &tp, data),
+                    Err(e) if e.broker_error() == Some(ResponseError::OffsetOutOfRange) => {
+                        self.reset_offset(slots, &tp).await;
+                    }
+                    Err(e) if e.is_retriable() => {
+                        debug!(%tp, error = %e, "fetch of partition failed, retrying");
+                        refresh |= e.needs_metadata_refresh();
+                    }
+                    Err(e) => fail(slots, &tp, e),
+                }
+            }
+        }
+        if refresh {
+            tokio::time::sleep(self.client.config().retry_backoff).await;
+            let _ = self.client.refresh_metadata(None).await;
+        }
+    }
+
+    async fn reset_offset(&self, slots: &mut BTreeMap<TopicPartition, Slot>, tp: &TopicPartition) {
+        let spec = match self.reset {
+            ResetPolicy::Earliest => kmirror_client::admin::OffsetSpec::Earliest,
+            ResetPolicy::Latest => kmirror_client::admin::OffsetSpec::Latest,
+        };
+        match crate::records::offset_of(&self.client, &tp.topic, tp.partition, spec).await
+        {
+            Ok(offset) => {
+                if let Some(slot) = slots.get_mut(tp) {
+                    warn!(%tp, from = slot.next_offset, to = offset, "offset out of range on the source (retention removed records not yet replicated); resetting");
+                    slot.next_offset = offset;
+                }
+            }
+            Err(e) => warn!(%tp, error = %e, "cannot look up offsets after out-of-range"),
+        }
+    }
+}
+
+fn apply(slots: &mut BTreeMap<TopicPartition, Slot>, command: FetcherCommand) {
+    match command {
+        FetcherCommand::Add { tp, offset, events } => {
+            slots.insert(
+                tp,
+                Slot {
+                    next_offset: offset,
+                    events,
+                    permit: None,
+                },
+            );
+        }
+        FetcherCommand::Remove { tp } => {
+            slots.remove(&tp);
+        }
+    }
+}
+
+fn deliver(slots: &mut BTreeMap<TopicPartition, Slot>, tp: &TopicPartition, data: PartitionData) {
+    let Some(slot) = slots.get_mut(tp) else {
+        return;
+    };
+    if data.batches.is_empty() && data.next_offset == slot.next_offset {
+        // Nothing new; keep the permit for the next round.
+        return;
+    }
+    slot.next_offset = data.next_offset;
+    if let Some(permit) = slot.permit.take() {
+        permit.send(FetchEvent::Data(data));
+    }
+}
+
+fn fail(slots: &mut BTreeMap<TopicPartition, Slot>, tp: &TopicPartition, error: ClientError) {
+    if let Some(mut slot) = slots.remove(tp) {
+        warn!(%tp, error = %error, "fetching stopped for partition");
+        match slot.permit.take() {
+            Some(permit) => {
+                permit.send(FetchEvent::Failed(error));
+            }
+            None => {
+                let _ = slot.events.try_send(FetchEvent::Failed(error));
+            }
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! Forwarding one partition: batches in, acknowledged offset mappings out.
+
+use std::collections::VecDeque;
+
+use kmirror_client::produce::{Ack, PartitionSender};
+use kmirror_client::ClientError;
+use kmirror_wire::batch::RawBatch;
+use tokio::sync::mpsc;
+
+use super::fetcher::FetchEvent;
+use super::Forwarded;
+
+/// Upstream facts about a batch in flight, returned with its ack.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchTag {
+    upstream_base: i64,
+    upstream_last: i64,
+    dense: bool,
+    bytes: u32,
+    max_timestamp: i64,
+}
+
+/// What the forwarder reports as it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// A batch is on the target.
+    Forwarded(Forwarded),
+    /// Upstream offsets before `next` need nothing more (control batches,
+    /// aborted transactions and empty batches were skipped up to here).
+    /// Only sent when nothing is in flight, so it never runs ahead of data.
+    SkippedTo { next: i64 },
+    /// The source's high watermark, for lag.
+    HighWatermark(i64),
+}
+
+/// Why a partition stopped forwarding.
+#[derive(Debug, thiserror::Error)]
+pub enum ForwardError {
+    #[error("fetching failed: {0}")]
+    Fetch(#[source] ClientError),
+    #[error("the target refused a batch: {0}")]
+    Produce(#[source] ClientError),
+}
+
+/// Forwards everything `events` delivers through `sender`, calling
+/// `on_progress` in upstream offset order. Returns when `events` closes and
+/// everything sent was acknowledged, or on the first error (after which the
+/// caller pauses the partition; nothing past the last reported progress was
+/// acknowledged, so resuming from there loses nothing).
+pub async fn forward_partition(
+    mut events: mpsc::Receiver<FetchEvent>,
+    sender: &mut PartitionSender<BatchTag>,
+    mut on_progress: impl FnMut(Progress),
+) -> Result<(), ForwardError> {
+    let mut queue: VecDeque<RawBatch> = VecDeque::new();
+    // Where upstream stands once everything queued and in flight is acked.
+    let mut pending_skip: Option<i64> = None;
+    let mut events_open = true;
+    loop {
+        if let Some(batch) = queue.front() {
+            if sender.has_room() {
+                let tag = BatchTag {
+                    upstream_base: batch.header.base_offset,
+                    upstream_last: batch.header.last_offset(),
+                    dense: batch.header.is_dense(),
+                    bytes: batch.bytes.len() as u32,
+                    max_timestamp: batch.header.max_timestamp,
+                };
+                sender
+                    .send(batch, tag)
+                    .await
+                    .map_err(ForwardError::Produce)?;
+                queue.pop_front();
+                continue;
+            }
+        }
+        if queue.is_empty() && sender.in_flight() == 0 {
+            if let Some(next) = pending_skip.take() {
+                on_progress(Progress::SkippedTo { next });
+            }
+            if !events_open {
+                return Ok(());
+            }
+        }
+        tokio::select! {
+            biased;
+            ack = sender.next_ack(), if sender.in_flight() > 0 => {
+                match ack {
+                    Some(Ok(ack)) => on_progress(Progress::Forwarded(forwarded(&ack))),
+                    Some(Err(e)) => return Err(ForwardError::Produce(e)),
+                    None => {}
+                }
+            }
+            event = events.recv(), if queue.is_empty() && events_open => match event {
+                None => events_open = false,
+                Some(FetchEvent::Failed(e)) => {
+                    // Let what is in flight land first, so progress is exact.
+                    while let Some(ack) = sender.next_ack().await {
+                        match ack {
+                            Ok(ack) => on_progress(Progress::Forwarded(forwarded(&ack))),
+                            Err(e) => return Err(ForwardError::Produce(e)),
+                        }
+                    }
+                    return Err(ForwardError::Fetch(e));
+                }
+                Some(FetchEvent::Data(data)) => {
+                    on_progress(Progress::HighWatermark(data.high_watermark));
+                    let last_batch_next = data.batches.last().map(|b| b.header.next_offset());
+                    if last_batch_next.is_none_or(|n| n < data.next_offset) {
+                        pending_skip = Some(data.next_offset);
+                    }
+                    queue.extend(data.batches);
+                }
+            },
+        }
+    }
+}
+
+fn forwarded(ack: &Ack<BatchTag>) -> Forwarded {
+    Forwarded {
+        upstream_base: ack.tag.upstream_base,
+        upstream_last: ack.tag.upstream_last,
+        downstream_base: ack.base_offset,
+        records: ack.records,
+        dense: ack.tag.dense,
+        bytes: ack.tag.bytes,
+        max_timestamp: ack.tag.max_timestamp,
+    }
+}

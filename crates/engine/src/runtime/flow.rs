@@ -1,0 +1,507 @@
+//! One replication flow, `source->target`: topic discovery and remote topic
+//! management, one pipeline per partition, durable progress, offset syncs and
+//! heartbeats.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kafka_protocol::ResponseError;
+use kmirror_client::admin::OffsetSpec;
+use kmirror_client::fetch::{FetchParams, Isolation};
+use kmirror_client::produce::{init_producer_id, PartitionSender, SendConfig};
+use kmirror_client::{ClientError, KafkaClient};
+use kmirror_wire::mm2::{Heartbeat, OffsetSync};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use super::offset_sync::OffsetSyncState;
+use super::progress::{progress_topic, ProgressStore, PROGRESS_TOPIC_PARTITIONS};
+use super::status::StatusBoard;
+use super::topics::{ensure_compacted_topic, ensure_remote_topic};
+use super::writer::{now_ms, RecordWriter};
+use crate::config::mm2::FlowConfig;
+use crate::filter::should_replicate_topic;
+use crate::forward::fetcher::{FetcherCommand, ResetPolicy, SourceFetcher};
+use crate::forward::partition::{forward_partition, Progress};
+use crate::forward::{Forwarded, TopicPartition};
+use crate::records::offset_of;
+
+/// How often progress is made durable. After a crash at most this much
+/// acknowledged traffic (plus what was in flight) is copied again.
+pub const PROGRESS_COMMIT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Settings of the data path that MM2's properties do not cover.
+#[derive(Debug, Clone)]
+pub struct FlowTuning {
+    pub fetch: FetchParams,
+    pub progress_commit_interval: Duration,
+    /// Queue of fetched chunks per partition (backpressure).
+    pub partition_queue: usize,
+    /// First pause before retrying a paused partition; doubles to a minute.
+    pub pause_backoff: Duration,
+}
+
+impl Default for FlowTuning {
+    fn default() -> Self {
+        FlowTuning {
+            fetch: FetchParams {
+                isolation: Isolation::ReadCommitted,
+                ..FetchParams::default()
+            },
+            progress_commit_interval: PROGRESS_COMMIT_INTERVAL,
+            partition_queue: 2,
+            pause_backoff: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Everything the tasks of one flow share.
+#[derive(Debug)]
+struct FlowContext {
+    flow: FlowConfig,
+    name: String,
+    source: KafkaClient,
+    target: KafkaClient,
+    status: Arc<StatusBoard>,
+    tuning: FlowTuning,
+    fetchers: Vec<mpsc::Sender<FetcherCommand>>,
+    /// Next upstream offset per partition, as acknowledged by the target.
+    positions: Mutex<HashMap<TopicPartition, i64>>,
+    offset_syncs: mpsc::Sender<(TopicPartition, Forwarded)>,
+    shutdown: CancellationToken,
+}
+
+/// Runs a flow until `shutdown` is cancelled; returns after in-flight
+/// batches were acknowledged and progress was written.
+pub async fn run_flow(
+    flow: FlowConfig,
+    source: KafkaClient,
+    target: KafkaClient,
+    status: Arc<StatusBoard>,
+    tuning: FlowTuning,
+    shutdown: CancellationToken,
+) -> Result<(), ClientError> {
+    let name = flow.name();
+    status.flow_started(&name, flow.source.as_str(), flow.target.as_str());
+    let result = run_flow_inner(flow, source, target, status.clone(), tuning, shutdown).await;
+    match &result {
+        Ok(()) => status.flow_stopped(&name),
+        Err(e) => status.flow_failed(&name, e.to_string()),
+    }
+    result
+}
+
+async fn run_flow_inner(
+    flow: FlowConfig,
+    source: KafkaClient,
+    target: KafkaClient,
+    status: Arc<StatusBoard>,
+    tuning: FlowTuning,
+    shutdown: CancellationToken,
+) -> Result<(), ClientError> {
+    let name = flow.name();
+    let mut background = JoinSet::new();
+
+    if flow.emit_heartbeats.enabled {
+        ensure_compacted_topic(
+            &target,
+            flow.policy.heartbeats_topic(),
+            1,
+            flow.heartbeats_topic_replication_factor as i32,
+        )
+        .await?;
+        background.spawn(emit_heartbeats(
+            flow.clone(),
+            RecordWriter::new(target.clone()),
+            status.clone(),
+            shutdown.clone(),
+        ));
+    }
+    if !flow.replication_enabled {
+        shutdown.cancelled().await;
+        background.join_all().await;
+        return Ok(());
+    }
+
+    let syncs_client = if flow.offset_syncs_cluster() == &flow.source {
+        source.clone()
+    } else {
+        target.clone()
+    };
+    if flow.emit_offset_syncs_enabled {
+        ensure_compacted_topic(
+            &syncs_client,
+            &flow.offset_syncs_topic(),
+            1,
+            flow.offset_syncs_topic_replication_factor as i32,
+        )
+        .await?;
+    }
+    let progress_rf = flow.replication_factor.max(1);
+    ensure_compacted_topic(
+        &target,
+        &progress_topic(flow.source.as_str()),
+        PROGRESS_TOPIC_PARTITIONS,
+        progress_rf,
+    )
+    .await?;
+    let mut progress =
+        ProgressStore::load(&target, flow.source.as_str(), PROGRESS_TOPIC_PARTITIONS).await?;
+
+    // One fetcher per task, as MM2 runs one consumer per task.
+    let mut fetcher_tasks = JoinSet::new();
+    let mut fetchers = Vec::new();
+    for _ in 0..flow.tasks_max.max(1) {
+        let (tx, rx) = mpsc::channel(64);
+        let fetcher = SourceFetcher::new(source.clone(), tuning.fetch.clone(), ResetPolicy::Earliest);
+        let stop = shutdown.clone();
+        fetcher_tasks.spawn(async move {
+            tokio::select! {
+                _ = fetcher.run(rx) => {}
+                _ = stop.cancelled() => {}
+            }
+        });
+        fetchers.push(tx);
+    }
+
+    let (sync_tx, sync_rx) = mpsc::channel(4096);
+    if flow.emit_offset_syncs_enabled {
+        background.spawn(write_offset_syncs(
+            flow.clone(),
+            RecordWriter::new(syncs_client),
+            sync_rx,
+        ));
+    }
+
+    let ctx = Arc::new(FlowContext {
+        name: name.clone(),
+        flow: flow.clone(),
+        source: source.clone(),
+        target: target.clone(),
+        status,
+        tuning: tuning.clone(),
+        fetchers,
+        positions: Mutex::new(HashMap::new()),
+        offset_syncs: sync_tx,
+        shutdown: shutdown.clone(),
+    });
+
+    let mut pipelines: BTreeMap<TopicPartition, CancellationToken> = BTreeMap::new();
+    let mut pipeline_tasks = JoinSet::new();
+    let mut progress_writer = RecordWriter::new(target.clone());
+    let refresh = flow
+        .refresh_topics
+        .interval()
+        .unwrap_or(Duration::from_secs(u32::MAX as u64));
+    let config_sync = flow.sync_topic_configs.interval();
+    let mut next_discovery = tokio::time::Instant::now();
+    let mut next_config_sync = tokio::time::Instant::now();
+    let mut commit_tick = tokio::time::interval(tuning.progress_commit_interval);
+    commit_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+
+    info!(flow = %name, "flow started");
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tokio::time::sleep_until(next_discovery) => {
+                let sync_configs = config_sync.is_some() && tokio::time::Instant::now() >= next_config_sync;
+                if let Err(e) = discover(&ctx, &progress, &mut pipelines, &mut pipeline_tasks, sync_configs).await {
+                    warn!(flow = %name, error = %e, "topic discovery failed; retrying");
+                    next_discovery = tokio::time::Instant::now() + Duration::from_secs(5).min(refresh);
+                    continue;
+                }
+                if let (true, Some(every)) = (sync_configs, config_sync) {
+                    next_config_sync = tokio::time::Instant::now() + every;
+                }
+                next_discovery = tokio::time::Instant::now() + refresh;
+            }
+            _ = commit_tick.tick() => {
+                commit_progress(&ctx, &mut progress, &mut progress_writer).await;
+            }
+            Some(_) = pipeline_tasks.join_next(), if !pipeline_tasks.is_empty() => {}
+        }
+    }
+
+    // Shutdown: fetchers stop, pipelines drain what is in flight, then the
+    // final positions are written.
+    fetcher_tasks.join_all().await;
+    while pipeline_tasks.join_next().await.is_some() {}
+    commit_progress(&ctx, &mut progress, &mut progress_writer).await;
+    drop(ctx);
+    background.join_all().await;
+    info!(flow = %name, "flow stopped");
+    Ok(())
+}
+
+async fn commit_progress(ctx: &FlowContext, progress: &mut ProgressStore, writer: &mut RecordWriter) {
+    let positions = ctx.positions.lock().unwrap().clone();
+    if let Err(e) = progress.commit(writer, &positions).await {
+        warn!(flow = %ctx.name, error = %e, "cannot write progress; will retry");
+    }
+}
+
+/// Finds source topics to replicate, creates or updates their remote topics
+/// and starts pipelines for new partitions; stops pipelines of topics no
+/// longer selected.
+async fn discover(
+    ctx: &Arc<FlowContext>,
+    progress: &ProgressStore,
+    pipelines: &mut BTreeMap<TopicPartition, CancellationToken>,
+    tasks: &mut JoinSet<()>,
+    sync_configs: bool,
+) -> Result<(), ClientError> {
+    let metadata = ctx.source.refresh_metadata(None).await?;
+    let mut selected: Vec<_> = metadata
+        .topics
+        .values()
+        .filter(|t| t.error.is_none() && should_replicate_topic(&t.name, &ctx.flow))
+        .cloned()
+        .collect();
+    selected.sort_by(|a, b| a.name.cmp(&b.name));
+
+    let mut wanted = BTreeMap::new();
+    for topic in &selected {
+        let remote_partitions = match ensure_remote_topic(
+            &ctx.flow,
+            &ctx.source,
+            &ctx.target,
+            topic,
+            sync_configs,
+        )
+        .await
+        {
+            Ok(n) => n,
+            Err(e) => {
+                warn!(flow = %ctx.name, topic = %topic.name, error = %e, "cannot prepare remote topic");
+                continue;
+            }
+        };
+        for p in &topic.partitions {
+            if p.partition < remote_partitions {
+                wanted.insert(TopicPartition::new(&topic.name, p.partition), ());
+            }
+        }
+    }
+
+    pipelines.retain(|tp, token| {
+        let keep = wanted.contains_key(tp);
+        if !keep {
+            info!(flow = %ctx.name, %tp, "partition no longer selected; stopping its pipeline");
+            token.cancel();
+            ctx.status.partition_removed(&ctx.name, tp);
+        }
+        keep
+    });
+    for tp in wanted.into_keys() {
+        if pipelines.contains_key(&tp) {
+            continue;
+        }
+        let start = match progress.resume_offset(&tp) {
+            Some(offset) => offset,
+            None => offset_of(&ctx.source, &tp.topic, tp.partition, OffsetSpec::Earliest).await?,
+        };
+        let token = ctx.shutdown.child_token();
+        pipelines.insert(tp.clone(), token.clone());
+        tasks.spawn(run_pipeline(ctx.clone(), tp, start, token));
+    }
+    Ok(())
+}
+
+fn fetcher_for(ctx: &FlowContext, tp: &TopicPartition) -> mpsc::Sender<FetcherCommand> {
+    // A stable hash spreads partitions over tasks and keeps each on its
+    // task when others come and go.
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    tp.hash(&mut hasher);
+    let index = (hasher.finish() % ctx.fetchers.len() as u64) as usize;
+    ctx.fetchers[index].clone()
+}
+
+/// Runs one partition's pipeline, pausing on errors and retrying with
+/// backoff until the flow stops or the partition is deselected.
+async fn run_pipeline(ctx: Arc<FlowContext>, tp: TopicPartition, start: i64, stop: CancellationToken) {
+    let remote_topic = ctx.flow.remote_topic(&tp.topic);
+    let fetcher = fetcher_for(&ctx, &tp);
+    let mut next = start;
+    let mut backoff = ctx.tuning.pause_backoff;
+    let mut sync_state = OffsetSyncState::new(ctx.flow.offset_lag_max);
+    loop {
+        ctx.status.partition_started(&ctx.name, &tp, &remote_topic, next);
+        let outcome = async {
+            let identity = init_producer_id(&ctx.target).await.map_err(|e| e.to_string())?;
+            let mut sender = PartitionSender::new(
+                ctx.target.clone(),
+                &remote_topic,
+                tp.partition,
+                identity,
+                SendConfig::default(),
+            );
+            let (events_tx, events_rx) = mpsc::channel(ctx.tuning.partition_queue);
+            fetcher
+                .send(FetcherCommand::Add {
+                    tp: tp.clone(),
+                    offset: next,
+                    events: events_tx,
+                })
+                .await
+                .map_err(|_| "fetcher stopped".to_string())?;
+            let forwarding = forward_partition(events_rx, &mut sender, |event| {
+                record_progress(&ctx, &tp, &mut next, &mut sync_state, event)
+            });
+            tokio::select! {
+                result = forwarding => result.map_err(|e| e.to_string()),
+                _ = stop.cancelled() => Ok(()),
+            }
+        }
+        .await;
+        let _ = fetcher.send(FetcherCommand::Remove { tp: tp.clone() }).await;
+        let error = match outcome {
+            Ok(()) => return,
+            Err(error) => error,
+        };
+        if stop.is_cancelled() {
+            return;
+        }
+        error!(flow = %ctx.name, %tp, remote = %remote_topic, offset = next, error = %error, "partition paused");
+        ctx.status.partition_paused(&ctx.name, &tp, error.clone(), now_ms());
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = stop.cancelled() => return,
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(60));
+        // The remote topic may be what is missing; recreate it if so.
+        if let Ok(meta) = ctx.source.topic_metadata(&tp.topic).await {
+            if let Err(e) = ensure_remote_topic(&ctx.flow, &ctx.source, &ctx.target, &meta, false).await {
+                warn!(flow = %ctx.name, %tp, error = %e, "cannot prepare remote topic");
+            }
+        }
+        info!(flow = %ctx.name, %tp, offset = next, "partition resuming");
+    }
+}
+
+fn record_progress(
+    ctx: &FlowContext,
+    tp: &TopicPartition,
+    next: &mut i64,
+    sync_state: &mut OffsetSyncState,
+    event: Progress,
+) {
+    match event {
+        Progress::Forwarded(batch) => {
+            *next = (*next).max(batch.upstream_next());
+            ctx.status.forwarded(&ctx.name, tp, &batch, now_ms());
+            if !sync_state.update(&batch).is_empty() {
+                // Dropped when the writer is far behind; the next batch that
+                // needs a sync writes one.
+                let _ = ctx.offset_syncs.try_send((tp.clone(), batch));
+            }
+        }
+        Progress::SkippedTo { next: skipped } => {
+            *next = (*next).max(skipped);
+            ctx.status.skipped_to(&ctx.name, tp, skipped);
+        }
+        Progress::HighWatermark(end) => {
+            ctx.status.source_end_offset(&ctx.name, tp, end);
+            return;
+        }
+    }
+    ctx.positions.lock().unwrap().insert(tp.clone(), *next);
+}
+
+/// Writes offset syncs for forwarded batches that need one.
+async fn write_offset_syncs(
+    flow: FlowConfig,
+    mut writer: RecordWriter,
+    mut batches: mpsc::Receiver<(TopicPartition, Forwarded)>,
+) {
+    let topic = flow.offset_syncs_topic();
+    // Per-partition state again: the pipeline's copy decided *whether*, this
+    // one computes *which* pairs, from the same batches in the same order.
+    let mut states: HashMap<TopicPartition, OffsetSyncState> = HashMap::new();
+    while let Some((tp, batch)) = batches.recv().await {
+        let mut records = Vec::new();
+        let mut pending = vec![(tp, batch)];
+        while let Ok(more) = batches.try_recv() {
+            pending.push(more);
+        }
+        for (tp, batch) in pending {
+            let state = states
+                .entry(tp.clone())
+                .or_insert_with(|| OffsetSyncState::new(flow.offset_lag_max));
+            let _ = state; // the pipeline already filtered; write its pairs
+            let pairs = if batch.dense && batch.records > 1 {
+                vec![
+                    (batch.upstream_base, batch.downstream_base),
+                    (batch.upstream_last, batch.downstream_base + batch.records as i64 - 1),
+                ]
+            } else {
+                vec![(batch.upstream_base, batch.downstream_base)]
+            };
+            for (upstream, downstream) in pairs {
+                let sync = OffsetSync {
+                    topic: tp.topic.to_string(),
+                    partition: tp.partition,
+                    upstream_offset: upstream,
+                    downstream_offset: downstream,
+                };
+                match sync.encode_key() {
+                    Ok(key) => records.push((key, Some(sync.encode_value()))),
+                    Err(e) => warn!(%tp, error = %e, "offset sync not encodable"),
+                }
+            }
+        }
+        if let Err(e) = writer.write(&topic, 0, &records).await {
+            warn!(flow = %flow.name(), error = %e, "cannot write offset syncs");
+        }
+    }
+}
+
+/// Writes a heartbeat to the target every interval.
+async fn emit_heartbeats(
+    flow: FlowConfig,
+    mut writer: RecordWriter,
+    status: Arc<StatusBoard>,
+    shutdown: CancellationToken,
+) {
+    let Some(every) = flow.emit_heartbeats.interval() else {
+        return;
+    };
+    let topic = flow.policy.heartbeats_topic().to_string();
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let at = now_ms();
+        let heartbeat = Heartbeat {
+            source_cluster_alias: flow.source.to_string(),
+            target_cluster_alias: flow.target.to_string(),
+            timestamp_ms: at,
+        };
+        let key = match heartbeat.encode_key() {
+            Ok(key) => key,
+            Err(e) => {
+                error!(flow = %flow.name(), error = %e, "heartbeat not encodable");
+                return;
+            }
+        };
+        match writer.write(&topic, 0, &[(key, Some(heartbeat.encode_value()))]).await {
+            Ok(()) => status.heartbeat_written(&flow.name(), at),
+            Err(e) if e.broker_error() == Some(ResponseError::UnknownTopicOrPartition) => {
+                let _ = ensure_compacted_topic(
+                    writer.client(),
+                    &topic,
+                    1,
+                    flow.heartbeats_topic_replication_factor as i32,
+                )
+                .await;
+            }
+            Err(e) => warn!(flow = %flow.name(), error = %e, "cannot write heartbeat"),
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! The running engine: flows with their tasks, and the status they report.
+
+pub mod flow;
+pub mod offset_sync;
+pub mod progress;
+pub mod replicator;
+pub mod status;
+pub mod topics;
+pub mod writer;
+
+pub use flow::{run_flow, FlowTuning};
+pub use replicator::Replicator;
+pub use status::StatusBoard;

@@ -1,0 +1,221 @@
+//! Durable replication progress, in the topic and format Kafka Connect uses
+//! for MirrorMaker 2's source offsets: `mm2-offsets.<source>.internal` on the
+//! target cluster, key `["MirrorSourceConnector",{"cluster":..,"partition":..,"topic":..}]`,
+//! value `{"offset":N}` where N is the last upstream offset replicated. An
+//! operator can therefore move a flow between MM2 and kmirror either way
+//! without re-copying.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use kmirror_client::{ClientError, KafkaClient};
+use serde_json::{json, Value};
+use tracing::warn;
+
+use super::writer::RecordWriter;
+use crate::forward::TopicPartition;
+use crate::records::{read_partition, KeyValue};
+
+/// Kafka Connect's default `offset.storage.partitions`.
+pub const PROGRESS_TOPIC_PARTITIONS: i32 = 25;
+
+/// The connector name MM2 keys its source offsets with.
+const CONNECTOR: &str = "MirrorSourceConnector";
+
+/// Progress of one flow.
+#[derive(Debug)]
+pub struct ProgressStore {
+    topic: String,
+    source_alias: String,
+    partitions: i32,
+    /// Next upstream offset to replicate, per source partition, as last
+    /// written.
+    committed: HashMap<TopicPartition, i64>,
+}
+
+/// `mm2-offsets.<source>.internal`.
+pub fn progress_topic(source_alias: &str) -> String {
+    format!("mm2-offsets.{source_alias}.internal")
+}
+
+impl ProgressStore {
+    /// Loads every committed position of `source_alias`'s flow from the
+    /// progress topic on the target (which must exist).
+    pub async fn load(
+        target: &KafkaClient,
+        source_alias: &str,
+        partitions: i32,
+    ) -> Result<Self, ClientError> {
+        let topic = progress_topic(source_alias);
+        let mut records: Vec<KeyValue> = Vec::new();
+        for p in 0..partitions {
+            records.extend(read_partition(target, &topic, p, Duration::from_secs(60)).await?);
+        }
+        // Partitions are merged by time: with a partition count that changed
+        // or another writer, the newest value of a key wins.
+        records.sort_by_key(|r| r.timestamp);
+        let mut committed = HashMap::new();
+        for record in records {
+            let Some(key) = record.key.as_deref() else {
+                continue;
+            };
+            let Some(tp) = parse_key(key, source_alias) else {
+                continue;
+            };
+            match record.value.as_deref().map(parse_value) {
+                Some(Some(last_offset)) => {
+                    committed.insert(tp, last_offset + 1);
+                }
+                Some(None) => warn!(%tp, "unreadable progress value ignored"),
+                None => {
+                    committed.remove(&tp);
+                }
+            }
+        }
+        Ok(ProgressStore {
+            topic,
+            source_alias: source_alias.to_string(),
+            partitions,
+            committed,
+        })
+    }
+
+    /// Where replication of `tp` resumes, if it ever made progress.
+    pub fn resume_offset(&self, tp: &TopicPartition) -> Option<i64> {
+        self.committed.get(tp).copied()
+    }
+
+    /// Writes the positions that moved since the last commit. `next` is the
+    /// next upstream offset to replicate per partition.
+    pub async fn commit(
+        &mut self,
+        writer: &mut RecordWriter,
+        next: &HashMap<TopicPartition, i64>,
+    ) -> Result<usize, ClientError> {
+        let mut by_partition: BTreeMap<i32, Vec<crate::records::OutgoingRecord>> = BTreeMap::new();
+        let mut changed = Vec::new();
+        for (tp, &offset) in next {
+            if offset <= 0 || self.committed.get(tp) == Some(&offset) {
+                continue;
+            }
+            let key = encode_key(&self.source_alias, tp);
+            let partition = partition_for_key(&key, self.partitions);
+            let value = encode_value(offset - 1);
+            by_partition
+                .entry(partition)
+                .or_default()
+                .push((key, Some(value)));
+            changed.push((tp.clone(), offset));
+        }
+        for (partition, records) in by_partition {
+            writer.write(&self.topic, partition, &records).await?;
+        }
+        let count = changed.len();
+        self.committed.extend(changed);
+        Ok(count)
+    }
+}
+
+/// The Connect key of a source partition.
+pub fn encode_key(source_alias: &str, tp: &TopicPartition) -> Vec<u8> {
+    let key = json!([CONNECTOR, {"cluster": source_alias, "partition": tp.partition, "topic": &*tp.topic}]);
+    serde_json::to_vec(&key).expect("json values serialize")
+}
+
+fn encode_value(last_offset: i64) -> Vec<u8> {
+    serde_json::to_vec(&json!({ "offset": last_offset })).expect("json values serialize")
+}
+
+fn parse_key(key: &[u8], source_alias: &str) -> Option<TopicPartition> {
+    let value: Value = serde_json::from_slice(key).ok()?;
+    let array = value.as_array()?;
+    if array.len() != 2 || array[0].as_str()? != CONNECTOR {
+        return None;
+    }
+    let partition = array[1].as_object()?;
+    if partition.get("cluster")?.as_str()? != source_alias {
+        return None;
+    }
+    let topic = partition.get("topic")?.as_str()?;
+    let p = i32::try_from(partition.get("partition")?.as_i64()?).ok()?;
+    Some(TopicPartition::new(topic, p))
+}
+
+fn parse_value(value: &[u8]) -> Option<i64> {
+    let value: Value = serde_json::from_slice(value).ok()?;
+    value.as_object()?.get("offset")?.as_i64()
+}
+
+/// The partition Kafka's default partitioner picks for a key: positive
+/// murmur2 modulo the partition count, as Connect's offset store writes.
+pub fn partition_for_key(key: &[u8], partitions: i32) -> i32 {
+    ((murmur2(key) & 0x7fff_ffff) % partitions as u32) as i32
+}
+
+/// Kafka's murmur2 (`org.apache.kafka.common.utils.Utils.murmur2`).
+pub fn murmur2(data: &[u8]) -> u32 {
+    const SEED: u32 = 0x9747_b28c;
+    const M: u32 = 0x5bd1_e995;
+    const R: u32 = 24;
+    let mut h = SEED ^ data.len() as u32;
+    let mut chunks = data.chunks_exact(4);
+    for chunk in &mut chunks {
+        let mut k = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        k = k.wrapping_mul(M);
+        k ^= k >> R;
+        k = k.wrapping_mul(M);
+        h = h.wrapping_mul(M);
+        h ^= k;
+    }
+    let rest = chunks.remainder();
+    if rest.len() >= 3 {
+        h ^= (rest[2] as u32) << 16;
+    }
+    if rest.len() >= 2 {
+        h ^= (rest[1] as u32) << 8;
+    }
+    if !rest.is_empty() {
+        h ^= rest[0] as u32;
+        h = h.wrapping_mul(M);
+    }
+    h ^= h >> 13;
+    h = h.wrapping_mul(M);
+    h ^= h >> 15;
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_values_round_trip() {
+        let tp = TopicPartition::new("payment-events", 3);
+        let key = encode_key("kafka-a", &tp);
+        assert_eq!(
+            String::from_utf8(key.clone()).unwrap(),
+            r#"["MirrorSourceConnector",{"cluster":"kafka-a","partition":3,"topic":"payment-events"}]"#
+        );
+        assert_eq!(parse_key(&key, "kafka-a"), Some(tp));
+        assert_eq!(parse_key(&key, "kafka-b"), None);
+        assert_eq!(parse_value(&encode_value(41)), Some(41));
+        assert_eq!(parse_value(b"{\"offset\":\"x\"}"), None);
+        assert_eq!(parse_key(b"not json", "kafka-a"), None);
+    }
+
+    #[test]
+    fn murmur2_matches_kafka() {
+        // Values from Kafka's UtilsTest.testMurmur2.
+        let cases: [(&[u8], i32); 6] = [
+            (b"21", -973932308),
+            (b"foobar", -790332482),
+            (b"a-little-bit-long-string", -985981536),
+            (b"a-little-bit-longer-string", -1486304829),
+            (b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971),
+            (b"abc", 479470107),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(murmur2(input) as i32, expected, "{input:?}");
+        }
+    }
+}

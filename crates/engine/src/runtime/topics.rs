@@ -1,0 +1,163 @@
+//! Topics on the clusters: internal topics kmirror writes, and remote topics
+//! mirroring the source's (partitions, replication factor, configs).
+
+use std::collections::BTreeMap;
+
+use kmirror_client::admin::{ConfigEntry, ConfigOp, ConfigSource, CreateTopicOutcome, NewTopic};
+use kmirror_client::cluster::TopicMetadata;
+use kmirror_client::{ClientError, KafkaClient};
+use tracing::{info, warn};
+
+use crate::config::mm2::FlowConfig;
+
+/// The replication factor to ask for: the configured one, except on a
+/// single-broker cluster (a development set-up), where any factor above one
+/// cannot be met and is lowered with a warning instead of failing.
+pub fn effective_replication_factor(client: &KafkaClient, wanted: i32, what: &str) -> i16 {
+    let brokers = client.metadata().brokers.len() as i32;
+    if wanted > 1 && brokers == 1 {
+        warn!(
+            cluster = %client.bootstrap_display(),
+            wanted,
+            what,
+            "replication factor lowered to 1: the cluster has a single broker"
+        );
+        return 1;
+    }
+    wanted.clamp(-1, i16::MAX as i32) as i16
+}
+
+/// Makes sure a compacted internal topic exists.
+pub async fn ensure_compacted_topic(
+    client: &KafkaClient,
+    name: &str,
+    partitions: i32,
+    replication_factor: i32,
+) -> Result<(), ClientError> {
+    if client.metadata().topics.contains_key(name) {
+        return Ok(());
+    }
+    let rf = effective_replication_factor(client, replication_factor, name);
+    let topic = NewTopic::new(name, partitions, rf).with_config("cleanup.policy", "compact");
+    create_one(client, topic).await
+}
+
+async fn create_one(client: &KafkaClient, topic: NewTopic) -> Result<(), ClientError> {
+    let name = topic.name.clone();
+    let results = client.admin().create_topics(&[topic], false).await?;
+    for (_, result) in results {
+        match result? {
+            CreateTopicOutcome::Created => info!(topic = %name, cluster = %client.bootstrap_display(), "topic created"),
+            CreateTopicOutcome::AlreadyExists => {}
+        }
+    }
+    client.refresh_metadata(Some(&[name])).await?;
+    Ok(())
+}
+
+/// The source topic's configs worth copying: those set on the topic itself
+/// and accepted by the flow's `config.properties.exclude` filter.
+pub fn replicable_configs(flow: &FlowConfig, entries: &[ConfigEntry]) -> BTreeMap<String, String> {
+    entries
+        .iter()
+        .filter(|e| e.source == ConfigSource::DynamicTopic && !e.is_sensitive)
+        .filter(|e| flow.config_properties.should_replicate_config(&e.name))
+        // Batches are forwarded as the producer compressed them; a topic
+        // codec would make the broker recompress every batch.
+        .filter(|e| e.name != "compression.type")
+        .filter_map(|e| Some((e.name.clone(), e.value.clone()?)))
+        .collect()
+}
+
+/// Creates the remote topic of `source_topic`, or grows its partitions and
+/// (when `sync_configs`) aligns its configs. Returns the remote partition
+/// count.
+pub async fn ensure_remote_topic(
+    flow: &FlowConfig,
+    source: &KafkaClient,
+    target: &KafkaClient,
+    source_topic: &TopicMetadata,
+    sync_configs: bool,
+) -> Result<i32, ClientError> {
+    let remote = flow.remote_topic(&source_topic.name);
+    let partitions = source_topic.partitions.len() as i32;
+    let configs = if sync_configs || !target.metadata().topics.contains_key(&remote) {
+        let described = source
+            .admin()
+            .describe_topic_configs(&[&source_topic.name])
+            .await?;
+        match described.into_values().next() {
+            Some(Ok(entries)) => replicable_configs(flow, &entries),
+            Some(Err(e)) => return Err(e),
+            None => BTreeMap::new(),
+        }
+    } else {
+        BTreeMap::new()
+    };
+
+    let existing = target.refresh_metadata(Some(std::slice::from_ref(&remote))).await?;
+    match existing.topics.get(&remote) {
+        None => {
+            let rf = effective_replication_factor(target, flow.replication_factor, &remote);
+            let mut topic = NewTopic::new(&remote, partitions, rf)
+                .with_config("compression.type", "producer");
+            for (name, value) in &configs {
+                topic = topic.with_config(name, value);
+            }
+            create_one(target, topic).await?;
+            Ok(partitions)
+        }
+        Some(meta) => {
+            let have = meta.partitions.len() as i32;
+            if have < partitions {
+                // Partition counts only grow, as in MM2.
+                for (_, result) in target
+                    .admin()
+                    .create_partitions(&[(remote.as_str(), partitions)])
+                    .await?
+                {
+                    result?;
+                }
+                info!(topic = %remote, from = have, to = partitions, "remote topic partitions grown");
+                target.refresh_metadata(Some(std::slice::from_ref(&remote))).await?;
+            }
+            if sync_configs {
+                sync_topic_configs(target, &remote, &configs).await?;
+            }
+            Ok(partitions.max(have))
+        }
+    }
+}
+
+async fn sync_topic_configs(
+    target: &KafkaClient,
+    remote: &str,
+    wanted: &BTreeMap<String, String>,
+) -> Result<(), ClientError> {
+    let current = target.admin().describe_topic_configs(&[remote]).await?;
+    let current: BTreeMap<String, String> = match current.into_values().next() {
+        Some(Ok(entries)) => entries
+            .into_iter()
+            .filter(|e| e.source == ConfigSource::DynamicTopic)
+            .filter_map(|e| Some((e.name, e.value?)))
+            .collect(),
+        Some(Err(e)) => return Err(e),
+        None => BTreeMap::new(),
+    };
+    let mut ops: Vec<(String, ConfigOp)> = wanted
+        .iter()
+        .filter(|(k, v)| current.get(*k) != Some(v))
+        .map(|(k, v)| (k.clone(), ConfigOp::Set(v.clone())))
+        .collect();
+    if current.get("compression.type").map(String::as_str) != Some("producer") {
+        ops.push(("compression.type".into(), ConfigOp::Set("producer".into())));
+    }
+    if ops.is_empty() {
+        return Ok(());
+    }
+    info!(topic = %remote, changes = ops.len(), "remote topic configs synced");
+    target
+        .admin()
+        .incremental_alter_topic_configs(remote, &ops)
+        .await
+}

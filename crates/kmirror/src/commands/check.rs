@@ -1,0 +1,79 @@
+//! `kmirror check`: validate, reach the clusters, show the plan.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use kmirror_engine::filter::should_replicate_topic;
+use kmirror_engine::runtime::{FlowTuning, Replicator};
+
+use crate::{config_file, EXIT_CONFIG, EXIT_FAILURE};
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The MM2 properties file (or Connect connector JSON).
+    config: PathBuf,
+}
+
+pub async fn check(args: CheckArgs) -> u8 {
+    let config = match config_file::load(&args.config) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("kmirror: {e}");
+            return EXIT_CONFIG;
+        }
+    };
+    config_file::report(&config);
+    println!("{}: valid", args.config.display());
+    let replicator = match Replicator::connect(&config, FlowTuning::default()).await {
+        Ok(replicator) => replicator,
+        Err(e) => {
+            eprintln!("kmirror: {e}");
+            return EXIT_FAILURE;
+        }
+    };
+    for cluster in config.clusters() {
+        if let Some(client) = replicator.client(cluster.alias.as_str()) {
+            let metadata = client.metadata();
+            println!(
+                "cluster {}: reachable, {} broker(s), cluster id {}",
+                cluster.alias,
+                metadata.brokers.len(),
+                metadata.cluster_id.as_deref().unwrap_or("?")
+            );
+        }
+    }
+    for flow in Replicator::flows_of(&config) {
+        let source = replicator
+            .client(flow.source.as_str())
+            .expect("connected clusters include every flow's source");
+        if !flow.replication_enabled {
+            println!("flow {}: heartbeats only", flow.name());
+            continue;
+        }
+        let metadata = match source.refresh_metadata(None).await {
+            Ok(metadata) => metadata,
+            Err(e) => {
+                eprintln!("kmirror: cannot list topics of {}: {e}", flow.source);
+                return EXIT_FAILURE;
+            }
+        };
+        let mut topics: Vec<_> = metadata
+            .topics
+            .values()
+            .filter(|t| should_replicate_topic(&t.name, &flow))
+            .collect();
+        topics.sort_by(|a, b| a.name.cmp(&b.name));
+        println!("flow {}: {} topic(s)", flow.name(), topics.len());
+        for topic in topics {
+            println!(
+                "  {}.{} -> {}.{} ({} partitions)",
+                flow.source,
+                topic.name,
+                flow.target,
+                flow.remote_topic(&topic.name),
+                topic.partitions.len()
+            );
+        }
+    }
+    0
+}

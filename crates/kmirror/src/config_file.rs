@@ -1,0 +1,33 @@
+//! Loading the MM2 configuration a command was given.
+
+use std::path::Path;
+
+use kmirror_engine::config::mm2::Mm2Config;
+use tracing::warn;
+
+/// Reads an mm2.properties file, or a Kafka Connect connector JSON file
+/// (by its `.json` extension or a leading `{`). Errors are one line naming
+/// the file, line and key.
+pub fn load(path: &Path) -> Result<Mm2Config, String> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{name}: cannot read: {e}"))?;
+    let is_json = path.extension().is_some_and(|e| e == "json") || text.trim_start().starts_with('{');
+    let config = if is_json {
+        Mm2Config::from_connect_json_named(&text, &name)
+    } else {
+        Mm2Config::parse(&text, &name)
+    };
+    config.map_err(|e| e.to_string())
+}
+
+/// Logs, once, the warnings of a loaded config and the MM2 keys kmirror does
+/// not honour yet.
+pub fn report(config: &Mm2Config) {
+    for warning in config.warnings() {
+        warn!("{warning}");
+    }
+    let unsupported = config.unsupported_keys();
+    if !unsupported.is_empty() {
+        warn!(keys = %unsupported.join(", "), "MM2 settings not honoured by this kmirror version");
+    }
+}

@@ -1,0 +1,60 @@
+//! `kmirror`: replicates Kafka topics between clusters from an MM2
+//! properties file. See `kmirror --help`.
+
+mod commands;
+mod config_file;
+mod logging;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A Rust replacement for Kafka MirrorMaker 2 that reads the same
+/// mm2.properties.
+#[derive(Debug, Parser)]
+#[command(name = "kmirror", version, about)]
+struct Cli {
+    /// Log format: `text` for people, `json` for log shippers.
+    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Replicate as the MM2 properties file says, until SIGTERM or Ctrl-C.
+    Run(commands::run::RunArgs),
+    /// Validate the file, reach every cluster and print what would be
+    /// replicated where, without writing anything.
+    Check(commands::check::CheckArgs),
+}
+
+/// Exit code for a configuration that cannot be used.
+pub const EXIT_CONFIG: u8 = 2;
+/// Exit code for a cluster that cannot be reached or a run that failed.
+pub const EXIT_FAILURE: u8 = 1;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(&cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("kmirror: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let code = runtime.block_on(async {
+        match cli.command {
+            Command::Run(args) => commands::run::run(args).await,
+            Command::Check(args) => commands::check::check(args).await,
+        }
+    });
+    // Do not wait for tasks stuck on unreachable brokers.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    ExitCode::from(code)
+}

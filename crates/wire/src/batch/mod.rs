@@ -1,0 +1,17 @@
+//! Kafka RecordBatch v2: header parsing, record-set splitting, CRC checks,
+//! the forwarding header rewrite and control-record decoding.
+
+mod control;
+mod crc;
+mod header;
+mod rewrite;
+mod split;
+
+pub use control::{control_record_type, ControlType};
+pub use crc::verify_crc;
+pub use header::{
+    BatchHeader, Compression, TimestampType, BATCH_HEADER_LEN, BATCH_LENGTH_PREFIX, MAGIC_V2,
+    MAX_BATCH_LENGTH, MIN_BATCH_LENGTH,
+};
+pub use rewrite::{rewrite_header, rewritten_batch_contiguous, ProducerStamp};
+pub use split::{split_record_set, PartialBatch, RawBatch, SplitEnd, SplitResult};
