@@ -190,15 +190,13 @@ impl KafkaClient {
                 drop(pool);
                 self.refresh_metadata(Some(&[])).await?;
                 pool = self.inner.connections.lock().await;
-                self.metadata()
-                    .brokers
-                    .get(&id)
-                    .cloned()
-                    .ok_or_else(|| ClientError::ConnectionClosed {
+                self.metadata().brokers.get(&id).cloned().ok_or_else(|| {
+                    ClientError::ConnectionClosed {
                         addr: format!("broker id {id}"),
                         api: ApiKey::Metadata,
                         reason: "broker is not in the cluster metadata".into(),
-                    })?
+                    }
+                })?
             }
         };
         let conn = BrokerConnection::connect(&addr, &self.inner.config.connection).await?;

@@ -218,7 +218,8 @@ impl BrokerConnection {
     pub async fn request<R: Request>(&self, request: &R) -> Result<R::Response> {
         let api = api_key::<R>();
         let version = self.version_for(api, R::VERSIONS)?;
-        self.request_at(request, version, self.request_timeout).await
+        self.request_at(request, version, self.request_timeout)
+            .await
     }
 
     /// Sends a request at a given version with a given timeout.
@@ -252,7 +253,10 @@ impl BrokerConnection {
         body: Vec<Bytes>,
         timeout: Duration,
     ) -> Result<Bytes> {
-        self.send(api, version, body, timeout).await?.response().await
+        self.send(api, version, body, timeout)
+            .await?
+            .response()
+            .await
     }
 
     /// Writes a request and returns once it is on the socket, so callers can
@@ -390,7 +394,10 @@ pub fn api_key<R: Request>() -> ApiKey {
 }
 
 /// Writes every segment, using vectored writes so segments are not joined.
-async fn write_all_segments(writer: &mut OwnedWriteHalf, segments: &[Bytes]) -> std::io::Result<()> {
+async fn write_all_segments(
+    writer: &mut OwnedWriteHalf,
+    segments: &[Bytes],
+) -> std::io::Result<()> {
     let mut index = 0;
     let mut offset = 0;
     while index < segments.len() {

@@ -89,7 +89,10 @@ pub async fn fetch(
     partitions: &[PartitionFetch],
 ) -> Result<Vec<FetchedPartition>> {
     let request = build_request(params, partitions);
-    let version = conn.version_for(ApiKey::Fetch, <FetchRequest as kafka_protocol::protocol::Message>::VERSIONS)?;
+    let version = conn.version_for(
+        ApiKey::Fetch,
+        <FetchRequest as kafka_protocol::protocol::Message>::VERSIONS,
+    )?;
     // The broker may hold the request for max_wait; the socket timeout must
     // outlast it.
     let timeout = params.max_wait + Duration::from_secs(30);
@@ -114,7 +117,13 @@ pub async fn fetch(
             let result = match ResponseError::try_from_code(p.error_code) {
                 Some(error) => Err(ClientError::Broker {
                     api: ApiKey::Fetch,
-                    context: format!("{}-{} at offset {} on {}", name, p.partition_index, requested, conn.addr()),
+                    context: format!(
+                        "{}-{} at offset {} on {}",
+                        name,
+                        p.partition_index,
+                        requested,
+                        conn.addr()
+                    ),
                     error,
                     message: None,
                 }),

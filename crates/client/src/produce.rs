@@ -180,11 +180,12 @@ impl<T: Send + 'static> PartitionSender<T> {
             base_sequence: self.next_sequence,
             transactional: false,
         };
-        let header = rewrite_header(&batch.bytes, &stamp).map_err(|source| ClientError::Records {
-            topic: self.topic.to_string(),
-            partition: self.partition,
-            source,
-        })?;
+        let header =
+            rewrite_header(&batch.bytes, &stamp).map_err(|source| ClientError::Records {
+                topic: self.topic.to_string(),
+                partition: self.partition,
+                source,
+            })?;
         let records = batch.header.records_count;
         // Sequences wrap at i32::MAX as in the Java producer.
         self.next_sequence = self.next_sequence.wrapping_add(records) & i32::MAX;
@@ -223,7 +224,9 @@ impl<T: Send + 'static> PartitionSender<T> {
                     let joined = handle.await;
                     front.response = None;
                     match joined {
-                        Ok(result) => result.and_then(|(version, body)| self.partition_result(version, body)),
+                        Ok(result) => {
+                            result.and_then(|(version, body)| self.partition_result(version, body))
+                        }
                         Err(join) => Err(ClientError::ConnectionClosed {
                             addr: String::new(),
                             api: ApiKey::Produce,
@@ -333,14 +336,13 @@ impl<T: Send + 'static> PartitionSender<T> {
 
     /// Extracts our partition's outcome from a produce response.
     fn partition_result(&self, version: i16, mut body: Bytes) -> Result<i64> {
-        let response = <ProduceResponse as kafka_protocol::protocol::Decodable>::decode(
-            &mut body, version,
-        )
-        .map_err(|e| ClientError::Malformed {
-            addr: String::new(),
-            api: ApiKey::Produce,
-            reason: format!("v{version} body does not decode: {e}"),
-        })?;
+        let response =
+            <ProduceResponse as kafka_protocol::protocol::Decodable>::decode(&mut body, version)
+                .map_err(|e| ClientError::Malformed {
+                    addr: String::new(),
+                    api: ApiKey::Produce,
+                    reason: format!("v{version} body does not decode: {e}"),
+                })?;
         let partition = response
             .responses
             .iter()

@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
-    TimestampType,
+    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
 use kmirror_client::admin::OffsetSpec;
 use kmirror_client::fetch::{fetch, FetchParams, Isolation, PartitionFetch};
@@ -143,11 +142,12 @@ pub async fn read_partition(
         .await?;
         for p in fetched {
             let data = p.result?;
-            let records = decode_batches(&data.batches).map_err(|reason| ClientError::Malformed {
-                addr: conn.addr().to_string(),
-                api: kafka_protocol::messages::ApiKey::Fetch,
-                reason: format!("{topic}-{partition}: {reason}"),
-            })?;
+            let records =
+                decode_batches(&data.batches).map_err(|reason| ClientError::Malformed {
+                    addr: conn.addr().to_string(),
+                    api: kafka_protocol::messages::ApiKey::Fetch,
+                    reason: format!("{topic}-{partition}: {reason}"),
+                })?;
             out.extend(records.into_iter().filter(|r| r.offset >= offset));
             offset = data.next_offset.max(offset);
             if data.high_watermark <= offset {
@@ -183,7 +183,10 @@ pub async fn offset_of(
     partition: i32,
     spec: OffsetSpec,
 ) -> Result<i64, ClientError> {
-    let answers = client.admin().list_offsets(&[(topic, partition)], spec).await?;
+    let answers = client
+        .admin()
+        .list_offsets(&[(topic, partition)], spec)
+        .await?;
     answers
         .into_iter()
         .next()

@@ -11,7 +11,8 @@ use tracing::warn;
 pub fn load(path: &Path) -> Result<Mm2Config, String> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| format!("{name}: cannot read: {e}"))?;
-    let is_json = path.extension().is_some_and(|e| e == "json") || text.trim_start().starts_with('{');
+    let is_json =
+        path.extension().is_some_and(|e| e == "json") || text.trim_start().starts_with('{');
     let config = if is_json {
         Mm2Config::from_connect_json_named(&text, &name)
     } else {

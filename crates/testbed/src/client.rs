@@ -472,7 +472,11 @@ fn with_props(mut cmd: JavaCommand, props: &[(String, String)]) -> JavaCommand {
 }
 
 /// Runs a TestClient command and parses each stdout line as `T`.
-fn run_json_lines<T: for<'de> Deserialize<'de>>(cmd: &JavaCommand, stdin: &[u8], what: &str) -> Vec<T> {
+fn run_json_lines<T: for<'de> Deserialize<'de>>(
+    cmd: &JavaCommand,
+    stdin: &[u8],
+    what: &str,
+) -> Vec<T> {
     let output = cmd.run(stdin);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -485,7 +489,8 @@ fn run_json_lines<T: for<'de> Deserialize<'de>>(cmd: &JavaCommand, stdin: &[u8],
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
-            serde_json::from_str(l).unwrap_or_else(|e| panic!("{what}: unexpected output line {l:?}: {e}"))
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("{what}: unexpected output line {l:?}: {e}"))
         })
         .collect()
 }

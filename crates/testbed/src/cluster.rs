@@ -15,8 +15,7 @@ use rand::RngCore as _;
 use serde_json::{json, Value};
 
 use crate::admin::{
-    self, AdminError, AdminSession, ClusterDescription, GroupOffset, TopicConfig,
-    TopicDescription,
+    self, AdminError, AdminSession, ClusterDescription, GroupOffset, TopicConfig, TopicDescription,
 };
 use crate::client::{
     self, ConsumeOptions, ConsumedRecord, GenOptions, GenReport, ProduceOptions, ProduceStep,
@@ -39,6 +38,7 @@ pub struct KafkaClusterBuilder {
     brokers: usize,
     props: Vec<(String, String)>,
     heap: String,
+    fast_startup: bool,
     start_timeout: Duration,
 }
 
@@ -61,6 +61,13 @@ impl KafkaClusterBuilder {
     /// Each broker's maximum heap (default `512m`).
     pub fn heap(mut self, heap: impl Into<String>) -> Self {
         self.heap = heap.into();
+        self
+    }
+
+    /// C1-only JIT for the brokers (default): each starts about a second
+    /// sooner on two cores, but runs hot code slower. Turn off for benchmarks.
+    pub fn fast_startup(mut self, fast: bool) -> Self {
+        self.fast_startup = fast;
         self
     }
 
@@ -102,18 +109,24 @@ impl KafkaClusterBuilder {
             let config = self.server_properties(broker, &controller_ports);
             fs::write(&broker.config, config).expect("write server.properties");
         }
-        let cluster_id = kafka_uuid();
-        format_storage(&self.name, &cluster_id, &brokers);
-        eprintln!("TRACE formatted {:?}", started.elapsed());
-
+        let bootstrap = brokers
+            .iter()
+            .map(Broker::address)
+            .collect::<Vec<_>>()
+            .join(",");
+        // The admin JVM starts while storage is formatted and the brokers
+        // boot: its client retries until they listen.
+        let admin = AdminSession::start(&self.name, &bootstrap);
         let cluster = KafkaCluster {
             name: self.name.clone(),
-            cluster_id,
+            cluster_id: kafka_uuid(),
             dir,
             heap: self.heap.clone(),
+            fast_startup: self.fast_startup,
             brokers,
-            admin: Mutex::new(None),
+            admin: Mutex::new(Some(admin)),
         };
+        format_storage(&cluster.name, &cluster.cluster_id, &cluster.brokers);
         for broker in &cluster.brokers {
             cluster.spawn_broker(broker);
         }
@@ -151,7 +164,10 @@ impl KafkaClusterBuilder {
                     broker.port, broker.controller_port
                 ),
             ),
-            ("advertised.listeners", format!("PLAINTEXT://127.0.0.1:{}", broker.port)),
+            (
+                "advertised.listeners",
+                format!("PLAINTEXT://127.0.0.1:{}", broker.port),
+            ),
             ("controller.listener.names", "CONTROLLER".to_string()),
             ("inter.broker.listener.name", "PLAINTEXT".to_string()),
             (
@@ -166,13 +182,19 @@ impl KafkaClusterBuilder {
             ("offsets.topic.replication.factor", rf.to_string()),
             ("transaction.state.log.replication.factor", rf.to_string()),
             ("transaction.state.log.min.isr", min_isr.to_string()),
-            ("share.coordinator.state.topic.replication.factor", rf.to_string()),
+            (
+                "share.coordinator.state.topic.replication.factor",
+                rf.to_string(),
+            ),
             ("share.coordinator.state.topic.min.isr", min_isr.to_string()),
             // Fewer internal partitions: the first group or transaction on a
             // fresh cluster creates them, 50 each by default.
             ("offsets.topic.num.partitions", "5".to_string()),
             ("transaction.state.log.num.partitions", "5".to_string()),
-            ("share.coordinator.state.topic.num.partitions", "5".to_string()),
+            (
+                "share.coordinator.state.topic.num.partitions",
+                "5".to_string(),
+            ),
             ("group.initial.rebalance.delay.ms", "0".to_string()),
             // A killed broker is fenced (and its leaderships moved) after 4 s
             // rather than 9 s.
@@ -246,6 +268,7 @@ pub struct KafkaCluster {
     cluster_id: String,
     dir: PathBuf,
     heap: String,
+    fast_startup: bool,
     brokers: Vec<Broker>,
     /// Started on the first admin call, restarted if it ever dies.
     admin: Mutex<Option<AdminSession>>,
@@ -270,6 +293,7 @@ impl KafkaCluster {
             brokers: 1,
             props: Vec::new(),
             heap: "512m".to_string(),
+            fast_startup: true,
             start_timeout: DEFAULT_START_TIMEOUT,
         }
     }
@@ -401,8 +425,7 @@ impl KafkaCluster {
         replication_factor: i16,
         configs: &[(&str, &str)],
     ) -> Result<TopicDescription, AdminError> {
-        let request =
-            admin::create_topic_request(topic, partitions, replication_factor, configs);
+        let request = admin::create_topic_request(topic, partitions, replication_factor, configs);
         self.admin_request(&request)
             .map(|v| admin::parse("create-topic", v))
     }
@@ -609,7 +632,7 @@ impl KafkaCluster {
             .name(format!("broker {} of {}", broker.id, self.name))
             .arg(&broker.config)
             .heap(&self.heap)
-            .fast_startup(false)
+            .fast_startup(self.fast_startup)
             .jvm_arg("-XX:+UseG1GC")
             .jvm_arg("-XX:MaxGCPauseMillis=20")
             .jvm_arg("-XX:+ExplicitGCInvokesConcurrent")
@@ -630,11 +653,9 @@ impl KafkaCluster {
                 thread::sleep(POLL_INTERVAL);
             }
         }
-        eprintln!("TRACE ports open {:?}", std::time::SystemTime::now());
         for &id in ids {
             let broker = &self.brokers[usize::try_from(id).expect("ids are indexes")];
             loop {
-                eprintln!("TRACE poll {:?}", std::time::SystemTime::now());
                 let answer = self.admin_ok(&json!({"op": "broker-ready", "id": id}));
                 if answer["ready"].as_bool() == Some(true) {
                     break;

@@ -92,11 +92,7 @@ pub fn java_classes() -> PathBuf {
 /// The class path for every JVM the test bed starts: our helpers, then all of
 /// Kafka's jars.
 pub(crate) fn classpath() -> String {
-    format!(
-        "{}:{}/*",
-        java_classes().display(),
-        kafka_libs().display()
-    )
+    format!("{}:{}/*", java_classes().display(), kafka_libs().display())
 }
 
 /// A log4j2 configuration file under `testbed/java/config`.
@@ -189,7 +185,11 @@ fn java_sources(dir: &Path) -> Vec<PathBuf> {
     let mut sources = Vec::new();
     walk(dir, &mut sources);
     sources.sort();
-    assert!(!sources.is_empty(), "no Java sources under {}", dir.display());
+    assert!(
+        !sources.is_empty(),
+        "no Java sources under {}",
+        dir.display()
+    );
     sources
 }
 

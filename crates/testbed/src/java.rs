@@ -36,6 +36,19 @@ const STDERR_TAIL_LINES: usize = 200;
 ///
 /// Defaults suit short-lived tools: 512 MiB heap, C1 only and serial GC for a
 /// fast start, log4j warnings to stderr, a 120 s limit for [`JavaCommand::run`].
+///
+/// ```no_run
+/// use kmirror_testbed::JavaCommand;
+///
+/// // MirrorMaker 2, dedicated mode, for a side-by-side run.
+/// let mm2 = JavaCommand::new("org.apache.kafka.connect.mirror.MirrorMaker")
+///     .arg("/tmp/mm2.properties")
+///     .fast_startup(false)
+///     .output_to_file("/tmp/mm2.log")
+///     .spawn();
+/// // Killed (and reaped) when `mm2` is dropped.
+/// # drop(mm2);
+/// ```
 #[derive(Debug, Clone)]
 pub struct JavaCommand {
     name: String,
@@ -56,7 +69,11 @@ impl JavaCommand {
     pub fn new(main_class: impl Into<String>) -> Self {
         let main_class = main_class.into();
         Self {
-            name: main_class.rsplit('.').next().unwrap_or_default().to_string(),
+            name: main_class
+                .rsplit('.')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
             main_class,
             args: Vec::new(),
             jvm_args: Vec::new(),
@@ -122,8 +139,9 @@ impl JavaCommand {
         self
     }
 
-    /// C1-only JIT and serial GC: a JVM that starts in half the time but
-    /// runs slower. On for tools (the default), off for brokers and loads.
+    /// C1-only JIT: a JVM that starts faster but runs hot code slower. On by
+    /// default; off for loads and benchmarks. (The collector is serial
+    /// unless a [`JavaCommand::jvm_arg`] picks one, e.g. `-XX:+UseG1GC`.)
     pub fn fast_startup(mut self, fast: bool) -> Self {
         self.fast_startup = fast;
         self
@@ -160,7 +178,15 @@ impl JavaCommand {
             .arg("-XX:-UsePerfData")
             .arg("-Djava.awt.headless=true");
         if self.fast_startup {
-            cmd.arg("-XX:TieredStopAtLevel=1").arg("-XX:+UseSerialGC");
+            cmd.arg("-XX:TieredStopAtLevel=1");
+        }
+        let picks_collector = self.jvm_args.iter().any(|a| {
+            let a = a.to_string_lossy();
+            a.starts_with("-XX:+Use") && a.ends_with("GC")
+        });
+        if !picks_collector {
+            // Less start-up work and fewer GC threads than G1 on two cores.
+            cmd.arg("-XX:+UseSerialGC");
         }
         match &self.log4j_file {
             Some(file) => {
@@ -410,7 +436,11 @@ impl JavaProcess {
             None => {
                 let tail = self.stderr_tail.lock().unwrap();
                 let skip = tail.len().saturating_sub(lines);
-                tail.iter().skip(skip).cloned().collect::<Vec<_>>().join("\n")
+                tail.iter()
+                    .skip(skip)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("\n")
             }
         }
     }

@@ -63,9 +63,7 @@ pub use cluster::{KafkaCluster, KafkaClusterBuilder};
 pub use jars::{
     cache_dir, java_classes, kafka_libs, kafka_version, repo_root, DEFAULT_KAFKA_VERSION,
 };
-pub use java::{
-    run_java, spawn_java, JavaCommand, JavaProcess, LAUNCH_CLASS, TEST_CLIENT_CLASS,
-};
+pub use java::{run_java, spawn_java, JavaCommand, JavaProcess, LAUNCH_CLASS, TEST_CLIENT_CLASS};
 pub use ports::free_port;
 
 /// `<prefix>-<8 random hex digits>`: a topic name no other test uses.

@@ -25,7 +25,10 @@ use clap::{Parser, Subcommand};
 use kmirror_testbed::KafkaCluster;
 
 #[derive(Debug, Parser)]
-#[command(name = "kmirror-testbed", about = "Real Kafka clusters on loopback for kmirror")]
+#[command(
+    name = "kmirror-testbed",
+    about = "Real Kafka clusters on loopback for kmirror"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -26,8 +26,7 @@ fn base_dir() -> PathBuf {
 /// A new folder for cluster `name`.
 pub(crate) fn create(name: &str) -> PathBuf {
     let base = base_dir();
-    fs::create_dir_all(&base)
-        .unwrap_or_else(|e| panic!("cannot create {}: {e}", base.display()));
+    fs::create_dir_all(&base).unwrap_or_else(|e| panic!("cannot create {}: {e}", base.display()));
     static SWEEP: Once = Once::new();
     SWEEP.call_once(|| sweep_stale(&base));
     let dir = tempfile::Builder::new()

@@ -63,7 +63,10 @@ fn records_round_trip_with_every_compression() {
         let acks = cluster.produce(&topic, &options, &records);
         assert_eq!(acks.len(), records.len());
         for (ack, record) in acks.into_iter().zip(records) {
-            assert!(sent.insert(ack, record).is_none(), "offset {ack:?} acked twice");
+            assert!(
+                sent.insert(ack, record).is_none(),
+                "offset {ack:?} acked twice"
+            );
         }
     }
 
@@ -128,7 +131,9 @@ fn read_committed_skips_aborted_transactions() {
         ["committed-1", "committed-2", "committed-3", "outside"]
     );
     let aborted_offsets: Vec<i64> = acks[2..4].iter().map(|a| a.1).collect();
-    assert!(committed.iter().all(|r| !aborted_offsets.contains(&r.offset)));
+    assert!(committed
+        .iter()
+        .all(|r| !aborted_offsets.contains(&r.offset)));
 
     let everything = cluster.consume(
         &topic,
@@ -140,7 +145,14 @@ fn read_committed_skips_aborted_transactions() {
     );
     assert_eq!(
         values(&everything),
-        ["committed-1", "committed-2", "aborted-1", "aborted-2", "committed-3", "outside"]
+        [
+            "committed-1",
+            "committed-2",
+            "aborted-1",
+            "aborted-2",
+            "committed-3",
+            "outside"
+        ]
     );
     // Three commit/abort markers take an offset each.
     assert_eq!(cluster.end_offsets(&topic), vec![9]);
@@ -163,7 +175,10 @@ fn admin_operations() {
     assert_eq!(duplicate.error_class, "TopicExistsException");
 
     let config = cluster.topic_config(&topic);
-    assert_eq!(config.overrides.get("cleanup.policy").map(String::as_str), Some("compact"));
+    assert_eq!(
+        config.overrides.get("cleanup.policy").map(String::as_str),
+        Some("compact")
+    );
     cluster.alter_topic_config(&topic, &[("retention.ms", "3600000")], &["cleanup.policy"]);
     let config = cluster.topic_config(&topic);
     assert_eq!(config.overrides.len(), 1, "{:?}", config.overrides);
@@ -194,7 +209,9 @@ fn consumer_groups_commit_and_are_altered() {
     let topic = random_topic_name("groups");
     let group = random_topic_name("group");
     cluster.create_topic(&topic, 1, 1, &[]);
-    let records: Vec<TestRecord> = (0..5).map(|i| TestRecord::new().value(format!("v{i}"))).collect();
+    let records: Vec<TestRecord> = (0..5)
+        .map(|i| TestRecord::new().value(format!("v{i}")))
+        .collect();
     cluster.produce(&topic, &ProduceOptions::default(), &records);
 
     let read = cluster.consume(
@@ -207,11 +224,19 @@ fn consumer_groups_commit_and_are_altered() {
         },
     );
     assert_eq!(read.len(), 3);
-    let committed = vec![GroupOffset { topic: topic.clone(), partition: 0, offset: 3 }];
+    let committed = vec![GroupOffset {
+        topic: topic.clone(),
+        partition: 0,
+        offset: 3,
+    }];
     assert_eq!(cluster.group_offsets(&group), committed);
     assert!(cluster.list_groups().contains(&group));
 
-    let moved = vec![GroupOffset { topic: topic.clone(), partition: 0, offset: 1 }];
+    let moved = vec![GroupOffset {
+        topic: topic.clone(),
+        partition: 0,
+        offset: 1,
+    }];
     cluster.alter_group_offsets(&group, &moved);
     assert_eq!(cluster.group_offsets(&group), moved);
     // The group resumes where it was moved to.

@@ -188,14 +188,16 @@ impl SourceFetcher {
             }
         }
 
-        let rounds = by_leader.into_iter().map(|(leader, partitions)| async move {
-            let result = async {
-                let conn = self.client.connection(leader, Purpose::Fetch).await?;
-                fetch(&conn, &self.params, &partitions).await
-            }
-            .await;
-            (leader, partitions, result)
-        });
+        let rounds = by_leader
+            .into_iter()
+            .map(|(leader, partitions)| async move {
+                let result = async {
+                    let conn = self.client.connection(leader, Purpose::Fetch).await?;
+                    fetch(&conn, &self.params, &partitions).await
+                }
+                .await;
+                (leader, partitions, result)
+            });
         let mut refresh = false;
         for (leader, partitions, result) in join_all(rounds).await {
             let fetched = match result {
@@ -206,12 +208,18 @@ impl SourceFetcher {
                     if !e.is_retriable() {
                         for p in &partitions {
                             let tp = TopicPartition::new(&p.topic, p.partition);
-                            fail(slots, &tp, ClientError::Broker {
-                                api: kafka_protocol::messages::ApiKey::Fetch,
-                                context: format!("{tp} (leader {leader})"),
-                                error: e.broker_error().unwrap_or(ResponseError::UnknownServerError),
-                                message: Some(e.to_string()),
-                            });
+                            fail(
+                                slots,
+                                &tp,
+                                ClientError::Broker {
+                                    api: kafka_protocol::messages::ApiKey::Fetch,
+                                    context: format!("{tp} (leader {leader})"),
+                                    error: e
+                                        .broker_error()
+                                        .unwrap_or(ResponseError::UnknownServerError),
+                                    message: Some(e.to_string()),
+                                },
+                            );
                         }
                     }
                     continue;
@@ -243,8 +251,7 @@ impl SourceFetcher {
             ResetPolicy::Earliest => kmirror_client::admin::OffsetSpec::Earliest,
             ResetPolicy::Latest => kmirror_client::admin::OffsetSpec::Latest,
         };
-        match crate::records::offset_of(&self.client, &tp.topic, tp.partition, spec).await
-        {
+        match crate::records::offset_of(&self.client, &tp.topic, tp.partition, spec).await {
             Ok(offset) => {
                 if let Some(slot) = slots.get_mut(tp) {
                     warn!(%tp, from = slot.next_offset, to = offset, "offset out of range on the source (retention removed records not yet replicated); resetting");

@@ -157,7 +157,8 @@ async fn run_flow_inner(
     let mut fetchers = Vec::new();
     for _ in 0..flow.tasks_max.max(1) {
         let (tx, rx) = mpsc::channel(64);
-        let fetcher = SourceFetcher::new(source.clone(), tuning.fetch.clone(), ResetPolicy::Earliest);
+        let fetcher =
+            SourceFetcher::new(source.clone(), tuning.fetch.clone(), ResetPolicy::Earliest);
         let stop = shutdown.clone();
         fetcher_tasks.spawn(async move {
             tokio::select! {
@@ -237,7 +238,11 @@ async fn run_flow_inner(
     Ok(())
 }
 
-async fn commit_progress(ctx: &FlowContext, progress: &mut ProgressStore, writer: &mut RecordWriter) {
+async fn commit_progress(
+    ctx: &FlowContext,
+    progress: &mut ProgressStore,
+    writer: &mut RecordWriter,
+) {
     let positions = ctx.positions.lock().unwrap().clone();
     if let Err(e) = progress.commit(writer, &positions).await {
         warn!(flow = %ctx.name, error = %e, "cannot write progress; will retry");
@@ -322,16 +327,24 @@ fn fetcher_for(ctx: &FlowContext, tp: &TopicPartition) -> mpsc::Sender<FetcherCo
 
 /// Runs one partition's pipeline, pausing on errors and retrying with
 /// backoff until the flow stops or the partition is deselected.
-async fn run_pipeline(ctx: Arc<FlowContext>, tp: TopicPartition, start: i64, stop: CancellationToken) {
+async fn run_pipeline(
+    ctx: Arc<FlowContext>,
+    tp: TopicPartition,
+    start: i64,
+    stop: CancellationToken,
+) {
     let remote_topic = ctx.flow.remote_topic(&tp.topic);
     let fetcher = fetcher_for(&ctx, &tp);
     let mut next = start;
     let mut backoff = ctx.tuning.pause_backoff;
     let mut sync_state = OffsetSyncState::new(ctx.flow.offset_lag_max);
     loop {
-        ctx.status.partition_started(&ctx.name, &tp, &remote_topic, next);
+        ctx.status
+            .partition_started(&ctx.name, &tp, &remote_topic, next);
         let outcome = async {
-            let identity = init_producer_id(&ctx.target).await.map_err(|e| e.to_string())?;
+            let identity = init_producer_id(&ctx.target)
+                .await
+                .map_err(|e| e.to_string())?;
             let mut sender = PartitionSender::new(
                 ctx.target.clone(),
                 &remote_topic,
@@ -357,7 +370,9 @@ async fn run_pipeline(ctx: Arc<FlowContext>, tp: TopicPartition, start: i64, sto
             }
         }
         .await;
-        let _ = fetcher.send(FetcherCommand::Remove { tp: tp.clone() }).await;
+        let _ = fetcher
+            .send(FetcherCommand::Remove { tp: tp.clone() })
+            .await;
         let error = match outcome {
             Ok(()) => return,
             Err(error) => error,
@@ -366,7 +381,8 @@ async fn run_pipeline(ctx: Arc<FlowContext>, tp: TopicPartition, start: i64, sto
             return;
         }
         error!(flow = %ctx.name, %tp, remote = %remote_topic, offset = next, error = %error, "partition paused");
-        ctx.status.partition_paused(&ctx.name, &tp, error.clone(), now_ms());
+        ctx.status
+            .partition_paused(&ctx.name, &tp, error.clone(), now_ms());
         tokio::select! {
             _ = tokio::time::sleep(backoff) => {}
             _ = stop.cancelled() => return,
@@ -374,7 +390,9 @@ async fn run_pipeline(ctx: Arc<FlowContext>, tp: TopicPartition, start: i64, sto
         backoff = (backoff * 2).min(Duration::from_secs(60));
         // The remote topic may be what is missing; recreate it if so.
         if let Ok(meta) = ctx.source.topic_metadata(&tp.topic).await {
-            if let Err(e) = ensure_remote_topic(&ctx.flow, &ctx.source, &ctx.target, &meta, false).await {
+            if let Err(e) =
+                ensure_remote_topic(&ctx.flow, &ctx.source, &ctx.target, &meta, false).await
+            {
                 warn!(flow = %ctx.name, %tp, error = %e, "cannot prepare remote topic");
             }
         }
@@ -435,7 +453,10 @@ async fn write_offset_syncs(
             let pairs = if batch.dense && batch.records > 1 {
                 vec![
                     (batch.upstream_base, batch.downstream_base),
-                    (batch.upstream_last, batch.downstream_base + batch.records as i64 - 1),
+                    (
+                        batch.upstream_last,
+                        batch.downstream_base + batch.records as i64 - 1,
+                    ),
                 ]
             } else {
                 vec![(batch.upstream_base, batch.downstream_base)]
@@ -490,7 +511,10 @@ async fn emit_heartbeats(
                 return;
             }
         };
-        match writer.write(&topic, 0, &[(key, Some(heartbeat.encode_value()))]).await {
+        match writer
+            .write(&topic, 0, &[(key, Some(heartbeat.encode_value()))])
+            .await
+        {
             Ok(()) => status.heartbeat_written(&flow.name(), at),
             Err(e) if e.broker_error() == Some(ResponseError::UnknownTopicOrPartition) => {
                 let _ = ensure_compacted_topic(

@@ -37,7 +37,10 @@ impl OffsetSyncState {
             // Inside a dense batch offsets advance one by one; the last
             // record's position is exact. A gapped batch only maps as a whole.
             let (last_up, last_down) = if batch.dense {
-                (batch.upstream_last, batch.downstream_base + batch.records as i64 - 1)
+                (
+                    batch.upstream_last,
+                    batch.downstream_base + batch.records as i64 - 1,
+                )
             } else {
                 (batch.upstream_base, batch.downstream_base)
             };

@@ -59,13 +59,13 @@ impl Replicator {
                 let bootstrap = cluster.bootstrap_servers.join(",");
                 let mut client_config = ClientConfig::new(&bootstrap);
                 client_config.connection.client_id = format!("kmirror-{alias}");
-                let client = KafkaClient::connect(client_config).await.map_err(|source| {
-                    StartError::Unreachable {
+                let client = KafkaClient::connect(client_config)
+                    .await
+                    .map_err(|source| StartError::Unreachable {
                         alias: alias.to_string(),
                         bootstrap: bootstrap.clone(),
                         source,
-                    }
-                })?;
+                    })?;
                 info!(cluster = %alias, bootstrap, "connected");
                 clients.insert(alias.to_string(), client);
             }

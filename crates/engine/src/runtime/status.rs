@@ -15,7 +15,10 @@ use crate::forward::{Forwarded, TopicPartition};
 pub enum PartitionState {
     Running,
     /// Stopped on an error; retried with backoff until it clears.
-    Paused { error: String, since_ms: i64 },
+    Paused {
+        error: String,
+        since_ms: i64,
+    },
 }
 
 /// One source partition of a flow.
@@ -104,7 +107,13 @@ impl StatusBoard {
     }
 
     /// Registers a partition pipeline (or resets it to running).
-    pub fn partition_started(&self, flow: &str, tp: &TopicPartition, remote_topic: &str, offset: i64) {
+    pub fn partition_started(
+        &self,
+        flow: &str,
+        tp: &TopicPartition,
+        remote_topic: &str,
+        offset: i64,
+    ) {
         self.with_partition(flow, tp, |p| {
             p.remote_topic = remote_topic.to_string();
             p.state = PartitionState::Running;
@@ -163,7 +172,12 @@ impl StatusBoard {
             .collect()
     }
 
-    fn with_partition(&self, flow: &str, tp: &TopicPartition, f: impl FnOnce(&mut PartitionStatus)) {
+    fn with_partition(
+        &self,
+        flow: &str,
+        tp: &TopicPartition,
+        f: impl FnOnce(&mut PartitionStatus),
+    ) {
         let mut flows = self.flows.lock().unwrap();
         let entry = flows.entry(flow.to_string()).or_default();
         let status = entry

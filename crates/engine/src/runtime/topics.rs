@@ -47,7 +47,9 @@ async fn create_one(client: &KafkaClient, topic: NewTopic) -> Result<(), ClientE
     let results = client.admin().create_topics(&[topic], false).await?;
     for (_, result) in results {
         match result? {
-            CreateTopicOutcome::Created => info!(topic = %name, cluster = %client.bootstrap_display(), "topic created"),
+            CreateTopicOutcome::Created => {
+                info!(topic = %name, cluster = %client.bootstrap_display(), "topic created")
+            }
             CreateTopicOutcome::AlreadyExists => {}
         }
     }
@@ -95,12 +97,14 @@ pub async fn ensure_remote_topic(
         BTreeMap::new()
     };
 
-    let existing = target.refresh_metadata(Some(std::slice::from_ref(&remote))).await?;
+    let existing = target
+        .refresh_metadata(Some(std::slice::from_ref(&remote)))
+        .await?;
     match existing.topics.get(&remote) {
         None => {
             let rf = effective_replication_factor(target, flow.replication_factor, &remote);
-            let mut topic = NewTopic::new(&remote, partitions, rf)
-                .with_config("compression.type", "producer");
+            let mut topic =
+                NewTopic::new(&remote, partitions, rf).with_config("compression.type", "producer");
             for (name, value) in &configs {
                 topic = topic.with_config(name, value);
             }
@@ -119,7 +123,9 @@ pub async fn ensure_remote_topic(
                     result?;
                 }
                 info!(topic = %remote, from = have, to = partitions, "remote topic partitions grown");
-                target.refresh_metadata(Some(std::slice::from_ref(&remote))).await?;
+                target
+                    .refresh_metadata(Some(std::slice::from_ref(&remote)))
+                    .await?;
             }
             if sync_configs {
                 sync_topic_configs(target, &remote, &configs).await?;

@@ -60,6 +60,9 @@ final class Admin {
         props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "20000");
         props.put(AdminClientConfig.RETRY_BACKOFF_MS_CONFIG, "50");
         props.put(AdminClientConfig.RETRY_BACKOFF_MAX_MS_CONFIG, "500");
+        // Started before the brokers listen: notice them soon after they do.
+        props.put(AdminClientConfig.RECONNECT_BACKOFF_MS_CONFIG, "50");
+        props.put(AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, "200");
         args.applyProps(props);
         try (org.apache.kafka.clients.admin.Admin client = org.apache.kafka.clients.admin.Admin.create(props)) {
             Admin server = new Admin(client);
