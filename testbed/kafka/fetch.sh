@@ -41,11 +41,16 @@ fi
 
 rm -rf "$libs" "$libs.tmp"
 echo "fetch.sh: resolving Kafka $version jars from Maven Central into $libs" >&2
-mvn -q -B -f "$here/pom.xml" \
+# Maven's output (colour codes even with -q) is kept for failures only.
+if ! mvn -q -B -f "$here/pom.xml" \
   -Dkafka.version="$version" \
   dependency:copy-dependencies \
   -DincludeScope=runtime \
-  -DoutputDirectory="$libs.tmp" >&2
+  -DoutputDirectory="$libs.tmp" >"$dest/mvn.log" 2>&1; then
+  cat "$dest/mvn.log" >&2
+  echo "fetch.sh: Maven could not resolve Kafka $version (is Maven Central reachable? does that version exist?)" >&2
+  exit 1
+fi
 if ! ls "$libs.tmp"/kafka_2.13-"$version".jar >/dev/null 2>&1; then
   echo "fetch.sh: Maven finished but kafka_2.13-$version.jar is missing from $libs.tmp" >&2
   exit 1

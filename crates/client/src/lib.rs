@@ -10,6 +10,7 @@
 //! The layer knows nothing about replication.
 
 pub mod admin;
+pub mod alloc;
 pub mod cluster;
 pub mod connection;
 pub mod error;
@@ -19,5 +20,6 @@ pub mod produce_request;
 pub mod transport;
 pub mod versions;
 
+pub use alloc::LazyHugeAlloc;
 pub use cluster::{ClientConfig, KafkaClient, Purpose};
 pub use error::{ClientError, Result};

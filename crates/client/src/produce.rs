@@ -71,10 +71,14 @@ pub struct SendConfig {
     pub acks: i16,
     /// How long the broker may wait for replication.
     pub timeout: Duration,
-    /// How many times a batch is resent after retriable errors before the
-    /// partition gives up (and is paused by the caller).
-    pub max_retries: u32,
+    /// How long a batch may keep failing with retriable errors before the
+    /// partition gives up (and is paused by the caller); like the Java
+    /// producer's `delivery.timeout.ms`. Must outlast a leader election
+    /// after a broker crash (the broker session timeout, 9 s by default).
+    pub delivery_timeout: Duration,
+    /// First pause before a resend; doubles up to `retry_backoff_max`.
     pub retry_backoff: Duration,
+    pub retry_backoff_max: Duration,
 }
 
 impl Default for SendConfig {
@@ -82,8 +86,9 @@ impl Default for SendConfig {
         SendConfig {
             acks: -1,
             timeout: Duration::from_secs(30),
-            max_retries: 20,
+            delivery_timeout: Duration::from_secs(120),
             retry_backoff: Duration::from_millis(100),
+            retry_backoff_max: Duration::from_secs(1),
         }
     }
 }
@@ -112,6 +117,8 @@ struct InFlight<T> {
     /// `None` once the response was lost and the batch awaits a resend.
     response: Option<tokio::task::JoinHandle<Result<(i16, Bytes)>>>,
     attempts: u32,
+    /// When this batch first failed, for the delivery timeout.
+    first_failure: Option<tokio::time::Instant>,
 }
 
 /// Sends batches to one target partition in order, idempotently.
@@ -200,6 +207,7 @@ impl<T: Send + 'static> PartitionSender<T> {
             last_offset_delta: batch.header.last_offset_delta,
             response: None,
             attempts: 0,
+            first_failure: None,
         };
         // A failure to write is handled like a lost response: the entry stays
         // in the window and is resent by `next_ack`.
@@ -253,14 +261,25 @@ impl<T: Send + 'static> PartitionSender<T> {
                 Err(e) if e.is_retriable() || is_sequence_fallout(&e) => {
                     let front = self.window.front_mut().expect("front exists");
                     front.attempts += 1;
-                    if front.attempts > self.config.max_retries {
+                    let first_failure = *front
+                        .first_failure
+                        .get_or_insert_with(tokio::time::Instant::now);
+                    if first_failure.elapsed() > self.config.delivery_timeout {
                         return Some(Err(ClientError::RetriesExhausted {
                             attempts: front.attempts,
                             last: Box::new(e),
                         }));
                     }
+                    let backoff = self
+                        .config
+                        .retry_backoff
+                        .saturating_mul(1 << front.attempts.min(10))
+                        .min(self.config.retry_backoff_max);
                     warn!(topic = %self.topic, partition = self.partition, error = %e, attempt = front.attempts, "produce failed, resending unacknowledged batches");
-                    if let Err(e) = self.resend_window(e.needs_metadata_refresh()).await {
+                    if let Err(e) = self
+                        .resend_window(e.needs_metadata_refresh(), backoff)
+                        .await
+                    {
                         debug!(error = %e, "resend failed, will retry");
                     }
                 }
@@ -272,7 +291,7 @@ impl<T: Send + 'static> PartitionSender<T> {
     /// Drops every response still pending, waits a backoff, finds the leader
     /// again and resends every unacknowledged batch in order with identical
     /// bytes and sequences.
-    async fn resend_window(&mut self, refresh: bool) -> Result<()> {
+    async fn resend_window(&mut self, refresh: bool, backoff: Duration) -> Result<()> {
         // Responses after a failed one are useless: the broker rejected them
         // (out of order) or will report them as duplicates on resend.
         for entry in self.window.iter_mut() {
@@ -281,7 +300,7 @@ impl<T: Send + 'static> PartitionSender<T> {
             }
         }
         self.connection = None;
-        tokio::time::sleep(self.config.retry_backoff).await;
+        tokio::time::sleep(backoff).await;
         if refresh {
             let _ = self
                 .client

@@ -1,6 +1,10 @@
 //! `kmirror`: replicates Kafka topics between clusters from an MM2
 //! properties file. See `kmirror --help`.
 
+// Broker bytes are decoded with kafka-protocol; see `kmirror_client::alloc`.
+#[global_allocator]
+static ALLOC: kmirror_client::LazyHugeAlloc = kmirror_client::LazyHugeAlloc;
+
 mod commands;
 mod config_file;
 mod logging;

@@ -14,7 +14,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Output, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -369,10 +369,7 @@ impl JavaProcess {
     /// once stdout is closed (the JVM exited). Always `None` when output goes
     /// to a file.
     pub fn read_line(&mut self, timeout: Duration) -> Option<String> {
-        match self.stdout_lines.as_ref()?.recv_timeout(timeout) {
-            Ok(line) => Some(line),
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-        }
+        self.stdout_lines.as_ref()?.recv_timeout(timeout).ok()
     }
 
     /// Closes stdin: the watchdog halts the JVM, as if this process had died.

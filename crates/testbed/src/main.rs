@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! kmirror-testbed up --clusters kafka-a,kafka-b [--brokers 3] [--state-file F]
+//!                    [--broker-prop key=value]... [--fast-startup]
 //! kmirror-testbed classpath
 //! ```
 //!
@@ -50,6 +51,10 @@ enum Command {
         /// A broker property for every cluster, `key=value` (repeatable).
         #[arg(long = "broker-prop", value_name = "KEY=VALUE")]
         broker_props: Vec<String>,
+        /// C1-only JIT for the brokers: start a second sooner, run slower.
+        /// Off by default, since `up` serves demos and benchmarks.
+        #[arg(long)]
+        fast_startup: bool,
     },
     /// Print the Java class path (test-bed helpers and Kafka's jars), for
     /// running Kafka tools or MirrorMaker 2 by hand.
@@ -64,7 +69,14 @@ fn main() {
             brokers,
             state_file,
             broker_props,
-        } => up(&clusters, brokers, state_file.as_deref(), &broker_props),
+            fast_startup,
+        } => up(
+            &clusters,
+            brokers,
+            state_file.as_deref(),
+            &broker_props,
+            fast_startup,
+        ),
         Command::Classpath => {
             println!(
                 "{}:{}/*",
@@ -85,6 +97,7 @@ fn up(
     brokers: usize,
     state_file: Option<&Path>,
     broker_props: &[String],
+    fast_startup: bool,
 ) -> anyhow::Result<()> {
     let mut props = Vec::new();
     for prop in broker_props {
@@ -120,7 +133,9 @@ fn up(
             .map(|name| {
                 let props = props.clone();
                 scope.spawn(move || {
-                    let mut builder = KafkaCluster::builder(name).brokers(brokers);
+                    let mut builder = KafkaCluster::builder(name)
+                        .brokers(brokers)
+                        .fast_startup(fast_startup);
                     for (key, value) in props {
                         builder = builder.broker_prop(key, value);
                     }

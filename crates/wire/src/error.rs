@@ -37,6 +37,18 @@ pub enum WireError {
         reason: String,
     },
 
+    /// Compressed records that would decompress to more than the slow path
+    /// accepts (see [`decompression_limit`](crate::decompression_limit)):
+    /// a decompression bomb, or a batch far more repetitive than any
+    /// producer's batch size allows for.
+    #[error("records of the batch at offset {offset} decompress to more than {limit} bytes")]
+    DecompressionLimit {
+        /// Base offset of the batch (or offset of the legacy message).
+        offset: i64,
+        /// The limit that was reached.
+        limit: usize,
+    },
+
     /// A transaction marker or other control batch was handed to the
     /// forwarding rewrite. Control batches are never forwarded: stamped
     /// with our producer id they would commit or abort our transactions.

@@ -5,6 +5,9 @@
 //!   `records` bytes into whole batches, CRC checks, the header rewrite
 //!   that turns a fetched batch into one our producer can send, and
 //!   control-record (transaction marker) decoding.
+//! - [`batch::slow`]: the slow path for the batches that cannot pass
+//!   through unchanged, [`normalize_log_append_time`] and
+//!   [`upconvert_legacy`].
 //! - [`mm2`]: MM2's heartbeat, checkpoint and offset-sync records, byte
 //!   for byte as Apache Kafka writes them.
 //!
@@ -35,6 +38,28 @@
 //! effect we want: a batch whose CRC was already wrong stays wrong by the
 //! same bits, so the target broker rejects it and corruption is never
 //! laundered into a valid-looking batch.
+//!
+//! # The slow path, and the only place records are decoded
+//!
+//! Two kinds of source batch cannot be forwarded byte for byte without
+//! changing what consumers of the target read, so [`batch::slow`]
+//! decompresses them, rewrites the records and compresses them again with
+//! the same codec:
+//!
+//! - batches from a `LogAppendTime` topic, which consumers read with the
+//!   broker's append time for every record; a CreateTime target would show
+//!   the producers' create times instead. [`normalize_log_append_time`]
+//!   makes the append time every record's create time, as MirrorMaker 2
+//!   does when it republishes them;
+//! - message sets in the pre-0.11 formats (magic 0 and 1), which a v2
+//!   producer cannot send. [`upconvert_legacy`] turns them into v2 batches
+//!   keeping offsets, keys, values and timestamps.
+//!
+//! That module is the only code in this crate that looks inside a batch's
+//! records (besides the one key of a control record). It bounds every
+//! allocation by the bytes actually present, never by a count the bytes
+//! claim, refuses decompression beyond [`decompression_limit`], checks
+//! CRCs before re-signing anything, and never panics.
 //!
 //! # Example
 //!
@@ -94,9 +119,10 @@ mod error;
 pub mod mm2;
 
 pub use batch::{
-    control_record_type, rewrite_header, rewritten_batch_contiguous, split_record_set, verify_crc,
-    BatchHeader, Compression, ControlType, PartialBatch, ProducerStamp, RawBatch, SplitEnd,
-    SplitResult, TimestampType, BATCH_HEADER_LEN,
+    control_record_type, decompression_limit, normalize_log_append_time, rewrite_header,
+    rewritten_batch_contiguous, split_record_set, upconvert_legacy, verify_crc, BatchHeader,
+    Compression, ControlType, PartialBatch, ProducerStamp, RawBatch, SplitEnd, SplitResult,
+    TimestampType, BATCH_HEADER_LEN, MAX_DECOMPRESSED_LEN,
 };
 pub use error::WireError;
 pub use mm2::{Checkpoint, Heartbeat, OffsetSync};

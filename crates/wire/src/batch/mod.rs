@@ -1,11 +1,14 @@
 //! Kafka RecordBatch v2: header parsing, record-set splitting, CRC checks,
-//! the forwarding header rewrite and control-record decoding.
+//! the forwarding header rewrite and control-record decoding; and the
+//! [`slow`] path for the batches that cannot be forwarded as they are.
 
 mod control;
 mod crc;
 mod header;
 mod rewrite;
+pub mod slow;
 mod split;
+mod varint;
 
 pub use control::{control_record_type, ControlType};
 pub use crc::verify_crc;
@@ -14,4 +17,7 @@ pub use header::{
     MAX_BATCH_LENGTH, MIN_BATCH_LENGTH,
 };
 pub use rewrite::{rewrite_header, rewritten_batch_contiguous, ProducerStamp};
+pub use slow::{
+    decompression_limit, normalize_log_append_time, upconvert_legacy, MAX_DECOMPRESSED_LEN,
+};
 pub use split::{split_record_set, PartialBatch, RawBatch, SplitEnd, SplitResult};

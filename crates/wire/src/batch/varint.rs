@@ -131,7 +131,19 @@ mod tests {
 
     #[test]
     fn varints_round_trip_with_their_lengths() {
-        let ints = [0, 1, -1, 63, -64, 64, 150, -150, 1 << 20, i32::MAX, i32::MIN];
+        let ints = [
+            0,
+            1,
+            -1,
+            63,
+            -64,
+            64,
+            150,
+            -150,
+            1 << 20,
+            i32::MAX,
+            i32::MIN,
+        ];
         for value in ints {
             let mut out = Vec::new();
             put_varint(&mut out, value);

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod legacy;
+
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::indexmap::IndexMap;
 use kafka_protocol::protocol::StrBytes;

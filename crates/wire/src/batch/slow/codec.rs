@@ -167,13 +167,9 @@ fn snappy_decompress(input: &[u8], limit: usize) -> Result<Vec<u8>, DecompressEr
     if !input.starts_with(&SNAPPY_HEADER[..8]) {
         // No stream header: snappy-java reads the whole input as one raw
         // snappy buffer.
-        return snappy_raw_append(input, &mut Vec::new(), limit).map(|()| Vec::new()).and_then(
-            |_| {
-                let mut out = Vec::new();
-                snappy_raw_append(input, &mut out, limit)?;
-                Ok(out)
-            },
-        );
+        let mut out = Vec::new();
+        snappy_raw_append(input, &mut out, limit)?;
+        return Ok(out);
     }
     let mut rest = input.get(SNAPPY_HEADER.len()..).ok_or_else(|| {
         DecompressError::Malformed("snappy stream header is truncated".to_string())
@@ -206,11 +202,7 @@ fn snappy_decompress(input: &[u8], limit: usize) -> Result<Vec<u8>, DecompressEr
 
 /// Appends the raw snappy buffer `block` to `out`, after checking that its
 /// declared length keeps `out` within `limit`.
-fn snappy_raw_append(
-    block: &[u8],
-    out: &mut Vec<u8>,
-    limit: usize,
-) -> Result<(), DecompressError> {
+fn snappy_raw_append(block: &[u8], out: &mut Vec<u8>, limit: usize) -> Result<(), DecompressError> {
     let len = snap::raw::decompress_len(block).map_err(malformed)?;
     let start = out.len();
     let end = start
@@ -345,7 +337,12 @@ mod tests {
     #[test]
     fn truncated_streams_are_malformed() {
         let data = sample(100_000);
-        for codec in [Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd] {
+        for codec in [
+            Compression::Gzip,
+            Compression::Snappy,
+            Compression::Lz4,
+            Compression::Zstd,
+        ] {
             let mut compressed = Vec::new();
             compress(codec, &data, &mut compressed).unwrap();
             for cut in [1, compressed.len() / 2, compressed.len() - 1] {
@@ -369,7 +366,10 @@ mod tests {
         // A broken HC byte is refused for v2 and tolerated for magic 0.
         frame[6] ^= 0x5a;
         assert!(decompress(Compression::Lz4, &frame, false).is_err());
-        assert_eq!(decompress(Compression::Lz4, &frame, true).unwrap(), sample(1000));
+        assert_eq!(
+            decompress(Compression::Lz4, &frame, true).unwrap(),
+            sample(1000)
+        );
     }
 
     #[test]

@@ -16,8 +16,8 @@
 use bytes::{BufMut, Bytes};
 
 use super::super::header::{
-    BatchHeader, BATCH_HEADER_LEN, BATCH_LENGTH_PREFIX, CRC, CRC_START, MAGIC_V2,
-    MAX_BATCH_LENGTH, MIN_BATCH_LENGTH,
+    BatchHeader, BATCH_HEADER_LEN, BATCH_LENGTH_PREFIX, CRC, CRC_START, MAGIC_V2, MAX_BATCH_LENGTH,
+    MIN_BATCH_LENGTH,
 };
 use super::super::varint::{put_varint, put_varlong, varint_len, varlong_len, Cursor};
 
@@ -77,7 +77,9 @@ fn parse_body(body: &[u8]) -> Result<RecordFrame<'_>, &'static str> {
     for _ in 0..headers {
         let key_len = cursor.varint().ok_or("bad header key length")?;
         let key_len = usize::try_from(key_len).map_err(|_| "negative header key length")?;
-        cursor.take(key_len).ok_or("header key runs past the record")?;
+        cursor
+            .take(key_len)
+            .ok_or("header key runs past the record")?;
         skip_nullable(&mut cursor).ok_or("bad header value")?;
     }
     if !cursor.is_empty() {
@@ -132,7 +134,8 @@ pub(super) fn put_record(
     };
     let (key_len, key_size) = field(key)?;
     let (value_len, value_size) = field(value)?;
-    let body = 1 + varlong_len(timestamp_delta) + varint_len(offset_delta) + key_size + value_size + 1;
+    let body =
+        1 + varlong_len(timestamp_delta) + varint_len(offset_delta) + key_size + value_size + 1;
     let body = i32::try_from(body).map_err(|_| format!("a record of {body} bytes"))?;
     put_varint(out, body);
     out.put_u8(0);
@@ -209,10 +212,14 @@ mod tests {
         put_record(&mut out, 7, -3, None, Some(b"value")).unwrap();
         put_record(&mut out, 8, 1 << 40, Some(b""), None).unwrap();
         let mut seen = Vec::new();
-        let count = for_each_record(&out, |frame| seen.push(frame.after_timestamp.to_vec())).unwrap();
+        let count =
+            for_each_record(&out, |frame| seen.push(frame.after_timestamp.to_vec())).unwrap();
         assert_eq!(count, 2);
         // offsetDelta 7, null key, value "value", no headers.
-        assert_eq!(seen[0], [&[0x0e, 0x01, 0x0a][..], b"value", &[0x00]].concat());
+        assert_eq!(
+            seen[0],
+            [&[0x0e, 0x01, 0x0a][..], b"value", &[0x00]].concat()
+        );
     }
 
     #[test]

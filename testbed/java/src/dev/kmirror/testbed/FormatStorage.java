@@ -13,7 +13,7 @@ import java.util.List;
 final class FormatStorage {
     private FormatStorage() {}
 
-    static int run(String[] argv) {
+    static int run(String[] argv) throws Exception {
         Args args = new Args(argv, 1,
                 TestClient.set("cluster-id", "config", "initial-controllers"),
                 TestClient.set("standalone"));
@@ -32,11 +32,32 @@ final class FormatStorage {
                 tool.add("--initial-controllers");
                 tool.add(initialControllers);
             }
-            int code = kafka.tools.StorageTool.execute(tool.toArray(new String[0]), System.err);
+            int code = execute(tool.toArray(new String[0]));
             if (code != 0) {
                 throw new IllegalStateException("StorageTool format of " + config + " exited " + code);
             }
         }
         return 0;
+    }
+
+    /**
+     * {@code StorageTool.execute(String[], PrintStream)}, found by reflection
+     * so that these helpers still compile against a Kafka whose StorageTool
+     * differs; such a version fails here, with a clear message, only if it is
+     * asked to format.
+     */
+    private static int execute(String[] args) throws Exception {
+        java.lang.reflect.Method execute;
+        try {
+            execute = Class.forName("kafka.tools.StorageTool")
+                    .getMethod("execute", String[].class, java.io.PrintStream.class);
+        } catch (NoSuchMethodException e) {
+            throw new IllegalStateException("this Kafka's kafka.tools.StorageTool has no execute(String[], PrintStream)", e);
+        }
+        try {
+            return (Integer) execute.invoke(null, args, System.err);
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            throw e.getCause() instanceof Exception ex ? ex : e;
+        }
     }
 }

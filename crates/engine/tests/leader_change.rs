@@ -1,0 +1,77 @@
+//! A target leader dies mid-forward: idempotent resends to the new leader
+//! lose nothing and duplicate nothing.
+
+mod support;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use kmirror_testbed::{shared_cluster, ConsumeOptions, GenOptions, KafkaCluster};
+
+#[test]
+fn killing_the_target_leader_loses_and_duplicates_nothing() {
+    let a = shared_cluster("kafka-a");
+    let b = KafkaCluster::builder("kafka-b3")
+        .brokers(3)
+        // Fence a dead broker quickly so the test does not wait the default 9 s.
+        .broker_prop("broker.session.timeout.ms", "3000")
+        .broker_prop("broker.heartbeat.interval.ms", "500")
+        .start();
+    let topic = kmirror_testbed::random_topic_name("leader-change");
+    let remote = format!("kafka-a.{topic}");
+    a.create_topic(&topic, 1, 1, &[]);
+    b.create_topic(
+        &remote,
+        1,
+        3,
+        &[
+            ("compression.type", "producer"),
+            ("min.insync.replicas", "2"),
+        ],
+    );
+    b.wait_until_in_sync(&remote, Duration::from_secs(30));
+
+    // Many small batches so the kill lands while batches are in flight.
+    let mut load = GenOptions::new(40_000, 200);
+    load.batch_size = Some(2048);
+    load.linger_ms = Some(0);
+    let sent = a.gen(&topic, &load).sent;
+    assert_eq!(sent, 40_000);
+
+    // Broker i of the test bed has node id i.
+    let leader_index = b.leaders(&remote)[0].expect("remote partition has a leader") as usize;
+
+    let rt = support::runtime();
+    let forwarded = rt.block_on(async {
+        let source = support::client(&a.bootstrap()).await;
+        let target = support::client(&b.bootstrap()).await;
+        let forward = support::forward_topic(&source, &target, &topic, &remote, 1, Duration::from_secs(120));
+        tokio::pin!(forward);
+        // Let some batches land, then kill the leader.
+        let kill_after = tokio::time::sleep(Duration::from_millis(300));
+        tokio::select! {
+            batches = &mut forward => panic!("finished before the kill ({} batches); make the load bigger", batches[&0].len()),
+            _ = kill_after => {}
+        }
+        tokio::task::block_in_place(|| b.kill_broker(leader_index));
+        forward.await
+    });
+    let batches = &forwarded[&0];
+    let records: i64 = batches.iter().map(|f| f.records as i64).sum();
+    assert_eq!(records, 40_000, "acknowledged records");
+
+    let mut options = ConsumeOptions::committed(40_000);
+    options.idle_timeout = Duration::from_secs(15);
+    let on_b = b.consume(&remote, &options);
+    assert_eq!(
+        on_b.len(),
+        40_000,
+        "records on the target (loss or duplicates)"
+    );
+    let distinct: HashSet<&Option<Vec<u8>>> = on_b.iter().map(|r| &r.key).collect();
+    assert_eq!(distinct.len(), 40_000, "duplicate keys on the target");
+    let on_a = a.consume(&topic, &options);
+    let keys_a: Vec<_> = on_a.iter().map(|r| &r.key).collect();
+    let keys_b: Vec<_> = on_b.iter().map(|r| &r.key).collect();
+    assert_eq!(keys_a, keys_b, "order differs");
+}

@@ -1,0 +1,184 @@
+//! The slow path: the only place this crate decodes records.
+//!
+//! Almost every fetched batch is forwarded with a new header and its
+//! records untouched ([`rewrite_header`](super::rewrite_header)). Two kinds
+//! of batch cannot be, because what a consumer of the target would read
+//! from them differs from what a consumer of the source reads:
+//!
+//! - **LogAppendTime batches.** On a source topic with
+//!   `message.timestamp.type=LogAppendTime` the broker stamps each batch
+//!   with its append time T in `maxTimestamp` and sets attributes bit 3;
+//!   Java consumers then see T for every record and ignore the records'
+//!   own timestamp deltas. Forwarded to a CreateTime topic the bit is
+//!   cleared, and consumers would see the producer's original create times
+//!   instead. MirrorMaker 2 republishes such records with T as their create
+//!   time; [`normalize_log_append_time`] does the same to the batch.
+//! - **Message formats 0 and 1.** Logs written before Kafka 0.11 (or with
+//!   an old `log.message.format.version`) hold legacy message sets, which a
+//!   v2 producer cannot send. [`upconvert_legacy`] turns them into v2
+//!   batches that keep every record's offset, key, value and timestamp.
+//!
+//! Both decompress (with the batch's own codec), rewrite the record
+//! framing and compress again with the same codec. Every allocation is
+//! bounded by the bytes actually present: record counts in headers are
+//! never trusted, and decompression stops with
+//! [`WireError::DecompressionLimit`] beyond
+//! [`decompression_limit`]`(compressed_len)` = `min(64 MiB, max(1 MiB,
+//! 256 x compressed_len))`. Neither function panics, whatever the input.
+
+mod codec;
+mod legacy;
+mod records;
+mod xxh32;
+
+use bytes::Bytes;
+
+pub use codec::{
+    decompression_limit, DECOMPRESSION_ALLOWANCE, MAX_COMPRESSION_RATIO, MAX_DECOMPRESSED_LEN,
+};
+
+use super::crc::verify_crc;
+use super::header::{
+    BatchHeader, Compression, TimestampType, ATTR_DELETE_HORIZON, ATTR_LOG_APPEND_TIME,
+    BATCH_HEADER_LEN,
+};
+use super::split::RawBatch;
+use crate::WireError;
+use codec::DecompressError;
+use records::{assemble, for_each_record, put_with_zero_timestamp_delta, BatchFields};
+
+/// [`upconvert_legacy`] stops taking further messages once the batches it
+/// has built hold this many bytes (64 MiB); the caller calls again for the
+/// rest.
+pub const MAX_OUTPUT_PER_CALL: usize = MAX_DECOMPRESSED_LEN;
+
+/// The batch `batch` (a LogAppendTime batch) as a CreateTime batch that
+/// reads the same everywhere: every record's timestamp is the append time
+/// T (`max_timestamp`), which Java consumers of the source saw.
+///
+/// The result has the same base offset, partition leader epoch,
+/// `lastOffsetDelta`, record count, producer id, epoch and base sequence,
+/// transactional bit and codec as `batch`; `baseTimestamp` and
+/// `maxTimestamp` are T, every record's `timestampDelta` is 0, attributes
+/// bit 3 (LogAppendTime) is cleared, and so is bit 6 (delete horizon),
+/// because `baseTimestamp` no longer holds one. Records keep their
+/// attributes, offset deltas, keys, values and headers byte for byte; the
+/// CRC is computed afresh. Uncompressed records are rewritten in one pass;
+/// compressed ones are decompressed, rewritten and compressed again with
+/// the same codec.
+///
+/// A batch that is not LogAppendTime is returned as is (the same bytes,
+/// not copied).
+///
+/// # Errors
+///
+/// [`WireError::ControlBatch`] for a control batch (never forwarded);
+/// [`WireError::Corrupt`] if `batch.bytes` is not exactly one batch, its
+/// CRC is wrong (a corrupt batch must not come out with a valid CRC), its
+/// codec is unknown or its records do not parse as Kafka's reader parses
+/// them, including a record count that disagrees with the header;
+/// [`WireError::DecompressionLimit`] if its records decompress to more than
+/// [`decompression_limit`] allows.
+pub fn normalize_log_append_time(batch: &RawBatch) -> Result<Bytes, WireError> {
+    let bytes = &batch.bytes;
+    // Trust the bytes, not the header handed along with them.
+    let header = BatchHeader::parse(bytes)?;
+    let offset = header.base_offset;
+    let corrupt = |reason: String| WireError::Corrupt { offset, reason };
+    if bytes.len() != header.total_len() {
+        return Err(corrupt(format!(
+            "{} bytes given for a batch of {} bytes",
+            bytes.len(),
+            header.total_len()
+        )));
+    }
+    if header.is_control() {
+        return Err(WireError::ControlBatch { offset });
+    }
+    if header.timestamp_type() == TimestampType::CreateTime {
+        return Ok(bytes.clone());
+    }
+    if !verify_crc(bytes) {
+        return Err(corrupt("CRC-32C mismatch".to_string()));
+    }
+
+    let append_time = header.max_timestamp;
+    let fields = BatchFields {
+        base_offset: header.base_offset,
+        partition_leader_epoch: header.partition_leader_epoch,
+        attributes: header.attributes & !(ATTR_LOG_APPEND_TIME | ATTR_DELETE_HORIZON),
+        last_offset_delta: header.last_offset_delta,
+        base_timestamp: append_time,
+        max_timestamp: append_time,
+        producer_id: header.producer_id,
+        producer_epoch: header.producer_epoch,
+        base_sequence: header.base_sequence,
+        records_count: header.records_count,
+    };
+    let payload = &bytes[BATCH_HEADER_LEN..];
+    let rewrite = |records: &[u8], out: &mut Vec<u8>| -> Result<(), String> {
+        let count = for_each_record(records, |frame| put_with_zero_timestamp_delta(out, &frame))?;
+        if i32::try_from(count) != Ok(header.records_count) {
+            return Err(format!(
+                "header counts {} records, the batch holds {count}",
+                header.records_count
+            ));
+        }
+        Ok(())
+    };
+
+    let codec = header.compression();
+    if codec == Compression::None {
+        // A zero delta never takes more bytes than the delta it replaces,
+        // so the batch can only shrink.
+        return assemble(&fields, payload.len(), |out| rewrite(payload, out)).map_err(corrupt);
+    }
+    let records = codec::decompress(codec, payload, false).map_err(|error| match error {
+        DecompressError::TooLarge(limit) => WireError::DecompressionLimit { offset, limit },
+        DecompressError::Malformed(reason) => corrupt(format!("{codec:?} records: {reason}")),
+    })?;
+    let mut rewritten = Vec::with_capacity(records.len());
+    rewrite(&records, &mut rewritten).map_err(corrupt)?;
+    drop(records);
+    assemble(&fields, payload.len(), |out| {
+        codec::compress(codec, &rewritten, out)
+    })
+    .map_err(corrupt)
+}
+
+/// Converts the legacy (magic 0 and 1) messages at the start of `bytes`
+/// into RecordBatch v2, returning the batches and how many input bytes they
+/// came from.
+///
+/// Every record keeps its offset (batches may have gaps in their offsets,
+/// as compaction leaves them), key and value, and the timestamp a Java
+/// consumer of the source sees: its own for magic 1, the wrapper's for a
+/// compressed magic 1 message marked LogAppendTime, none (-1) for magic 0,
+/// as Kafka's own up-conversion has it. Legacy messages have no headers.
+/// The batches are CreateTime, without producer id, epoch or sequence
+/// (-1), partition leader epoch -1.
+///
+/// A compressed legacy message becomes one batch in the same codec (gzip,
+/// snappy or lz4; the lz4 of magic 0, whose frame checksum byte Kafka
+/// wrote wrongly, is read as Kafka reads it and written correctly). A run
+/// of uncompressed messages becomes one uncompressed batch per up to 1 MiB
+/// of messages.
+///
+/// The walk stops, without error, at the end of `bytes`, at a partial
+/// message, at a v2 batch (for [`split_record_set`](super::split_record_set)),
+/// once the batches built hold [`MAX_OUTPUT_PER_CALL`] bytes, or at a
+/// message that cannot be converted if some came before it (the next call
+/// reports it). The consumed count covers exactly the messages converted.
+///
+/// # Errors
+///
+/// When the first message cannot be converted: [`WireError::Corrupt`] for
+/// an unknown magic, a size out of range, a CRC-32 mismatch (outer or
+/// inner), fields running past the message, a codec legacy formats do not
+/// have, an undecodable compressed value or one without inner messages,
+/// nested compression, or offsets that do not increase;
+/// [`WireError::DecompressionLimit`] for a compressed value beyond
+/// [`decompression_limit`].
+pub fn upconvert_legacy(bytes: &Bytes) -> Result<(Vec<Bytes>, usize), WireError> {
+    legacy::upconvert(bytes)
+}
