@@ -42,7 +42,7 @@ impl ClientConfig {
             connection: ConnectionConfig::default(),
             retry_backoff: Duration::from_millis(100),
             retry_backoff_max: Duration::from_secs(1),
-            retry_deadline: Duration::from_secs(30),
+            retry_deadline: Duration::from_secs(10),
         }
     }
 }

@@ -1,0 +1,148 @@
+//! Running the `kmirror` binary against test-bed clusters.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use kmirror_testbed::KafkaCluster;
+
+/// A running `kmirror` process; killed when dropped.
+pub struct Kmirror {
+    child: Option<Child>,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Kmirror {
+    /// Starts `kmirror <args...>` with its log in a temp file.
+    pub fn start(args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("kmirror.log");
+        let child = Command::new(env!("CARGO_BIN_EXE_kmirror"))
+            .args(args)
+            .env("KMIRROR_LOG", "info,kmirror_client=debug")
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(dir.path().join("stdout.log")).unwrap())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("kmirror binary starts");
+        Kmirror {
+            child: Some(child),
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// Starts `kmirror run <config>`.
+    pub fn run(config: &Path) -> Self {
+        Self::start(&["run", config.to_str().unwrap()])
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits up to `timeout` for the exit.
+    pub fn terminate(&mut self, timeout: Duration) -> ExitStatus {
+        signal(self.pid(), "TERM");
+        self.wait(timeout)
+    }
+
+    /// SIGKILL, as a crash.
+    pub fn kill(&mut self) {
+        let mut child = self.child.take().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
+        let child = self.child.as_mut().unwrap();
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                self.child = None;
+                return status;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "kmirror did not exit within {timeout:?}; log:\n{}",
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Kmirror {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!("---- kmirror log ----\n{}", self.log());
+        }
+    }
+}
+
+fn signal(pid: u32, name: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// The users' two-region config (`examples/mm2-config.properties`) with
+/// the bootstrap addresses of the local clusters, plus `extra` lines.
+pub fn two_region_config(
+    a: &KafkaCluster,
+    b: &KafkaCluster,
+    extra: &str,
+) -> (tempfile::TempDir, PathBuf) {
+    let example = kmirror_testbed::repo_root().join("examples/mm2-config.properties");
+    let text = std::fs::read_to_string(example).unwrap();
+    let text = text
+        .replace(
+            "kafka-a-1:9092,kafka-a-2:9092,kafka-a-3:9092",
+            &a.bootstrap(),
+        )
+        .replace(
+            "kafka-b-1:9092,kafka-b-2:9092,kafka-b-3:9092",
+            &b.bootstrap(),
+        );
+    assert!(
+        !text.contains(":9092"),
+        "bootstrap lines changed in the example"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mm2.properties");
+    std::fs::write(&path, format!("{text}\n{extra}\n")).unwrap();
+    (dir, path)
+}
+
+/// Polls `condition` every 200 ms until it holds or `timeout` passes.
+pub fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !condition() {
+        if Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Sum of a topic's end offsets, 0 when it does not exist.
+pub fn total_end_offset(cluster: &KafkaCluster, topic: &str) -> i64 {
+    if !cluster.list_topics().iter().any(|t| t == topic) {
+        return 0;
+    }
+    cluster.end_offsets(topic).iter().sum()
+}
