@@ -21,8 +21,8 @@ use crate::client::{
     self, ConsumeOptions, ConsumedRecord, GenOptions, GenReport, ProduceOptions, ProduceStep,
     TestRecord,
 };
-use crate::java::{file_tail, JavaCommand, JavaProcess};
-use crate::{ports, workdir};
+use crate::java::{file_tail, ClassData, JavaCommand, JavaProcess};
+use crate::{cds, ports, workdir};
 
 /// How long a cluster or a restarted broker may take to serve requests.
 const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -40,6 +40,8 @@ pub struct KafkaClusterBuilder {
     heap: String,
     fast_startup: bool,
     start_timeout: Duration,
+    /// Set only for the cluster that trains the brokers' class-data archive.
+    training_archive: Option<PathBuf>,
 }
 
 impl KafkaClusterBuilder {
@@ -77,6 +79,12 @@ impl KafkaClusterBuilder {
         self
     }
 
+    /// Starts the brokers with `-XX:ArchiveClassesAtExit=path` and no archive.
+    pub(crate) fn train_class_archive(mut self, path: PathBuf) -> Self {
+        self.training_archive = Some(path);
+        self
+    }
+
     /// Formats storage, starts every broker and waits until each one serves
     /// requests.
     ///
@@ -84,6 +92,12 @@ impl KafkaClusterBuilder {
     /// If the cluster is not ready within the start timeout; the message
     /// carries the tail of the failing broker's log.
     pub fn start(self) -> KafkaCluster {
+        // Before the clock starts: the first cluster of a fresh cache trains
+        // the archive, which takes a cluster start of its own.
+        let broker_class_data = match &self.training_archive {
+            Some(path) => ClassData::DumpTo(path.clone()),
+            None => cds::broker_archive().map_or(ClassData::Off, ClassData::Archive),
+        };
         let started = Instant::now();
         let dir = workdir::create(&self.name);
         let controller_ports: Vec<u16> = (0..self.brokers).map(|_| ports::free_port()).collect();
@@ -123,6 +137,7 @@ impl KafkaClusterBuilder {
             dir,
             heap: self.heap.clone(),
             fast_startup: self.fast_startup,
+            broker_class_data,
             brokers,
             admin: Mutex::new(Some(admin)),
         };
@@ -269,6 +284,7 @@ pub struct KafkaCluster {
     dir: PathBuf,
     heap: String,
     fast_startup: bool,
+    broker_class_data: ClassData,
     brokers: Vec<Broker>,
     /// Started on the first admin call, restarted if it ever dies.
     admin: Mutex<Option<AdminSession>>,
@@ -295,6 +311,7 @@ impl KafkaCluster {
             heap: "512m".to_string(),
             fast_startup: true,
             start_timeout: DEFAULT_START_TIMEOUT,
+            training_archive: None,
         }
     }
 
@@ -633,6 +650,7 @@ impl KafkaCluster {
             .arg(&broker.config)
             .heap(&self.heap)
             .fast_startup(self.fast_startup)
+            .class_data(self.broker_class_data.clone())
             .jvm_arg("-XX:+UseG1GC")
             .jvm_arg("-XX:MaxGCPauseMillis=20")
             .jvm_arg("-XX:+ExplicitGCInvokesConcurrent")

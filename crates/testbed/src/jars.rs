@@ -89,10 +89,35 @@ pub fn java_classes() -> PathBuf {
         .clone()
 }
 
+/// The Java helpers as one jar (inside [`java_classes`]). JVMs get the jar
+/// rather than the folder because class-data sharing accepts only jars.
+pub fn java_helpers_jar() -> PathBuf {
+    java_classes().join(HELPERS_JAR)
+}
+
 /// The class path for every JVM the test bed starts: our helpers, then all of
 /// Kafka's jars.
-pub(crate) fn classpath() -> String {
-    format!("{}:{}/*", java_classes().display(), kafka_libs().display())
+pub fn classpath() -> String {
+    format!(
+        "{}:{}/*",
+        java_helpers_jar().display(),
+        kafka_libs().display()
+    )
+}
+
+/// Identifies the helpers' build, for caches derived from it.
+pub(crate) fn java_helpers_hash() -> String {
+    fs::read_to_string(java_classes().join(SOURCE_HASH_FILE))
+        .expect("the Java helpers' hash is written with them")
+        .trim()
+        .to_string()
+}
+
+/// Identifies the jar set, for caches derived from it: a re-fetch rewrites
+/// the marker.
+pub(crate) fn kafka_libs_stamp() -> String {
+    let marker = kafka_libs().with_file_name("libs.complete");
+    fs::read_to_string(marker).unwrap_or_default().trim().to_string()
 }
 
 /// A log4j2 configuration file under `testbed/java/config`.
@@ -107,6 +132,7 @@ fn java_sources_dir() -> PathBuf {
 /// A hash of the helper sources decides staleness rather than mtimes, which a
 /// checkout or a copy can leave in any order.
 const SOURCE_HASH_FILE: &str = ".source-hash";
+const HELPERS_JAR: &str = "kmirror-testbed-helpers.jar";
 
 fn compile_java_helpers(libs: &Path) -> PathBuf {
     let sources = java_sources(&java_sources_dir());
@@ -145,6 +171,23 @@ fn compile_java_helpers(libs: &Path) -> PathBuf {
             String::from_utf8_lossy(&output.stderr)
         );
     }
+    require_tool("jar", "--version");
+    let jar = Command::new("jar")
+        .arg("--create")
+        .arg("--file")
+        .arg(staging.join(HELPERS_JAR))
+        .arg("-C")
+        .arg(&staging)
+        .arg("dev")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run jar");
+    assert!(
+        jar.status.success(),
+        "jar failed on the compiled Java helpers:\n{}",
+        String::from_utf8_lossy(&jar.stderr)
+    );
+    // Written last: it marks the folder complete.
     fs::write(staging.join(SOURCE_HASH_FILE), &hash).expect("write the Java helpers' hash");
 
     let retired = classes.with_file_name(format!("classes.old-{}", std::process::id()));
@@ -193,23 +236,41 @@ fn java_sources(dir: &Path) -> Vec<PathBuf> {
     sources
 }
 
-/// FNV-1a over names and contents: stable across Rust versions, unlike
-/// `DefaultHasher`, so the cache survives a toolchain update.
+/// FNV-1a over the helpers' relative paths and contents.
 fn sources_hash(sources: &[PathBuf]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut feed = |bytes: &[u8]| {
-        for b in bytes {
-            hash ^= u64::from(*b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    };
     let root = java_sources_dir();
+    let mut hash = Fnv::new();
     for source in sources {
         let relative = source.strip_prefix(&root).unwrap_or(source);
-        feed(relative.to_string_lossy().as_bytes());
-        feed(&fs::read(source).expect("read a Java helper source"));
+        hash.feed(relative.to_string_lossy().as_bytes());
+        hash.feed(&fs::read(source).expect("read a Java helper source"));
     }
-    hash
+    hash.finish()
+}
+
+/// 64-bit FNV-1a, for cache keys: stable across Rust versions, unlike
+/// `DefaultHasher`, so caches survive a toolchain update.
+#[derive(Debug)]
+pub(crate) struct Fnv(u64);
+
+impl Fnv {
+    pub(crate) fn new() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+
+    pub(crate) fn feed(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+        // A separator, so that ("ab", "c") and ("a", "bc") differ.
+        self.0 ^= 0xff;
+        self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+    }
+
+    pub(crate) fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 fn require_tool(tool: &str, version_flag: &str) {

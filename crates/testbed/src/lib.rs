@@ -39,6 +39,7 @@
 //! even when tests pass).
 
 mod admin;
+mod cds;
 mod client;
 mod cluster;
 mod jars;
@@ -61,7 +62,8 @@ pub use client::{
 };
 pub use cluster::{KafkaCluster, KafkaClusterBuilder};
 pub use jars::{
-    cache_dir, java_classes, kafka_libs, kafka_version, repo_root, DEFAULT_KAFKA_VERSION,
+    cache_dir, classpath, java_classes, java_helpers_jar, kafka_libs, kafka_version, repo_root,
+    DEFAULT_KAFKA_VERSION,
 };
 pub use java::{run_java, spawn_java, JavaCommand, JavaProcess, LAUNCH_CLASS, TEST_CLIENT_CLASS};
 pub use ports::free_port;
@@ -115,4 +117,22 @@ fn keep_on_panic(dir: std::path::PathBuf) {
             }
         }));
     }
+}
+
+/// The users' two-region MM2 config (`examples/mm2-config.properties`) with
+/// the bootstrap addresses of two local clusters, followed by `extra`
+/// property lines.
+pub fn two_region_config(a_bootstrap: &str, b_bootstrap: &str, extra: &str) -> String {
+    let example = repo_root().join("examples/mm2-config.properties");
+    let text = std::fs::read_to_string(&example)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", example.display()));
+    let text = text
+        .replace("kafka-a-1:9092,kafka-a-2:9092,kafka-a-3:9092", a_bootstrap)
+        .replace("kafka-b-1:9092,kafka-b-2:9092,kafka-b-3:9092", b_bootstrap);
+    assert!(
+        !text.contains(":9092"),
+        "the bootstrap lines of {} changed; update two_region_config",
+        example.display()
+    );
+    format!("{text}\n{extra}\n")
 }

@@ -78,11 +78,7 @@ fn main() {
             fast_startup,
         ),
         Command::Classpath => {
-            println!(
-                "{}:{}/*",
-                kmirror_testbed::java_classes().display(),
-                kmirror_testbed::kafka_libs().display()
-            );
+            println!("{}", kmirror_testbed::classpath());
             Ok(())
         }
     };

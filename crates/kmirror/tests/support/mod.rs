@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 
 use kmirror_testbed::KafkaCluster;
 
+mod traffic;
+pub use traffic::*;
+
 /// A running `kmirror` process; killed when dropped.
 pub struct Kmirror {
     child: Option<Child>,
@@ -100,31 +103,13 @@ fn signal(pid: u32, name: &str) {
     assert!(status.success());
 }
 
-/// The users' two-region config (`examples/mm2-config.properties`) with
-/// the bootstrap addresses of the local clusters, plus `extra` lines.
-pub fn two_region_config(
-    a: &KafkaCluster,
-    b: &KafkaCluster,
-    extra: &str,
-) -> (tempfile::TempDir, PathBuf) {
-    let example = kmirror_testbed::repo_root().join("examples/mm2-config.properties");
-    let text = std::fs::read_to_string(example).unwrap();
-    let text = text
-        .replace(
-            "kafka-a-1:9092,kafka-a-2:9092,kafka-a-3:9092",
-            &a.bootstrap(),
-        )
-        .replace(
-            "kafka-b-1:9092,kafka-b-2:9092,kafka-b-3:9092",
-            &b.bootstrap(),
-        );
-    assert!(
-        !text.contains(":9092"),
-        "bootstrap lines changed in the example"
-    );
+/// The users' two-region config with the local clusters' addresses plus
+/// `extra` lines, written to a temp file.
+pub fn two_region_config(a: &KafkaCluster, b: &KafkaCluster, extra: &str) -> (tempfile::TempDir, PathBuf) {
+    let text = kmirror_testbed::two_region_config(&a.bootstrap(), &b.bootstrap(), extra);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mm2.properties");
-    std::fs::write(&path, format!("{text}\n{extra}\n")).unwrap();
+    std::fs::write(&path, text).unwrap();
     (dir, path)
 }
 

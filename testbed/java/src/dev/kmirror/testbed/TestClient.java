@@ -29,6 +29,8 @@ import org.apache.kafka.clients.CommonClientConfigs;
  *   <li>{@code admin}: a request/response loop, one JSON line each way.
  *   <li>{@code format-storage}: kafka.tools.StorageTool format for several
  *       nodes in one JVM.
+ *   <li>{@code warmup}: loads the classes above, to train a class-data-sharing
+ *       archive.
  * </ul>
  * Input lines come from {@link Launch#nextLine()}; the parent ends the input
  * with {@code {"end":true}} (closing stdin would halt the JVM, see Launch).
@@ -51,7 +53,7 @@ public final class TestClient {
         // Kafka's loggers must not write to our JSON stream.
         System.setOut(System.err);
         if (argv.length == 0) {
-            System.err.println("usage: TestClient produce|consume|gen|admin|format-storage [options]");
+            System.err.println("usage: TestClient produce|consume|gen|admin|format-storage|warmup [options]");
             System.exit(2);
         }
         int code;
@@ -62,6 +64,7 @@ public final class TestClient {
                 case "gen" -> Gen.run(argv);
                 case "admin" -> Admin.run(argv);
                 case "format-storage" -> FormatStorage.run(argv);
+                case "warmup" -> Warmup.run(argv);
                 default -> throw new IllegalArgumentException("unknown subcommand '" + argv[0] + "'");
             };
         } catch (Throwable e) {

@@ -1,0 +1,113 @@
+//! CPU time and memory of a process, read from Linux's `/proc`.
+//!
+//! A replicator's cost is measured on its own process, apart from the
+//! brokers': `utime + stime` (plus `cutime + cstime`, the CPU of children it
+//! waited for) from `/proc/<pid>/stat`, and the peak resident set `VmHWM`
+//! from `/proc/<pid>/status`, which the kernel keeps as a high-water mark so
+//! that no sampling can miss a short peak. Both must be read while the
+//! process is alive (before it is killed and reaped).
+
+use std::fs;
+use std::io;
+use std::time::Duration;
+
+/// Clock ticks per second of `/proc/<pid>/stat` times. Linux reports them in
+/// `USER_HZ`, which is 100 on every architecture it runs on today.
+const USER_HZ: u64 = 100;
+
+/// A snapshot of one process's resource use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProcStats {
+    /// User plus system CPU of the process and its reaped children.
+    pub cpu: Duration,
+    /// Peak resident set size (`VmHWM`), in bytes.
+    pub peak_rss: u64,
+    /// Current resident set size (`VmRSS`), in bytes.
+    pub rss: u64,
+}
+
+impl ProcStats {
+    /// Reads the stats of process `pid`.
+    pub fn of(pid: u32) -> io::Result<Self> {
+        Self::read(&format!("/proc/{pid}"))
+    }
+
+    /// Reads the stats of this process.
+    pub fn of_self() -> io::Result<Self> {
+        Self::read("/proc/self")
+    }
+
+    fn read(dir: &str) -> io::Result<Self> {
+        let stat = fs::read_to_string(format!("{dir}/stat"))?;
+        let status = fs::read_to_string(format!("{dir}/status"))?;
+        Ok(ProcStats {
+            cpu: parse_cpu(&stat).ok_or_else(|| malformed(dir, "stat"))?,
+            peak_rss: status_kib(&status, "VmHWM:").unwrap_or(0) * 1024,
+            rss: status_kib(&status, "VmRSS:").unwrap_or(0) * 1024,
+        })
+    }
+
+    pub fn cpu_seconds(&self) -> f64 {
+        self.cpu.as_secs_f64()
+    }
+
+    pub fn peak_rss_mib(&self) -> f64 {
+        self.peak_rss as f64 / (1024.0 * 1024.0)
+    }
+}
+
+fn malformed(dir: &str, file: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("{dir}/{file} is not in the expected format"),
+    )
+}
+
+/// `utime + stime + cutime + cstime` of a `/proc/<pid>/stat` line. The
+/// command name (field 2) may contain spaces and parentheses, so fields are
+/// counted from the last `)`.
+fn parse_cpu(stat: &str) -> Option<Duration> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3 (state): utime is field 14, cstime field 17.
+    let ticks: u64 = fields
+        .get(11..15)?
+        .iter()
+        .map(|f| f.parse::<i64>().ok().map(|t| t.max(0) as u64))
+        .sum::<Option<u64>>()?;
+    Some(Duration::from_millis(ticks * 1000 / USER_HZ))
+}
+
+/// A `Key:   1234 kB` line of `/proc/<pid>/status`, in KiB.
+fn status_kib(status: &str, key: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(key))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_stat_with_a_tricky_command_name() {
+        let stat = "4242 (java (x) y) S 1 2 3 4 5 6 7 8 9 10 150 50 7 3 20 0 30 0 100 0";
+        assert_eq!(parse_cpu(stat), Some(Duration::from_millis(2100)));
+    }
+
+    #[test]
+    fn parses_status_sizes() {
+        let status = "Name:\tkmirror\nVmHWM:\t   20480 kB\nVmRSS:\t   10240 kB\n";
+        assert_eq!(status_kib(status, "VmHWM:"), Some(20480));
+        assert_eq!(status_kib(status, "VmRSS:"), Some(10240));
+        assert_eq!(status_kib(status, "VmSwap:"), None);
+    }
+
+    #[test]
+    fn reads_this_process() {
+        let stats = ProcStats::of_self().unwrap();
+        assert!(stats.peak_rss >= stats.rss && stats.rss > 0, "{stats:?}");
+    }
+}
