@@ -27,7 +27,11 @@ fn main() {
         let b = s.spawn(|| KafkaCluster::start("kafka-b"));
         (a.join().unwrap(), b.join().unwrap())
     });
-    println!("  kafka-a at {}\n  kafka-b at {}", a.bootstrap(), b.bootstrap());
+    println!(
+        "  kafka-a at {}\n  kafka-b at {}",
+        a.bootstrap(),
+        b.bootstrap()
+    );
     for cluster in [&a, &b] {
         for (topic, partitions) in TOPICS {
             cluster.create_topic(topic, partitions, 1, &[]);
@@ -55,7 +59,9 @@ fn main() {
         .spawn()
         .expect("kmirror starts");
 
-    step(&format!("producing {RECORDS} records to each topic on each side"));
+    step(&format!(
+        "producing {RECORDS} records to each topic on each side"
+    ));
     let started = Instant::now();
     for (region, cluster) in [("beijing", &a), ("shanghai", &b)] {
         for (topic, _) in TOPICS {
@@ -63,7 +69,9 @@ fn main() {
                 .map(|i| {
                     TestRecord::new()
                         .key(format!("{region}-customer-{}", i % 50))
-                        .value(format!("{{\"region\":\"{region}\",\"topic\":\"{topic}\",\"seq\":{i}}}"))
+                        .value(format!(
+                            "{{\"region\":\"{region}\",\"topic\":\"{topic}\",\"seq\":{i}}}"
+                        ))
                         .header("origin", Some(region.as_bytes()))
                 })
                 .collect();
@@ -88,7 +96,10 @@ fn main() {
                     break;
                 }
                 if Instant::now() > deadline {
-                    eprintln!("  {remote} has only {arrived} records; see {}", log.display());
+                    eprintln!(
+                        "  {remote} has only {arrived} records; see {}",
+                        log.display()
+                    );
                     let _ = child.kill();
                     std::process::exit(1);
                 }
@@ -109,7 +120,10 @@ fn main() {
             record
                 .headers
                 .iter()
-                .map(|(k, v)| format!("{k}={}", String::from_utf8_lossy(v.as_deref().unwrap_or_default())))
+                .map(|(k, v)| format!(
+                    "{k}={}",
+                    String::from_utf8_lossy(v.as_deref().unwrap_or_default())
+                ))
                 .collect::<Vec<_>>()
         );
     }
@@ -148,7 +162,10 @@ fn main() {
         return;
     }
     step("stopping kmirror with SIGTERM");
-    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
     let status = child.wait().unwrap();
     println!("  kmirror exited with {status}");
     println!("\ndone; both clusters stop with this program.");

@@ -32,6 +32,9 @@ enum Command {
     /// Validate the file, reach every cluster and print what would be
     /// replicated where, without writing anything.
     Check(commands::check::CheckArgs),
+    /// Consumer group offsets across clusters.
+    #[command(subcommand)]
+    Offsets(commands::offsets::OffsetsCommand),
 }
 
 /// Exit code for a configuration that cannot be used.
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => commands::run::run(args).await,
             Command::Check(args) => commands::check::check(args).await,
+            Command::Offsets(command) => commands::offsets::run(command).await,
         }
     });
     // Do not wait for tasks stuck on unreachable brokers.

@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 
 use kmirror_testbed::shared_cluster;
 use support::{
-    check_replay, read_load, total_end_offset, two_region_config, wait_until, Kmirror, Load,
-    Replay,
+    check_replay, read_load, total_end_offset, two_region_config, wait_until, Kmirror, Load, Replay,
 };
 
 const TOPIC: &str = "payment-events";
@@ -91,9 +90,11 @@ fn sigkill_under_load_then_restart_loses_nothing_and_bounds_duplicates() {
     );
 
     // Down for about two seconds of traffic, then back.
-    wait_until("traffic while kmirror is down", Duration::from_secs(60), || {
-        load.sent() >= sent_at_kill + 2 * RATE as usize
-    });
+    wait_until(
+        "traffic while kmirror is down",
+        Duration::from_secs(60),
+        || load.sent() >= sent_at_kill + 2 * RATE as usize,
+    );
     let mut kmirror = Kmirror::run(&config);
     wait_until("the load to finish", Duration::from_secs(120), || {
         load.is_done()
@@ -103,25 +104,32 @@ fn sigkill_under_load_then_restart_loses_nothing_and_bounds_duplicates() {
 
     // Every partition of kafka-b at least as long as kafka-a's, then read.
     let source_ends = a.end_offsets(TOPIC);
-    wait_until("kafka-b to hold every record", Duration::from_secs(120), || {
-        b.end_offsets(REMOTE)
-            .iter()
-            .zip(&source_ends)
-            .all(|(b, a)| b >= a)
-    });
+    wait_until(
+        "kafka-b to hold every record",
+        Duration::from_secs(120),
+        || {
+            b.end_offsets(REMOTE)
+                .iter()
+                .zip(&source_ends)
+                .all(|(b, a)| b >= a)
+        },
+    );
     let source = read_load(a, TOPIC, PARTITIONS);
     let mut target = read_load(b, REMOTE, PARTITIONS);
     // Anything replayed past the source's end would still be arriving;
     // wait until every sequence number is there.
-    wait_until("kafka-b to hold every sequence number", Duration::from_secs(60), || {
-        let complete = (0..PARTITIONS as usize).all(|p| {
-            check_replay(&target[p], report.per_partition[p]).is_ok()
-        });
-        if !complete {
-            target = read_load(b, REMOTE, PARTITIONS);
-        }
-        complete
-    });
+    wait_until(
+        "kafka-b to hold every sequence number",
+        Duration::from_secs(60),
+        || {
+            let complete = (0..PARTITIONS as usize)
+                .all(|p| check_replay(&target[p], report.per_partition[p]).is_ok());
+            if !complete {
+                target = read_load(b, REMOTE, PARTITIONS);
+            }
+            complete
+        },
+    );
 
     let mut measured = Vec::new();
     for p in 0..PARTITIONS as usize {
@@ -145,7 +153,10 @@ fn sigkill_under_load_then_restart_loses_nothing_and_bounds_duplicates() {
         measured.push((p, duplicates as u64, rewinds, bound));
     }
     for (p, duplicates, rewinds, bound) in measured {
-        assert!(rewinds <= 1, "partition {p}: {rewinds} rewinds for one restart");
+        assert!(
+            rewinds <= 1,
+            "partition {p}: {rewinds} rewinds for one restart"
+        );
         assert!(
             duplicates <= bound,
             "partition {p}: {duplicates} duplicates, bound {bound}"
@@ -158,12 +169,20 @@ fn sigkill_under_load_then_restart_loses_nothing_and_bounds_duplicates() {
 
 #[test]
 fn replay_check_accepts_replays_and_rejects_gaps() {
-    let ok = |duplicates, rewinds| Ok(Replay { duplicates, rewinds });
+    let ok = |duplicates, rewinds| {
+        Ok(Replay {
+            duplicates,
+            rewinds,
+        })
+    };
     assert_eq!(check_replay(&[0, 1, 2], 3), ok(0, 0));
     assert_eq!(check_replay(&[0, 1, 2, 3, 2, 3, 4], 5), ok(2, 1));
     assert!(check_replay(&[0, 2], 3).is_err(), "gap");
     assert!(check_replay(&[0, 1], 3).is_err(), "missing tail");
     assert!(check_replay(&[1, 2], 3).is_err(), "missing head");
-    assert!(check_replay(&[0, 1, 2, 0, 2], 3).is_err(), "gap in a replay");
+    assert!(
+        check_replay(&[0, 1, 2, 0, 2], 3).is_err(),
+        "gap in a replay"
+    );
     assert!(check_replay(&[0, 1, 5], 3).is_err(), "never produced");
 }

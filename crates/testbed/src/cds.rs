@@ -66,6 +66,7 @@ fn ensure(kind: &str, train: fn(&Path) -> Result<(), String>) -> Option<PathBuf>
         fs::rename(&staging, &archive).map_err(|e| format!("cannot install the archive: {e}"))
     }) {
         Ok(()) => {
+            remove_stale(&dir, kind, &archive);
             eprintln!(
                 "[kmirror-testbed] {kind} class-data archive ready after {:.1?}: {}",
                 started.elapsed(),
@@ -126,11 +127,40 @@ fn train_broker_archive(staging: &Path) -> Result<(), String> {
     }
 }
 
+/// Removes archives of `kind` for other helpers, jars or JDKs (50 MB each)
+/// once a day old: younger ones may serve a test process built from another
+/// checkout right now, which would otherwise retrain in turn. A JVM still
+/// mapping a removed archive keeps its pages.
+fn remove_stale(dir: &Path, kind: &str, current: &Path) {
+    const STALE_AFTER: Duration = Duration::from_secs(24 * 3600);
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().unwrap_or_default() > STALE_AFTER);
+        if old && path != current && name.starts_with(&format!("{kind}-")) && name.ends_with(".jsa")
+        {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
 /// What an archive depends on besides its kind: the helpers, the jars and the
 /// JVM that reads it.
 fn archive_key() -> u64 {
     let mut key = Fnv::new();
     key.feed(jars::java_helpers_hash().as_bytes());
+    // The JVM checks each jar's mtime against the archive's record of it.
+    let jar_modified = fs::metadata(jars::java_helpers_jar())
+        .and_then(|m| m.modified())
+        .map(|t| format!("{t:?}"))
+        .unwrap_or_default();
+    key.feed(jar_modified.as_bytes());
     key.feed(jars::kafka_libs_stamp().as_bytes());
     key.feed(java_identity().as_bytes());
     key.finish()

@@ -6,7 +6,6 @@
 //! happen once per cache, and are checked once per process.
 
 use std::fs;
-use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -77,8 +76,9 @@ pub fn kafka_libs() -> PathBuf {
     .clone()
 }
 
-/// The compiled Java helpers (`Launch`, `TestClient`), compiled on first use
-/// and again whenever their sources change.
+/// The compiled Java helpers (`Launch`, `TestClient`): a folder
+/// `classes-<source hash>` in the jar cache, compiled on first use of each
+/// version of the sources.
 ///
 /// # Panics
 /// When `javac` is missing or the sources do not compile.
@@ -117,7 +117,10 @@ pub(crate) fn java_helpers_hash() -> String {
 /// the marker.
 pub(crate) fn kafka_libs_stamp() -> String {
     let marker = kafka_libs().with_file_name("libs.complete");
-    fs::read_to_string(marker).unwrap_or_default().trim().to_string()
+    fs::read_to_string(marker)
+        .unwrap_or_default()
+        .trim()
+        .to_string()
 }
 
 /// A log4j2 configuration file under `testbed/java/config`.
@@ -137,18 +140,21 @@ const HELPERS_JAR: &str = "kmirror-testbed-helpers.jar";
 fn compile_java_helpers(libs: &Path) -> PathBuf {
     let sources = java_sources(&java_sources_dir());
     let hash = format!("{:016x}", sources_hash(&sources));
+    // One folder per source version, never rewritten: test processes built
+    // from different checkouts share the cache without recompiling under
+    // each other's running JVMs, and a jar that never changes keeps its
+    // class-data archives valid.
     let classes = libs
         .parent()
         .expect("the libs folder has a parent")
-        .join("classes");
-    if fs::read_to_string(classes.join(SOURCE_HASH_FILE)).is_ok_and(|h| h.trim() == hash) {
+        .join(format!("classes-{hash}"));
+    if classes.join(SOURCE_HASH_FILE).is_file() {
         return classes;
     }
 
     require_tool("javac", "-version");
-    // Compile aside and swap in by rename, so that a concurrent test process
-    // never loads a half-written class folder.
-    let staging = classes.with_file_name(format!("classes.tmp-{}", std::process::id()));
+    // Compiled aside and renamed in: no JVM loads a half-written folder.
+    let staging = classes.with_extension(format!("tmp-{}", std::process::id()));
     let _ = fs::remove_dir_all(&staging);
     fs::create_dir_all(&staging).expect("create the Java helpers' staging folder");
     let output = Command::new("javac")
@@ -190,21 +196,11 @@ fn compile_java_helpers(libs: &Path) -> PathBuf {
     // Written last: it marks the folder complete.
     fs::write(staging.join(SOURCE_HASH_FILE), &hash).expect("write the Java helpers' hash");
 
-    let retired = classes.with_file_name(format!("classes.old-{}", std::process::id()));
-    match fs::rename(&classes, &retired) {
-        Ok(()) => {
-            let _ = fs::remove_dir_all(&retired);
-        }
-        Err(e) if e.kind() == ErrorKind::NotFound => {}
-        Err(e) => panic!("cannot retire {}: {e}", classes.display()),
-    }
     if let Err(e) = fs::rename(&staging, &classes) {
-        // Another process swapped in its own build first; fine if it is
-        // of the same sources.
+        // Another process installed the same sources first: use theirs.
         let _ = fs::remove_dir_all(&staging);
-        let theirs = fs::read_to_string(classes.join(SOURCE_HASH_FILE)).unwrap_or_default();
         assert!(
-            theirs.trim() == hash,
+            classes.join(SOURCE_HASH_FILE).is_file(),
             "cannot install compiled Java helpers at {}: {e}",
             classes.display()
         );

@@ -36,7 +36,8 @@
 //! Environment: `KMIRROR_KAFKA_VERSION` (default 4.1.2), `KMIRROR_CACHE_DIR`
 //! (default `<repo>/.cache`), `KMIRROR_TESTBED_DIR` (where cluster folders go,
 //! default the system temp dir), `KMIRROR_KEEP_TESTBED` (keep cluster folders
-//! even when tests pass).
+//! even when tests pass), `KMIRROR_TESTBED_CDS=0` (no class-data-sharing
+//! archives; see `testbed/README.md`).
 
 mod admin;
 mod cds;

@@ -57,7 +57,10 @@ fn groups() -> Vec<Vec<(Vec<u8>, Vec<u8>)>> {
     groups
 }
 
-fn log_append_batches(groups: &[Vec<(Vec<u8>, Vec<u8>)>], compression: Compression) -> Vec<RawBatch> {
+fn log_append_batches(
+    groups: &[Vec<(Vec<u8>, Vec<u8>)>],
+    compression: Compression,
+) -> Vec<RawBatch> {
     let mut offset = 0i64;
     let mut batches = Vec::new();
     for group in groups {
@@ -83,7 +86,10 @@ fn log_append_batches(groups: &[Vec<(Vec<u8>, Vec<u8>)>], compression: Compressi
             })
             .collect();
         let mut buf = BytesMut::new();
-        let options = RecordEncodeOptions { version: 2, compression };
+        let options = RecordEncodeOptions {
+            version: 2,
+            compression,
+        };
         RecordBatchEncoder::encode(&mut buf, records.iter(), &options).unwrap();
         let mut bytes = buf.to_vec();
         bytes[22] |= 0x08;
@@ -95,7 +101,13 @@ fn log_append_batches(groups: &[Vec<(Vec<u8>, Vec<u8>)>], compression: Compressi
     batches
 }
 
-fn legacy_message(out: &mut Vec<u8>, offset: i64, attributes: u8, key: Option<&[u8]>, value: &[u8]) {
+fn legacy_message(
+    out: &mut Vec<u8>,
+    offset: i64,
+    attributes: u8,
+    key: Option<&[u8]>,
+    value: &[u8],
+) {
     let mut body = vec![1u8, attributes];
     body.extend_from_slice(&1_700_000_000_000i64.to_be_bytes());
     match key {
@@ -153,7 +165,10 @@ fn main() {
         .map(|(key, value)| key.len() + value.len())
         .sum::<usize>() as f64
         / (1 << 20) as f64;
-    println!("{megabytes:.0} MiB of records in {} batches of ~16 KiB", groups.len());
+    println!(
+        "{megabytes:.0} MiB of records in {} batches of ~16 KiB",
+        groups.len()
+    );
     println!("normalize_log_append_time:");
     for (name, compression) in [
         ("none", Compression::None),

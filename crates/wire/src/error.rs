@@ -19,7 +19,8 @@ pub enum WireError {
     },
 
     /// A message set in the pre-0.11 format (magic 0 or 1). Pass-through
-    /// is impossible; the caller needs the decode-and-encode slow path.
+    /// is impossible; convert it with
+    /// [`upconvert_legacy`](crate::upconvert_legacy).
     #[error("old message format (magic {magic}) at offset {offset}")]
     OldMessageFormat {
         /// Offset field of the legacy message.

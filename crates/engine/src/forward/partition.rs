@@ -116,6 +116,21 @@ pub async fn forward_partition(
     }
 }
 
+/// Waits for the acknowledgements of the batches `sender` has in flight,
+/// sending nothing new, and reports them as progress: used when a partition
+/// stops, so that what the target already has is recorded and not copied
+/// again. Stops at the first error.
+pub async fn drain_in_flight(
+    sender: &mut PartitionSender<BatchTag>,
+    mut on_progress: impl FnMut(Progress),
+) -> Result<(), ForwardError> {
+    while let Some(ack) = sender.next_ack().await {
+        let ack = ack.map_err(ForwardError::Produce)?;
+        on_progress(Progress::Forwarded(forwarded(&ack)));
+    }
+    Ok(())
+}
+
 fn forwarded(ack: &Ack<BatchTag>) -> Forwarded {
     Forwarded {
         upstream_base: ack.tag.upstream_base,

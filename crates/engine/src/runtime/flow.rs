@@ -26,13 +26,20 @@ use super::writer::{now_ms, RecordWriter};
 use crate::config::mm2::FlowConfig;
 use crate::filter::should_replicate_topic;
 use crate::forward::fetcher::{FetcherCommand, ResetPolicy, SourceFetcher};
-use crate::forward::partition::{forward_partition, Progress};
+use crate::forward::partition::{drain_in_flight, forward_partition, Progress};
 use crate::forward::{Forwarded, TopicPartition};
+use crate::offsets::checkpoint::run_checkpoints;
+use crate::offsets::store::index_topic;
+use crate::offsets::IndexRegistry;
 use crate::records::offset_of;
 
 /// How often progress is made durable. After a crash at most this much
 /// acknowledged traffic (plus what was in flight) is copied again.
 pub const PROGRESS_COMMIT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How long a stopping partition waits for the acknowledgements of its
+/// in-flight batches; well inside the 10 s a graceful stop may take.
+const STOP_DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Settings of the data path that MM2's properties do not cover.
 #[derive(Debug, Clone)]
@@ -72,6 +79,9 @@ struct FlowContext {
     /// Next upstream offset per partition, as acknowledged by the target.
     positions: Mutex<HashMap<TopicPartition, i64>>,
     offset_syncs: mpsc::Sender<(TopicPartition, Forwarded)>,
+    /// Offset translation indexes of every flow (checkpoints translate
+    /// through the opposite flow's index too).
+    indexes: Arc<IndexRegistry>,
     shutdown: CancellationToken,
 }
 
@@ -82,12 +92,22 @@ pub async fn run_flow(
     source: KafkaClient,
     target: KafkaClient,
     status: Arc<StatusBoard>,
+    indexes: Arc<IndexRegistry>,
     tuning: FlowTuning,
     shutdown: CancellationToken,
 ) -> Result<(), ClientError> {
     let name = flow.name();
     status.flow_started(&name, flow.source.as_str(), flow.target.as_str());
-    let result = run_flow_inner(flow, source, target, status.clone(), tuning, shutdown).await;
+    let result = run_flow_inner(
+        flow,
+        source,
+        target,
+        status.clone(),
+        indexes,
+        tuning,
+        shutdown,
+    )
+    .await;
     match &result {
         Ok(()) => status.flow_stopped(&name),
         Err(e) => status.flow_failed(&name, e.to_string()),
@@ -100,6 +120,7 @@ async fn run_flow_inner(
     source: KafkaClient,
     target: KafkaClient,
     status: Arc<StatusBoard>,
+    indexes: Arc<IndexRegistry>,
     tuning: FlowTuning,
     shutdown: CancellationToken,
 ) -> Result<(), ClientError> {
@@ -151,6 +172,17 @@ async fn run_flow_inner(
     .await?;
     let mut progress =
         ProgressStore::load(&target, flow.source.as_str(), PROGRESS_TOPIC_PARTITIONS).await?;
+    ensure_compacted_topic(&target, &index_topic(flow.source.as_str()), 1, progress_rf).await?;
+    indexes.load(&name, &target, flow.source.as_str()).await?;
+    if flow.emit_checkpoints.enabled {
+        background.spawn(run_checkpoints(
+            flow.clone(),
+            source.clone(),
+            target.clone(),
+            indexes.clone(),
+            shutdown.clone(),
+        ));
+    }
 
     // One fetcher per task, as MM2 runs one consumer per task.
     let mut fetcher_tasks = JoinSet::new();
@@ -188,6 +220,7 @@ async fn run_flow_inner(
         fetchers,
         positions: Mutex::new(HashMap::new()),
         offset_syncs: sync_tx,
+        indexes,
         shutdown: shutdown.clone(),
     });
 
@@ -243,6 +276,15 @@ async fn commit_progress(
     progress: &mut ProgressStore,
     writer: &mut RecordWriter,
 ) {
+    // The index first: a checkpoint must never reference a position whose
+    // mapping a restart would not know.
+    if let Err(e) = ctx
+        .indexes
+        .persist(&ctx.name, writer, ctx.flow.source.as_str())
+        .await
+    {
+        warn!(flow = %ctx.name, error = %e, "cannot write the offset index; will retry");
+    }
     let positions = ctx.positions.lock().unwrap().clone();
     if let Err(e) = progress.commit(writer, &positions).await {
         warn!(flow = %ctx.name, error = %e, "cannot write progress; will retry");
@@ -361,13 +403,34 @@ async fn run_pipeline(
                 })
                 .await
                 .map_err(|_| "fetcher stopped".to_string())?;
-            let forwarding = forward_partition(events_rx, &mut sender, |event| {
+            let forwarded = {
+                let forwarding = forward_partition(events_rx, &mut sender, |event| {
+                    record_progress(&ctx, &tp, &mut next, &mut sync_state, event)
+                });
+                tokio::select! {
+                    result = forwarding => Some(result.map_err(|e| e.to_string())),
+                    _ = stop.cancelled() => None,
+                }
+            };
+            if let Some(result) = forwarded {
+                return result;
+            }
+            // Stopping: record what the target acknowledges of the batches
+            // in flight, so that the final progress covers them and a
+            // restart does not copy them again. Batches fetched but not sent
+            // are left to the restart.
+            let drain = drain_in_flight(&mut sender, |event| {
                 record_progress(&ctx, &tp, &mut next, &mut sync_state, event)
             });
-            tokio::select! {
-                result = forwarding => result.map_err(|e| e.to_string()),
-                _ = stop.cancelled() => Ok(()),
+            let error = match tokio::time::timeout(STOP_DRAIN_TIMEOUT, drain).await {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e.to_string()),
+                Err(_) => Some(format!("no acknowledgement within {STOP_DRAIN_TIMEOUT:?}")),
+            };
+            if let Some(error) = error {
+                warn!(flow = %ctx.name, %tp, error, "in-flight batches unconfirmed at stop; a restart copies them again");
             }
+            Ok(())
         }
         .await;
         let _ = fetcher
@@ -411,6 +474,7 @@ fn record_progress(
         Progress::Forwarded(batch) => {
             *next = (*next).max(batch.upstream_next());
             ctx.status.forwarded(&ctx.name, tp, &batch, now_ms());
+            ctx.indexes.record(&ctx.name, tp, &batch);
             if !sync_state.update(&batch).is_empty() {
                 // Dropped when the writer is far behind; the next batch that
                 // needs a sync writes one.

@@ -11,6 +11,7 @@ use tracing::{error, info};
 use super::flow::{run_flow, FlowTuning};
 use super::status::StatusBoard;
 use crate::config::mm2::{FlowConfig, Mm2Config};
+use crate::offsets::IndexRegistry;
 
 /// Why the engine could not start.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +31,7 @@ pub struct Replicator {
     flows: Vec<FlowConfig>,
     clients: BTreeMap<String, KafkaClient>,
     status: Arc<StatusBoard>,
+    indexes: Arc<IndexRegistry>,
     tuning: FlowTuning,
 }
 
@@ -74,6 +76,7 @@ impl Replicator {
             flows,
             clients,
             status: Arc::new(StatusBoard::default()),
+            indexes: Arc::new(IndexRegistry::default()),
             tuning,
         })
     }
@@ -94,6 +97,7 @@ impl Replicator {
             let source = self.clients[flow.source.as_str()].clone();
             let target = self.clients[flow.target.as_str()].clone();
             let status = self.status.clone();
+            let indexes = self.indexes.clone();
             let tuning = self.tuning.clone();
             let shutdown = shutdown.clone();
             tasks.spawn(async move {
@@ -104,6 +108,7 @@ impl Replicator {
                         source.clone(),
                         target.clone(),
                         status.clone(),
+                        indexes.clone(),
                         tuning.clone(),
                         shutdown.clone(),
                     )

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use kmirror_testbed::KafkaCluster;
 
 mod traffic;
+#[allow(unused_imports)]
 pub use traffic::*;
 
 /// A running `kmirror` process; killed when dropped.
@@ -105,7 +106,11 @@ fn signal(pid: u32, name: &str) {
 
 /// The users' two-region config with the local clusters' addresses plus
 /// `extra` lines, written to a temp file.
-pub fn two_region_config(a: &KafkaCluster, b: &KafkaCluster, extra: &str) -> (tempfile::TempDir, PathBuf) {
+pub fn two_region_config(
+    a: &KafkaCluster,
+    b: &KafkaCluster,
+    extra: &str,
+) -> (tempfile::TempDir, PathBuf) {
     let text = kmirror_testbed::two_region_config(&a.bootstrap(), &b.bootstrap(), extra);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mm2.properties");

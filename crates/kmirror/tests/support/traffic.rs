@@ -253,7 +253,11 @@ pub fn read_load(cluster: &KafkaCluster, topic: &str, partitions: i32) -> Vec<Ve
     let mut out = vec![Vec::new(); partitions as usize];
     for record in records {
         let (p, seq) = parse_load_value(record.value.as_deref().unwrap_or_default());
-        assert_eq!(p, record.partition, "{topic}: record of {p} in {}", record.partition);
+        assert_eq!(
+            p, record.partition,
+            "{topic}: record of {p} in {}",
+            record.partition
+        );
         out[p as usize].push(seq);
     }
     out
@@ -279,7 +283,9 @@ pub fn check_replay(target: &[u64], count: u64) -> Result<Replay, String> {
     let mut previous: Option<u64> = None;
     for (i, &seq) in target.iter().enumerate() {
         if seq >= count {
-            return Err(format!("record #{i} is seq {seq}, never produced (count {count})"));
+            return Err(format!(
+                "record #{i} is seq {seq}, never produced (count {count})"
+            ));
         }
         match previous {
             None if seq != 0 => return Err(format!("first record is seq {seq}, not 0")),

@@ -29,7 +29,9 @@ fuzz_target!(|data: &[u8]| {
     let mut at = 0usize;
     while at + 17 <= bytes.len() {
         let size = i32::from_be_bytes(bytes[at + 8..at + 12].try_into().unwrap());
-        let Ok(size) = usize::try_from(size) else { break };
+        let Ok(size) = usize::try_from(size) else {
+            break;
+        };
         let end = at + 12 + size;
         if size < 5 || end > bytes.len() {
             break;

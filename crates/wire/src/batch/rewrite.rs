@@ -39,7 +39,9 @@ pub struct ProducerStamp {
 ///
 /// The caller sends `[header, batch.slice(61..)]` as two segments.
 /// Clearing the LogAppendTime bit makes records read with the timestamps
-/// their producer gave them rather than the source broker's append time.
+/// their producer gave them rather than the source broker's append time;
+/// to keep the append time, pass the batch through
+/// [`normalize_log_append_time`](super::normalize_log_append_time) first.
 pub fn rewrite_header(
     batch: &[u8],
     stamp: &ProducerStamp,

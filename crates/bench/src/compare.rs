@@ -1,0 +1,1125 @@
+//! Issue 4's harness: kmirror and MirrorMaker 2 side by side, on the same
+//! clusters, the same data and the same machine, in one run.
+//!
+//! Every scenario runs each replicator in turn, `rounds` times, alternating
+//! (kmirror, MM2 default, MM2 tuned, kmirror, ...), so that slow drifts of
+//! the machine (page cache, other load) hit all of them alike. Each run gets
+//! fresh cluster aliases (`kafka-a-r7`, `kafka-b-r7`), hence its own remote
+//! topic and internal topics, and everything it created is deleted after
+//! it: no run resumes from another's progress.
+//!
+//! Measured per run, from the replicator's own process (see
+//! [`crate::proc_stats`]): time from spawn to the first record visible on
+//! the target and to the last, CPU seconds (total, and during the copy,
+//! i.e. between those two moments) and peak RSS. Throughput and CPU per GB
+//! use the copy phase: that leaves out MM2's slower start, which the
+//! start-up scenario reports on its own.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _, Result};
+use kmirror_client::admin::NewTopic;
+use kmirror_testbed::{Compression, GenOptions, GenReport, JavaCommand, KafkaCluster};
+use serde::Serialize;
+
+use crate::latency::{consume_latencies, LatencyStats};
+use crate::probe::Probe;
+use crate::proxy::{DelayProxy, LinkSettings, Upstream};
+use crate::replicator::{mm2_properties, FlowSpec, ReplicatorKind, RunningReplicator};
+use crate::report::{self, Report};
+
+/// The scenarios of issue 4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scenario {
+    /// The brokers' own ceiling with Kafka's perf tools (no replicator).
+    Ceiling,
+    CatchUp,
+    Latency,
+    StartUp,
+    FarRegion,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 5] = [
+        Self::Ceiling,
+        Self::CatchUp,
+        Self::Latency,
+        Self::StartUp,
+        Self::FarRegion,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Ceiling => "ceiling",
+            Self::CatchUp => "catch-up",
+            Self::Latency => "latency",
+            Self::StartUp => "start-up",
+            Self::FarRegion => "far-region",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.key() == key)
+    }
+}
+
+/// Which properties file kmirror gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KmirrorConfig {
+    /// The same file as MM2 default (the users' file, untuned).
+    Default,
+    /// The same file as MM2 tuned.
+    Tuned,
+}
+
+/// Everything a comparison run can vary.
+#[derive(Debug, Clone, Serialize)]
+pub struct CompareOptions {
+    pub quick: bool,
+    /// Where `results.{md,json}` (or `results-quick.*`) go.
+    pub out: PathBuf,
+    /// The kmirror binary; built with cargo when `None`.
+    #[serde(skip)]
+    pub kmirror_bin: Option<PathBuf>,
+    pub kmirror_config: KmirrorConfig,
+    pub scenarios: Vec<Scenario>,
+    pub replicators: Vec<ReplicatorKind>,
+    pub rounds: usize,
+    pub partitions: i32,
+    pub record_size: usize,
+    /// Catch-up data per codec (payload bytes, about).
+    pub catchup_bytes: u64,
+    #[serde(serialize_with = "codec_names")]
+    pub codecs: Vec<Compression>,
+    pub latency_rate: u32,
+    pub latency_seconds: u64,
+    /// Records produced in the first seconds are left out of the latency
+    /// statistics (JIT warm-up of producer and replicator).
+    pub latency_warmup_seconds: u64,
+    pub startup_records: u64,
+    /// Far-region data per topic (payload bytes, about).
+    pub far_bytes: u64,
+    /// A far-region run ends this long after its first record arrived (or
+    /// when everything arrived).
+    pub far_window: Duration,
+    pub far_round_trip: Duration,
+    /// The capped far-region runs' bandwidth per direction, bytes/s.
+    pub far_bandwidth: u64,
+}
+
+fn codec_names<S: serde::Serializer>(codecs: &[Compression], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(codecs.iter().map(|c| c.as_str()))
+}
+
+impl CompareOptions {
+    /// The full run documented in `docs/BENCHMARKS.md`: about 25 minutes on
+    /// two cores.
+    pub fn full() -> Self {
+        CompareOptions {
+            quick: false,
+            out: PathBuf::from("docs/bench-results"),
+            kmirror_bin: None,
+            kmirror_config: KmirrorConfig::Default,
+            scenarios: Scenario::ALL.to_vec(),
+            replicators: ReplicatorKind::ALL.to_vec(),
+            rounds: 2,
+            partitions: 12,
+            record_size: 1024,
+            catchup_bytes: 1 << 30,
+            codecs: vec![Compression::Lz4, Compression::None, Compression::Zstd],
+            latency_rate: 5000,
+            latency_seconds: 60,
+            latency_warmup_seconds: 5,
+            startup_records: 1000,
+            far_bytes: 256 << 20,
+            far_window: Duration::from_secs(15),
+            far_round_trip: Duration::from_millis(30),
+            far_bandwidth: 25_000_000,
+        }
+    }
+
+    /// Seconds of data per scenario: a check that the harness works.
+    pub fn quick() -> Self {
+        CompareOptions {
+            quick: true,
+            rounds: 1,
+            catchup_bytes: 32 << 20,
+            latency_rate: 2000,
+            latency_seconds: 10,
+            latency_warmup_seconds: 2,
+            startup_records: 100,
+            far_bytes: 16 << 20,
+            far_window: Duration::from_secs(5),
+            ..Self::full()
+        }
+    }
+
+    fn records_for(&self, bytes: u64) -> u64 {
+        (bytes / self.record_size.max(1) as u64).max(1)
+    }
+}
+
+/// One replicator run in one scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct Measurement {
+    /// `catch-up/lz4`, `latency`, `start-up`, `far-region/1p/30ms`, ...
+    pub scenario: String,
+    pub replicator: ReplicatorKind,
+    pub round: usize,
+    pub expected_records: u64,
+    /// What the target held at the end (may exceed `expected_records` for
+    /// an at-least-once replicator).
+    pub replicated_records: u64,
+    pub complete: bool,
+    /// Time from spawn to the first record on the target.
+    pub first_record_s: Option<f64>,
+    /// Time from spawn to the last record on the target.
+    pub done_s: Option<f64>,
+    /// Payload MB/s between the first and the last observation.
+    pub mb_per_s: Option<f64>,
+    pub cpu_s: f64,
+    /// CPU seconds during the copy phase, per GB of payload copied then.
+    pub cpu_s_per_gb: Option<f64>,
+    /// All CPU seconds, start-up included, per GB of payload.
+    pub total_cpu_s_per_gb: Option<f64>,
+    pub peak_rss_mib: f64,
+    pub latency: Option<LatencyStats>,
+    pub error: Option<String>,
+}
+
+impl Measurement {
+    fn failed(scenario: &str, kind: ReplicatorKind, round: usize, error: String) -> Self {
+        Measurement {
+            scenario: scenario.to_string(),
+            replicator: kind,
+            round,
+            expected_records: 0,
+            replicated_records: 0,
+            complete: false,
+            first_record_s: None,
+            done_s: None,
+            mb_per_s: None,
+            cpu_s: 0.0,
+            cpu_s_per_gb: None,
+            total_cpu_s_per_gb: None,
+            peak_rss_mib: 0.0,
+            latency: None,
+            error: Some(error),
+        }
+    }
+}
+
+/// The brokers' own throughput, measured with Kafka's perf tools.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ceiling {
+    /// ProducerPerformance into the target cluster, payload MB/s.
+    pub producer_mb_per_s: f64,
+    /// ConsumerPerformance from the source cluster, payload MB/s.
+    pub consumer_mb_per_s: f64,
+    pub records: u64,
+    pub compression: &'static str,
+}
+
+impl Ceiling {
+    /// What a replicator could at best move: the slower of the two.
+    pub fn mb_per_s(&self) -> f64 {
+        self.producer_mb_per_s.min(self.consumer_mb_per_s)
+    }
+}
+
+/// Runs the comparison and writes its report; returns it.
+pub fn run(options: &CompareOptions) -> Result<Report> {
+    let started = Instant::now();
+    let kmirror_bin = match &options.kmirror_bin {
+        Some(path) => path.clone(),
+        None => build_kmirror()?,
+    };
+    eprintln!("[bench] kmirror binary: {}", kmirror_bin.display());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let work = tempfile::Builder::new()
+        .prefix("kmirror-bench-")
+        .tempdir()?;
+    let mut bench = Bench {
+        options,
+        runtime,
+        kmirror_bin,
+        work: work.path().to_path_buf(),
+        runs: 0,
+        measurements: Vec::new(),
+        ceiling: None,
+    };
+    let result = bench.run_all();
+    let mut report = Report::new(options, bench.ceiling.clone(), bench.measurements.clone());
+    report.elapsed_s = started.elapsed().as_secs_f64();
+    let written = report::write(&report, &options.out, options.quick);
+    result?;
+    let (md, json) = written?;
+    eprintln!(
+        "[bench] done in {:.0} s; wrote {} and {}",
+        report.elapsed_s,
+        md.display(),
+        json.display()
+    );
+    Ok(report)
+}
+
+/// Starts `kafka-a` and `kafka-b` side by side (in parallel), tuned for
+/// benchmarks: full JIT, 1 GiB heaps, deleted topics' files removed after
+/// a second rather than a minute.
+pub fn start_cluster_pair(quick: bool) -> Result<(KafkaCluster, KafkaCluster)> {
+    let start = |name: &'static str| std::thread::spawn(move || bench_cluster(name, quick).start());
+    let a = start("kafka-a");
+    let b = start("kafka-b");
+    let a = a
+        .join()
+        .map_err(|_| anyhow::anyhow!("kafka-a did not start"))?;
+    let b = b
+        .join()
+        .map_err(|_| anyhow::anyhow!("kafka-b did not start"))?;
+    Ok((a, b))
+}
+
+fn bench_cluster(name: &str, quick: bool) -> kmirror_testbed::KafkaClusterBuilder {
+    KafkaCluster::builder(name)
+        .fast_startup(quick)
+        .heap("1g")
+        .broker_prop("log.segment.delete.delay.ms", "1000")
+        .start_timeout(Duration::from_secs(120))
+}
+
+/// Builds the kmirror binary with cargo (release when this is a release
+/// build) and returns its path.
+pub fn build_kmirror() -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os("KMIRROR_BIN") {
+        return Ok(PathBuf::from(path));
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = std::process::Command::new(cargo);
+    command
+        .current_dir(kmirror_testbed::repo_root())
+        .args(["build", "-p", "kmirror", "--bin", "kmirror"])
+        .args(["--message-format", "json-render-diagnostics"]);
+    if !cfg!(debug_assertions) {
+        command.arg("--release");
+    }
+    let output = command
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("cannot run cargo to build kmirror")?;
+    if !output.status.success() {
+        bail!("cargo build -p kmirror failed ({})", output.status);
+    }
+    // The last compiler artifact naming an executable is the binary.
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|v| v["executable"].as_str().map(PathBuf::from))
+        .next_back()
+        .context("cargo built kmirror but did not say where")
+}
+
+/// One catch-up scenario: a preloaded topic to copy.
+#[derive(Debug, Clone, Copy)]
+struct CatchUp<'a> {
+    scenario: &'a str,
+    topic: &'a str,
+    loaded: &'a GenReport,
+    codec: Compression,
+    partitions: i32,
+    /// End this long after the first record arrived, even if incomplete.
+    window: Option<Duration>,
+}
+
+struct Bench<'a> {
+    options: &'a CompareOptions,
+    runtime: tokio::runtime::Runtime,
+    kmirror_bin: PathBuf,
+    /// Configs and logs of every run.
+    work: PathBuf,
+    runs: usize,
+    measurements: Vec<Measurement>,
+    ceiling: Option<Ceiling>,
+}
+
+/// A cluster as the harness uses it: its test-bed handle (for the Java
+/// tools) and a probe with kmirror's client (for everything else).
+struct Side {
+    cluster: KafkaCluster,
+    /// What replicators and probes bootstrap from (the proxy when far).
+    bootstrap: String,
+    probe: Probe,
+}
+
+impl Bench<'_> {
+    fn wants(&self, scenario: Scenario) -> bool {
+        self.options.scenarios.contains(&scenario)
+    }
+
+    fn run_all(&mut self) -> Result<()> {
+        let local = [
+            Scenario::Ceiling,
+            Scenario::CatchUp,
+            Scenario::Latency,
+            Scenario::StartUp,
+        ];
+        if local.iter().any(|s| self.wants(*s)) {
+            let (a, b) = start_cluster_pair(self.options.quick)?;
+            let a = self.side(a, None)?;
+            let b = self.side(b, None)?;
+            self.local_scenarios(&a, &b)?;
+            drop(b);
+            if self.wants(Scenario::FarRegion) {
+                self.far_region(&a)?;
+            }
+        } else if self.wants(Scenario::FarRegion) {
+            let a = bench_cluster("kafka-a", self.options.quick).start();
+            let a = self.side(a, None)?;
+            self.far_region(&a)?;
+        }
+        Ok(())
+    }
+
+    fn side(&self, cluster: KafkaCluster, bootstrap: Option<String>) -> Result<Side> {
+        let bootstrap = bootstrap.unwrap_or_else(|| cluster.bootstrap());
+        let probe = self.runtime.block_on(Probe::connect(&bootstrap))?;
+        // The harness does its topic work with kmirror's client; the test
+        // bed's idle admin JVM would only count against the JVM budget.
+        stop_admin_jvm(&cluster);
+        Ok(Side {
+            cluster,
+            bootstrap,
+            probe,
+        })
+    }
+
+    fn local_scenarios(&mut self, a: &Side, b: &Side) -> Result<()> {
+        let options = self.options;
+        if self.wants(Scenario::Ceiling) || self.wants(Scenario::CatchUp) {
+            for (i, codec) in options.codecs.iter().enumerate() {
+                let topic = format!("bench-{}", codec.as_str());
+                self.create_topic(a, &topic, options.partitions)?;
+                let loaded = self.preload(a, &topic, options.catchup_bytes, *codec)?;
+                if i == 0 && self.wants(Scenario::Ceiling) {
+                    self.ceiling = Some(self.measure_ceiling(a, b, &topic, &loaded, *codec)?);
+                }
+                if self.wants(Scenario::CatchUp) {
+                    let name = format!("catch-up/{}", codec.as_str());
+                    let run = CatchUp {
+                        scenario: &name,
+                        topic: &topic,
+                        loaded: &loaded,
+                        codec: *codec,
+                        partitions: options.partitions,
+                        window: None,
+                    };
+                    self.each_replicator(&name, |bench, kind, round| {
+                        bench.catch_up(&run, kind, round, a, b)
+                    });
+                }
+                self.delete_topics(a, &[topic])?;
+            }
+        }
+        if self.wants(Scenario::Latency) {
+            let topic = "bench-latency".to_string();
+            self.create_topic(a, &topic, options.partitions)?;
+            self.each_replicator("latency", |bench, kind, round| {
+                bench.latency(kind, round, a, b, &topic)
+            });
+            self.delete_topics(a, &[topic])?;
+        }
+        if self.wants(Scenario::StartUp) {
+            let topic = "bench-startup".to_string();
+            self.create_topic(a, &topic, options.partitions)?;
+            let loaded = self.preload(
+                a,
+                &topic,
+                options.startup_records * options.record_size as u64,
+                Compression::Lz4,
+            )?;
+            self.each_replicator("start-up", |bench, kind, round| {
+                bench.start_up(kind, round, a, b, &topic, &loaded)
+            });
+            self.delete_topics(a, &[topic])?;
+        }
+        Ok(())
+    }
+
+    /// Runs `body` for each replicator, `rounds` times, alternating; a run
+    /// that fails is recorded as failed and the next one starts.
+    fn each_replicator(
+        &mut self,
+        scenario: &str,
+        mut body: impl FnMut(&mut Self, ReplicatorKind, usize) -> Result<Measurement>,
+    ) {
+        for round in 1..=self.options.rounds {
+            for kind in self.options.replicators.clone() {
+                eprintln!("[bench] {scenario}: {} (round {round})", kind.label());
+                let measurement = body(self, kind, round).unwrap_or_else(|e| {
+                    eprintln!("[bench] {scenario}: {} failed: {e:#}", kind.label());
+                    Measurement::failed(scenario, kind, round, format!("{e:#}"))
+                });
+                eprintln!("[bench]   {}", report::one_line(&measurement));
+                self.measurements.push(measurement);
+            }
+        }
+    }
+
+    fn create_topic(&self, side: &Side, topic: &str, partitions: i32) -> Result<()> {
+        self.runtime.block_on(async {
+            let admin = side.probe.client().admin();
+            let outcomes = admin
+                .create_topics(&[NewTopic::new(topic, partitions, 1)], false)
+                .await?;
+            for (_, outcome) in outcomes {
+                outcome.with_context(|| format!("cannot create {topic}"))?;
+            }
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while side.probe.end_offsets(topic).await.is_none() {
+                if Instant::now() > deadline {
+                    bail!("{topic} has no leaders after 30 s");
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Ok(())
+        })
+    }
+
+    fn delete_topics(&self, side: &Side, topics: &[String]) -> Result<()> {
+        if topics.is_empty() {
+            return Ok(());
+        }
+        self.runtime.block_on(async {
+            let results = side.probe.client().admin().delete_topics(topics).await?;
+            for (topic, result) in results {
+                if let Err(e) = result {
+                    eprintln!("[bench] cannot delete {topic}: {e}");
+                }
+            }
+            anyhow::Ok(())
+        })
+    }
+
+    /// Topics of the cluster, Kafka's own (`__*`) left out.
+    fn topics(&self, side: &Side) -> Result<Vec<String>> {
+        let metadata = self
+            .runtime
+            .block_on(side.probe.client().refresh_metadata(None))?;
+        let mut topics: Vec<String> = metadata
+            .topics
+            .keys()
+            .filter(|t| !t.starts_with("__"))
+            .cloned()
+            .collect();
+        topics.sort();
+        Ok(topics)
+    }
+
+    /// Deletes every topic a run created on either side.
+    fn clean_up(&self, sides: [&Side; 2], keep: &HashSet<String>) {
+        for side in sides {
+            let result = self.topics(side).and_then(|topics| {
+                let doomed: Vec<String> =
+                    topics.into_iter().filter(|t| !keep.contains(t)).collect();
+                self.delete_topics(side, &doomed)
+            });
+            if let Err(e) = result {
+                eprintln!("[bench] clean-up failed: {e:#}");
+            }
+        }
+    }
+
+    fn preload(
+        &self,
+        side: &Side,
+        topic: &str,
+        bytes: u64,
+        codec: Compression,
+    ) -> Result<GenReport> {
+        let records = self.options.records_for(bytes);
+        eprintln!(
+            "[bench] loading {records} records of {} B ({}) into {topic}",
+            self.options.record_size,
+            codec.as_str()
+        );
+        let mut gen = GenOptions::new(records, self.options.record_size);
+        gen.compression = codec;
+        gen.partitions_from_topic = true;
+        gen.timeout = Some(Duration::from_secs(1800));
+        let loaded = side.cluster.gen(topic, &gen);
+        eprintln!(
+            "[bench] loaded {:.0} MB in {:.1} s ({:.0} MB/s)",
+            loaded.bytes as f64 / 1e6,
+            loaded.elapsed.as_secs_f64(),
+            loaded.bytes as f64 / 1e6 / loaded.elapsed.as_secs_f64().max(0.001)
+        );
+        Ok(loaded)
+    }
+
+    /// The next run's flow: fresh aliases, hence fresh remote and internal
+    /// topics.
+    fn flow(
+        &mut self,
+        source: &Side,
+        target: &Side,
+        topic: &str,
+        codec: Compression,
+        partitions: i32,
+    ) -> FlowSpec {
+        self.runs += 1;
+        FlowSpec {
+            source_alias: format!("kafka-a-r{}", self.runs),
+            target_alias: format!("kafka-b-r{}", self.runs),
+            source_bootstrap: source.bootstrap.clone(),
+            target_bootstrap: target.bootstrap.clone(),
+            topic: topic.to_string(),
+            partitions,
+            compression: codec,
+        }
+    }
+
+    fn start_replicator(&self, kind: ReplicatorKind, flow: &FlowSpec) -> Result<RunningReplicator> {
+        let tuned = match kind {
+            ReplicatorKind::Kmirror => self.options.kmirror_config == KmirrorConfig::Tuned,
+            ReplicatorKind::Mm2Default => false,
+            ReplicatorKind::Mm2Tuned => true,
+        };
+        let dir = self.work.join(format!("run-{}", self.runs));
+        std::fs::create_dir_all(&dir)?;
+        let config = dir.join("mm2.properties");
+        std::fs::write(&config, mm2_properties(flow, tuned))?;
+        RunningReplicator::start(kind, &config, &dir, &self.kmirror_bin)
+    }
+
+    /// Catch-up: start the replicator on a preloaded topic and time it until
+    /// the target holds every record (or, with a window, until that long
+    /// after the first record arrived).
+    fn catch_up(
+        &mut self,
+        run: &CatchUp<'_>,
+        kind: ReplicatorKind,
+        round: usize,
+        source: &Side,
+        target: &Side,
+    ) -> Result<Measurement> {
+        let CatchUp {
+            scenario,
+            topic,
+            loaded,
+            codec,
+            partitions,
+            window,
+        } = *run;
+        let flow = self.flow(source, target, topic, codec, partitions);
+        let remote = flow.remote_topic();
+        let expected = loaded.sent;
+        let bytes_per_record = loaded.bytes as f64 / loaded.sent.max(1) as f64;
+        // Generous: MM2 default can be slow, but a stuck run must end.
+        let timeout = Duration::from_secs(120)
+            + Duration::from_secs_f64(loaded.bytes as f64 / 2e6).min(Duration::from_secs(900));
+        let mut replicator = self.start_replicator(kind, &flow)?;
+        let poll = Duration::from_millis(50);
+        let mut first: Option<(Instant, u64, Duration)> = None;
+        let mut last = (Instant::now(), 0u64);
+        let mut done: Option<Instant> = None;
+        let mut cpu_at_end = Duration::ZERO;
+        let outcome = (|| -> Result<()> {
+            loop {
+                std::thread::sleep(poll);
+                replicator.check_alive()?;
+                let count = self.runtime.block_on(target.probe.total(&remote)).max(0) as u64;
+                let now = Instant::now();
+                if first.is_none() && count > 0 {
+                    first = Some((now, count, replicator.stats()?.cpu));
+                }
+                last = (now, count);
+                if count >= expected {
+                    done = Some(now);
+                    cpu_at_end = replicator.stats()?.cpu;
+                    return Ok(());
+                }
+                if let (Some(window), Some((t, _, _))) = (window, first) {
+                    if now - t >= window {
+                        cpu_at_end = replicator.stats()?.cpu;
+                        return Ok(());
+                    }
+                }
+                if now - replicator.started() > timeout {
+                    cpu_at_end = replicator.stats()?.cpu;
+                    bail!(
+                        "{remote} holds {count} of {expected} records after {timeout:?}; \
+                         the replicator's log ends with:\n{}",
+                        replicator.log_tail(20)
+                    );
+                }
+            }
+        })();
+        let started = replicator.started();
+        let stats = replicator.stop()?;
+        self.clean_up([source, target], &HashSet::from([topic.to_string()]));
+        let mut m = Measurement::failed(scenario, kind, round, String::new());
+        m.error = outcome.err().map(|e| format!("{e:#}"));
+        m.expected_records = expected;
+        m.replicated_records = last.1;
+        m.complete = done.is_some();
+        m.cpu_s = stats.cpu_seconds();
+        m.peak_rss_mib = stats.peak_rss_mib();
+        m.done_s = done.map(|t| (t - started).as_secs_f64());
+        if let Some((t_first, n_first, cpu_first)) = first {
+            m.first_record_s = Some((t_first - started).as_secs_f64());
+            let (t_end, n_end) = last;
+            let seconds = (t_end - t_first).as_secs_f64();
+            let copied_gb = (n_end - n_first) as f64 * bytes_per_record / 1e9;
+            if seconds > 0.0 && n_end > n_first {
+                m.mb_per_s = Some(copied_gb * 1e3 / seconds);
+                m.cpu_s_per_gb = Some((cpu_at_end - cpu_first).as_secs_f64() / copied_gb);
+            }
+            let total_gb = n_end as f64 * bytes_per_record / 1e9;
+            if total_gb > 0.0 {
+                m.total_cpu_s_per_gb = Some(cpu_at_end.as_secs_f64() / total_gb);
+            }
+        }
+        Ok(m)
+    }
+
+    /// Start-up: spawn to the first record visible on the target.
+    fn start_up(
+        &mut self,
+        kind: ReplicatorKind,
+        round: usize,
+        source: &Side,
+        target: &Side,
+        topic: &str,
+        loaded: &GenReport,
+    ) -> Result<Measurement> {
+        let flow = self.flow(
+            source,
+            target,
+            topic,
+            Compression::Lz4,
+            self.options.partitions,
+        );
+        let remote = flow.remote_topic();
+        let mut replicator = self.start_replicator(kind, &flow)?;
+        let outcome = (|| -> Result<(Instant, u64)> {
+            loop {
+                let count = self.runtime.block_on(target.probe.total(&remote)).max(0) as u64;
+                if count > 0 {
+                    return Ok((Instant::now(), count));
+                }
+                replicator.check_alive()?;
+                if replicator.started().elapsed() > Duration::from_secs(180) {
+                    bail!("no record on {remote} after 180 s");
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })();
+        let started = replicator.started();
+        let stats = replicator.stop()?;
+        self.clean_up([source, target], &HashSet::from([topic.to_string()]));
+        let (at, count) = outcome?;
+        let mut m = Measurement::failed("start-up", kind, round, String::new());
+        m.error = None;
+        m.expected_records = loaded.sent;
+        m.replicated_records = count;
+        m.complete = true;
+        m.first_record_s = Some((at - started).as_secs_f64());
+        m.cpu_s = stats.cpu_seconds();
+        m.peak_rss_mib = stats.peak_rss_mib();
+        Ok(m)
+    }
+
+    /// Steady latency: a fixed-rate producer on the source, our consumer on
+    /// the target, the replicator in between.
+    fn latency(
+        &mut self,
+        kind: ReplicatorKind,
+        round: usize,
+        source: &Side,
+        target: &Side,
+        topic: &str,
+    ) -> Result<Measurement> {
+        let options = self.options;
+        let flow = self.flow(source, target, topic, Compression::None, options.partitions);
+        let remote = flow.remote_topic();
+        let mut replicator = self.start_replicator(kind, &flow)?;
+        let outcome = self.measure_latency(&mut replicator, source, target, topic, &remote);
+        let stats = replicator.stop()?;
+        self.clean_up([source, target], &HashSet::from([topic.to_string()]));
+        let (expected, samples) = outcome?;
+        let first_produced = samples.iter().map(|s| s.produced_ms).min().unwrap_or(0);
+        let steady_from = first_produced + options.latency_warmup_seconds as i64 * 1000;
+        let steady: Vec<i64> = samples
+            .iter()
+            .filter(|s| s.produced_ms >= steady_from)
+            .map(|s| s.latency_ms)
+            .collect();
+        let mut m = Measurement::failed("latency", kind, round, String::new());
+        m.error = None;
+        m.expected_records = expected;
+        m.replicated_records = samples.len() as u64;
+        m.complete = samples.len() as u64 >= expected;
+        if !m.complete {
+            m.error = Some(format!("{} of {expected} records arrived", samples.len()));
+        }
+        m.latency = LatencyStats::of(&steady);
+        m.cpu_s = stats.cpu_seconds();
+        m.peak_rss_mib = stats.peak_rss_mib();
+        Ok(m)
+    }
+
+    fn measure_latency(
+        &self,
+        replicator: &mut RunningReplicator,
+        source: &Side,
+        target: &Side,
+        topic: &str,
+        remote: &str,
+    ) -> Result<(u64, Vec<crate::latency::Sample>)> {
+        let options = self.options;
+        // Prime: wait until the replicator demonstrably copies, so that the
+        // measurement does not include its start-up.
+        let prime_records = 100;
+        let mut prime = GenOptions::new(prime_records, options.record_size);
+        prime.partitions_from_topic = true;
+        let before = self.runtime.block_on(source.probe.total(topic)).max(0) as u64;
+        source.cluster.gen(topic, &prime);
+        let deadline = Instant::now() + Duration::from_secs(180);
+        while (self.runtime.block_on(target.probe.total(remote)).max(0) as u64)
+            < before + prime_records
+        {
+            replicator.check_alive()?;
+            if Instant::now() > deadline {
+                bail!("the replicator copied nothing within 180 s");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+
+        let seconds = options.latency_seconds + options.latency_warmup_seconds;
+        let expected = u64::from(options.latency_rate) * seconds;
+        let stop = Arc::new(AtomicBool::new(false));
+        let consumer = {
+            let probe = target.probe.clone();
+            let remote = remote.to_string();
+            let stop = stop.clone();
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds + 120);
+            self.runtime.spawn(async move {
+                consume_latencies(&probe, &remote, expected, stop, deadline).await
+            })
+        };
+        // Let the consumer read the end offsets before the first record.
+        std::thread::sleep(Duration::from_millis(500));
+        let output = JavaCommand::new("org.apache.kafka.tools.ProducerPerformance")
+            .name("ProducerPerformance (latency load)")
+            .fast_startup(false)
+            .args(["--topic", topic])
+            .args(["--num-records", &expected.to_string()])
+            .args(["--record-size", &options.record_size.to_string()])
+            .args(["--throughput", &options.latency_rate.to_string()])
+            .args([
+                "--producer-props",
+                &format!("bootstrap.servers={}", source.bootstrap),
+                "acks=all",
+            ])
+            .timeout(Duration::from_secs(seconds + 120))
+            .run(b"");
+        let produced_ok = output.status.success();
+        let grace = Instant::now() + Duration::from_secs(30);
+        while !consumer.is_finished() && Instant::now() < grace {
+            replicator.check_alive()?;
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        stop.store(true, Ordering::Relaxed);
+        let samples = self.runtime.block_on(consumer)??;
+        if !produced_ok {
+            bail!(
+                "ProducerPerformance failed ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Ok((expected, samples))
+    }
+
+    fn measure_ceiling(
+        &self,
+        source: &Side,
+        target: &Side,
+        topic: &str,
+        loaded: &GenReport,
+        codec: Compression,
+    ) -> Result<Ceiling> {
+        let options = self.options;
+        eprintln!("[bench] ceiling: ConsumerPerformance on the source");
+        let output = JavaCommand::new("org.apache.kafka.tools.ConsumerPerformance")
+            .name("ConsumerPerformance")
+            .fast_startup(false)
+            .heap("1g")
+            .args(["--bootstrap-server", &source.bootstrap])
+            .args(["--topic", topic])
+            .args(["--messages", &loaded.sent.to_string()])
+            .args(["--timeout", "60000"])
+            .timeout(Duration::from_secs(900))
+            .run(b"");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        if !output.status.success() {
+            bail!(
+                "ConsumerPerformance failed ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let per_record = loaded.bytes as f64 / loaded.sent.max(1) as f64;
+        let consumer_mb_per_s =
+            parse_consumer_performance(&stdout).context("ConsumerPerformance output")? * per_record
+                / 1e6;
+
+        eprintln!("[bench] ceiling: ProducerPerformance into the target");
+        let ceiling_topic = "bench-ceiling".to_string();
+        self.create_topic(target, &ceiling_topic, options.partitions)?;
+        let payloads = self.work.join("payloads.txt");
+        write_payload_file(&payloads, options.record_size)?;
+        let records = loaded.sent;
+        let output = JavaCommand::new("org.apache.kafka.tools.ProducerPerformance")
+            .name("ProducerPerformance")
+            .fast_startup(false)
+            .heap("1g")
+            .args(["--topic", &ceiling_topic])
+            .args(["--num-records", &records.to_string()])
+            .arg("--payload-file")
+            .arg(&payloads)
+            .args(["--throughput", "-1"])
+            .args([
+                "--producer-props",
+                &format!("bootstrap.servers={}", target.bootstrap),
+                "acks=all",
+                &format!("compression.type={}", codec.as_str()),
+                // The test bed's loader settings, which the replicated
+                // batches have too.
+                "batch.size=262144",
+                "linger.ms=10",
+                "buffer.memory=134217728",
+            ])
+            .timeout(Duration::from_secs(900))
+            .run(b"");
+        self.delete_topics(target, &[ceiling_topic])?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        if !output.status.success() {
+            bail!(
+                "ProducerPerformance failed ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let producer_mb_per_s = parse_producer_performance(&stdout)
+            .context("ProducerPerformance output")?
+            * options.record_size as f64
+            / 1e6;
+        let ceiling = Ceiling {
+            producer_mb_per_s,
+            consumer_mb_per_s,
+            records,
+            compression: codec.as_str(),
+        };
+        eprintln!(
+            "[bench] ceiling: produce {:.0} MB/s, consume {:.0} MB/s",
+            ceiling.producer_mb_per_s, ceiling.consumer_mb_per_s
+        );
+        Ok(ceiling)
+    }
+
+    /// Far region: the target behind a delaying proxy; catch-up of one
+    /// partition and of all of them, without and with a bandwidth cap.
+    fn far_region(&mut self, a: &Side) -> Result<()> {
+        let options = self.options;
+        let far_name = "kafka-far";
+        let proxy = self.runtime.block_on(DelayProxy::start(
+            0,
+            Upstream::Lazy(Arc::new(move || testbed_broker_address(far_name))),
+            LinkSettings::default(),
+        ))?;
+        eprintln!(
+            "[bench] far region: {far_name} reached through the proxy at {}",
+            proxy.addr()
+        );
+        let far = bench_cluster(far_name, options.quick)
+            .broker_prop(
+                "advertised.listeners",
+                format!("PLAINTEXT://{}", proxy.addr()),
+            )
+            .start();
+        let far = self.side(far, Some(proxy.addr().to_string()))?;
+
+        let mut topics = Vec::new();
+        for partitions in [1, options.partitions] {
+            let topic = format!("bench-far-{partitions}p");
+            self.create_topic(a, &topic, partitions)?;
+            let loaded = self.preload(a, &topic, options.far_bytes, Compression::Lz4)?;
+            topics.push((partitions, topic, loaded));
+        }
+        let rtt_ms = options.far_round_trip.as_millis();
+        for bandwidth in [None, Some(options.far_bandwidth)] {
+            proxy.set_link(LinkSettings {
+                one_way_delay: options.far_round_trip / 2,
+                bandwidth,
+            });
+            for (partitions, topic, loaded) in &topics {
+                let name = match bandwidth {
+                    None => format!("far-region/{partitions}p/{rtt_ms}ms"),
+                    Some(rate) => format!(
+                        "far-region/{partitions}p/{rtt_ms}ms/{}Mbit",
+                        rate * 8 / 1_000_000
+                    ),
+                };
+                let run = CatchUp {
+                    scenario: &name,
+                    topic,
+                    loaded,
+                    codec: Compression::Lz4,
+                    partitions: *partitions,
+                    window: Some(options.far_window),
+                };
+                self.each_replicator(&name, |bench, kind, round| {
+                    bench.catch_up(&run, kind, round, a, &far)
+                });
+            }
+        }
+        for (_, topic, _) in topics {
+            self.delete_topics(a, &[topic])?;
+        }
+        drop(far);
+        drop(proxy);
+        Ok(())
+    }
+}
+
+/// Kills the test bed's admin-client JVM of `cluster` (our own child); the
+/// test bed restarts it if one of its admin calls is ever made again.
+fn stop_admin_jvm(cluster: &KafkaCluster) {
+    let brokers: HashSet<u32> = (0..cluster.broker_count())
+        .filter_map(|i| cluster.broker_pid(i))
+        .collect();
+    for pid in cluster.pids() {
+        if !brokers.contains(&pid) {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+    }
+}
+
+/// The real address of broker 0 of the test-bed cluster `name` started by
+/// this process, read from its `server.properties` (the test bed names the
+/// folder `kmirror-<name>-<pid>-*`). The broker advertises the proxy, so
+/// the proxy must find the broker's own port this way, while the cluster is
+/// still starting.
+fn testbed_broker_address(name: &str) -> Option<SocketAddr> {
+    let base = std::env::var_os("KMIRROR_TESTBED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let prefix = format!("kmirror-{name}-{}-", std::process::id());
+    let dir = std::fs::read_dir(base)
+        .ok()?
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with(&prefix))?
+        .path();
+    let config = std::fs::read_to_string(dir.join("broker-0/server.properties")).ok()?;
+    let listeners = config.lines().find_map(|l| l.strip_prefix("listeners="))?;
+    listeners
+        .split(',')
+        .find_map(|l| l.strip_prefix("PLAINTEXT://"))?
+        .parse()
+        .ok()
+}
+
+/// Records/s from ConsumerPerformance's CSV line (`fetch.nMsg.sec`, the
+/// rate without the group join).
+fn parse_consumer_performance(stdout: &str) -> Option<f64> {
+    let mut lines = stdout.lines().filter(|l| !l.trim().is_empty());
+    let header: Vec<&str> = lines
+        .find(|l| l.contains("fetch.nMsg.sec"))?
+        .split(',')
+        .map(str::trim)
+        .collect();
+    let values: Vec<&str> = lines.next()?.split(',').map(str::trim).collect();
+    let index = header.iter().position(|h| *h == "fetch.nMsg.sec")?;
+    values.get(index)?.parse().ok()
+}
+
+/// Records/s from ProducerPerformance's summary line
+/// (`N records sent, R records/sec (M MB/sec), ...`).
+fn parse_producer_performance(stdout: &str) -> Option<f64> {
+    let line = stdout.lines().rev().find(|l| l.contains("records sent"))?;
+    let rate = line.split(',').nth(1)?.trim();
+    rate.split_whitespace().next()?.parse().ok()
+}
+
+/// Payloads for ProducerPerformance like the test bed's loader writes: text
+/// cut from a pool of random words (neither random bytes nor constant), one
+/// per line.
+fn write_payload_file(path: &Path, size: usize) -> Result<()> {
+    use rand::{Rng as _, SeedableRng as _};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(42);
+    let words: Vec<String> = (0..512)
+        .map(|_| {
+            let len = rng.gen_range(3..11);
+            (0..len)
+                .map(|_| rng.gen_range(b'a'..=b'z') as char)
+                .collect()
+        })
+        .collect();
+    let mut text = String::new();
+    for _ in 0..1000 {
+        let mut line = String::with_capacity(size + 16);
+        while line.len() < size {
+            line.push_str(&words[rng.gen_range(0..words.len())]);
+            line.push(if rng.gen_range(0..10) == 0 { ',' } else { ' ' });
+        }
+        line.truncate(size);
+        writeln!(text, "{line}").expect("write to a String");
+    }
+    std::fs::write(path, text)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_perf_tool_output() {
+        let consumer = "start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec\n\
+            2024-01-01 00:00:00:000, 2024-01-01 00:00:10:000, 976.5625, 97.6563, 1000000, 100000.0000, 3000, 7000, 139.5089, 142857.1429\n";
+        assert_eq!(parse_consumer_performance(consumer), Some(142857.1429));
+        let producer = "500000 records sent, 99990.0 records/sec (97.65 MB/sec), 3.0 ms avg latency, 300.0 ms max latency.\n\
+            1000000 records sent, 120000.5 records/sec (117.19 MB/sec), 200.10 ms avg latency, 800.00 ms max latency, 150 ms 50th, 600 ms 95th, 700 ms 99th, 790 ms 99.9th.\n";
+        assert_eq!(parse_producer_performance(producer), Some(120000.5));
+    }
+
+    #[test]
+    fn payload_lines_have_the_record_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.txt");
+        write_payload_file(&path, 100).unwrap();
+        let text = std::fs::read_to_string(path).unwrap();
+        assert_eq!(text.lines().count(), 1000);
+        assert!(text.lines().all(|l| l.len() == 100));
+    }
+
+    #[test]
+    fn scenario_keys_round_trip() {
+        for scenario in Scenario::ALL {
+            assert_eq!(Scenario::parse(scenario.key()), Some(scenario));
+        }
+    }
+}

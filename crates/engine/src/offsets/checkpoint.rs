@@ -1,0 +1,363 @@
+//! Checkpoints (MM2's `MirrorCheckpointTask`): for every consumer group on
+//! the source with committed offsets on topics this flow mirrors, the
+//! translated position on the target, written to
+//! `<source>.checkpoints.internal` on the target, and, when
+//! `sync.group.offsets.enabled`, committed to the group on the target while
+//! it has no active members there.
+//!
+//! Two kinds of source topics are checkpointed:
+//! - topics this flow replicates (`payment-events` on A, mirrored as
+//!   `kafka-a.payment-events` on B): upstream offsets translate forward
+//!   through this flow's index;
+//! - remote topics that came from the target (`kafka-b.x` on A, for flow
+//!   A->B): a group that failed over to A and consumed there fails back to
+//!   `x` on B, translated backwards through the opposite flow's index.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use kmirror_client::admin::{GroupState, OffsetToCommit};
+use kmirror_client::{ClientError, KafkaClient};
+use kmirror_wire::mm2::Checkpoint;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use super::store::IndexRegistry;
+use crate::config::mm2::FlowConfig;
+use crate::filter::{should_replicate_group, should_replicate_topic};
+use crate::forward::TopicPartition;
+use crate::records::{latest_by_key, read_partition};
+use crate::runtime::topics::ensure_compacted_topic;
+use crate::runtime::writer::RecordWriter;
+
+/// Where a source group's committed offset lands on the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Translated {
+    pub group: String,
+    /// The topic on the target.
+    pub topic: String,
+    pub partition: i32,
+    pub upstream_offset: i64,
+    pub downstream_offset: i64,
+    pub metadata: String,
+}
+
+/// Translates every committed offset of `group` (fetched from `source`)
+/// that this flow can translate.
+pub async fn translate_group(
+    flow: &FlowConfig,
+    indexes: &IndexRegistry,
+    source: &KafkaClient,
+    group: &str,
+) -> Result<Vec<Translated>, ClientError> {
+    let committed = source
+        .admin()
+        .offset_fetch(group, None::<&[(&str, i32)]>)
+        .await?;
+    let forward = flow.name();
+    let backward = format!("{}->{}", flow.target, flow.source);
+    let mut out = Vec::new();
+    for ((topic, partition), offset) in committed {
+        if offset.offset < 0 {
+            continue;
+        }
+        let came_from_target = flow.policy.topic_source(&topic) == Some(flow.target.as_str());
+        let translated = if came_from_target {
+            let original = flow.policy.original_topic(&topic).to_string();
+            let upstream_tp = TopicPartition::new(&original, partition);
+            indexes
+                .downstream_to_upstream(&backward, &upstream_tp, offset.offset)
+                .map(|d| (original, d))
+        } else if should_replicate_topic(&topic, flow) {
+            let tp = TopicPartition::new(&topic, partition);
+            indexes
+                .upstream_to_downstream(&forward, &tp, offset.offset)
+                .map(|d| (flow.remote_topic(&topic), d))
+        } else {
+            None
+        };
+        if let Some((target_topic, downstream)) = translated {
+            out.push(Translated {
+                group: group.to_string(),
+                topic: target_topic,
+                partition,
+                upstream_offset: offset.offset,
+                downstream_offset: downstream,
+                metadata: offset.metadata.clone().unwrap_or_default(),
+            });
+        }
+    }
+    out.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+    Ok(out)
+}
+
+/// Emits checkpoints (and syncs group offsets) every interval until
+/// `shutdown`.
+pub async fn run_checkpoints(
+    flow: FlowConfig,
+    source: KafkaClient,
+    target: KafkaClient,
+    indexes: Arc<IndexRegistry>,
+    shutdown: CancellationToken,
+) {
+    let Some(every) = flow.emit_checkpoints.interval() else {
+        return;
+    };
+    let topic = flow.checkpoints_topic();
+    if let Err(e) = ensure_compacted_topic(
+        &target,
+        &topic,
+        1,
+        flow.checkpoints_topic_replication_factor as i32,
+    )
+    .await
+    {
+        warn!(flow = %flow.name(), error = %e, "cannot create the checkpoints topic; checkpoints disabled");
+        return;
+    }
+    let mut emitted = load_emitted(&target, &topic).await;
+    let mut writer = RecordWriter::new(target.clone());
+    let sync_every = flow.sync_group_offsets.interval();
+    let mut next_sync = tokio::time::Instant::now();
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let translated = match checkpoint_round(&flow, &source, &indexes).await {
+            Ok(t) => t,
+            Err(e) => {
+                warn!(flow = %flow.name(), error = %e, "cannot read source groups");
+                continue;
+            }
+        };
+        let fresh = monotonic(&mut emitted, translated);
+        if !fresh.is_empty() {
+            let records: Vec<_> = fresh
+                .iter()
+                .filter_map(|t| {
+                    let checkpoint = Checkpoint {
+                        consumer_group_id: t.group.clone(),
+                        topic: t.topic.clone(),
+                        partition: t.partition,
+                        upstream_offset: t.upstream_offset,
+                        downstream_offset: t.downstream_offset,
+                        metadata: t.metadata.clone(),
+                    };
+                    Some((
+                        checkpoint.encode_key().ok()?,
+                        Some(checkpoint.encode_value().ok()?),
+                    ))
+                })
+                .collect();
+            match writer.write(&topic, 0, &records).await {
+                Ok(()) => debug!(flow = %flow.name(), count = records.len(), "checkpoints written"),
+                Err(e) => warn!(flow = %flow.name(), error = %e, "cannot write checkpoints"),
+            }
+        }
+        if let Some(sync_every) = sync_every {
+            if tokio::time::Instant::now() >= next_sync {
+                next_sync = tokio::time::Instant::now() + sync_every;
+                let latest: Vec<Translated> = emitted.values().cloned().collect();
+                sync_group_offsets(&flow, &target, &latest).await;
+            }
+        }
+    }
+}
+
+async fn checkpoint_round(
+    flow: &FlowConfig,
+    source: &KafkaClient,
+    indexes: &IndexRegistry,
+) -> Result<Vec<Translated>, ClientError> {
+    let groups = source.admin().list_groups().await?;
+    let mut out = Vec::new();
+    for group in groups {
+        if !should_replicate_group(&group.group_id, flow) {
+            continue;
+        }
+        match translate_group(flow, indexes, source, &group.group_id).await {
+            Ok(t) => out.extend(t),
+            Err(e) => debug!(group = %group.group_id, error = %e, "cannot translate group"),
+        }
+    }
+    Ok(out)
+}
+
+type CheckpointKey = (String, String, i32);
+
+/// Keeps checkpoints from going backwards: a new one is emitted when the
+/// upstream offset moved; one whose downstream offset would go back is
+/// dropped unless the source group itself rewound.
+fn monotonic(
+    emitted: &mut BTreeMap<CheckpointKey, Translated>,
+    translated: Vec<Translated>,
+) -> Vec<Translated> {
+    let mut fresh = Vec::new();
+    for t in translated {
+        let key = (t.group.clone(), t.topic.clone(), t.partition);
+        let emit = match emitted.get(&key) {
+            None => true,
+            Some(last) if t.upstream_offset < last.upstream_offset => true,
+            Some(last) => {
+                t.upstream_offset != last.upstream_offset
+                    && t.downstream_offset >= last.downstream_offset
+                    || t.downstream_offset > last.downstream_offset
+            }
+        };
+        if emit {
+            emitted.insert(key, t.clone());
+            fresh.push(t);
+        }
+    }
+    fresh
+}
+
+async fn load_emitted(target: &KafkaClient, topic: &str) -> BTreeMap<CheckpointKey, Translated> {
+    let mut out = BTreeMap::new();
+    let records = match read_partition(target, topic, 0, Duration::from_secs(60)).await {
+        Ok(records) => records,
+        Err(e) => {
+            warn!(topic, error = %e, "cannot read earlier checkpoints");
+            return out;
+        }
+    };
+    for (key, value) in latest_by_key(records) {
+        if let Ok(c) = Checkpoint::decode(&key, &value) {
+            out.insert(
+                (c.consumer_group_id.clone(), c.topic.clone(), c.partition),
+                Translated {
+                    group: c.consumer_group_id,
+                    topic: c.topic,
+                    partition: c.partition,
+                    upstream_offset: c.upstream_offset,
+                    downstream_offset: c.downstream_offset,
+                    metadata: c.metadata,
+                },
+            );
+        }
+    }
+    out
+}
+
+/// Commits translated offsets to target groups that have no active members,
+/// never moving a group backwards, as MM2's `sync.group.offsets` does.
+pub async fn sync_group_offsets(
+    flow: &FlowConfig,
+    target: &KafkaClient,
+    translated: &[Translated],
+) {
+    let mut by_group: BTreeMap<&str, Vec<&Translated>> = BTreeMap::new();
+    for t in translated {
+        by_group.entry(&t.group).or_default().push(t);
+    }
+    for (group, offsets) in by_group {
+        match commit_if_idle(target, group, &offsets).await {
+            Ok(0) => {}
+            Ok(n) => {
+                info!(flow = %flow.name(), group, partitions = n, "group offsets synced to the target")
+            }
+            Err(reason) => debug!(flow = %flow.name(), group, reason, "group offsets not synced"),
+        }
+    }
+}
+
+/// Commits `offsets` to `group` on `target` when the group has no active
+/// members there; skips partitions where the group is already further.
+/// Returns how many partitions moved.
+pub async fn commit_if_idle(
+    target: &KafkaClient,
+    group: &str,
+    offsets: &[&Translated],
+) -> Result<usize, String> {
+    let described = target
+        .admin()
+        .describe_groups(&[group])
+        .await
+        .map_err(|e| e.to_string())?;
+    for (_, description) in described {
+        if let Ok(d) = description {
+            let idle = d.members.is_empty()
+                && matches!(
+                    d.state,
+                    GroupState::Empty | GroupState::Dead | GroupState::Other(_)
+                );
+            if !idle {
+                return Err(format!(
+                    "group is active on the target ({:?}, {} members)",
+                    d.state,
+                    d.members.len()
+                ));
+            }
+        }
+    }
+    let current: HashMap<(String, i32), i64> = target
+        .admin()
+        .offset_fetch(group, None::<&[(&str, i32)]>)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|(k, v)| (k, v.offset))
+        .collect();
+    let commits: Vec<OffsetToCommit> = offsets
+        .iter()
+        .filter(|t| {
+            current
+                .get(&(t.topic.clone(), t.partition))
+                .is_none_or(|&c| c < t.downstream_offset)
+        })
+        .map(|t| {
+            OffsetToCommit::new(&t.topic, t.partition, t.downstream_offset)
+                .with_metadata(&t.metadata)
+        })
+        .collect();
+    if commits.is_empty() {
+        return Ok(0);
+    }
+    let results = target
+        .admin()
+        .offset_commit(group, &commits)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut moved = 0;
+    for (tp, result) in results {
+        match result {
+            Ok(()) => moved += 1,
+            Err(e) => return Err(format!("{}-{}: {e}", tp.0, tp.1)),
+        }
+    }
+    Ok(moved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(upstream: i64, downstream: i64) -> Translated {
+        Translated {
+            group: "g".into(),
+            topic: "kafka-a.t".into(),
+            partition: 0,
+            upstream_offset: upstream,
+            downstream_offset: downstream,
+            metadata: String::new(),
+        }
+    }
+
+    #[test]
+    fn checkpoints_never_go_backwards_unless_the_group_rewinds() {
+        let mut emitted = BTreeMap::new();
+        assert_eq!(monotonic(&mut emitted, vec![t(10, 10)]).len(), 1);
+        // Same position: nothing new.
+        assert!(monotonic(&mut emitted, vec![t(10, 10)]).is_empty());
+        // Forward.
+        assert_eq!(monotonic(&mut emitted, vec![t(20, 20)]).len(), 1);
+        // Upstream forward but downstream back (should not happen): dropped.
+        assert!(monotonic(&mut emitted, vec![t(25, 15)]).is_empty());
+        // The group rewound on the source: follow it.
+        assert_eq!(monotonic(&mut emitted, vec![t(5, 5)]), vec![t(5, 5)]);
+    }
+}

@@ -1,0 +1,201 @@
+//! `kmirror offsets translate`: where a consumer group of one cluster
+//! resumes on another (the job of MM2's `RemoteClusterUtils.translateOffsets`),
+//! and `--apply` to commit it there.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use kmirror_client::{ClientConfig, KafkaClient};
+use kmirror_engine::config::mm2::{FlowConfig, Mm2Config};
+use kmirror_engine::offsets::checkpoint::{commit_if_idle, translate_group, Translated};
+use kmirror_engine::offsets::IndexRegistry;
+use kmirror_engine::records::{latest_by_key, read_partition};
+use kmirror_wire::mm2::Checkpoint;
+
+use crate::{config_file, EXIT_CONFIG, EXIT_FAILURE};
+
+#[derive(Debug, Subcommand)]
+pub enum OffsetsCommand {
+    /// Print the offsets group G would resume at on the other cluster.
+    Translate(TranslateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TranslateArgs {
+    /// The MM2 properties file (or Connect connector JSON).
+    #[arg(long)]
+    config: PathBuf,
+    /// The consumer group.
+    #[arg(long)]
+    group: String,
+    /// The cluster the group consumed on.
+    #[arg(long)]
+    from: String,
+    /// The cluster it moves to.
+    #[arg(long)]
+    to: String,
+    /// Translate the group's current committed offsets through kmirror's
+    /// exact index instead of reading the latest checkpoints.
+    #[arg(long)]
+    live: bool,
+    /// Commit the translated offsets to the group on `--to` (refused while
+    /// the group has active members there; never moves it backwards).
+    #[arg(long)]
+    apply: bool,
+}
+
+pub async fn run(command: OffsetsCommand) -> u8 {
+    match command {
+        OffsetsCommand::Translate(args) => translate(args).await,
+    }
+}
+
+async fn translate(args: TranslateArgs) -> u8 {
+    let config = match config_file::load(&args.config) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("kmirror: {e}");
+            return EXIT_CONFIG;
+        }
+    };
+    let flow = match flow_between(&config, &args.from, &args.to) {
+        Ok(flow) => flow,
+        Err(e) => {
+            eprintln!("kmirror: {e}");
+            return EXIT_CONFIG;
+        }
+    };
+    let (source, target) = match (
+        connect(&config, &args.from).await,
+        connect(&config, &args.to).await,
+    ) {
+        (Ok(s), Ok(t)) => (s, t),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("kmirror: {e}");
+            return EXIT_FAILURE;
+        }
+    };
+    let result = if args.live {
+        live_translation(&flow, &source, &target, &args.group).await
+    } else {
+        checkpointed(&flow, &target, &args.group).await
+    };
+    let translated = match result {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("kmirror: {e}");
+            return EXIT_FAILURE;
+        }
+    };
+    if translated.is_empty() {
+        eprintln!(
+            "kmirror: no translatable offsets for group {} from {} to {}",
+            args.group, args.from, args.to
+        );
+    }
+    for t in &translated {
+        println!("{} {} {}", t.topic, t.partition, t.downstream_offset);
+    }
+    if args.apply && !translated.is_empty() {
+        let refs: Vec<&Translated> = translated.iter().collect();
+        match commit_if_idle(&target, &args.group, &refs).await {
+            Ok(n) => eprintln!(
+                "committed {n} partition(s) of group {} on {}",
+                args.group, args.to
+            ),
+            Err(reason) => {
+                eprintln!("kmirror: not applied: {reason}");
+                return EXIT_FAILURE;
+            }
+        }
+    }
+    0
+}
+
+/// The flow `from->to`, enabled or not: checkpoints exist only for enabled
+/// flows, but naming and filters are needed either way.
+fn flow_between(config: &Mm2Config, from: &str, to: &str) -> Result<FlowConfig, String> {
+    for alias in [from, to] {
+        if config.cluster(alias).is_none() {
+            return Err(format!(
+                "unknown cluster alias {alias:?} in {}",
+                config.source_name()
+            ));
+        }
+    }
+    config
+        .pairs()
+        .iter()
+        .find(|f| f.source.as_str() == from && f.target.as_str() == to)
+        .cloned()
+        .ok_or_else(|| format!("no flow {from}->{to} in {}", config.source_name()))
+}
+
+async fn connect(config: &Mm2Config, alias: &str) -> Result<KafkaClient, String> {
+    let cluster = config.cluster(alias).expect("alias checked");
+    let bootstrap = cluster.bootstrap_servers.join(",");
+    KafkaClient::connect(ClientConfig::new(&bootstrap))
+        .await
+        .map_err(|e| format!("cluster {alias} ({bootstrap}) is unreachable: {e}"))
+}
+
+/// The latest checkpoints of `group` in `<source>.checkpoints.internal` on
+/// the target, as `RemoteClusterUtils.translateOffsets` reads them.
+async fn checkpointed(
+    flow: &FlowConfig,
+    target: &KafkaClient,
+    group: &str,
+) -> Result<Vec<Translated>, String> {
+    let topic = flow.checkpoints_topic();
+    target
+        .refresh_metadata(Some(std::slice::from_ref(&topic)))
+        .await
+        .map_err(|e| e.to_string())?;
+    if !target.metadata().topics.contains_key(&topic) {
+        return Err(format!(
+            "{topic} does not exist on {}: no checkpoints yet",
+            flow.target
+        ));
+    }
+    let records = read_partition(target, &topic, 0, Duration::from_secs(60))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut out: Vec<Translated> = latest_by_key(records)
+        .into_iter()
+        .filter_map(|(k, v)| Checkpoint::decode(&k, &v).ok())
+        .filter(|c| c.consumer_group_id == group)
+        .map(|c| Translated {
+            group: c.consumer_group_id,
+            topic: c.topic,
+            partition: c.partition,
+            upstream_offset: c.upstream_offset,
+            downstream_offset: c.downstream_offset,
+            metadata: c.metadata,
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+    Ok(out)
+}
+
+/// Translates the group's current offsets through the persisted indexes of
+/// both directions.
+async fn live_translation(
+    flow: &FlowConfig,
+    source: &KafkaClient,
+    target: &KafkaClient,
+    group: &str,
+) -> Result<Vec<Translated>, String> {
+    let indexes = Arc::new(IndexRegistry::default());
+    // Forward index on the target; the opposite flow's on the source.
+    indexes
+        .load(&flow.name(), target, flow.source.as_str())
+        .await
+        .map_err(|e| format!("cannot read the offset index on {}: {e}", flow.target))?;
+    let backward = format!("{}->{}", flow.target, flow.source);
+    let _ = indexes.load(&backward, source, flow.target.as_str()).await;
+    translate_group(flow, &indexes, source, group)
+        .await
+        .map_err(|e| e.to_string())
+}

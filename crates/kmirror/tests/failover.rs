@@ -1,0 +1,234 @@
+//! Consumer group failover and failback with exact offset translation:
+//! checkpoints in MM2's format that MM2's own tools read, group offsets synced
+//! to idle groups, `kmirror offsets translate` agreeing with MM2's
+//! `RemoteClusterUtils.translateOffsets`, and zero re-reads after failover.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::process::Command;
+use std::time::Duration;
+
+use kmirror_testbed::{
+    shared_cluster, ConsumeOptions, JavaCommand, KafkaCluster, ProduceOptions, TestRecord,
+};
+use support::{total_end_offset, two_region_config, wait_until, Kmirror};
+
+const TOPIC: &str = "payment-events";
+const REMOTE: &str = "kafka-a.payment-events";
+
+fn produce_sequence(cluster: &KafkaCluster, from: usize, count: usize) {
+    let records: Vec<TestRecord> = (from..from + count)
+        .map(|i| {
+            TestRecord::new()
+                .key(format!("k{}", i % 17))
+                .value(format!("seq-{i}"))
+        })
+        .collect();
+    cluster.produce(TOPIC, &ProduceOptions::default(), &records);
+}
+
+fn consume_group(cluster: &KafkaCluster, topic: &str, group: &str, max: usize) -> Vec<String> {
+    let mut options = ConsumeOptions::committed(max);
+    options.group = Some(group.to_string());
+    options.commit = true;
+    options.idle_timeout = Duration::from_secs(8);
+    cluster
+        .consume(topic, &options)
+        .into_iter()
+        .map(|r| String::from_utf8(r.value.unwrap_or_default()).unwrap())
+        .collect()
+}
+
+fn kmirror_translate(
+    config: &std::path::Path,
+    group: &str,
+    from: &str,
+    to: &str,
+    extra: &[&str],
+) -> (bool, BTreeSet<String>, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_kmirror"))
+        .args([
+            "offsets",
+            "translate",
+            "--config",
+            config.to_str().unwrap(),
+            "--group",
+            group,
+            "--from",
+            from,
+            "--to",
+            to,
+        ])
+        .args(extra)
+        .output()
+        .unwrap();
+    let lines = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    (
+        output.status.success(),
+        lines,
+        String::from_utf8_lossy(&output.stderr).to_string(),
+    )
+}
+
+fn mm2_translate(target: &KafkaCluster, remote_alias: &str, group: &str) -> BTreeSet<String> {
+    let output = JavaCommand::new("dev.kmirror.testbed.Translate")
+        .args([target.bootstrap().as_str(), remote_alias, group])
+        .timeout(Duration::from_secs(60))
+        .run(b"");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn group_offsets(cluster: &KafkaCluster, group: &str) -> BTreeSet<String> {
+    cluster
+        .group_offsets(group)
+        .into_iter()
+        .map(|o| format!("{} {} {}", o.topic, o.partition, o.offset))
+        .collect()
+}
+
+#[test]
+fn groups_fail_over_and_back_with_exact_offsets() {
+    let a = shared_cluster("kafka-a");
+    let b = shared_cluster("kafka-b");
+    for cluster in [a, b] {
+        cluster.create_topic(TOPIC, 2, 1, &[]);
+        cluster.create_topic("user-actions", 1, 1, &[]);
+    }
+    let (_dir, config) = two_region_config(
+        a,
+        b,
+        "emit.checkpoints.interval.seconds = 1\n\
+         refresh.groups.interval.seconds = 1\n\
+         sync.group.offsets.enabled = true\n\
+         sync.group.offsets.interval.seconds = 1",
+    );
+    let kmirror = Kmirror::run(&config);
+
+    produce_sequence(a, 0, 2000);
+    wait_until(
+        "replication of 2000 records",
+        Duration::from_secs(60),
+        || total_end_offset(b, REMOTE) >= 2000,
+    );
+
+    // A group reads part of the topic on A and commits.
+    let read_on_a = consume_group(a, TOPIC, "billing", 700);
+    assert_eq!(read_on_a.len(), 700);
+    let committed_on_a = group_offsets(a, "billing");
+
+    // A second group lags the flow by thousands of records.
+    let lagging = consume_group(a, TOPIC, "audit", 150);
+    assert_eq!(lagging.len(), 150);
+    produce_sequence(a, 2000, 3000);
+    wait_until(
+        "replication of 5000 records",
+        Duration::from_secs(60),
+        || total_end_offset(b, REMOTE) >= 5000,
+    );
+
+    // Checkpoints arrive, and the idle groups on B are synced to them. The
+    // source had no gaps: translation is the identity here, exactly.
+    let on_b = |committed: &BTreeSet<String>| -> BTreeSet<String> {
+        committed
+            .iter()
+            .map(|l| l.replacen(TOPIC, REMOTE, 1))
+            .collect()
+    };
+    let expected = on_b(&committed_on_a);
+    let audit_expected = on_b(&group_offsets(a, "audit"));
+    assert!(!expected.is_empty() && !audit_expected.is_empty());
+    wait_until("billing synced on kafka-b", Duration::from_secs(60), || {
+        group_offsets(b, "billing") == expected
+    });
+    wait_until("audit synced on kafka-b", Duration::from_secs(60), || {
+        group_offsets(b, "audit") == audit_expected
+    });
+    let (ok, ours, stderr) = kmirror_translate(&config, "billing", "kafka-a", "kafka-b", &[]);
+    assert!(ok, "{stderr}");
+    assert_eq!(ours, expected, "kmirror offsets translate");
+    assert_eq!(
+        mm2_translate(b, "kafka-a", "billing"),
+        expected,
+        "MM2's RemoteClusterUtils"
+    );
+    let (ok, live, stderr) =
+        kmirror_translate(&config, "billing", "kafka-a", "kafka-b", &["--live"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(live, expected, "live translation");
+
+    // MM2's CheckpointFormatter decodes kmirror's checkpoints.
+    let output = JavaCommand::new("org.apache.kafka.tools.consumer.ConsoleConsumer")
+        .args([
+            "--bootstrap-server",
+            &b.bootstrap(),
+            "--topic",
+            "kafka-a.checkpoints.internal",
+            "--from-beginning",
+            "--max-messages",
+            "1",
+            "--timeout-ms",
+            "10000",
+            "--formatter",
+            "org.apache.kafka.connect.mirror.formatters.CheckpointFormatter",
+        ])
+        .timeout(Duration::from_secs(60))
+        .run(b"");
+    let formatted = String::from_utf8_lossy(&output.stdout);
+    assert!(formatted.contains("consumerGroupId="), "{formatted}");
+
+    // Failover: billing continues on B and misses nothing, re-reads nothing.
+    let read_on_b = consume_group(b, REMOTE, "billing", 10_000);
+    let all: BTreeSet<String> = (0..5000).map(|i| format!("seq-{i}")).collect();
+    let seen_a: BTreeSet<String> = read_on_a.iter().cloned().collect();
+    let seen_b: BTreeSet<String> = read_on_b.iter().cloned().collect();
+    assert_eq!(
+        seen_a.intersection(&seen_b).count(),
+        0,
+        "records re-read after failover"
+    );
+    assert_eq!(&seen_a | &seen_b, all, "records missed after failover");
+    assert_eq!(
+        read_on_b.len(),
+        5000 - 700,
+        "duplicates within the failover read"
+    );
+
+    // The lagging group too.
+    let audit_b: BTreeSet<String> = consume_group(b, REMOTE, "audit", 10_000)
+        .into_iter()
+        .collect();
+    let audit_a: BTreeSet<String> = lagging.into_iter().collect();
+    assert_eq!(audit_a.intersection(&audit_b).count(), 0, "audit re-read");
+    assert_eq!(&audit_a | &audit_b, all, "audit missed records");
+
+    // Failback: billing consumed everything on B; the B->A flow checkpoints
+    // it back onto payment-events on A at the end of the log.
+    let ends_a: BTreeSet<String> = a
+        .end_offsets(TOPIC)
+        .iter()
+        .enumerate()
+        .map(|(p, o)| format!("{TOPIC} {p} {o}"))
+        .collect();
+    wait_until("failback checkpoints", Duration::from_secs(60), || {
+        let (ok, lines, _) = kmirror_translate(&config, "billing", "kafka-b", "kafka-a", &[]);
+        ok && lines == ends_a
+    });
+    assert_eq!(
+        mm2_translate(a, "kafka-b", "billing"),
+        ends_a,
+        "MM2's failback translation"
+    );
+    drop(kmirror);
+}

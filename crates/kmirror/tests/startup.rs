@@ -1,0 +1,104 @@
+//! Start-up latency: a newly started `kmirror run` (the users' config)
+//! replicates its first record soon after the clusters answer. Measured and
+//! printed, not asserted against a wall-clock bound (this machine's load
+//! varies); only a generous timeout applies.
+//!
+//! Three measurements: a cold start on clusters kmirror has never seen (it
+//! creates its internal topics and the remote topic first), a warm restart
+//! (everything exists, progress is read back), and a record produced while
+//! kmirror runs.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use kmirror_testbed::{shared_cluster, KafkaCluster, ProduceOptions, TestRecord};
+use support::{total_end_offset, two_region_config, Kmirror};
+
+const TOPIC: &str = "payment-events";
+const REMOTE: &str = "kafka-a.payment-events";
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Polls every 10 ms (finer than `wait_until`: this is a measurement) until
+/// `topic` on `cluster` holds `count` records; returns the time since
+/// `since`.
+fn time_until_records(cluster: &KafkaCluster, topic: &str, count: i64, since: Instant) -> Duration {
+    loop {
+        if total_end_offset(cluster, topic) >= count {
+            return since.elapsed();
+        }
+        assert!(
+            since.elapsed() < TIMEOUT,
+            "{topic} on {} did not reach {count} records within {TIMEOUT:?}",
+            cluster.name()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn produce_one(cluster: &KafkaCluster, i: u32) {
+    cluster.produce(
+        TOPIC,
+        &ProduceOptions::default(),
+        &[TestRecord::new()
+            .key(format!("k{i}"))
+            .value(format!("record {i}"))],
+    );
+}
+
+/// The lines of kmirror's log that mark its start-up steps.
+fn start_up_steps(log: &str) -> String {
+    log.lines()
+        .filter(|l| {
+            ["connected", "flow started", "topic created"]
+                .iter()
+                .any(|m| l.contains(m))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn first_record_is_replicated_soon_after_start() {
+    let a = shared_cluster("kafka-a");
+    let b = shared_cluster("kafka-b");
+    a.create_topic(TOPIC, 1, 1, &[]);
+    produce_one(a, 1);
+    let (_dir, config) = two_region_config(a, b, "");
+    // Both clusters answer before the clock starts.
+    assert!(a.list_topics().contains(&TOPIC.to_string()));
+    assert!(!b.list_topics().contains(&REMOTE.to_string()));
+
+    let started = Instant::now();
+    let mut kmirror = Kmirror::run(&config);
+    let cold = time_until_records(b, REMOTE, 1, started);
+    eprintln!(
+        "cold start: first record on kafka-b {cold:.2?} after `kmirror run` started \
+         (internal and remote topics created first)\n{}",
+        start_up_steps(&kmirror.log())
+    );
+    let status = kmirror.terminate(Duration::from_secs(10));
+    assert!(status.success(), "exit status {status}");
+
+    produce_one(a, 2);
+    let started = Instant::now();
+    let mut kmirror = Kmirror::run(&config);
+    let warm = time_until_records(b, REMOTE, 2, started);
+    eprintln!(
+        "warm start: first new record on kafka-b {warm:.2?} after `kmirror run` started \
+         (topics exist, progress read back)\n{}",
+        start_up_steps(&kmirror.log())
+    );
+
+    let before = Instant::now();
+    produce_one(a, 3);
+    let acked = before.elapsed();
+    let live = time_until_records(b, REMOTE, 3, before);
+    eprintln!(
+        "running: a record produced now is on kafka-b {live:.2?} after the producer started \
+         ({acked:.2?} of it the Java producer's own start and acknowledgement)"
+    );
+
+    let status = kmirror.terminate(Duration::from_secs(10));
+    assert!(status.success(), "exit status {status}");
+}
