@@ -12,7 +12,9 @@ use kafka_protocol::messages::fetch_response::AbortedTransaction;
 use kafka_protocol::messages::{ApiKey, BrokerId, FetchResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
-use kmirror_wire::batch::{control_record_type, split_record_set, ControlType, RawBatch, SplitEnd};
+use kmirror_wire::batch::{
+    control_record_type, split_record_set, upconvert_legacy, ControlType, RawBatch, SplitEnd,
+};
 use kmirror_wire::WireError;
 
 use crate::connection::BrokerConnection;
@@ -193,6 +195,39 @@ fn build_request(params: &FetchParams, partitions: &[PartitionFetch]) -> FetchRe
         .with_rack_id(StrBytes::from_static_str(""))
 }
 
+/// Every complete batch of a record set, as v2 batches: runs of old-format
+/// (magic 0/1) messages, which brokers still hold from old producers, are
+/// up-converted on this slow path. Also returns the error that stopped the
+/// walk, if any.
+fn complete_batches(records: Bytes) -> (Vec<RawBatch>, Option<WireError>) {
+    let mut batches = Vec::new();
+    let mut rest = records;
+    loop {
+        let split = split_record_set(&rest);
+        batches.extend(split.batches);
+        match split.end {
+            SplitEnd::Complete | SplitEnd::Truncated(_) => return (batches, None),
+            SplitEnd::Failed {
+                position,
+                error: WireError::OldMessageFormat { .. },
+            } => {
+                let legacy = rest.slice(position..);
+                match upconvert_legacy(&legacy) {
+                    Ok((converted, consumed)) if consumed > 0 => {
+                        for bytes in converted {
+                            batches.extend(split_record_set(&bytes).batches);
+                        }
+                        rest = legacy.slice(consumed..);
+                    }
+                    Ok(_) => return (batches, None),
+                    Err(error) => return (batches, Some(error)),
+                }
+            }
+            SplitEnd::Failed { error, .. } => return (batches, Some(error)),
+        }
+    }
+}
+
 /// Splits a partition's record set and keeps what may be forwarded.
 ///
 /// Returns the batches, the next offset to fetch and how many batches were
@@ -206,7 +241,7 @@ pub fn usable_batches(
     aborted: &[AbortedTransaction],
     isolation: Isolation,
 ) -> std::result::Result<(Vec<RawBatch>, i64, usize), WireError> {
-    let split = split_record_set(&records);
+    let (batches, unusable) = complete_batches(records);
     let mut aborted: Vec<(i64, i64)> = if isolation == Isolation::ReadCommitted {
         aborted
             .iter()
@@ -222,7 +257,7 @@ pub fn usable_batches(
     let mut kept = Vec::new();
     let mut next_offset = requested_offset;
     let mut dropped = 0;
-    for batch in split.batches {
+    for batch in batches {
         let header = &batch.header;
         next_offset = next_offset.max(header.next_offset());
         while let Some(&(first_offset, producer_id)) = aborted.peek() {
@@ -247,7 +282,7 @@ pub fn usable_batches(
         }
         kept.push(batch);
     }
-    if let SplitEnd::Failed { error, .. } = split.end {
+    if let Some(error) = unusable {
         // Batches before the unusable one are still good; the error surfaces
         // when the next fetch starts at it.
         if kept.is_empty() && next_offset == requested_offset {

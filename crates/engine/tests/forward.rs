@@ -203,3 +203,50 @@ fn java_records_arrive_identical_for_every_codec() {
         );
     }
 }
+
+/// A LogAppendTime source topic: consumers on the target see the source
+/// broker's append time, as consumers on the source do, for every codec.
+#[test]
+fn log_append_time_survives_forwarding() {
+    let a = shared_cluster("kafka-a");
+    let b = shared_cluster("kafka-b");
+    let rt = support::runtime();
+    for compression in Compression::ALL {
+        let topic = kmirror_testbed::random_topic_name(&format!("lat-{}", compression.as_str()));
+        let remote = format!("kafka-a.{topic}");
+        a.create_topic(&topic, 1, 1, &[("message.timestamp.type", "LogAppendTime")]);
+        b.create_topic(&remote, 1, 1, &[("compression.type", "producer")]);
+        let records: Vec<TestRecord> = (0..50)
+            .map(|i| {
+                TestRecord::new()
+                    .key(format!("k{i}"))
+                    .value(format!("v{i}"))
+                    .header("h", Some(b"x"))
+                    .timestamp(1_700_000_000_000 + i)
+            })
+            .collect();
+        a.produce(&topic, &produce_options(compression, None), &records);
+        rt.block_on(async {
+            let source = support::client(&a.bootstrap()).await;
+            let target = support::client(&b.bootstrap()).await;
+            support::forward_topic(
+                &source,
+                &target,
+                &topic,
+                &remote,
+                1,
+                Duration::from_secs(60),
+            )
+            .await;
+        });
+        let on_a = consume_all(a, &topic, 50);
+        let on_b = consume_all(b, &remote, 50);
+        assert_eq!(on_a.len(), 50);
+        // The producer's own timestamps were replaced by the broker's.
+        assert!(
+            on_a.iter().all(|r| r.timestamp > 1_700_000_100_000),
+            "{compression:?}"
+        );
+        assert_same_records(&on_a, &on_b);
+    }
+}

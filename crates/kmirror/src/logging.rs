@@ -1,5 +1,7 @@
 //! Structured logs through `tracing`, as text or JSON lines.
 
+use std::io::IsTerminal as _;
+
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber. `KMIRROR_LOG` (or `RUST_LOG`) sets the
@@ -12,6 +14,9 @@ pub fn init(format: &str) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        // Colours only on a terminal: a log file or journal gets plain text
+        // that grep and log shippers read as is.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false);
     if format == "json" {
         builder.json().flatten_event(true).init();

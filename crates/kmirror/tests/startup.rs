@@ -10,7 +10,7 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use kmirror_testbed::{shared_cluster, KafkaCluster, ProduceOptions, TestRecord};
 use support::{total_end_offset, two_region_config, Kmirror};
@@ -46,13 +46,34 @@ fn produce_one(cluster: &KafkaCluster, i: u32) {
     );
 }
 
-/// The lines of kmirror's log that mark its start-up steps.
-fn start_up_steps(log: &str) -> String {
+/// The lines of kmirror's log that mark its start-up steps, each with its
+/// time since `started` (the log's UTC time of day against the clock's).
+fn start_up_steps(log: &str, started: SystemTime) -> String {
+    let start_of_day = started
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        .rem_euclid(86_400.0);
     log.lines()
         .filter(|l| {
             ["connected", "flow started", "topic created"]
                 .iter()
                 .any(|m| l.contains(m))
+        })
+        .map(|l| {
+            // "2026-11-25T21:40:33.271288Z  INFO connected ..."
+            let at = l
+                .get(11..26)
+                .and_then(|t| {
+                    let mut parts = t.split(':');
+                    let h: f64 = parts.next()?.parse().ok()?;
+                    let m: f64 = parts.next()?.parse().ok()?;
+                    let s: f64 = parts.next()?.parse().ok()?;
+                    Some(h * 3600.0 + m * 60.0 + s)
+                })
+                .map(|t| format!("+{:>5.0} ms", (t - start_of_day) * 1000.0))
+                .unwrap_or_default();
+            format!("  {at}  {}", l.get(27..).unwrap_or(l).trim())
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -69,25 +90,25 @@ fn first_record_is_replicated_soon_after_start() {
     assert!(a.list_topics().contains(&TOPIC.to_string()));
     assert!(!b.list_topics().contains(&REMOTE.to_string()));
 
-    let started = Instant::now();
+    let (started, clock) = (Instant::now(), SystemTime::now());
     let mut kmirror = Kmirror::run(&config);
     let cold = time_until_records(b, REMOTE, 1, started);
     eprintln!(
         "cold start: first record on kafka-b {cold:.2?} after `kmirror run` started \
          (internal and remote topics created first)\n{}",
-        start_up_steps(&kmirror.log())
+        start_up_steps(&kmirror.log(), clock)
     );
     let status = kmirror.terminate(Duration::from_secs(10));
     assert!(status.success(), "exit status {status}");
 
     produce_one(a, 2);
-    let started = Instant::now();
+    let (started, clock) = (Instant::now(), SystemTime::now());
     let mut kmirror = Kmirror::run(&config);
     let warm = time_until_records(b, REMOTE, 2, started);
     eprintln!(
         "warm start: first new record on kafka-b {warm:.2?} after `kmirror run` started \
          (topics exist, progress read back)\n{}",
-        start_up_steps(&kmirror.log())
+        start_up_steps(&kmirror.log(), clock)
     );
 
     let before = Instant::now();

@@ -4,7 +4,10 @@ use std::collections::VecDeque;
 
 use kmirror_client::produce::{Ack, PartitionSender};
 use kmirror_client::ClientError;
-use kmirror_wire::batch::RawBatch;
+use kmirror_wire::batch::{
+    normalize_log_append_time, split_record_set, RawBatch, SplitEnd, TimestampType,
+};
+use kmirror_wire::WireError;
 use tokio::sync::mpsc;
 
 use super::fetcher::FetchEvent;
@@ -40,6 +43,35 @@ pub enum ForwardError {
     Fetch(#[source] ClientError),
     #[error("the target refused a batch: {0}")]
     Produce(#[source] ClientError),
+    #[error("the source batch at offset {offset} cannot be forwarded: {source}")]
+    Unforwardable {
+        offset: i64,
+        #[source]
+        source: WireError,
+    },
+}
+
+/// Makes a fetched batch ready to send. Batches pass through untouched,
+/// except those stamped with the source broker's log-append time: a target
+/// broker would replace that time, so their records are rewritten to carry
+/// it as their create time, as MM2's consumer/producer round trip does (the
+/// wire crate's slow path, the only place records are decoded).
+fn prepare(batch: RawBatch) -> Result<RawBatch, ForwardError> {
+    if batch.header.timestamp_type() != TimestampType::LogAppendTime {
+        return Ok(batch);
+    }
+    let offset = batch.header.base_offset;
+    let unforwardable = |source| ForwardError::Unforwardable { offset, source };
+    let bytes = normalize_log_append_time(&batch).map_err(unforwardable)?;
+    let mut split = split_record_set(&bytes);
+    match (split.batches.len(), split.end) {
+        (1, SplitEnd::Complete) => Ok(split.batches.remove(0)),
+        (_, SplitEnd::Failed { error, .. }) => Err(unforwardable(error)),
+        _ => Err(unforwardable(WireError::Corrupt {
+            offset,
+            reason: "normalized batch does not split into one batch".into(),
+        })),
+    }
 }
 
 /// Forwards everything `events` delivers through `sender`, calling
@@ -56,6 +88,8 @@ pub async fn forward_partition(
     // Where upstream stands once everything queued and in flight is acked.
     let mut pending_skip: Option<i64> = None;
     let mut events_open = true;
+    // An unforwardable batch: reported once everything before it landed.
+    let mut pending_error: Option<ForwardError> = None;
     loop {
         if let Some(batch) = queue.front() {
             if sender.has_room() {
@@ -79,7 +113,7 @@ pub async fn forward_partition(
                 on_progress(Progress::SkippedTo { next });
             }
             if !events_open {
-                return Ok(());
+                return pending_error.map_or(Ok(()), Err);
             }
         }
         tokio::select! {
@@ -109,7 +143,18 @@ pub async fn forward_partition(
                     if last_batch_next.is_none_or(|n| n < data.next_offset) {
                         pending_skip = Some(data.next_offset);
                     }
-                    queue.extend(data.batches);
+                    for batch in data.batches {
+                        match prepare(batch) {
+                            Ok(batch) => queue.push_back(batch),
+                            Err(e) => {
+                                // Forward what came before it, then stop.
+                                pending_error = Some(e);
+                                pending_skip = None;
+                                events_open = false;
+                                break;
+                            }
+                        }
+                    }
                 }
             },
         }
