@@ -122,12 +122,17 @@ mod tests {
     use kafka_protocol::protocol::{Encodable, StrBytes};
     use proptest::prelude::*;
 
+    /// Topic name and (partition, whole batch bytes) pairs.
+    type PlainTopics = Vec<(String, Vec<(i32, Vec<u8>)>)>;
+    /// The same with the batch split into header and body too.
+    type SplitTopics = Vec<(String, Vec<(i32, OutgoingBatch, Vec<u8>)>)>;
+
     fn reference(
         version: i16,
         txn: Option<&str>,
         acks: i16,
         timeout_ms: i32,
-        topics: &[(String, Vec<(i32, Vec<u8>)>)],
+        topics: &PlainTopics,
     ) -> Vec<u8> {
         let request = ProduceRequest::default()
             .with_transactional_id(txn.map(|t| StrBytes::from_string(t.to_string()).into()))
@@ -169,7 +174,7 @@ mod tests {
                     (0i32..1000, 61usize..400), 1..4)),
                 1..4),
         ) {
-            let owned: Vec<(String, Vec<(i32, OutgoingBatch, Vec<u8>)>)> = topics
+            let owned: SplitTopics = topics
                 .iter()
                 .map(|(name, parts)| {
                     (name.clone(), parts.iter().map(|(p, len)| {
@@ -191,7 +196,7 @@ mod tests {
                 .collect();
             let segments = encode_produce_body(version, txn.as_deref(), acks, timeout_ms, &ours);
             let joined: Vec<u8> = segments.iter().flat_map(|s| s.iter().copied()).collect();
-            let plain: Vec<(String, Vec<(i32, Vec<u8>)>)> = owned
+            let plain: PlainTopics = owned
                 .iter()
                 .map(|(n, parts)| (n.clone(), parts.iter().map(|(p, _, b)| (*p, b.clone())).collect()))
                 .collect();

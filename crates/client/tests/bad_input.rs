@@ -162,7 +162,7 @@ fn broker_killed_mid_request_fails_the_request_promptly() {
             .await
             .unwrap();
         client
-            .refresh_metadata(Some(&[topic.clone()]))
+            .refresh_metadata(Some(std::slice::from_ref(&topic)))
             .await
             .unwrap();
         let leader = client.leader(&topic, 0).await.unwrap();

@@ -208,10 +208,9 @@ impl PartitionIndex {
         let i = self.ranges.partition_point(|r| r.upstream_base <= upstream) - 1;
         let range = &self.ranges[i];
         if upstream < range.upstream_end() {
+            // Inside a gapped batch only its start is known downstream.
             return Some(if range.dense {
                 range.downstream_base + (upstream - range.upstream_base)
-            } else if upstream == range.upstream_base {
-                range.downstream_base
             } else {
                 range.downstream_base
             });
