@@ -262,7 +262,10 @@ pub fn run(options: &CompareOptions) -> Result<Report> {
     let result = bench.run_all();
     if result.is_err() || std::env::var_os("KMIRROR_KEEP_BENCH").is_some() {
         let kept = work.keep();
-        eprintln!("[bench] configs and logs of every run kept in {}", kept.display());
+        eprintln!(
+            "[bench] configs and logs of every run kept in {}",
+            kept.display()
+        );
     }
     let mut report = Report::new(options, bench.ceiling.clone(), bench.measurements.clone());
     report.elapsed_s = started.elapsed().as_secs_f64();

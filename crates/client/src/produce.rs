@@ -76,6 +76,13 @@ pub struct SendConfig {
     /// producer's `delivery.timeout.ms`. Must outlast a leader election
     /// after a broker crash (the broker session timeout, 9 s by default).
     pub delivery_timeout: Duration,
+    /// How long a batch may keep failing because the target does not know
+    /// the topic or partition before the partition gives up. Much shorter
+    /// than `delivery_timeout`: a deleted topic (or one never created, with
+    /// auto-create off) does not come back by waiting; this only covers
+    /// metadata propagation right after a creation. Giving up lets the owner
+    /// pause the partition with that error and create the topic.
+    pub missing_topic_timeout: Duration,
     /// First pause before a resend; doubles up to `retry_backoff_max`.
     pub retry_backoff: Duration,
     pub retry_backoff_max: Duration,
@@ -87,6 +94,7 @@ impl Default for SendConfig {
             acks: -1,
             timeout: Duration::from_secs(30),
             delivery_timeout: Duration::from_secs(120),
+            missing_topic_timeout: Duration::from_secs(10),
             retry_backoff: Duration::from_millis(100),
             retry_backoff_max: Duration::from_secs(1),
         }
@@ -116,6 +124,9 @@ struct InFlight<T> {
     last_offset_delta: i32,
     /// `None` once the response was lost and the batch awaits a resend.
     response: Option<tokio::task::JoinHandle<Result<(i16, Bytes)>>>,
+    /// Why the last attempt to put the batch on the wire failed, reported
+    /// in place of its missing response.
+    unsent: Option<ClientError>,
     attempts: u32,
     /// When this batch first failed, for the delivery timeout.
     first_failure: Option<tokio::time::Instant>,
@@ -206,6 +217,7 @@ impl<T: Send + 'static> PartitionSender<T> {
             records,
             last_offset_delta: batch.header.last_offset_delta,
             response: None,
+            unsent: None,
             attempts: 0,
             first_failure: None,
         };
@@ -213,6 +225,7 @@ impl<T: Send + 'static> PartitionSender<T> {
         // in the window and is resent by `next_ack`.
         if let Err(e) = self.transmit(&mut entry).await {
             debug!(topic = %self.topic, partition = self.partition, error = %e, "send failed, will resend");
+            entry.unsent = Some(e);
         }
         self.window.push_back(entry);
         Ok(())
@@ -242,11 +255,14 @@ impl<T: Send + 'static> PartitionSender<T> {
                         }),
                     }
                 }
-                None => Err(ClientError::ConnectionClosed {
-                    addr: String::new(),
-                    api: ApiKey::Produce,
-                    reason: "not sent".into(),
-                }),
+                None => Err(front
+                    .unsent
+                    .take()
+                    .unwrap_or_else(|| ClientError::ConnectionClosed {
+                        addr: String::new(),
+                        api: ApiKey::Produce,
+                        reason: "not sent".into(),
+                    })),
             };
             match outcome {
                 Ok(base_offset) => {
@@ -264,7 +280,14 @@ impl<T: Send + 'static> PartitionSender<T> {
                     let first_failure = *front
                         .first_failure
                         .get_or_insert_with(tokio::time::Instant::now);
-                    if first_failure.elapsed() > self.config.delivery_timeout {
+                    let give_up_after = if is_missing_topic(&e) {
+                        self.config
+                            .missing_topic_timeout
+                            .min(self.config.delivery_timeout)
+                    } else {
+                        self.config.delivery_timeout
+                    };
+                    if first_failure.elapsed() > give_up_after {
                         return Some(Err(ClientError::RetriesExhausted {
                             attempts: front.attempts,
                             last: Box::new(e),
@@ -276,12 +299,8 @@ impl<T: Send + 'static> PartitionSender<T> {
                         .saturating_mul(1 << front.attempts.min(10))
                         .min(self.config.retry_backoff_max);
                     warn!(topic = %self.topic, partition = self.partition, error = %e, attempt = front.attempts, "produce failed, resending unacknowledged batches");
-                    if let Err(e) = self
-                        .resend_window(e.needs_metadata_refresh(), backoff)
-                        .await
-                    {
-                        debug!(error = %e, "resend failed, will retry");
-                    }
+                    self.resend_window(e.needs_metadata_refresh(), backoff)
+                        .await;
                 }
                 Err(e) => return Some(Err(e)),
             }
@@ -290,14 +309,16 @@ impl<T: Send + 'static> PartitionSender<T> {
 
     /// Drops every response still pending, waits a backoff, finds the leader
     /// again and resends every unacknowledged batch in order with identical
-    /// bytes and sequences.
-    async fn resend_window(&mut self, refresh: bool, backoff: Duration) -> Result<()> {
+    /// bytes and sequences. A batch that cannot be put on the wire keeps the
+    /// error in `unsent` (it and those after it are tried again next round).
+    async fn resend_window(&mut self, refresh: bool, backoff: Duration) {
         // Responses after a failed one are useless: the broker rejected them
         // (out of order) or will report them as duplicates on resend.
         for entry in self.window.iter_mut() {
             if let Some(handle) = entry.response.take() {
                 let _ = handle.await;
             }
+            entry.unsent = None;
         }
         self.connection = None;
         tokio::time::sleep(backoff).await;
@@ -308,14 +329,14 @@ impl<T: Send + 'static> PartitionSender<T> {
                 .await;
         }
         let mut window = std::mem::take(&mut self.window);
-        let mut result = Ok(());
         for entry in window.iter_mut() {
-            if result.is_ok() {
-                result = self.transmit(entry).await;
+            if let Err(e) = self.transmit(entry).await {
+                debug!(topic = %self.topic, partition = self.partition, error = %e, "resend failed, will retry");
+                entry.unsent = Some(e);
+                break;
             }
         }
         self.window = window;
-        result
     }
 
     async fn leader_connection(&mut self) -> Result<Arc<BrokerConnection>> {
@@ -386,6 +407,13 @@ impl<T: Send + 'static> PartitionSender<T> {
             }),
         }
     }
+}
+
+/// The target does not know the topic or partition (per its metadata or
+/// its answer).
+fn is_missing_topic(error: &ClientError) -> bool {
+    matches!(error, ClientError::UnknownTopicPartition { .. })
+        || error.broker_error() == Some(ResponseError::UnknownTopicOrPartition)
 }
 
 /// An out-of-order sequence right after a resend is the broker rejecting

@@ -304,14 +304,22 @@ impl Default for ConfigPropertyFilter {
 
 /// Whether `flow` replicates the source topic `topic`
 /// (`MirrorSourceConnector.shouldReplicateTopic`): it passes the topic filter,
-/// or is a heartbeats topic while `heartbeats.replication.enabled`; it is not
-/// internal; and its upstream chain does not contain the flow's target.
+/// or is a heartbeats topic while `heartbeats.replication.enabled`, or is the
+/// local canary topic of `kmirror verify` ([`crate::policy::CANARY_TOPIC`]);
+/// it is not internal; and its upstream chain does not contain the flow's
+/// target.
 pub fn should_replicate_topic(topic: &str, flow: &FlowConfig) -> bool {
     let policy = &flow.policy;
     (flow.topics.should_replicate_topic(topic)
-        || (flow.heartbeats_replication_enabled && policy.is_heartbeats_topic(topic)))
+        || (flow.heartbeats_replication_enabled && policy.is_heartbeats_topic(topic))
+        || is_replicated_canary(topic, flow))
         && !policy.is_internal_topic(topic)
         && !policy.would_cycle(topic, flow.target.as_str())
+}
+
+/// The local canary topic, under a policy that renames remote topics.
+fn is_replicated_canary(topic: &str, flow: &FlowConfig) -> bool {
+    topic == crate::policy::CANARY_TOPIC && flow.remote_topic(topic) != topic
 }
 
 /// Whether `flow` checkpoints the consumer group `group`.
@@ -336,6 +344,15 @@ mod tests {
         assert_eq!(parse_list(" a , b,c "), ["a", "b", "c"]);
         assert_eq!(parse_list("a,,b"), ["a", "", "b"]);
         assert_eq!(parse_list("a,"), ["a", ""]);
+    }
+
+    #[test]
+    fn the_canary_topic_is_replicated_whatever_the_topic_list() {
+        let mut a_to_b = flow("kafka-a", "kafka-b");
+        a_to_b.topics = TopicFilter::new("payment-events", TopicFilter::DEFAULT_EXCLUDE).unwrap();
+        assert!(should_replicate_topic("kmirror-canary", &a_to_b));
+        assert!(!should_replicate_topic("kafka-b.kmirror-canary", &a_to_b));
+        assert!(!should_replicate_topic("other", &a_to_b));
     }
 
     #[test]

@@ -21,6 +21,12 @@ pub const DEFAULT_SEPARATOR: &str = ".";
 /// Name of MM2's heartbeats topic (`ReplicationPolicy.heartbeatsTopic`).
 pub const HEARTBEATS_TOPIC: &str = "heartbeats";
 
+/// The topic `kmirror verify` writes canary records to on each cluster. Every
+/// flow replicates it whatever its `topics` list says (as heartbeats are), so
+/// that verify checks the path the data takes; except under a policy that
+/// keeps names (identity), where the remote canary would be the local one.
+pub const CANARY_TOPIC: &str = "kmirror-canary";
+
 /// Fully qualified Java class name of MM2's default policy.
 pub const DEFAULT_POLICY_CLASS: &str = "org.apache.kafka.connect.mirror.DefaultReplicationPolicy";
 

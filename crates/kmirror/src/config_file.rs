@@ -9,6 +9,11 @@ use tracing::warn;
 /// (by its `.json` extension or a leading `{`). Errors are one line naming
 /// the file, line and key.
 pub fn load(path: &Path) -> Result<Mm2Config, String> {
+    load_with_text(path).map(|(config, _)| config)
+}
+
+/// [`load`], also returning the file's text.
+pub fn load_with_text(path: &Path) -> Result<(Mm2Config, String), String> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| format!("{name}: cannot read: {e}"))?;
     let is_json =
@@ -18,7 +23,9 @@ pub fn load(path: &Path) -> Result<Mm2Config, String> {
     } else {
         Mm2Config::parse(&text, &name)
     };
-    config.map_err(|e| e.to_string())
+    config
+        .map(|config| (config, text))
+        .map_err(|e| e.to_string())
 }
 
 /// Logs, once, the warnings of a loaded config and the MM2 keys kmirror does

@@ -232,3 +232,178 @@ fn groups_fail_over_and_back_with_exact_offsets() {
     );
     drop(kmirror);
 }
+
+/// A compacted source: offsets inside batches with gaps translate to the
+/// batch's start, so a failed-over group re-reads at most one batch.
+#[test]
+fn compacted_source_fails_over_rereading_at_most_one_batch() {
+    let a = shared_cluster("kafka-a");
+    let b = shared_cluster("kafka-b");
+    let topic = "ledger";
+    let remote = "kafka-a.ledger";
+    // Small segments and an eager cleaner so compaction happens within the
+    // test (the broker's cleaner looks every 15 s).
+    a.create_topic(
+        topic,
+        1,
+        1,
+        &[
+            ("cleanup.policy", "compact"),
+            ("segment.ms", "200"),
+            ("min.cleanable.dirty.ratio", "0.001"),
+            ("min.compaction.lag.ms", "0"),
+            ("delete.retention.ms", "100"),
+        ],
+    );
+    let batch_of = |round: usize| -> Vec<TestRecord> {
+        (0..200)
+            .map(|i| {
+                TestRecord::new()
+                    .key(format!("key-{}", i % 20))
+                    .value(format!("r{round}-{i}"))
+            })
+            .collect()
+    };
+    let mut options = ProduceOptions::default();
+    options.linger_ms = Some(50);
+    options.compression = kmirror_testbed::Compression::Lz4;
+    let mut round = 0;
+    // Keep writing until the cleaner has removed records (offset gaps).
+    wait_until(
+        "the source log to be compacted",
+        Duration::from_secs(120),
+        || {
+            a.produce(topic, &options, &batch_of(round));
+            round += 1;
+            let consumed = a.consume(topic, &ConsumeOptions::committed(100_000)).len() as i64;
+            consumed < a.end_offsets(topic)[0]
+        },
+    );
+    let end = a.end_offsets(topic)[0];
+    let records_on_a = a.consume(topic, &ConsumeOptions::committed(100_000));
+
+    let (_dir, config) = two_region_config(
+        a,
+        b,
+        "kafka-a->kafka-b.topics = ledger\nemit.checkpoints.interval.seconds = 1\nrefresh.groups.interval.seconds = 1",
+    );
+    let kmirror = Kmirror::run(&config);
+    wait_until("ledger replicated", Duration::from_secs(60), || {
+        total_end_offset(b, remote) >= records_on_a.len() as i64
+    });
+
+    // A group stops in the middle of the compacted log.
+    let read_on_a = consume_group(a, topic, "ledger-reader", records_on_a.len() / 2);
+    assert!(!read_on_a.is_empty());
+    let committed = group_offsets(a, "ledger-reader");
+    wait_until("a ledger checkpoint", Duration::from_secs(60), || {
+        let (ok, lines, _) = kmirror_translate(&config, "ledger-reader", "kafka-a", "kafka-b", &[]);
+        ok && !lines.is_empty()
+    });
+    let (_, translated, _) = kmirror_translate(&config, "ledger-reader", "kafka-a", "kafka-b", &[]);
+    assert_eq!(
+        mm2_translate(b, "kafka-a", "ledger-reader"),
+        translated,
+        "MM2 reads the same checkpoint"
+    );
+    let (ok, _, stderr) =
+        kmirror_translate(&config, "ledger-reader", "kafka-a", "kafka-b", &["--apply"]);
+    assert!(ok, "{stderr}");
+
+    let read_on_b = consume_group(b, remote, "ledger-reader", 100_000);
+    let seen_a: BTreeSet<String> = read_on_a.iter().cloned().collect();
+    let seen_b: BTreeSet<String> = read_on_b.iter().cloned().collect();
+    let all: BTreeSet<String> = records_on_a
+        .iter()
+        .map(|r| String::from_utf8(r.value.clone().unwrap_or_default()).unwrap())
+        .collect();
+    assert_eq!(
+        &seen_a | &seen_b,
+        all,
+        "records missed after failover (committed {committed:?}, end {end})"
+    );
+    let reread = seen_a.intersection(&seen_b).count();
+    println!(
+        "compacted source: {} records, re-read after failover: {reread}",
+        all.len()
+    );
+    // One produce call's batch holds at most 200 records here.
+    assert!(
+        reread <= 200,
+        "re-read {reread} records, more than one batch"
+    );
+    drop(kmirror);
+}
+
+/// Offset sync never touches a group that is active on the target or that
+/// exists only there, and `--apply` refuses an active group.
+#[test]
+fn active_and_target_only_groups_are_left_alone() {
+    let a = shared_cluster("kafka-a");
+    let b = shared_cluster("kafka-b");
+    for cluster in [a, b] {
+        let _ = cluster.try_create_topic(TOPIC, 2, 1, &[]);
+    }
+    let (_dir, config) = two_region_config(
+        a,
+        b,
+        "emit.checkpoints.interval.seconds = 1\n\
+         refresh.groups.interval.seconds = 1\n\
+         sync.group.offsets.enabled = true\n\
+         sync.group.offsets.interval.seconds = 1",
+    );
+    let _kmirror = Kmirror::run(&config);
+    produce_sequence(a, 0, 500);
+    wait_until("replication", Duration::from_secs(60), || {
+        total_end_offset(b, REMOTE) >= 500
+    });
+
+    // A group that exists only on the target.
+    b.alter_group_offsets(
+        "target-only",
+        &[kmirror_testbed::GroupOffset {
+            topic: REMOTE.into(),
+            partition: 0,
+            offset: 3,
+        }],
+    );
+    // A group active on the target while it also commits on the source.
+    let active_b = std::thread::spawn(move || {
+        let mut options = ConsumeOptions::committed(1_000_000);
+        options.group = Some("active".into());
+        options.commit = false;
+        options.idle_timeout = Duration::from_secs(15);
+        b.consume(REMOTE, &options)
+    });
+    wait_until(
+        "the active member on kafka-b",
+        Duration::from_secs(60),
+        || b.list_groups().iter().any(|g| g == "active"),
+    );
+    consume_group(a, TOPIC, "active", 100);
+    wait_until(
+        "a checkpoint for the active group",
+        Duration::from_secs(60),
+        || {
+            let (ok, lines, _) = kmirror_translate(&config, "active", "kafka-a", "kafka-b", &[]);
+            ok && !lines.is_empty()
+        },
+    );
+    let (ok, _, stderr) = kmirror_translate(&config, "active", "kafka-a", "kafka-b", &["--apply"]);
+    assert!(
+        !ok && stderr.contains("active"),
+        "apply must refuse: {stderr}"
+    );
+    // Several sync intervals pass while the member is there.
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        group_offsets(b, "active").is_empty(),
+        "an active group was overwritten"
+    );
+    assert_eq!(
+        group_offsets(b, "target-only"),
+        BTreeSet::from([format!("{REMOTE} 0 3")]),
+        "a target-only group was touched"
+    );
+    let _ = active_b.join();
+}

@@ -119,10 +119,11 @@ mod error;
 pub mod mm2;
 
 pub use batch::{
-    control_record_type, decompression_limit, normalize_log_append_time, rewrite_header,
-    rewritten_batch_contiguous, split_record_set, upconvert_legacy, verify_crc, BatchHeader,
-    Compression, ControlType, PartialBatch, ProducerStamp, RawBatch, SplitEnd, SplitResult,
-    TimestampType, BATCH_HEADER_LEN, MAX_DECOMPRESSED_LEN,
+    control_record_type, decompression_limit, needs_rebuild, normalize_log_append_time,
+    rebuild_for_forwarding, rewrite_header, rewritten_batch_contiguous, split_record_set,
+    upconvert_legacy, verify_crc, BatchHeader, Compression, ControlType, PartialBatch,
+    ProducerStamp, RawBatch, SplitEnd, SplitResult, TimestampType, BATCH_HEADER_LEN,
+    MAX_DECOMPRESSED_LEN,
 };
 pub use error::WireError;
 pub use mm2::{Checkpoint, Heartbeat, OffsetSync};

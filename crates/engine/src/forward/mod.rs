@@ -56,6 +56,12 @@ pub struct Forwarded {
     pub bytes: u32,
     /// The batch's largest record timestamp (ms), for record age.
     pub max_timestamp: i64,
+    /// When (ms) the batch was handed to the producer: record age is
+    /// measured then, replication latency at the acknowledgement.
+    pub sent_ms: i64,
+    /// Whether the batch's records were rewritten (LogAppendTime batches on
+    /// the slow path) rather than forwarded byte for byte.
+    pub rebuilt: bool,
 }
 
 impl Forwarded {

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use kmirror_client::produce::{Ack, PartitionSender};
 use kmirror_client::ClientError;
 use kmirror_wire::batch::{
-    normalize_log_append_time, split_record_set, RawBatch, SplitEnd, TimestampType,
+    needs_rebuild, rebuild_for_forwarding, split_record_set, RawBatch, SplitEnd,
 };
 use kmirror_wire::WireError;
 use tokio::sync::mpsc;
@@ -21,6 +21,8 @@ pub struct BatchTag {
     dense: bool,
     bytes: u32,
     max_timestamp: i64,
+    sent_ms: i64,
+    rebuilt: bool,
 }
 
 /// What the forwarder reports as it goes.
@@ -51,25 +53,40 @@ pub enum ForwardError {
     },
 }
 
-/// Makes a fetched batch ready to send. Batches pass through untouched,
-/// except those stamped with the source broker's log-append time: a target
-/// broker would replace that time, so their records are rewritten to carry
-/// it as their create time, as MM2's consumer/producer round trip does (the
-/// wire crate's slow path, the only place records are decoded).
-fn prepare(batch: RawBatch) -> Result<RawBatch, ForwardError> {
-    if batch.header.timestamp_type() != TimestampType::LogAppendTime {
-        return Ok(batch);
+/// Makes a fetched batch ready to send, with the tag that describes it
+/// upstream. Batches pass through untouched, except the two kinds a target
+/// broker would refuse or read differently (the wire crate's slow path,
+/// the only place records are decoded): LogAppendTime batches, whose
+/// records are rewritten to carry the source's append time as their create
+/// time (as MM2's consumer/producer round trip does), and batches with
+/// offset gaps (compacted sources), whose records are renumbered without
+/// gaps because brokers refuse a produced batch whose offset range is not
+/// its record count. The tag keeps the upstream range either way.
+fn prepare(batch: RawBatch) -> Result<(RawBatch, BatchTag), ForwardError> {
+    let header = &batch.header;
+    let tag = BatchTag {
+        upstream_base: header.base_offset,
+        upstream_last: header.last_offset(),
+        dense: header.is_dense(),
+        bytes: batch.bytes.len() as u32,
+        max_timestamp: header.max_timestamp,
+        // Set when the batch goes on the wire.
+        sent_ms: 0,
+        rebuilt: needs_rebuild(header),
+    };
+    if !tag.rebuilt {
+        return Ok((batch, tag));
     }
-    let offset = batch.header.base_offset;
+    let offset = header.base_offset;
     let unforwardable = |source| ForwardError::Unforwardable { offset, source };
-    let bytes = normalize_log_append_time(&batch).map_err(unforwardable)?;
+    let bytes = rebuild_for_forwarding(&batch).map_err(unforwardable)?;
     let mut split = split_record_set(&bytes);
     match (split.batches.len(), split.end) {
-        (1, SplitEnd::Complete) => Ok(split.batches.remove(0)),
+        (1, SplitEnd::Complete) => Ok((split.batches.remove(0), tag)),
         (_, SplitEnd::Failed { error, .. }) => Err(unforwardable(error)),
         _ => Err(unforwardable(WireError::Corrupt {
             offset,
-            reason: "normalized batch does not split into one batch".into(),
+            reason: "rebuilt batch does not split into one batch".into(),
         })),
     }
 }
@@ -84,21 +101,19 @@ pub async fn forward_partition(
     sender: &mut PartitionSender<BatchTag>,
     mut on_progress: impl FnMut(Progress),
 ) -> Result<(), ForwardError> {
-    let mut queue: VecDeque<RawBatch> = VecDeque::new();
+    // Each batch with the tag describing it upstream.
+    let mut queue: VecDeque<(RawBatch, BatchTag)> = VecDeque::new();
     // Where upstream stands once everything queued and in flight is acked.
     let mut pending_skip: Option<i64> = None;
     let mut events_open = true;
     // An unforwardable batch: reported once everything before it landed.
     let mut pending_error: Option<ForwardError> = None;
     loop {
-        if let Some(batch) = queue.front() {
+        if let Some((batch, tag)) = queue.front() {
             if sender.has_room() {
                 let tag = BatchTag {
-                    upstream_base: batch.header.base_offset,
-                    upstream_last: batch.header.last_offset(),
-                    dense: batch.header.is_dense(),
-                    bytes: batch.bytes.len() as u32,
-                    max_timestamp: batch.header.max_timestamp,
+                    sent_ms: crate::runtime::writer::now_ms(),
+                    ..*tag
                 };
                 sender
                     .send(batch, tag)
@@ -185,5 +200,7 @@ fn forwarded(ack: &Ack<BatchTag>) -> Forwarded {
         dense: ack.tag.dense,
         bytes: ack.tag.bytes,
         max_timestamp: ack.tag.max_timestamp,
+        sent_ms: ack.tag.sent_ms,
+        rebuilt: ack.tag.rebuilt,
     }
 }

@@ -27,9 +27,11 @@ use super::store::IndexRegistry;
 use crate::config::mm2::FlowConfig;
 use crate::filter::{should_replicate_group, should_replicate_topic};
 use crate::forward::TopicPartition;
+use crate::metrics::ErrorKind;
 use crate::records::{latest_by_key, read_partition};
 use crate::runtime::topics::ensure_compacted_topic;
-use crate::runtime::writer::RecordWriter;
+use crate::runtime::writer::{now_ms, RecordWriter};
+use crate::runtime::StatusBoard;
 
 /// Where a source group's committed offset lands on the target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +101,7 @@ pub async fn run_checkpoints(
     source: KafkaClient,
     target: KafkaClient,
     indexes: Arc<IndexRegistry>,
+    status: Arc<StatusBoard>,
     shutdown: CancellationToken,
 ) {
     let Some(every) = flow.emit_checkpoints.interval() else {
@@ -127,10 +130,12 @@ pub async fn run_checkpoints(
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
+        let round_started_ms = now_ms();
         let translated = match checkpoint_round(&flow, &source, &indexes).await {
             Ok(t) => t,
             Err(e) => {
                 warn!(flow = %flow.name(), error = %e, "cannot read source groups");
+                status.error(&flow.name(), ErrorKind::Checkpoint);
                 continue;
             }
         };
@@ -154,8 +159,18 @@ pub async fn run_checkpoints(
                 })
                 .collect();
             match writer.write(&topic, 0, &records).await {
-                Ok(()) => debug!(flow = %flow.name(), count = records.len(), "checkpoints written"),
-                Err(e) => warn!(flow = %flow.name(), error = %e, "cannot write checkpoints"),
+                Ok(()) => {
+                    debug!(flow = %flow.name(), count = records.len(), "checkpoints written");
+                    status.checkpoints_written(
+                        &flow.name(),
+                        records.len(),
+                        now_ms() - round_started_ms,
+                    );
+                }
+                Err(e) => {
+                    warn!(flow = %flow.name(), error = %e, "cannot write checkpoints");
+                    status.error(&flow.name(), ErrorKind::Checkpoint);
+                }
             }
         }
         if let Some(sync_every) = sync_every {

@@ -263,6 +263,8 @@ mod tests {
             dense,
             bytes: 0,
             max_timestamp: 0,
+            sent_ms: 0,
+            rebuilt: false,
         }
     }
 

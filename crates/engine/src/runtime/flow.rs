@@ -26,8 +26,9 @@ use super::writer::{now_ms, RecordWriter};
 use crate::config::mm2::FlowConfig;
 use crate::filter::should_replicate_topic;
 use crate::forward::fetcher::{FetcherCommand, ResetPolicy, SourceFetcher};
-use crate::forward::partition::{drain_in_flight, forward_partition, Progress};
+use crate::forward::partition::{drain_in_flight, forward_partition, ForwardError, Progress};
 use crate::forward::{Forwarded, TopicPartition};
+use crate::metrics::ErrorKind;
 use crate::offsets::checkpoint::run_checkpoints;
 use crate::offsets::store::index_topic;
 use crate::offsets::IndexRegistry;
@@ -143,6 +144,7 @@ async fn run_flow_inner(
         ));
     }
     if !flow.replication_enabled {
+        status.flow_discovered(&name);
         shutdown.cancelled().await;
         background.join_all().await;
         return Ok(());
@@ -180,6 +182,7 @@ async fn run_flow_inner(
             source.clone(),
             target.clone(),
             indexes.clone(),
+            status.clone(),
             shutdown.clone(),
         ));
     }
@@ -245,9 +248,11 @@ async fn run_flow_inner(
                 let sync_configs = config_sync.is_some() && tokio::time::Instant::now() >= next_config_sync;
                 if let Err(e) = discover(&ctx, &progress, &mut pipelines, &mut pipeline_tasks, sync_configs).await {
                     warn!(flow = %name, error = %e, "topic discovery failed; retrying");
+                    ctx.status.error(&name, ErrorKind::Discovery);
                     next_discovery = tokio::time::Instant::now() + Duration::from_secs(5).min(refresh);
                     continue;
                 }
+                ctx.status.flow_discovered(&name);
                 if let (true, Some(every)) = (sync_configs, config_sync) {
                     next_config_sync = tokio::time::Instant::now() + every;
                 }
@@ -324,6 +329,7 @@ async fn discover(
             Ok(n) => n,
             Err(e) => {
                 warn!(flow = %ctx.name, topic = %topic.name, error = %e, "cannot prepare remote topic");
+                ctx.status.error(&ctx.name, ErrorKind::Discovery);
                 continue;
             }
         };
@@ -386,7 +392,7 @@ async fn run_pipeline(
         let outcome = async {
             let identity = init_producer_id(&ctx.target)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| (ErrorKind::ProducerInit, e.to_string()))?;
             let mut sender = PartitionSender::new(
                 ctx.target.clone(),
                 &remote_topic,
@@ -402,13 +408,13 @@ async fn run_pipeline(
                     events: events_tx,
                 })
                 .await
-                .map_err(|_| "fetcher stopped".to_string())?;
+                .map_err(|_| (ErrorKind::Fetch, "fetcher stopped".to_string()))?;
             let forwarded = {
                 let forwarding = forward_partition(events_rx, &mut sender, |event| {
                     record_progress(&ctx, &tp, &mut next, &mut sync_state, event)
                 });
                 tokio::select! {
-                    result = forwarding => Some(result.map_err(|e| e.to_string())),
+                    result = forwarding => Some(result.map_err(|e| (forward_error_kind(&e), e.to_string()))),
                     _ = stop.cancelled() => None,
                 }
             };
@@ -436,7 +442,7 @@ async fn run_pipeline(
         let _ = fetcher
             .send(FetcherCommand::Remove { tp: tp.clone() })
             .await;
-        let error = match outcome {
+        let (kind, error) = match outcome {
             Ok(()) => return,
             Err(error) => error,
         };
@@ -445,7 +451,7 @@ async fn run_pipeline(
         }
         error!(flow = %ctx.name, %tp, remote = %remote_topic, offset = next, error = %error, "partition paused");
         ctx.status
-            .partition_paused(&ctx.name, &tp, error.clone(), now_ms());
+            .partition_paused(&ctx.name, &tp, kind, error.clone(), now_ms());
         tokio::select! {
             _ = tokio::time::sleep(backoff) => {}
             _ = stop.cancelled() => return,
@@ -460,6 +466,14 @@ async fn run_pipeline(
             }
         }
         info!(flow = %ctx.name, %tp, offset = next, "partition resuming");
+    }
+}
+
+fn forward_error_kind(error: &ForwardError) -> ErrorKind {
+    match error {
+        ForwardError::Fetch(_) => ErrorKind::Fetch,
+        ForwardError::Produce(_) => ErrorKind::Produce,
+        ForwardError::Unforwardable { .. } => ErrorKind::Unforwardable,
     }
 }
 
@@ -581,6 +595,7 @@ async fn emit_heartbeats(
         {
             Ok(()) => status.heartbeat_written(&flow.name(), at),
             Err(e) if e.broker_error() == Some(ResponseError::UnknownTopicOrPartition) => {
+                status.error(&flow.name(), ErrorKind::Heartbeat);
                 let _ = ensure_compacted_topic(
                     writer.client(),
                     &topic,
@@ -589,7 +604,10 @@ async fn emit_heartbeats(
                 )
                 .await;
             }
-            Err(e) => warn!(flow = %flow.name(), error = %e, "cannot write heartbeat"),
+            Err(e) => {
+                warn!(flow = %flow.name(), error = %e, "cannot write heartbeat");
+                status.error(&flow.name(), ErrorKind::Heartbeat);
+            }
         }
     }
 }

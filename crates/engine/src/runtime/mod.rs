@@ -9,5 +9,5 @@ pub mod topics;
 pub mod writer;
 
 pub use flow::{run_flow, FlowTuning};
-pub use replicator::Replicator;
-pub use status::StatusBoard;
+pub use replicator::{FlowChange, FlowSpec, Replicator, ReplicatorHandle, StartError};
+pub use status::{FlowState, FlowStatus, PartitionStatus, StatusBoard};

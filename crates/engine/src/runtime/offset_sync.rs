@@ -82,6 +82,8 @@ mod tests {
             dense,
             bytes: 100,
             max_timestamp: 0,
+            sent_ms: 0,
+            rebuilt: false,
         }
     }
 

@@ -1,17 +1,44 @@
-//! The whole engine: one client per cluster, one task per flow.
+//! The whole engine: one client per cluster, one supervised task per flow,
+//! and the set of flows changed at run time.
+//!
+//! [`ReplicatorHandle::apply`] takes the flows that should exist and
+//! reconciles: a new flow starts, a flow no longer wanted stops, a paused one
+//! stops (after its in-flight batches are acknowledged and its progress is
+//! written) and resumes from there, a flow whose config changed (its
+//! [`FlowSpec`] differs) restarts, and every other flow keeps running
+//! untouched.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use kmirror_client::admin::{CreateTopicOutcome, NewTopic, OffsetSpec};
 use kmirror_client::{ClientConfig, ClientError, KafkaClient};
-use tokio::task::JoinSet;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info};
+use tokio_util::task::TaskTracker;
+use tracing::{debug, error, info, warn};
 
 use super::flow::{run_flow, FlowTuning};
 use super::status::StatusBoard;
-use crate::config::mm2::{FlowConfig, Mm2Config};
+use super::topics::effective_replication_factor;
+use crate::config::mm2::{ClusterConfig, FlowConfig, Mm2Config};
+use crate::forward::TopicPartition;
+use crate::metrics::Metrics;
 use crate::offsets::IndexRegistry;
+use crate::policy::CANARY_TOPIC;
+
+/// How often the source end offsets of known partitions are polled, so that
+/// lag keeps rising while a partition or flow fetches nothing (paused, or
+/// its target is down).
+const END_OFFSET_POLL_INTERVAL: Duration = Duration::from_secs(2);
+
+/// How long a stopping flow may take (its partitions drain for at most 3 s,
+/// then progress is written) before its task is aborted.
+const FLOW_STOP_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Retention of the canary topic: verify's records need minutes, not days.
+const CANARY_RETENTION_MS: &str = "86400000";
 
 /// Why the engine could not start.
 #[derive(Debug, thiserror::Error)]
@@ -25,17 +52,109 @@ pub enum StartError {
     },
 }
 
-/// A connected engine, ready to run its flows.
+/// A flow to run, with the clusters it connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowSpec {
+    pub flow: FlowConfig,
+    pub source: ClusterConfig,
+    pub target: ClusterConfig,
+    /// Stopped on request; its position is kept.
+    pub paused: bool,
+}
+
+impl FlowSpec {
+    /// `source->target`.
+    pub fn name(&self) -> String {
+        self.flow.name()
+    }
+
+    /// Whether `other` runs the same thing (ignoring whether it is paused).
+    fn same_config(&self, other: &FlowSpec) -> bool {
+        self.flow == other.flow && self.source == other.source && self.target == other.target
+    }
+}
+
+/// What [`ReplicatorHandle::apply`] changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlowChange {
+    Added {
+        flow: String,
+        paused: bool,
+    },
+    Removed {
+        flow: String,
+    },
+    /// Its config changed: stopped and started again.
+    Replaced {
+        flow: String,
+    },
+    Paused {
+        flow: String,
+    },
+    Resumed {
+        flow: String,
+    },
+}
+
+/// Clients are shared by every flow that names the same cluster the same way.
+type ClusterKey = (String, String);
+
+fn cluster_key(cluster: &ClusterConfig) -> ClusterKey {
+    (
+        cluster.alias.to_string(),
+        cluster.bootstrap_servers.join(","),
+    )
+}
+
+/// An engine with its clients, ready to run flows.
 #[derive(Debug)]
 pub struct Replicator {
-    flows: Vec<FlowConfig>,
-    clients: BTreeMap<String, KafkaClient>,
+    inner: Arc<Inner>,
+    initial: Vec<FlowSpec>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    clients: Mutex<BTreeMap<ClusterKey, KafkaClient>>,
     status: Arc<StatusBoard>,
     indexes: Arc<IndexRegistry>,
     tuning: FlowTuning,
+    /// Serializes changes to the set of flows.
+    flows: tokio::sync::Mutex<BTreeMap<String, FlowSlot>>,
+    /// Cancelled when the whole engine stops; every flow's token is a child.
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+}
+
+#[derive(Debug)]
+struct FlowSlot {
+    spec: FlowSpec,
+    running: Option<RunningFlow>,
+}
+
+#[derive(Debug)]
+struct RunningFlow {
+    stop: CancellationToken,
+    task: JoinHandle<()>,
 }
 
 impl Replicator {
+    /// An engine with no clusters and no flows yet.
+    pub fn new(tuning: FlowTuning, metrics: Arc<Metrics>) -> Self {
+        Replicator {
+            inner: Arc::new(Inner {
+                clients: Mutex::default(),
+                status: Arc::new(StatusBoard::with_metrics(metrics)),
+                indexes: Arc::new(IndexRegistry::default()),
+                tuning,
+                flows: tokio::sync::Mutex::default(),
+                shutdown: CancellationToken::new(),
+                tasks: TaskTracker::new(),
+            }),
+            initial: Vec::new(),
+        }
+    }
+
     /// The flows that run: enabled ones, plus heartbeat-only pairs as MM2
     /// runs them.
     pub fn flows_of(config: &Mm2Config) -> Vec<FlowConfig> {
@@ -46,87 +165,425 @@ impl Replicator {
         flows.into_values().collect()
     }
 
-    /// Connects to every cluster a flow uses.
+    /// [`Replicator::flows_of`] with their clusters, running.
+    pub fn flow_specs(config: &Mm2Config) -> Vec<FlowSpec> {
+        Self::flows_of(config)
+            .into_iter()
+            .map(|flow| FlowSpec {
+                source: config
+                    .cluster(flow.source.as_str())
+                    .expect("validated config knows every flow's clusters")
+                    .clone(),
+                target: config
+                    .cluster(flow.target.as_str())
+                    .expect("validated config knows every flow's clusters")
+                    .clone(),
+                flow,
+                paused: false,
+            })
+            .collect()
+    }
+
+    /// Connects to every cluster a flow of `config` uses; the engine will
+    /// run those flows.
     pub async fn connect(config: &Mm2Config, tuning: FlowTuning) -> Result<Self, StartError> {
-        let flows = Self::flows_of(config);
-        let mut clients = BTreeMap::new();
-        for flow in &flows {
-            for alias in [&flow.source, &flow.target] {
-                if clients.contains_key(alias.as_str()) {
-                    continue;
-                }
-                let cluster = config
-                    .cluster(alias.as_str())
-                    .expect("validated config knows every flow's clusters");
-                let bootstrap = cluster.bootstrap_servers.join(",");
-                let mut client_config = ClientConfig::new(&bootstrap);
-                client_config.connection.client_id = format!("kmirror-{alias}");
-                let client = KafkaClient::connect(client_config)
-                    .await
-                    .map_err(|source| StartError::Unreachable {
-                        alias: alias.to_string(),
-                        bootstrap: bootstrap.clone(),
-                        source,
-                    })?;
-                info!(cluster = %alias, bootstrap, "connected");
-                clients.insert(alias.to_string(), client);
+        let mut replicator = Self::new(tuning, Arc::new(Metrics::default()));
+        replicator.connect_clusters(config).await?;
+        replicator.initial = Self::flow_specs(config);
+        Ok(replicator)
+    }
+
+    /// Connects to every cluster a flow of `config` uses, failing on the
+    /// first that cannot be reached (clusters of flows added later are
+    /// connected by their flows, which retry).
+    pub async fn connect_clusters(&self, config: &Mm2Config) -> Result<(), StartError> {
+        for spec in Self::flow_specs(config) {
+            for cluster in [&spec.source, &spec.target] {
+                self.inner.client_for(cluster).await?;
             }
         }
-        Ok(Replicator {
-            flows,
-            clients,
-            status: Arc::new(StatusBoard::default()),
-            indexes: Arc::new(IndexRegistry::default()),
-            tuning,
-        })
+        Ok(())
+    }
+
+    /// The flows [`Replicator::start`] starts with.
+    pub fn set_initial_flows(&mut self, flows: Vec<FlowSpec>) {
+        self.initial = flows;
     }
 
     pub fn status(&self) -> Arc<StatusBoard> {
-        self.status.clone()
+        self.inner.status.clone()
     }
 
-    pub fn client(&self, alias: &str) -> Option<&KafkaClient> {
-        self.clients.get(alias)
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.inner.status.metrics().clone()
+    }
+
+    /// The connected client of the cluster `alias` (any, if two configs
+    /// name different clusters alike).
+    pub fn client(&self, alias: &str) -> Option<KafkaClient> {
+        self.inner.client_by_alias(alias)
+    }
+
+    /// Starts the initial flows; the engine runs until `shutdown` is
+    /// cancelled.
+    pub async fn start(self, shutdown: CancellationToken) -> ReplicatorHandle {
+        let inner = self.inner;
+        {
+            let engine = inner.shutdown.clone();
+            tokio::spawn(async move {
+                shutdown.cancelled().await;
+                engine.cancel();
+            });
+        }
+        inner.tasks.spawn(poll_end_offsets(inner.clone()));
+        let handle = ReplicatorHandle { inner };
+        handle.apply(self.initial).await;
+        handle
     }
 
     /// Runs every flow until `shutdown` is cancelled. A flow that fails is
     /// reported in the status and restarted after a pause.
     pub async fn run(self, shutdown: CancellationToken) {
-        let mut tasks = JoinSet::new();
-        for flow in self.flows {
-            let source = self.clients[flow.source.as_str()].clone();
-            let target = self.clients[flow.target.as_str()].clone();
-            let status = self.status.clone();
-            let indexes = self.indexes.clone();
-            let tuning = self.tuning.clone();
-            let shutdown = shutdown.clone();
-            tasks.spawn(async move {
-                let mut backoff = std::time::Duration::from_secs(1);
-                loop {
-                    let result = run_flow(
-                        flow.clone(),
-                        source.clone(),
-                        target.clone(),
-                        status.clone(),
-                        indexes.clone(),
-                        tuning.clone(),
-                        shutdown.clone(),
-                    )
-                    .await;
-                    match result {
-                        Ok(()) => return,
-                        Err(e) => {
-                            error!(flow = %flow.name(), error = %e, "flow failed; restarting");
-                        }
-                    }
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return,
-                        _ = tokio::time::sleep(backoff) => {}
-                    }
-                    backoff = (backoff * 2).min(std::time::Duration::from_secs(60));
-                }
-            });
+        let handle = self.start(shutdown.clone()).await;
+        shutdown.cancelled().await;
+        handle.stopped().await;
+    }
+}
+
+/// Controls a running engine; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ReplicatorHandle {
+    inner: Arc<Inner>,
+}
+
+impl ReplicatorHandle {
+    pub fn status(&self) -> Arc<StatusBoard> {
+        self.inner.status.clone()
+    }
+
+    /// Makes the running flows those of `desired` (see the module doc).
+    /// Returns once stopped flows have stopped and new ones are started.
+    pub async fn apply(&self, desired: Vec<FlowSpec>) -> Vec<FlowChange> {
+        let inner = &self.inner;
+        let mut flows = inner.flows.lock().await;
+        if inner.shutdown.is_cancelled() {
+            return Vec::new();
         }
-        tasks.join_all().await;
+        let mut desired: BTreeMap<String, FlowSpec> = desired
+            .into_iter()
+            .map(|spec| (spec.name(), spec))
+            .collect();
+        let mut changes = Vec::new();
+
+        let gone: Vec<String> = flows
+            .keys()
+            .filter(|name| !desired.contains_key(*name))
+            .cloned()
+            .collect();
+        for name in gone {
+            if let Some(mut slot) = flows.remove(&name) {
+                stop_flow(&name, &mut slot).await;
+            }
+            inner.status.flow_removed(&name);
+            info!(flow = %name, "flow removed");
+            changes.push(FlowChange::Removed { flow: name });
+        }
+
+        for (name, spec) in std::mem::take(&mut desired) {
+            match flows.get_mut(&name) {
+                None => {
+                    let mut slot = FlowSlot {
+                        spec: spec.clone(),
+                        running: None,
+                    };
+                    if spec.paused {
+                        register_paused(inner, &spec);
+                    } else {
+                        slot.running = Some(inner.spawn_flow(spec.clone()));
+                    }
+                    info!(flow = %name, paused = spec.paused, "flow added");
+                    flows.insert(name.clone(), slot);
+                    changes.push(FlowChange::Added {
+                        flow: name,
+                        paused: spec.paused,
+                    });
+                }
+                Some(slot) if slot.spec == spec => {}
+                Some(slot) if slot.spec.same_config(&spec) => {
+                    if spec.paused {
+                        stop_flow(&name, slot).await;
+                        register_paused(inner, &spec);
+                        info!(flow = %name, "flow paused");
+                        changes.push(FlowChange::Paused { flow: name });
+                    } else {
+                        slot.running = Some(inner.spawn_flow(spec.clone()));
+                        info!(flow = %name, "flow resumed");
+                        changes.push(FlowChange::Resumed { flow: name });
+                    }
+                    slot.spec = spec;
+                }
+                Some(slot) => {
+                    stop_flow(&name, slot).await;
+                    // Its partitions may differ now: start from a clean slate.
+                    inner.status.flow_removed(&name);
+                    if spec.paused {
+                        register_paused(inner, &spec);
+                    } else {
+                        slot.running = Some(inner.spawn_flow(spec.clone()));
+                    }
+                    info!(flow = %name, paused = spec.paused, "flow config changed; restarted");
+                    slot.spec = spec;
+                    changes.push(FlowChange::Replaced { flow: name });
+                }
+            }
+        }
+
+        // Clients no flow uses any more are closed (dropped).
+        let used: std::collections::BTreeSet<ClusterKey> = flows
+            .values()
+            .flat_map(|slot| {
+                [
+                    cluster_key(&slot.spec.source),
+                    cluster_key(&slot.spec.target),
+                ]
+            })
+            .collect();
+        inner
+            .clients
+            .lock()
+            .unwrap()
+            .retain(|key, _| used.contains(key));
+        changes
+    }
+
+    /// Waits until every flow stopped after the shutdown token was cancelled.
+    pub async fn stopped(&self) {
+        self.inner.shutdown.cancelled().await;
+        // Nothing new starts once shut down (apply checks under the lock).
+        drop(self.inner.flows.lock().await);
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
+    }
+}
+
+fn register_paused(inner: &Inner, spec: &FlowSpec) {
+    inner.status.flow_registered(
+        &spec.name(),
+        spec.flow.source.as_str(),
+        spec.flow.target.as_str(),
+        true,
+    );
+}
+
+async fn stop_flow(name: &str, slot: &mut FlowSlot) {
+    let Some(running) = slot.running.take() else {
+        return;
+    };
+    running.stop.cancel();
+    let abort = running.task.abort_handle();
+    if tokio::time::timeout(FLOW_STOP_TIMEOUT, running.task)
+        .await
+        .is_err()
+    {
+        warn!(flow = %name, timeout = ?FLOW_STOP_TIMEOUT, "flow did not stop in time; aborted");
+        abort.abort();
+    }
+}
+
+impl Inner {
+    fn client_by_alias(&self, alias: &str) -> Option<KafkaClient> {
+        self.clients
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|((a, _), _)| a == alias)
+            .map(|(_, client)| client.clone())
+    }
+
+    fn cached_client(&self, cluster: &ClusterConfig) -> Option<KafkaClient> {
+        self.clients
+            .lock()
+            .unwrap()
+            .get(&cluster_key(cluster))
+            .cloned()
+    }
+
+    async fn client_for(&self, cluster: &ClusterConfig) -> Result<KafkaClient, StartError> {
+        if let Some(client) = self.cached_client(cluster) {
+            return Ok(client);
+        }
+        let alias = cluster.alias.to_string();
+        let bootstrap = cluster.bootstrap_servers.join(",");
+        let mut client_config = ClientConfig::new(&bootstrap);
+        client_config.connection.client_id = format!("kmirror-{alias}");
+        let client = KafkaClient::connect(client_config)
+            .await
+            .map_err(|source| StartError::Unreachable {
+                alias: alias.clone(),
+                bootstrap: bootstrap.clone(),
+                source,
+            })?;
+        info!(cluster = %alias, bootstrap, "connected");
+        // Another flow may have connected meanwhile: keep one client.
+        Ok(self
+            .clients
+            .lock()
+            .unwrap()
+            .entry(cluster_key(cluster))
+            .or_insert(client)
+            .clone())
+    }
+
+    fn spawn_flow(self: &Arc<Self>, spec: FlowSpec) -> RunningFlow {
+        let stop = self.shutdown.child_token();
+        let task = self
+            .tasks
+            .spawn(supervise_flow(self.clone(), spec, stop.clone()));
+        RunningFlow { stop, task }
+    }
+}
+
+/// Runs a flow, connecting its clusters first, and restarts it with backoff
+/// when it fails, until `stop`.
+async fn supervise_flow(inner: Arc<Inner>, spec: FlowSpec, stop: CancellationToken) {
+    let name = spec.name();
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        let clients = async {
+            let source = inner.client_for(&spec.source).await?;
+            let target = inner.client_for(&spec.target).await?;
+            Ok::<_, StartError>((source, target))
+        };
+        let clients = tokio::select! {
+            _ = stop.cancelled() => return,
+            clients = clients => clients,
+        };
+        match clients {
+            Ok((source, target)) => {
+                ensure_canary_topic(&source, &spec.flow).await;
+                let result = run_flow(
+                    spec.flow.clone(),
+                    source,
+                    target,
+                    inner.status.clone(),
+                    inner.indexes.clone(),
+                    inner.tuning.clone(),
+                    stop.clone(),
+                )
+                .await;
+                match result {
+                    Ok(()) => return,
+                    Err(e) => error!(flow = %name, error = %e, "flow failed; restarting"),
+                }
+            }
+            Err(e) => {
+                inner.status.flow_registered(
+                    &name,
+                    spec.flow.source.as_str(),
+                    spec.flow.target.as_str(),
+                    false,
+                );
+                inner.status.flow_failed(&name, e.to_string());
+                error!(flow = %name, error = %e, "cannot connect the flow's clusters; retrying");
+            }
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(60));
+    }
+}
+
+/// Creates the canary topic `kmirror verify` writes to on the flow's source,
+/// so that the flow's first discovery sees it. Best effort: a source kmirror
+/// may not create topics on only loses `verify`.
+async fn ensure_canary_topic(source: &KafkaClient, flow: &FlowConfig) {
+    if !flow.replication_enabled
+        || flow.remote_topic(CANARY_TOPIC) == CANARY_TOPIC
+        || source.metadata().topics.contains_key(CANARY_TOPIC)
+    {
+        return;
+    }
+    let rf = effective_replication_factor(source, flow.replication_factor, CANARY_TOPIC);
+    let topic = NewTopic::new(CANARY_TOPIC, 1, rf)
+        .with_config("cleanup.policy", "delete")
+        .with_config("retention.ms", CANARY_RETENTION_MS);
+    match source.admin().create_topics(&[topic], false).await {
+        Ok(results) => {
+            for (_, result) in results {
+                match result {
+                    Ok(CreateTopicOutcome::Created) => {
+                        info!(topic = CANARY_TOPIC, cluster = %flow.source, "topic created")
+                    }
+                    Ok(CreateTopicOutcome::AlreadyExists) => {}
+                    Err(e) => {
+                        debug!(cluster = %flow.source, error = %e, "cannot create the canary topic")
+                    }
+                }
+            }
+            let _ = source
+                .refresh_metadata(Some(&[CANARY_TOPIC.to_string()]))
+                .await;
+        }
+        Err(e) => debug!(cluster = %flow.source, error = %e, "cannot create the canary topic"),
+    }
+}
+
+/// Polls the end offsets of every known partition from its source, every
+/// [`END_OFFSET_POLL_INTERVAL`], until the engine stops.
+async fn poll_end_offsets(inner: Arc<Inner>) {
+    let mut tick = tokio::time::interval(END_OFFSET_POLL_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = inner.shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let sources: Vec<(String, ClusterConfig)> = match inner.flows.try_lock() {
+            Ok(flows) => flows
+                .iter()
+                .map(|(name, slot)| (name.clone(), slot.spec.source.clone()))
+                .collect(),
+            // A change is being applied; poll next time.
+            Err(_) => continue,
+        };
+        let snapshot = inner.status.snapshot();
+        for (name, source) in sources {
+            let Some(client) = inner.cached_client(&source) else {
+                continue;
+            };
+            let Some(flow) = snapshot.iter().find(|f| f.name == name) else {
+                continue;
+            };
+            let partitions: Vec<(String, i32)> = flow
+                .partitions
+                .iter()
+                .map(|p| (p.topic.clone(), p.partition))
+                .collect();
+            if partitions.is_empty() {
+                continue;
+            }
+            let admin = client.admin();
+            let answers = tokio::select! {
+                _ = inner.shutdown.cancelled() => return,
+                answers = tokio::time::timeout(
+                    END_OFFSET_POLL_INTERVAL * 2,
+                    admin.list_offsets(&partitions, OffsetSpec::Latest),
+                ) => answers,
+            };
+            let Ok(Ok(answers)) = answers else {
+                continue;
+            };
+            for ((topic, partition), end) in answers {
+                if let Ok(end) = end {
+                    inner.status.polled_end_offset(
+                        &name,
+                        &TopicPartition::new(&topic, partition),
+                        end,
+                    );
+                }
+            }
+        }
     }
 }

@@ -3,11 +3,14 @@
 //! `kmirror status`; written by the flows.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
+use super::writer::now_ms;
 use crate::forward::{Forwarded, TopicPartition};
+use crate::metrics::{ErrorKind, Metrics};
+use crate::policy::HEARTBEATS_TOPIC;
 
 /// How a partition pipeline is doing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -41,6 +44,9 @@ pub struct PartitionStatus {
     pub last_record_timestamp_ms: i64,
     /// When (ms) the last batch was acknowledged by the target.
     pub last_forward_ms: i64,
+    /// When (ms) the target was last seen holding everything the source
+    /// had (lag 0); 0 if never.
+    pub caught_up_ms: i64,
     pub last_error: Option<String>,
 }
 
@@ -48,6 +54,57 @@ impl PartitionStatus {
     /// Records on the source not yet on the target.
     pub fn lag_records(&self) -> i64 {
         (self.source_end_offset - self.replicated_offset).max(0)
+    }
+
+    /// How far behind the target is in time at `now_ms`: 0 when caught up;
+    /// else the time since the target last held everything the source had,
+    /// or since the newest replicated record was written, whichever is
+    /// later. Every record not yet replicated was written after both, so
+    /// this bounds the age of the oldest one (to within the polling of the
+    /// source's end offsets).
+    pub fn lag_seconds(&self, now_ms: i64) -> f64 {
+        if self.lag_records() == 0 {
+            return 0.0;
+        }
+        let since = self.caught_up_ms.max(self.last_record_timestamp_ms);
+        if since <= 0 {
+            return 0.0;
+        }
+        (now_ms - since).max(0) as f64 / 1000.0
+    }
+
+    pub fn is_paused(&self) -> bool {
+        matches!(self.state, PartitionState::Paused { .. })
+    }
+
+    fn note_position(&mut self, now_ms: i64) {
+        if self.replicated_offset >= self.source_end_offset {
+            self.caught_up_ms = now_ms;
+        }
+    }
+}
+
+/// What a flow as a whole is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlowState {
+    Running,
+    /// Stopped on request (its connector was paused); resumes from its
+    /// committed position.
+    Paused,
+    /// Its task failed; restarted with backoff.
+    Failed,
+    Stopped,
+}
+
+impl FlowState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowState::Running => "running",
+            FlowState::Paused => "paused",
+            FlowState::Failed => "failed",
+            FlowState::Stopped => "stopped",
+        }
     }
 }
 
@@ -58,16 +115,57 @@ pub struct FlowStatus {
     pub source: String,
     pub target: String,
     pub running: bool,
+    /// Paused on request (see [`FlowState::Paused`]).
+    pub paused: bool,
+    /// Whether its first topic discovery completed (or it replicates
+    /// nothing): until then the flow is starting.
+    pub discovered: bool,
     pub error: Option<String>,
     /// When (ms) this flow last wrote a heartbeat.
     pub last_heartbeat_ms: i64,
     pub partitions: Vec<PartitionStatus>,
 }
 
-/// Shared, lock-protected status of every flow.
+impl FlowStatus {
+    pub fn state(&self) -> FlowState {
+        if self.paused {
+            FlowState::Paused
+        } else if self.running {
+            FlowState::Running
+        } else if self.error.is_some() {
+            FlowState::Failed
+        } else {
+            FlowState::Stopped
+        }
+    }
+
+    /// Timestamp (ms) of the newest heartbeat this flow replicated from its
+    /// source's heartbeats topics (`heartbeats`, `<alias>.heartbeats`).
+    pub fn last_replicated_heartbeat_ms(&self) -> Option<i64> {
+        self.partitions
+            .iter()
+            .filter(|p| is_heartbeats_topic_name(&p.topic) && p.last_record_timestamp_ms > 0)
+            .map(|p| p.last_record_timestamp_ms)
+            .max()
+    }
+}
+
+/// `heartbeats`, or a remote heartbeats topic (`kafka-a.heartbeats`, with
+/// any separator).
+fn is_heartbeats_topic_name(topic: &str) -> bool {
+    match topic.strip_suffix(HEARTBEATS_TOPIC) {
+        Some("") => true,
+        Some(prefix) => !prefix.ends_with(|c: char| c.is_ascii_alphanumeric()),
+        None => false,
+    }
+}
+
+/// Shared, lock-protected status of every flow. Also passes what it is told
+/// on to the [`Metrics`], so that the flows report in one place.
 #[derive(Debug, Default)]
 pub struct StatusBoard {
     flows: Mutex<BTreeMap<String, FlowEntry>>,
+    metrics: Arc<Metrics>,
 }
 
 #[derive(Debug, Default)]
@@ -77,6 +175,18 @@ struct FlowEntry {
 }
 
 impl StatusBoard {
+    /// A board that reports to `metrics`.
+    pub fn with_metrics(metrics: Arc<Metrics>) -> Self {
+        StatusBoard {
+            flows: Mutex::default(),
+            metrics,
+        }
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
     pub fn flow_started(&self, name: &str, source: &str, target: &str) {
         let mut flows = self.flows.lock().unwrap();
         let entry = flows.entry(name.to_string()).or_default();
@@ -84,7 +194,40 @@ impl StatusBoard {
         entry.status.source = source.to_string();
         entry.status.target = target.to_string();
         entry.status.running = true;
+        entry.status.paused = false;
         entry.status.error = None;
+    }
+
+    /// A flow known but not started: paused on request, or waiting for its
+    /// clusters.
+    pub fn flow_registered(&self, name: &str, source: &str, target: &str, paused: bool) {
+        let mut flows = self.flows.lock().unwrap();
+        let entry = flows.entry(name.to_string()).or_default();
+        entry.status.name = name.to_string();
+        entry.status.source = source.to_string();
+        entry.status.target = target.to_string();
+        entry.status.running = false;
+        entry.status.paused = paused;
+        if paused {
+            entry.status.error = None;
+            // A paused flow moves nothing: its partitions' errors are moot.
+            for partition in entry.partitions.values_mut() {
+                partition.state = PartitionState::Running;
+            }
+        }
+    }
+
+    /// The flow's first topic discovery completed.
+    pub fn flow_discovered(&self, name: &str) {
+        if let Some(entry) = self.flows.lock().unwrap().get_mut(name) {
+            entry.status.discovered = true;
+        }
+    }
+
+    /// The flow is gone (removed or replaced): its status and series go.
+    pub fn flow_removed(&self, name: &str) {
+        self.flows.lock().unwrap().remove(name);
+        self.metrics.flow_removed(name);
     }
 
     pub fn flow_failed(&self, name: &str, error: String) {
@@ -92,6 +235,18 @@ impl StatusBoard {
             entry.status.running = false;
             entry.status.error = Some(error);
         }
+        self.metrics.error(name, ErrorKind::Flow);
+    }
+
+    /// An error that does not stop anything (counted in the metrics).
+    pub fn error(&self, flow: &str, kind: ErrorKind) {
+        self.metrics.error(flow, kind);
+    }
+
+    /// Checkpoints were written: `count` records, `latency_ms` after the
+    /// source offsets were read.
+    pub fn checkpoints_written(&self, flow: &str, count: usize, latency_ms: i64) {
+        self.metrics.checkpoints_written(flow, count, latency_ms);
     }
 
     pub fn flow_stopped(&self, name: &str) {
@@ -104,6 +259,7 @@ impl StatusBoard {
         if let Some(entry) = self.flows.lock().unwrap().get_mut(name) {
             entry.status.last_heartbeat_ms = at_ms;
         }
+        self.metrics.heartbeat_written(name);
     }
 
     /// Registers a partition pipeline (or resets it to running).
@@ -121,7 +277,15 @@ impl StatusBoard {
         });
     }
 
-    pub fn partition_paused(&self, flow: &str, tp: &TopicPartition, error: String, now_ms: i64) {
+    pub fn partition_paused(
+        &self,
+        flow: &str,
+        tp: &TopicPartition,
+        kind: ErrorKind,
+        error: String,
+        now_ms: i64,
+    ) {
+        self.metrics.error(flow, kind);
         self.with_partition(flow, tp, |p| {
             p.last_error = Some(error.clone());
             p.state = PartitionState::Paused {
@@ -135,6 +299,7 @@ impl StatusBoard {
         if let Some(entry) = self.flows.lock().unwrap().get_mut(flow) {
             entry.partitions.remove(tp);
         }
+        self.metrics.partition_removed(flow, tp);
     }
 
     pub fn forwarded(&self, flow: &str, tp: &TopicPartition, batch: &Forwarded, now_ms: i64) {
@@ -145,17 +310,38 @@ impl StatusBoard {
             p.batches += 1;
             p.last_record_timestamp_ms = p.last_record_timestamp_ms.max(batch.max_timestamp);
             p.last_forward_ms = now_ms;
+            p.note_position(now_ms);
         });
+        self.metrics.forwarded(flow, tp, batch, now_ms);
     }
 
     pub fn skipped_to(&self, flow: &str, tp: &TopicPartition, next: i64) {
         self.with_partition(flow, tp, |p| {
             p.replicated_offset = p.replicated_offset.max(next);
+            p.note_position(now_ms());
         });
     }
 
     pub fn source_end_offset(&self, flow: &str, tp: &TopicPartition, end: i64) {
-        self.with_partition(flow, tp, |p| p.source_end_offset = end);
+        self.with_partition(flow, tp, |p| {
+            p.source_end_offset = end;
+            p.note_position(now_ms());
+        });
+    }
+
+    /// The source's end offset as polled by the replicator, for partitions
+    /// the flow already knows (a paused partition fetches nothing, so its
+    /// lag would otherwise freeze). Never moves an end offset backwards.
+    pub fn polled_end_offset(&self, flow: &str, tp: &TopicPartition, end: i64) {
+        let mut flows = self.flows.lock().unwrap();
+        let Some(p) = flows
+            .get_mut(flow)
+            .and_then(|entry| entry.partitions.get_mut(tp))
+        else {
+            return;
+        };
+        p.source_end_offset = p.source_end_offset.max(end);
+        p.note_position(now_ms());
     }
 
     /// A copy of every flow's status.
@@ -195,6 +381,7 @@ impl StatusBoard {
                 batches: 0,
                 last_record_timestamp_ms: 0,
                 last_forward_ms: 0,
+                caught_up_ms: 0,
                 last_error: None,
             });
         f(status);

@@ -1,13 +1,20 @@
-//! `kmirror run`: replicate until told to stop.
+//! `kmirror run`: replicate until told to stop, serving the REST API,
+//! metrics and the live page meanwhile.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use kmirror_engine::metrics::Metrics;
 use kmirror_engine::runtime::{FlowTuning, Replicator};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
+use crate::connectors::state::StateStore;
+use crate::connectors::{FileConnector, Registry};
+use crate::history::History;
+use crate::rest::{self, AppState, Phase};
 use crate::{config_file, EXIT_CONFIG, EXIT_FAILURE};
 
 /// How long shutdown may take before the process exits anyway; in-flight
@@ -16,35 +23,123 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The MM2 properties file (or Connect connector JSON).
-    config: PathBuf,
+    /// The MM2 properties file (or Connect connector JSON). It runs as one
+    /// connector named after the file; without it, only the connectors of
+    /// the state directory (created through the REST API) run.
+    config: Option<PathBuf>,
+    /// Address of the REST API, metrics and live page.
+    #[arg(long, env = "KMIRROR_REST_LISTEN", default_value = "127.0.0.1:8083")]
+    rest_listen: String,
+    /// Serve no REST API (no metrics, no live page, no connector changes).
+    #[arg(long)]
+    no_rest: bool,
+    /// Where connectors created or changed through the API, and their paused
+    /// state, are kept across restarts.
+    #[arg(long, env = "KMIRROR_STATE_DIR", default_value = "kmirror-state")]
+    state_dir: PathBuf,
+    /// Add a `partition` label to the data-path metrics (more series).
+    #[arg(long)]
+    metrics_per_partition: bool,
+    /// Comma-separated hosts that connectors created through the API may
+    /// name in their bootstrap servers (default: any). The properties file
+    /// is not restricted.
+    #[arg(long, value_delimiter = ',')]
+    allow_cluster_hosts: Option<Vec<String>>,
 }
 
 pub async fn run(args: RunArgs) -> u8 {
-    let config = match config_file::load(&args.config) {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("kmirror: {e}");
-            return EXIT_CONFIG;
-        }
+    let file = match &args.config {
+        Some(path) => match config_file::load_with_text(path) {
+            Ok((config, text)) => {
+                config_file::report(&config);
+                Some(FileConnector::new(path, text, config))
+            }
+            Err(e) => {
+                eprintln!("kmirror: {e}");
+                return EXIT_CONFIG;
+            }
+        },
+        None => None,
     };
-    config_file::report(&config);
-    let replicator = match Replicator::connect(&config, FlowTuning::default()).await {
-        Ok(replicator) => replicator,
+    let store = match StateStore::open(&args.state_dir) {
+        Ok(store) => store,
         Err(e) => {
             error!("{e}");
             eprintln!("kmirror: {e}");
             return EXIT_FAILURE;
         }
     };
+    let registry = match Registry::load(file.clone(), Some(store), args.allow_cluster_hosts.clone())
+    {
+        Ok(registry) => Arc::new(registry),
+        Err(e) => {
+            error!("{e}");
+            eprintln!("kmirror: {e}");
+            return EXIT_CONFIG;
+        }
+    };
+
+    let metrics = Arc::new(Metrics::new(args.metrics_per_partition));
+    let mut replicator = Replicator::new(FlowTuning::default(), metrics.clone());
+    let history = Arc::new(History::default());
+    let stop_rest = CancellationToken::new();
+    let mut rest_task = None;
+    let mut app = None;
+    if !args.no_rest {
+        let (listener, address) = match rest::bind(&args.rest_listen).await {
+            Ok(bound) => bound,
+            Err(e) => {
+                error!("{e}");
+                eprintln!("kmirror: {e}");
+                return EXIT_FAILURE;
+            }
+        };
+        let state = Arc::new(AppState::new(
+            replicator.status(),
+            metrics,
+            history.clone(),
+            registry.clone(),
+            address.to_string(),
+        ));
+        rest_task = Some(tokio::spawn(rest::serve(
+            listener,
+            state.clone(),
+            stop_rest.clone(),
+        )));
+        app = Some(state);
+    }
+
+    if let (true, Some(file)) = (registry.file_connector_active(), &file) {
+        if let Err(e) = replicator.connect_clusters(&file.mm2).await {
+            error!("{e}");
+            eprintln!("kmirror: {e}");
+            return EXIT_FAILURE;
+        }
+    }
+    replicator.set_initial_flows(registry.initial_flows());
+    let status = replicator.status();
     let shutdown = CancellationToken::new();
-    let engine = tokio::spawn(replicator.run(shutdown.clone()));
+    let handle = replicator.start(shutdown.clone()).await;
+    registry.attach(handle.clone());
+    tokio::spawn(history.run_sampler(status, shutdown.clone()));
+    if let Some(app) = &app {
+        app.set_phase(Phase::Running);
+    }
+    let engine = tokio::spawn(async move { handle.stopped().await });
+
     wait_for_signal().await;
     info!("stopping: finishing in-flight batches and writing progress");
+    if let Some(app) = &app {
+        app.set_phase(Phase::Stopping);
+    }
     shutdown.cancel();
     match tokio::time::timeout(SHUTDOWN_GRACE, engine).await {
         Ok(_) => info!("stopped"),
         Err(_) => warn!(grace = ?SHUTDOWN_GRACE, "shutdown took too long; exiting anyway"),
+    }
+    stop_rest.cancel();
+    if let Some(task) = rest_task {
+        let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
     }
     0
 }

@@ -45,7 +45,9 @@ use super::header::{
 use super::split::RawBatch;
 use crate::WireError;
 use codec::DecompressError;
-use records::{assemble, for_each_record, put_with_zero_timestamp_delta, BatchFields};
+use records::{
+    assemble, for_each_record, put_with_deltas, put_with_zero_timestamp_delta, BatchFields,
+};
 
 /// [`upconvert_legacy`] stops taking further messages once the batches it
 /// has built hold this many bytes (64 MiB); the caller calls again for the
@@ -131,6 +133,98 @@ pub fn normalize_log_append_time(batch: &RawBatch) -> Result<Bytes, WireError> {
     if codec == Compression::None {
         // A zero delta never takes more bytes than the delta it replaces,
         // so the batch can only shrink.
+        return assemble(&fields, payload.len(), |out| rewrite(payload, out)).map_err(corrupt);
+    }
+    let records = codec::decompress(codec, payload, false).map_err(|error| match error {
+        DecompressError::TooLarge(limit) => WireError::DecompressionLimit { offset, limit },
+        DecompressError::Malformed(reason) => corrupt(format!("{codec:?} records: {reason}")),
+    })?;
+    let mut rewritten = Vec::with_capacity(records.len());
+    rewrite(&records, &mut rewritten).map_err(corrupt)?;
+    drop(records);
+    assemble(&fields, payload.len(), |out| {
+        codec::compress(codec, &rewritten, out)
+    })
+    .map_err(corrupt)
+}
+
+/// Whether a fetched batch must go through [`rebuild_for_forwarding`]
+/// before a broker accepts it from a producer and its consumers read what
+/// the source's consumers read: LogAppendTime batches (see
+/// [`normalize_log_append_time`]) and batches with offset gaps, which
+/// compaction leaves (a broker refuses a produced batch whose offset range
+/// is not its record count: "Inconsistent batch offset range").
+pub fn needs_rebuild(header: &BatchHeader) -> bool {
+    header.timestamp_type() == TimestampType::LogAppendTime || !header.is_dense()
+}
+
+/// The batch as one a producer may send and that reads the same on the
+/// target: the records numbered 0..n (`lastOffsetDelta = n - 1`), and, for
+/// a LogAppendTime batch, every record stamped with the append time as
+/// [`normalize_log_append_time`] does. Keys, values, headers and record
+/// attributes stay byte for byte; the codec stays. A batch that needs
+/// neither is returned as is.
+///
+/// # Errors
+///
+/// As [`normalize_log_append_time`].
+pub fn rebuild_for_forwarding(batch: &RawBatch) -> Result<Bytes, WireError> {
+    let bytes = &batch.bytes;
+    let header = BatchHeader::parse(bytes)?;
+    let offset = header.base_offset;
+    let corrupt = |reason: String| WireError::Corrupt { offset, reason };
+    if bytes.len() != header.total_len() {
+        return Err(corrupt(format!(
+            "{} bytes given for a batch of {} bytes",
+            bytes.len(),
+            header.total_len()
+        )));
+    }
+    if header.is_control() {
+        return Err(WireError::ControlBatch { offset });
+    }
+    if !needs_rebuild(&header) {
+        return Ok(bytes.clone());
+    }
+    if !verify_crc(bytes) {
+        return Err(corrupt("CRC-32C mismatch".to_string()));
+    }
+    let log_append = header.timestamp_type() == TimestampType::LogAppendTime;
+    let (base_timestamp, max_timestamp) = if log_append {
+        (header.max_timestamp, header.max_timestamp)
+    } else {
+        (header.base_timestamp, header.max_timestamp)
+    };
+    let fields = BatchFields {
+        base_offset: header.base_offset,
+        partition_leader_epoch: header.partition_leader_epoch,
+        attributes: header.attributes & !(ATTR_LOG_APPEND_TIME | ATTR_DELETE_HORIZON),
+        last_offset_delta: header.records_count.saturating_sub(1).max(0),
+        base_timestamp,
+        max_timestamp,
+        producer_id: header.producer_id,
+        producer_epoch: header.producer_epoch,
+        base_sequence: header.base_sequence,
+        records_count: header.records_count,
+    };
+    let payload = &bytes[BATCH_HEADER_LEN..];
+    let rewrite = |records: &[u8], out: &mut Vec<u8>| -> Result<(), String> {
+        let mut index = 0i32;
+        let count = for_each_record(records, |frame| {
+            let timestamp_delta = if log_append { 0 } else { frame.timestamp_delta };
+            put_with_deltas(out, &frame, timestamp_delta, index);
+            index = index.saturating_add(1);
+        })?;
+        if i32::try_from(count) != Ok(header.records_count) {
+            return Err(format!(
+                "header counts {} records, the batch holds {count}",
+                header.records_count
+            ));
+        }
+        Ok(())
+    };
+    let codec = header.compression();
+    if codec == Compression::None {
         return assemble(&fields, payload.len(), |out| rewrite(payload, out)).map_err(corrupt);
     }
     let records = codec::decompress(codec, payload, false).map_err(|error| match error {

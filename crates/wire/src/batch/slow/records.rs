@@ -29,6 +29,9 @@ pub(super) struct RecordFrame<'a> {
     /// The record's body from `offsetDelta` to its end: everything after
     /// the timestamp delta, kept byte for byte.
     pub(super) after_timestamp: &'a [u8],
+    pub(super) timestamp_delta: i64,
+    /// The record's body after `offsetDelta`: key, value and headers.
+    pub(super) after_offset: &'a [u8],
 }
 
 /// Walks the (uncompressed) records section of a batch, checking each
@@ -63,9 +66,10 @@ pub(super) fn for_each_record<'a>(
 fn parse_body(body: &[u8]) -> Result<RecordFrame<'_>, &'static str> {
     let mut cursor = Cursor(body);
     let attributes = cursor.u8().ok_or("no attributes")?;
-    cursor.varlong().ok_or("bad timestamp delta")?;
+    let timestamp_delta = cursor.varlong().ok_or("bad timestamp delta")?;
     let after_timestamp = cursor.rest();
     cursor.varint().ok_or("bad offset delta")?;
+    let after_offset = cursor.rest();
     skip_nullable(&mut cursor).ok_or("bad key")?;
     skip_nullable(&mut cursor).ok_or("bad value")?;
     let headers = cursor.varint().ok_or("bad header count")?;
@@ -88,6 +92,8 @@ fn parse_body(body: &[u8]) -> Result<RecordFrame<'_>, &'static str> {
     Ok(RecordFrame {
         attributes,
         after_timestamp,
+        timestamp_delta,
+        after_offset,
     })
 }
 
@@ -111,6 +117,23 @@ pub(super) fn put_with_zero_timestamp_delta(out: &mut Vec<u8>, frame: &RecordFra
     out.put_u8(frame.attributes);
     put_varlong(out, 0);
     out.put_slice(frame.after_timestamp);
+}
+
+/// Writes `frame` again with the given timestamp and offset deltas; key,
+/// value and headers byte for byte.
+pub(super) fn put_with_deltas(
+    out: &mut Vec<u8>,
+    frame: &RecordFrame<'_>,
+    timestamp_delta: i64,
+    offset_delta: i32,
+) {
+    let len =
+        1 + varlong_len(timestamp_delta) + varint_len(offset_delta) + frame.after_offset.len();
+    put_varint(out, len as i32);
+    out.put_u8(frame.attributes);
+    put_varlong(out, timestamp_delta);
+    put_varint(out, offset_delta);
+    out.put_slice(frame.after_offset);
 }
 
 /// Writes a record with no headers, as Kafka's up-conversion of a legacy

@@ -1,0 +1,368 @@
+//! `kmirror status`: a terminal view of a running kmirror, read from its
+//! REST API (`GET /status` and `GET /api/history`).
+//!
+//! On a terminal it redraws in place every `--interval` until Ctrl-C; on a
+//! pipe it prints one plain snapshot (or one per interval with `--watch`).
+//! A flow catching up on a backlog gets a progress bar with an ETA: the
+//! backlog is the largest lag since the flow was last caught up (from the
+//! server's history), the ETA the lag over the rate at which it shrank in
+//! the last half minute.
+
+use std::fmt::Write as _;
+use std::io::{IsTerminal as _, Write as _};
+use std::time::Duration;
+
+use clap::Args;
+use serde::Deserialize;
+
+use crate::rest::status::{FlowView, InstanceView};
+use crate::EXIT_FAILURE;
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Base URL of the kmirror REST API.
+    #[arg(long, env = "KMIRROR_URL", default_value = "http://127.0.0.1:8083")]
+    url: String,
+    /// Seconds between refreshes.
+    #[arg(long, default_value_t = 2.0)]
+    interval: f64,
+    /// Print one snapshot and exit, even on a terminal.
+    #[arg(long)]
+    once: bool,
+    /// Keep printing snapshots on a pipe too.
+    #[arg(long)]
+    watch: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct HistoryAnswer {
+    samples: Vec<SampleAnswer>,
+}
+
+/// A history sample as read back: only what the progress bar needs.
+#[derive(Debug, Deserialize)]
+struct SampleAnswer {
+    time_ms: i64,
+    flows: std::collections::BTreeMap<String, FlowSampleAnswer>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FlowSampleAnswer {
+    lag_records: i64,
+}
+
+pub async fn status(args: StatusArgs) -> u8 {
+    let tty = std::io::stdout().is_terminal();
+    let repeat = !args.once && (tty || args.watch);
+    let interval = Duration::from_secs_f64(args.interval.clamp(0.2, 3600.0));
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+    {
+        Ok(client) => client,
+        Err(e) => {
+            eprintln!("kmirror: {e}");
+            return EXIT_FAILURE;
+        }
+    };
+    let base = args.url.trim_end_matches('/').to_string();
+    if tty && repeat {
+        print!("\x1b[?25l");
+    }
+    let mut first = true;
+    let code = loop {
+        let text = match fetch(&client, &base).await {
+            Ok((instance, history)) => render(&instance, &history, tty, terminal_width()),
+            Err(e) if first || !repeat => {
+                if tty && repeat {
+                    print!("\x1b[?25h");
+                }
+                eprintln!("kmirror: cannot read the status from {base}: {e}");
+                break EXIT_FAILURE;
+            }
+            Err(e) => format!("cannot read the status from {base}: {e}\n"),
+        };
+        first = false;
+        let mut out = std::io::stdout().lock();
+        if tty && repeat {
+            // Home, draw, clear what the previous frame left below.
+            let _ = write!(out, "\x1b[H{}\x1b[J", text.replace('\n', "\x1b[K\n"));
+        } else {
+            let _ = write!(out, "{text}");
+            if repeat {
+                let _ = writeln!(out);
+            }
+        }
+        let _ = out.flush();
+        drop(out);
+        if !repeat {
+            break 0;
+        }
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break 0,
+            _ = tokio::time::sleep(interval) => {}
+        }
+    };
+    if tty && repeat {
+        print!("\x1b[?25h\n");
+        let _ = std::io::stdout().flush();
+    }
+    code
+}
+
+async fn fetch(
+    client: &reqwest::Client,
+    base: &str,
+) -> Result<(InstanceView, Vec<SampleAnswer>), String> {
+    let instance: InstanceView = client
+        .get(format!("{base}/status"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .error_for_status()
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| format!("unexpected answer: {e}"))?;
+    let history: HistoryAnswer = client
+        .get(format!("{base}/api/history"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| format!("unexpected answer: {e}"))?;
+    Ok((instance, history.samples))
+}
+
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .filter(|&c: &usize| c >= 60)
+        .unwrap_or(110)
+}
+
+fn human(n: f64) -> String {
+    let abs = n.abs();
+    if abs >= 1e9 {
+        format!("{:.1}G", n / 1e9)
+    } else if abs >= 1e6 {
+        format!("{:.1}M", n / 1e6)
+    } else if abs >= 1e4 {
+        format!("{:.1}k", n / 1e3)
+    } else if n.fract() == 0.0 || abs >= 100.0 {
+        format!("{n:.0}")
+    } else {
+        format!("{n:.1}")
+    }
+}
+
+fn bytes(n: f64) -> String {
+    let units = ["B", "kB", "MB", "GB"];
+    let mut value = n;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < units.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{value:.0} B")
+    } else {
+        format!("{value:.1} {}", units[unit])
+    }
+}
+
+fn duration(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// The catch-up of a lagging flow: the backlog since it was last caught
+/// up, and how fast the lag shrank lately (records per second).
+fn catch_up(flow: &FlowView, history: &[SampleAnswer]) -> Option<(i64, Option<f64>)> {
+    if flow.lag_records < 100 && flow.lag_seconds < 5.0 {
+        return None;
+    }
+    let lags: Vec<(i64, i64)> = history
+        .iter()
+        .filter_map(|s| s.flows.get(&flow.name).map(|f| (s.time_ms, f.lag_records)))
+        .collect();
+    let since_caught_up = lags
+        .iter()
+        .rposition(|(_, lag)| *lag == 0)
+        .map_or(&lags[..], |i| &lags[i + 1..]);
+    let backlog = since_caught_up
+        .iter()
+        .map(|(_, lag)| *lag)
+        .max()
+        .unwrap_or(0)
+        .max(flow.lag_records);
+    let recent: Vec<&(i64, i64)> = since_caught_up
+        .iter()
+        .filter(|(t, _)| *t >= lags.last().map_or(0, |l| l.0) - 30_000)
+        .collect();
+    let shrink = match (recent.first(), recent.last()) {
+        (Some(first), Some(last)) if last.0 > first.0 => {
+            let rate = (first.1 - last.1) as f64 / ((last.0 - first.0) as f64 / 1000.0);
+            (rate > 0.0).then_some(rate)
+        }
+        _ => None,
+    };
+    Some((backlog, shrink))
+}
+
+fn render(instance: &InstanceView, history: &[SampleAnswer], color: bool, width: usize) -> String {
+    let (bold, dim, red, green, yellow, reset) = if color {
+        ("\x1b[1m", "\x1b[2m", "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[0m")
+    } else {
+        ("", "", "", "", "", "")
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{bold}kmirror{reset} {} · {} · up {} · v{}",
+        instance.worker_id,
+        instance.phase,
+        duration(instance.uptime_seconds),
+        instance.version
+    );
+    let _ = writeln!(out);
+    if instance.flows.is_empty() {
+        let _ = writeln!(out, "no flows");
+        return out;
+    }
+    let name_width = instance
+        .flows
+        .iter()
+        .map(|f| f.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let _ = writeln!(
+        out,
+        "{dim}{:<name_width$}  {:<8} {:>10} {:>11} {:>9} {:>8} {:>9} {:>10}{reset}",
+        "FLOW", "STATE", "RECORDS/S", "BYTES/S", "LAG", "LAG(S)", "LATENCY", "HEARTBEAT"
+    );
+    let mut problems = Vec::new();
+    for flow in &instance.flows {
+        let state_color = match flow.state.as_str() {
+            "running" if flow.paused_partitions == 0 => green,
+            "running" => yellow,
+            "failed" => red,
+            _ => dim,
+        };
+        let latency = flow
+            .latency_mean_ms
+            .map_or("–".to_string(), |ms| format!("{} ms", human(ms)));
+        let heartbeat = flow
+            .heartbeat_age_seconds
+            .map_or("–".to_string(), |s| format!("{s:.1} s"));
+        let _ = writeln!(
+            out,
+            "{:<name_width$}  {state_color}{:<8}{reset} {:>10} {:>11} {:>9} {:>8.1} {:>9} {:>10}",
+            flow.name,
+            flow.state,
+            human(flow.records_per_second),
+            format!("{}/s", bytes(flow.bytes_per_second)),
+            human(flow.lag_records as f64),
+            flow.lag_seconds,
+            latency,
+            heartbeat,
+        );
+        if flow.state == "running" {
+            if let Some((backlog, shrink)) = catch_up(flow, history) {
+                let done = if backlog > 0 {
+                    1.0 - flow.lag_records as f64 / backlog as f64
+                } else {
+                    1.0
+                };
+                let bar_width = width.saturating_sub(name_width + 50).clamp(10, 40);
+                let filled = ((done * bar_width as f64).round() as usize).min(bar_width);
+                let eta = match shrink {
+                    Some(rate) => format!("ETA {}", duration(flow.lag_records as f64 / rate)),
+                    None => "ETA unknown (lag not shrinking)".to_string(),
+                };
+                let _ = writeln!(
+                    out,
+                    "{:<name_width$}  catching up [{yellow}{}{reset}{}] {:>3.0}%  {} left, {eta}",
+                    "",
+                    "#".repeat(filled),
+                    "-".repeat(bar_width - filled),
+                    done * 100.0,
+                    human(flow.lag_records as f64),
+                );
+            }
+        }
+        if let Some(error) = &flow.error {
+            problems.push(format!("{red}{}: {error}{reset}", flow.name));
+        }
+        for topic in &flow.topics {
+            for p in &topic.partitions {
+                if p.state == "paused" {
+                    problems.push(format!(
+                        "{yellow}{} {}-{} paused at offset {}: {}{reset}",
+                        flow.name,
+                        topic.topic,
+                        p.partition,
+                        p.replicated_offset,
+                        p.last_error.as_deref().unwrap_or("?")
+                    ));
+                }
+            }
+        }
+    }
+    if !problems.is_empty() {
+        let _ = writeln!(out, "\n{bold}Paused partitions and errors{reset}");
+        for problem in problems {
+            let _ = writeln!(out, "  {problem}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flow(name: &str, lag: i64) -> FlowView {
+        serde_json::from_value(serde_json::json!({
+            "name": name, "source": "a", "target": "b", "connector": "mm2",
+            "state": "running", "error": null, "records_per_second": 10.0,
+            "bytes_per_second": 1000.0, "replicated_records": 5, "replicated_bytes": 500,
+            "source_end_offset_total": 100, "replicated_offset_total": 100 - lag,
+            "lag_records": lag, "lag_seconds": 12.0, "latency_mean_ms": 3.0,
+            "latency_max_ms": 4.0, "heartbeat_age_seconds": 1.0,
+            "heartbeat_emit_age_seconds": 0.5, "paused_partitions": 0, "topics": []
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_lagging_flow_gets_a_bar_with_an_eta() {
+        let history: Vec<SampleAnswer> = [(0, 0), (2_000, 1000), (4_000, 800), (6_000, 600)]
+            .iter()
+            .map(|(t, lag)| SampleAnswer {
+                time_ms: *t,
+                flows: [("a->b".to_string(), FlowSampleAnswer { lag_records: *lag })].into(),
+            })
+            .collect();
+        let instance = InstanceView {
+            phase: "running".into(),
+            worker_id: "w".into(),
+            version: "0".into(),
+            uptime_seconds: 1.0,
+            time_ms: 0,
+            flows: vec![flow("a->b", 600)],
+        };
+        let text = render(&instance, &history, false, 100);
+        assert!(text.contains("catching up ["), "{text}");
+        assert!(text.contains("40%"), "{text}");
+        assert!(text.contains("ETA 6s"), "{text}");
+        assert!(!text.contains('\x1b'), "plain text on a pipe");
+    }
+}

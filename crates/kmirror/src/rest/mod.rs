@@ -1,0 +1,202 @@
+//! The REST API (axum), one module per area:
+//! - [`health`]: `/livez`, `/readyz`;
+//! - [`status`]: `GET /status`, every flow, topic and partition;
+//! - [`connectors`]: the Kafka Connect endpoints MM2 users script against;
+//! - [`metrics`]: `GET /metrics` for Prometheus;
+//! - [`web`]: the live page at `/` and `GET /api/history`;
+//! - [`openapi`]: `GET /openapi.json`, the description of all of this.
+//!
+//! Errors are Connect's shape, `{"error_code": 400, "message": "..."}`. Bad
+//! input is a 4xx, never a 5xx; configs are echoed with secrets redacted.
+
+pub mod connectors;
+pub mod health;
+pub mod metrics;
+pub mod openapi;
+pub mod status;
+pub mod web;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use kmirror_engine::metrics::Metrics;
+use kmirror_engine::runtime::StatusBoard;
+use serde_json::{json, Map, Value};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::connectors::{ConnectorError, Registry};
+use crate::history::History;
+
+/// Where the process is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Phase {
+    /// Connecting to the clusters; flows not started yet.
+    Starting = 0,
+    Running = 1,
+    Stopping = 2,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Starting => "starting",
+            Phase::Running => "running",
+            Phase::Stopping => "stopping",
+        }
+    }
+}
+
+/// What every handler can see.
+#[derive(Debug)]
+pub struct AppState {
+    phase: AtomicU8,
+    pub status: Arc<StatusBoard>,
+    pub metrics: Arc<Metrics>,
+    pub history: Arc<History>,
+    pub registry: Arc<Registry>,
+    /// `host:port` of the REST listener, Connect's `worker_id`.
+    pub worker_id: String,
+    pub started: Instant,
+}
+
+impl AppState {
+    pub fn new(
+        status: Arc<StatusBoard>,
+        metrics: Arc<Metrics>,
+        history: Arc<History>,
+        registry: Arc<Registry>,
+        worker_id: String,
+    ) -> Self {
+        AppState {
+            phase: AtomicU8::new(Phase::Starting as u8),
+            status,
+            metrics,
+            history,
+            registry,
+            worker_id,
+            started: Instant::now(),
+        }
+    }
+
+    pub fn phase(&self) -> Phase {
+        match self.phase.load(Ordering::Relaxed) {
+            0 => Phase::Starting,
+            1 => Phase::Running,
+            _ => Phase::Stopping,
+        }
+    }
+
+    pub fn set_phase(&self, phase: Phase) {
+        self.phase.store(phase as u8, Ordering::Relaxed);
+    }
+
+    /// Connect's `worker_id`.
+    pub fn worker_id(&self) -> &str {
+        &self.worker_id
+    }
+}
+
+/// An error answer in Connect's shape.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<ConnectorError> for ApiError {
+    fn from(e: ConnectorError) -> Self {
+        ApiError {
+            status: StatusCode::from_u16(e.status_code())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            message: e.message(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(json!({
+            "error_code": self.status.as_u16(),
+            "message": self.message,
+        }));
+        (self.status, body).into_response()
+    }
+}
+
+/// Parses a request body as a JSON object; anything else is a 400 that says
+/// what is wrong.
+pub fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request("request body is empty; expected a JSON object"));
+    }
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
+    match value {
+        Value::Object(map) => Ok(map),
+        _ => Err(ApiError::bad_request("expected a JSON object")),
+    }
+}
+
+/// Every route.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .merge(health::routes())
+        .merge(status::routes())
+        .merge(connectors::routes())
+        .merge(metrics::routes())
+        .merge(web::routes())
+        .merge(openapi::routes())
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .with_state(state)
+}
+
+/// Binds the listener (an error if the address is taken).
+pub async fn bind(address: &str) -> Result<(TcpListener, SocketAddr), String> {
+    let listener = TcpListener::bind(address)
+        .await
+        .map_err(|e| format!("cannot listen on {address} for the REST API: {e}"))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| format!("cannot listen on {address} for the REST API: {e}"))?;
+    Ok((listener, local))
+}
+
+/// Serves until `stop`.
+pub async fn serve(listener: TcpListener, state: Arc<AppState>, stop: CancellationToken) {
+    let address = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    info!(address = %address, "REST API listening");
+    let app = router(state);
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "REST API stopped");
+    }
+}
