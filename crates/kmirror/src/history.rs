@@ -49,10 +49,12 @@ struct Totals {
 }
 
 fn totals(flow: &FlowStatus) -> Totals {
-    flow.partitions.iter().fold(Totals::default(), |t, p| Totals {
-        records: t.records + p.records,
-        bytes: t.bytes + p.bytes,
-    })
+    flow.partitions
+        .iter()
+        .fold(Totals::default(), |t, p| Totals {
+            records: t.records + p.records,
+            bytes: t.bytes + p.bytes,
+        })
 }
 
 impl History {
@@ -118,7 +120,10 @@ impl History {
                 seen.insert(flow.name.clone(), (now, current));
             }
             previous = seen;
-            self.push(Sample { time_ms: now, flows });
+            self.push(Sample {
+                time_ms: now,
+                flows,
+            });
         }
     }
 }

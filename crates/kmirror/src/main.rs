@@ -7,7 +7,10 @@ static ALLOC: kmirror_client::LazyHugeAlloc = kmirror_client::LazyHugeAlloc;
 
 mod commands;
 mod config_file;
+mod connectors;
+mod history;
 mod logging;
+mod rest;
 
 use std::process::ExitCode;
 
@@ -35,6 +38,12 @@ enum Command {
     /// Consumer group offsets across clusters.
     #[command(subcommand)]
     Offsets(commands::offsets::OffsetsCommand),
+    /// Show a running kmirror's flows, rates, lag and errors (from its REST
+    /// API), refreshing in place on a terminal.
+    Status(commands::status::StatusArgs),
+    /// Write a canary record on each flow's source and check it arrives
+    /// intact on its target; exits 1 naming the flows whose canary did not.
+    Verify(commands::verify::VerifyArgs),
 }
 
 /// Exit code for a configuration that cannot be used.
@@ -60,6 +69,8 @@ fn main() -> ExitCode {
             Command::Run(args) => commands::run::run(args).await,
             Command::Check(args) => commands::check::check(args).await,
             Command::Offsets(command) => commands::offsets::run(command).await,
+            Command::Status(args) => commands::status::status(args).await,
+            Command::Verify(args) => commands::verify::verify(args).await,
         }
     });
     // Do not wait for tasks stuck on unreachable brokers.

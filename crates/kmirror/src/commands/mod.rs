@@ -3,3 +3,5 @@
 pub mod check;
 pub mod offsets;
 pub mod run;
+pub mod status;
+pub mod verify;

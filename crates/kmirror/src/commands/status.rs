@@ -218,7 +218,9 @@ fn catch_up(flow: &FlowView, history: &[SampleAnswer]) -> Option<(i64, Option<f6
 
 fn render(instance: &InstanceView, history: &[SampleAnswer], color: bool, width: usize) -> String {
     let (bold, dim, red, green, yellow, reset) = if color {
-        ("\x1b[1m", "\x1b[2m", "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[0m")
+        (
+            "\x1b[1m", "\x1b[2m", "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[0m",
+        )
     } else {
         ("", "", "", "", "", "")
     };

@@ -145,14 +145,11 @@ pub fn plan(connectors: &BTreeMap<String, Connector>) -> Result<Plan, ConnectorE
     }
     // Then heartbeat-only pairs: of source connectors, then of heartbeat
     // connectors, first come (by name) first served.
-    let heartbeat_sources = connectors
-        .values()
-        .filter(|c| c.is_primary())
-        .chain(
-            connectors
-                .values()
-                .filter(|c| !c.from_file && c.class == ConnectorClass::Heartbeat),
-        );
+    let heartbeat_sources = connectors.values().filter(|c| c.is_primary()).chain(
+        connectors
+            .values()
+            .filter(|c| !c.from_file && c.class == ConnectorClass::Heartbeat),
+    );
     for connector in heartbeat_sources {
         for mut spec in Replicator::flow_specs(&connector.mm2) {
             let name = spec.name();
@@ -219,8 +216,9 @@ pub fn parse_connector(
     }
     strings.insert("name".to_string(), name.to_string());
     let document = serde_json::json!({ "name": name, "config": strings });
-    let mm2 = Mm2Config::from_connect_json_named(&document.to_string(), &format!("connector {name}"))
-        .map_err(|e| ConnectorError::Invalid(e.to_string()))?;
+    let mm2 =
+        Mm2Config::from_connect_json_named(&document.to_string(), &format!("connector {name}"))
+            .map_err(|e| ConnectorError::Invalid(e.to_string()))?;
     let class = mm2
         .connector()
         .map(|c| c.class)
@@ -308,10 +306,7 @@ impl FileConnector {
             .map(|s| s.to_string_lossy().to_string())
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "mm2".to_string());
-        let name = mm2
-            .connector()
-            .and_then(|c| c.name.clone())
-            .unwrap_or(stem);
+        let name = mm2.connector().and_then(|c| c.name.clone()).unwrap_or(stem);
         FileConnector {
             name,
             path: path.display().to_string(),
@@ -493,8 +488,11 @@ impl Registry {
         if let Some(existing) = &existing {
             connector.paused = existing.paused;
             connector.from_file = existing.from_file;
-            let keys: BTreeSet<&String> =
-                existing.config.keys().chain(connector.config.keys()).collect();
+            let keys: BTreeSet<&String> = existing
+                .config
+                .keys()
+                .chain(connector.config.keys())
+                .collect();
             changed_keys = keys
                 .into_iter()
                 .filter(|k| existing.config.get(*k) != connector.config.get(*k))
@@ -580,7 +578,9 @@ impl Registry {
                 FlowChange::Replaced { flow } => {
                     info!(connector = %name, flow = %flow, "flow restarted by config change")
                 }
-                FlowChange::Paused { flow } => info!(connector = %name, flow = %flow, "flow paused"),
+                FlowChange::Paused { flow } => {
+                    info!(connector = %name, flow = %flow, "flow paused")
+                }
                 FlowChange::Resumed { flow } => {
                     info!(connector = %name, flow = %flow, "flow resumed")
                 }
@@ -664,8 +664,14 @@ mod tests {
         assert!(matches!(&e, ConnectorError::Invalid(m) if m.contains("unknown connector class")));
         let mut bad = config(&[("connector.class", "MirrorSourceConnector")]);
         bad.insert("tasks.max".into(), serde_json::json!([1]));
-        assert_eq!(parse_connector("x", &bad, None).unwrap_err().status_code(), 400);
-        assert_eq!(parse_connector("", &bad, None).unwrap_err().status_code(), 400);
+        assert_eq!(
+            parse_connector("x", &bad, None).unwrap_err().status_code(),
+            400
+        );
+        assert_eq!(
+            parse_connector("", &bad, None).unwrap_err().status_code(),
+            400
+        );
     }
 
     #[test]

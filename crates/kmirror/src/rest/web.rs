@@ -42,7 +42,10 @@ async fn root(headers: HeaderMap) -> Response {
         .is_some_and(|v| v.contains("text/html"));
     if wants_html {
         (
-            [(CONTENT_TYPE, "text/html; charset=utf-8"), (CACHE_CONTROL, "no-cache")],
+            [
+                (CONTENT_TYPE, "text/html; charset=utf-8"),
+                (CACHE_CONTROL, "no-cache"),
+            ],
             INDEX_HTML,
         )
             .into_response()
@@ -58,14 +61,20 @@ async fn root(headers: HeaderMap) -> Response {
 
 async fn app_js() -> impl IntoResponse {
     (
-        [(CONTENT_TYPE, "text/javascript; charset=utf-8"), (CACHE_CONTROL, "no-cache")],
+        [
+            (CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (CACHE_CONTROL, "no-cache"),
+        ],
         APP_JS,
     )
 }
 
 async fn style_css() -> impl IntoResponse {
     (
-        [(CONTENT_TYPE, "text/css; charset=utf-8"), (CACHE_CONTROL, "no-cache")],
+        [
+            (CONTENT_TYPE, "text/css; charset=utf-8"),
+            (CACHE_CONTROL, "no-cache"),
+        ],
         STYLE_CSS,
     )
 }
