@@ -27,7 +27,7 @@ use crate::config::mm2::FlowConfig;
 use crate::filter::should_replicate_topic;
 use crate::forward::fetcher::{FetcherCommand, ResetPolicy, SourceFetcher};
 use crate::forward::partition::{drain_in_flight, forward_partition, ForwardError, Progress};
-use crate::forward::{Forwarded, TopicPartition};
+use crate::forward::TopicPartition;
 use crate::metrics::ErrorKind;
 use crate::offsets::checkpoint::run_checkpoints;
 use crate::offsets::store::index_topic;
@@ -79,7 +79,8 @@ struct FlowContext {
     fetchers: Vec<mpsc::Sender<FetcherCommand>>,
     /// Next upstream offset per partition, as acknowledged by the target.
     positions: Mutex<HashMap<TopicPartition, i64>>,
-    offset_syncs: mpsc::Sender<(TopicPartition, Forwarded)>,
+    /// Offset-sync pairs (upstream, downstream) to write, per partition.
+    offset_syncs: mpsc::Sender<(TopicPartition, Vec<(i64, i64)>)>,
     /// Offset translation indexes of every flow (checkpoints translate
     /// through the opposite flow's index too).
     indexes: Arc<IndexRegistry>,
@@ -489,10 +490,11 @@ fn record_progress(
             *next = (*next).max(batch.upstream_next());
             ctx.status.forwarded(&ctx.name, tp, &batch, now_ms());
             ctx.indexes.record(&ctx.name, tp, &batch);
-            if !sync_state.update(&batch).is_empty() {
+            let pairs = sync_state.update(&batch);
+            if !pairs.is_empty() {
                 // Dropped when the writer is far behind; the next batch that
                 // needs a sync writes one.
-                let _ = ctx.offset_syncs.try_send((tp.clone(), batch));
+                let _ = ctx.offset_syncs.try_send((tp.clone(), pairs));
             }
         }
         Progress::SkippedTo { next: skipped } => {
@@ -507,38 +509,22 @@ fn record_progress(
     ctx.positions.lock().unwrap().insert(tp.clone(), *next);
 }
 
-/// Writes offset syncs for forwarded batches that need one.
+/// Writes the offset syncs the pipelines decided on (MM2's rules, see
+/// [`OffsetSyncState`]).
 async fn write_offset_syncs(
     flow: FlowConfig,
     mut writer: RecordWriter,
-    mut batches: mpsc::Receiver<(TopicPartition, Forwarded)>,
+    mut syncs: mpsc::Receiver<(TopicPartition, Vec<(i64, i64)>)>,
 ) {
     let topic = flow.offset_syncs_topic();
-    // Per-partition state again: the pipeline's copy decided *whether*, this
-    // one computes *which* pairs, from the same batches in the same order.
-    let mut states: HashMap<TopicPartition, OffsetSyncState> = HashMap::new();
-    while let Some((tp, batch)) = batches.recv().await {
-        let mut records = Vec::new();
-        let mut pending = vec![(tp, batch)];
-        while let Ok(more) = batches.try_recv() {
+    // Whatever queued up while the last write ran goes out in one batch.
+    while let Some(first) = syncs.recv().await {
+        let mut pending = vec![first];
+        while let Ok(more) = syncs.try_recv() {
             pending.push(more);
         }
-        for (tp, batch) in pending {
-            let state = states
-                .entry(tp.clone())
-                .or_insert_with(|| OffsetSyncState::new(flow.offset_lag_max));
-            let _ = state; // the pipeline already filtered; write its pairs
-            let pairs = if batch.dense && batch.records > 1 {
-                vec![
-                    (batch.upstream_base, batch.downstream_base),
-                    (
-                        batch.upstream_last,
-                        batch.downstream_base + batch.records as i64 - 1,
-                    ),
-                ]
-            } else {
-                vec![(batch.upstream_base, batch.downstream_base)]
-            };
+        let mut records = Vec::new();
+        for (tp, pairs) in pending {
             for (upstream, downstream) in pairs {
                 let sync = OffsetSync {
                     topic: tp.topic.to_string(),

@@ -1,0 +1,75 @@
+//! `kmirror check`: validates, reaches every cluster and prints the plan,
+//! writing nothing; the Connect JSON form is accepted too.
+
+mod support;
+
+use std::process::Command;
+
+use kmirror_testbed::shared_cluster;
+
+#[test]
+fn check_prints_the_plan_and_writes_nothing() {
+    let a = shared_cluster("kafka-a");
+    let b = shared_cluster("kafka-b");
+    a.create_topic("payment-events", 3, 1, &[]);
+    a.create_topic("user-actions", 1, 1, &[]);
+    a.create_topic("not-listed", 1, 1, &[]);
+    let (dir, config) = support::two_region_config(a, b, "");
+    let before = b.list_topics_with_internal();
+
+    let output = Command::new(env!("CARGO_BIN_EXE_kmirror"))
+        .args(["check", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("cluster kafka-a: reachable"), "{stdout}");
+    assert!(
+        stdout.contains("kafka-a.payment-events -> kafka-b.kafka-a.payment-events (3 partitions)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("kafka-a.user-actions -> kafka-b.kafka-a.user-actions (1 partitions)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("not-listed"), "{stdout}");
+    assert_eq!(
+        b.list_topics_with_internal(),
+        before,
+        "check wrote to the target"
+    );
+
+    // The same deployment as a Kafka Connect connector JSON.
+    let json =
+        std::fs::read_to_string(kmirror_testbed::repo_root().join("examples/mm2-connector.json"))
+            .unwrap()
+            .replace(
+                "kafka-a-1:9092,kafka-a-2:9092,kafka-a-3:9092",
+                &a.bootstrap(),
+            )
+            .replace(
+                "kafka-b-1:9092,kafka-b-2:9092,kafka-b-3:9092",
+                &b.bootstrap(),
+            );
+    let json_path = dir.path().join("connector.json");
+    std::fs::write(&json_path, json).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_kmirror"))
+        .args(["check", json_path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("flow kafka-a->kafka-b"), "{stdout}");
+    assert!(
+        stdout.contains("kafka-a.payment-events -> kafka-b.kafka-a.payment-events"),
+        "{stdout}"
+    );
+}
