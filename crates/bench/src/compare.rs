@@ -28,8 +28,9 @@ use kmirror_client::admin::NewTopic;
 use kmirror_testbed::{Compression, GenOptions, GenReport, JavaCommand, KafkaCluster};
 use serde::Serialize;
 
-use crate::latency::{consume_latencies, LatencyStats};
+use crate::latency::{consume_latencies, LatencyStats, Sample};
 use crate::probe::Probe;
+use crate::proc_stats::{self, ProcStats};
 use crate::proxy::{DelayProxy, LinkSettings, Upstream};
 use crate::replicator::{mm2_properties, FlowSpec, ReplicatorKind, RunningReplicator};
 use crate::report::{self, Report};
@@ -191,11 +192,30 @@ pub struct Measurement {
     /// All CPU seconds, start-up included, per GB of payload.
     pub total_cpu_s_per_gb: Option<f64>,
     pub peak_rss_mib: f64,
+    /// CPU seconds of both clusters' brokers during the run.
+    pub broker_cpu_s: f64,
+    /// CPU seconds of everything else on the machine during the run (not
+    /// the replicator, the brokers or this harness with its load
+    /// generators): a sign of outside interference when large.
+    pub other_cpu_s: f64,
+    /// End-to-end latency, producer to consumer on the target.
     pub latency: Option<LatencyStats>,
+    /// The same records read directly on the source: what the producer and
+    /// the source broker alone contribute (the floor for any replicator).
+    pub source_latency: Option<LatencyStats>,
     pub error: Option<String>,
 }
 
 impl Measurement {
+    fn new(scenario: &str, kind: ReplicatorKind, round: usize) -> Self {
+        Self::failed(scenario, kind, round, String::new()).ok()
+    }
+
+    fn ok(mut self) -> Self {
+        self.error = None;
+        self
+    }
+
     fn failed(scenario: &str, kind: ReplicatorKind, round: usize, error: String) -> Self {
         Measurement {
             scenario: scenario.to_string(),
@@ -211,7 +231,10 @@ impl Measurement {
             cpu_s_per_gb: None,
             total_cpu_s_per_gb: None,
             peak_rss_mib: 0.0,
+            broker_cpu_s: 0.0,
+            other_cpu_s: 0.0,
             latency: None,
+            source_latency: None,
             error: Some(error),
         }
     }
@@ -336,6 +359,19 @@ pub fn build_kmirror() -> Result<PathBuf> {
         .context("cargo built kmirror but did not say where")
 }
 
+/// CPU counters at one moment (see [`Bench::load_snapshot`]).
+#[derive(Debug, Clone, Copy)]
+struct LoadSnapshot {
+    machine: Duration,
+    brokers: Duration,
+    /// This process and the load generators it waited for.
+    harness: Duration,
+}
+
+/// Source topics the harness preloads start with this; remote topics start
+/// with their run's alias, and everything else is a replicator's.
+const SOURCE_TOPIC_PREFIX: &str = "bench-";
+
 /// One catch-up scenario: a preloaded topic to copy.
 #[derive(Debug, Clone, Copy)]
 struct CatchUp<'a> {
@@ -363,6 +399,7 @@ struct Bench<'a> {
 /// tools) and a probe with kmirror's client (for everything else).
 struct Side {
     cluster: KafkaCluster,
+    broker_pid: Option<u32>,
     /// What replicators and probes bootstrap from (the proxy when far).
     bootstrap: String,
     probe: Probe,
@@ -404,6 +441,7 @@ impl Bench<'_> {
         // bed's idle admin JVM would only count against the JVM budget.
         stop_admin_jvm(&cluster);
         Ok(Side {
+            broker_pid: cluster.broker_pid(0),
             cluster,
             bootstrap,
             probe,
@@ -532,18 +570,55 @@ impl Bench<'_> {
         Ok(topics)
     }
 
-    /// Deletes every topic a run created on either side.
-    fn clean_up(&self, sides: [&Side; 2], keep: &HashSet<String>) {
+    /// Deletes every topic a run created on either side: all but the
+    /// preloaded source topics (`bench-*`).
+    fn clean_up(&self, sides: [&Side; 2]) {
         for side in sides {
             let result = self.topics(side).and_then(|topics| {
-                let doomed: Vec<String> =
-                    topics.into_iter().filter(|t| !keep.contains(t)).collect();
+                let doomed: Vec<String> = topics
+                    .into_iter()
+                    .filter(|t| !t.starts_with(SOURCE_TOPIC_PREFIX))
+                    .collect();
                 self.delete_topics(side, &doomed)
             });
             if let Err(e) = result {
                 eprintln!("[bench] clean-up failed: {e:#}");
             }
         }
+    }
+
+    /// CPU counters to tell, after a run, what the brokers and the rest of
+    /// the machine spent meanwhile.
+    fn load_snapshot(&self, sides: [&Side; 2]) -> LoadSnapshot {
+        let pid_cpu = |pid: Option<u32>| {
+            pid.and_then(|p| ProcStats::of(p).ok())
+                .map_or(Duration::ZERO, |s| s.cpu)
+        };
+        LoadSnapshot {
+            machine: proc_stats::machine_busy().unwrap_or_default(),
+            brokers: sides.iter().map(|s| pid_cpu(s.broker_pid)).sum(),
+            harness: ProcStats::of_self().map_or(Duration::ZERO, |s| s.cpu),
+        }
+    }
+
+    /// Fills in the replicator's final stats and the load around it.
+    fn account(
+        &self,
+        m: &mut Measurement,
+        stats: &ProcStats,
+        before: &LoadSnapshot,
+        sides: [&Side; 2],
+    ) {
+        let after = self.load_snapshot(sides);
+        let secs = |d: Duration| d.as_secs_f64();
+        m.cpu_s = stats.cpu_seconds();
+        m.peak_rss_mib = stats.peak_rss_mib();
+        m.broker_cpu_s = secs(after.brokers.saturating_sub(before.brokers));
+        m.other_cpu_s = (secs(after.machine.saturating_sub(before.machine))
+            - m.cpu_s
+            - m.broker_cpu_s
+            - secs(after.harness.saturating_sub(before.harness)))
+        .max(0.0);
     }
 
     fn preload(
@@ -634,6 +709,7 @@ impl Bench<'_> {
         // Generous: MM2 default can be slow, but a stuck run must end.
         let timeout = Duration::from_secs(120)
             + Duration::from_secs_f64(loaded.bytes as f64 / 2e6).min(Duration::from_secs(900));
+        let load = self.load_snapshot([source, target]);
         let mut replicator = self.start_replicator(kind, &flow)?;
         let poll = Duration::from_millis(50);
         let mut first: Option<(Instant, u64, Duration)> = None;
@@ -673,14 +749,13 @@ impl Bench<'_> {
         })();
         let started = replicator.started();
         let stats = replicator.stop()?;
-        self.clean_up([source, target], &HashSet::from([topic.to_string()]));
-        let mut m = Measurement::failed(scenario, kind, round, String::new());
+        let mut m = Measurement::new(scenario, kind, round);
+        self.account(&mut m, &stats, &load, [source, target]);
+        self.clean_up([source, target]);
         m.error = outcome.err().map(|e| format!("{e:#}"));
         m.expected_records = expected;
         m.replicated_records = last.1;
         m.complete = done.is_some();
-        m.cpu_s = stats.cpu_seconds();
-        m.peak_rss_mib = stats.peak_rss_mib();
         m.done_s = done.map(|t| (t - started).as_secs_f64());
         if let Some((t_first, n_first, cpu_first)) = first {
             m.first_record_s = Some((t_first - started).as_secs_f64());
@@ -717,6 +792,7 @@ impl Bench<'_> {
             self.options.partitions,
         );
         let remote = flow.remote_topic();
+        let load = self.load_snapshot([source, target]);
         let mut replicator = self.start_replicator(kind, &flow)?;
         let outcome = (|| -> Result<(Instant, u64)> {
             loop {
@@ -733,16 +809,14 @@ impl Bench<'_> {
         })();
         let started = replicator.started();
         let stats = replicator.stop()?;
-        self.clean_up([source, target], &HashSet::from([topic.to_string()]));
+        let mut m = Measurement::new("start-up", kind, round);
+        self.account(&mut m, &stats, &load, [source, target]);
+        self.clean_up([source, target]);
         let (at, count) = outcome?;
-        let mut m = Measurement::failed("start-up", kind, round, String::new());
-        m.error = None;
         m.expected_records = loaded.sent;
         m.replicated_records = count;
         m.complete = true;
         m.first_record_s = Some((at - started).as_secs_f64());
-        m.cpu_s = stats.cpu_seconds();
-        m.peak_rss_mib = stats.peak_rss_mib();
         Ok(m)
     }
 
@@ -759,29 +833,36 @@ impl Bench<'_> {
         let options = self.options;
         let flow = self.flow(source, target, topic, Compression::None, options.partitions);
         let remote = flow.remote_topic();
+        let load = self.load_snapshot([source, target]);
         let mut replicator = self.start_replicator(kind, &flow)?;
         let outcome = self.measure_latency(&mut replicator, source, target, topic, &remote);
         let stats = replicator.stop()?;
-        self.clean_up([source, target], &HashSet::from([topic.to_string()]));
-        let (expected, samples) = outcome?;
-        let first_produced = samples.iter().map(|s| s.produced_ms).min().unwrap_or(0);
-        let steady_from = first_produced + options.latency_warmup_seconds as i64 * 1000;
-        let steady: Vec<i64> = samples
+        let mut m = Measurement::new("latency", kind, round);
+        self.account(&mut m, &stats, &load, [source, target]);
+        self.clean_up([source, target]);
+        let (expected, on_target, on_source) = outcome?;
+        let first_produced = on_source
             .iter()
-            .filter(|s| s.produced_ms >= steady_from)
-            .map(|s| s.latency_ms)
-            .collect();
-        let mut m = Measurement::failed("latency", kind, round, String::new());
-        m.error = None;
+            .chain(&on_target)
+            .map(|s| s.produced_ms)
+            .min()
+            .unwrap_or(0);
+        let steady_from = first_produced + options.latency_warmup_seconds as i64 * 1000;
+        let steady = |samples: &[Sample]| -> Vec<i64> {
+            samples
+                .iter()
+                .filter(|s| s.produced_ms >= steady_from)
+                .map(|s| s.latency_ms)
+                .collect()
+        };
         m.expected_records = expected;
-        m.replicated_records = samples.len() as u64;
-        m.complete = samples.len() as u64 >= expected;
+        m.replicated_records = on_target.len() as u64;
+        m.complete = on_target.len() as u64 >= expected;
         if !m.complete {
-            m.error = Some(format!("{} of {expected} records arrived", samples.len()));
+            m.error = Some(format!("{} of {expected} records arrived", on_target.len()));
         }
-        m.latency = LatencyStats::of(&steady);
-        m.cpu_s = stats.cpu_seconds();
-        m.peak_rss_mib = stats.peak_rss_mib();
+        m.latency = LatencyStats::of(&steady(&on_target));
+        m.source_latency = LatencyStats::of(&steady(&on_source));
         Ok(m)
     }
 
@@ -792,7 +873,7 @@ impl Bench<'_> {
         target: &Side,
         topic: &str,
         remote: &str,
-    ) -> Result<(u64, Vec<crate::latency::Sample>)> {
+    ) -> Result<(u64, Vec<Sample>, Vec<Sample>)> {
         let options = self.options;
         // Prime: wait until the replicator demonstrably copies, so that the
         // measurement does not include its start-up.
@@ -815,15 +896,17 @@ impl Bench<'_> {
         let seconds = options.latency_seconds + options.latency_warmup_seconds;
         let expected = u64::from(options.latency_rate) * seconds;
         let stop = Arc::new(AtomicBool::new(false));
-        let consumer = {
-            let probe = target.probe.clone();
-            let remote = remote.to_string();
+        let consume = |probe: &Probe, topic: &str| {
+            let probe = probe.clone();
+            let topic = topic.to_string();
             let stop = stop.clone();
             let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds + 120);
             self.runtime.spawn(async move {
-                consume_latencies(&probe, &remote, expected, stop, deadline).await
+                consume_latencies(&probe, &topic, expected, stop, deadline).await
             })
         };
+        let consumer = consume(&target.probe, remote);
+        let direct = consume(&source.probe, topic);
         // Let the consumer read the end offsets before the first record.
         std::thread::sleep(Duration::from_millis(500));
         let output = JavaCommand::new("org.apache.kafka.tools.ProducerPerformance")
@@ -842,12 +925,27 @@ impl Bench<'_> {
             .run(b"");
         let produced_ok = output.status.success();
         let grace = Instant::now() + Duration::from_secs(30);
-        while !consumer.is_finished() && Instant::now() < grace {
+        while !(consumer.is_finished() && direct.is_finished()) && Instant::now() < grace {
             replicator.check_alive()?;
             std::thread::sleep(Duration::from_millis(100));
         }
         stop.store(true, Ordering::Relaxed);
         let samples = self.runtime.block_on(consumer)??;
+        let direct_samples = self.runtime.block_on(direct)??;
+        // Every sample, for a closer look at a run (kept with
+        // KMIRROR_KEEP_BENCH).
+        for (name, samples) in [("target", &samples), ("source", &direct_samples)] {
+            let mut dump = String::new();
+            for s in samples {
+                let _ = writeln!(dump, "{} {}", s.produced_ms, s.latency_ms);
+            }
+            let _ = std::fs::write(
+                self.work
+                    .join(format!("run-{}", self.runs))
+                    .join(format!("latency-{name}.txt")),
+                dump,
+            );
+        }
         if !produced_ok {
             bail!(
                 "ProducerPerformance failed ({}): {}",
@@ -855,7 +953,7 @@ impl Bench<'_> {
                 String::from_utf8_lossy(&output.stderr)
             );
         }
-        Ok((expected, samples))
+        Ok((expected, samples, direct_samples))
     }
 
     fn measure_ceiling(

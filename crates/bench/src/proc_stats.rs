@@ -56,6 +56,26 @@ impl ProcStats {
     }
 }
 
+/// CPU time the whole machine spent busy (every CPU, all processes and the
+/// kernel; idle and I/O wait left out), from `/proc/stat`.
+pub fn machine_busy() -> io::Result<Duration> {
+    let stat = fs::read_to_string("/proc/stat")?;
+    parse_machine_busy(&stat).ok_or_else(|| malformed("/proc", "stat"))
+}
+
+fn parse_machine_busy(stat: &str) -> Option<Duration> {
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let ticks: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().ok())
+        .collect::<Option<_>>()?;
+    // user nice system idle iowait irq softirq steal (guest time is
+    // already counted in user).
+    let busy: u64 = ticks.iter().take(8).sum::<u64>() - ticks.get(3)? - ticks.get(4)?;
+    Some(Duration::from_millis(busy * 1000 / USER_HZ))
+}
+
 fn malformed(dir: &str, file: &str) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidData,
@@ -103,6 +123,12 @@ mod tests {
         assert_eq!(status_kib(status, "VmHWM:"), Some(20480));
         assert_eq!(status_kib(status, "VmRSS:"), Some(10240));
         assert_eq!(status_kib(status, "VmSwap:"), None);
+    }
+
+    #[test]
+    fn parses_machine_busy_time() {
+        let stat = "cpu  100 5 50 1000 20 1 2 3 0 0\ncpu0 50 2 25 500 10 0 1 1 0 0\n";
+        assert_eq!(parse_machine_busy(stat), Some(Duration::from_millis(1610)));
     }
 
     #[test]

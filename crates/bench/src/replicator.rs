@@ -185,6 +185,14 @@ impl RunningReplicator {
                     .arg(kmirror_bin)
                     .arg("run")
                     .arg(config)
+                    // Its state folder (`kmirror-state`) goes with the run,
+                    // and its REST API (on by default, as users run it)
+                    // on a port of its own.
+                    .current_dir(dir)
+                    .env(
+                        "KMIRROR_REST_LISTEN",
+                        format!("127.0.0.1:{}", kmirror_testbed::free_port()),
+                    )
                     .stdin(Stdio::null())
                     .stdout(out.try_clone()?)
                     .stderr(out)

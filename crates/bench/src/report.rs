@@ -85,11 +85,16 @@ pub struct Summary {
     pub cpu_s_per_gb: Option<f64>,
     pub total_cpu_s_per_gb: Option<f64>,
     pub peak_rss_mib: Option<f64>,
+    pub broker_cpu_s: Option<f64>,
+    pub other_cpu_s: Option<f64>,
     pub replicated_records: Option<f64>,
     pub latency_p50_ms: Option<f64>,
     pub latency_p99_ms: Option<f64>,
     /// The largest of the rounds' maxima.
     pub latency_max_ms: Option<f64>,
+    /// The same records read on the source directly.
+    pub source_latency_p50_ms: Option<f64>,
+    pub source_latency_p99_ms: Option<f64>,
 }
 
 /// One goal of issue 4, as measured.
@@ -253,15 +258,15 @@ impl Report {
             );
             let _ = writeln!(
                 w,
-                "| data | replicator | MB/s | to first s | to all s | CPU s/GB copy | CPU s/GB total | peak RSS MiB | complete |"
+                "| data | replicator | MB/s | to first s | to all s | CPU s/GB copy | CPU s/GB total | peak RSS MiB | broker CPU s | other CPU s | complete |"
             );
-            let _ = writeln!(w, "|---|---|---:|---:|---:|---:|---:|---:|:---:|");
+            let _ = writeln!(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|");
             for scenario in &catch_up {
                 for kind in &o.replicators {
                     if let Some(s) = self.find(scenario, *kind) {
                         let _ = writeln!(
                             w,
-                            "| {} | {} | {} | {} | {} | {} | {} | {} | {}/{} |",
+                            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {}/{} |",
                             scenario.trim_start_matches("catch-up/"),
                             kind.label(),
                             num(s.mb_per_s),
@@ -270,6 +275,8 @@ impl Report {
                             num(s.cpu_s_per_gb),
                             num(s.total_cpu_s_per_gb),
                             num(s.peak_rss_mib),
+                            num(s.broker_cpu_s),
+                            num(s.other_cpu_s),
                             s.complete_runs,
                             s.runs
                         );
@@ -283,20 +290,29 @@ impl Report {
             let _ = writeln!(w, "## Steady latency\n");
             let _ = writeln!(
                 w,
-                "| replicator | p50 ms | p99 ms | max ms | CPU s | peak RSS MiB | complete |"
+                "Producer timestamp to consumption on the target. 'source p50/p99': the same \
+                 records read on the source cluster in the same run, the floor no replicator \
+                 can go under.\n"
             );
-            let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|:---:|");
+            let _ = writeln!(
+                w,
+                "| replicator | p50 ms | p99 ms | max ms | source p50 / p99 ms | CPU s | peak RSS MiB | other CPU s | complete |"
+            );
+            let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|---:|---:|:---:|");
             for kind in &o.replicators {
                 if let Some(s) = self.find("latency", *kind) {
                     let _ = writeln!(
                         w,
-                        "| {} | {} | {} | {} | {} | {} | {}/{} |",
+                        "| {} | {} | {} | {} | {} / {} | {} | {} | {} | {}/{} |",
                         kind.label(),
                         num(s.latency_p50_ms),
                         num(s.latency_p99_ms),
                         num(s.latency_max_ms),
+                        num(s.source_latency_p50_ms),
+                        num(s.source_latency_p99_ms),
                         num(s.cpu_s),
                         num(s.peak_rss_mib),
+                        num(s.other_cpu_s),
                         s.complete_runs,
                         s.runs
                     );
@@ -419,6 +435,8 @@ fn summarize(measurements: &[Measurement]) -> Vec<Summary> {
                 cpu_s_per_gb: mean(ok.iter().filter_map(|m| m.cpu_s_per_gb)),
                 total_cpu_s_per_gb: mean(ok.iter().filter_map(|m| m.total_cpu_s_per_gb)),
                 peak_rss_mib: mean(ok.iter().map(|m| m.peak_rss_mib)),
+                broker_cpu_s: mean(ok.iter().map(|m| m.broker_cpu_s)),
+                other_cpu_s: mean(ok.iter().map(|m| m.other_cpu_s)),
                 replicated_records: mean(ok.iter().map(|m| m.replicated_records as f64)),
                 latency_p50_ms: mean(ok.iter().filter_map(|m| m.latency.map(|l| l.p50_ms))),
                 latency_p99_ms: mean(ok.iter().filter_map(|m| m.latency.map(|l| l.p99_ms))),
@@ -426,6 +444,12 @@ fn summarize(measurements: &[Measurement]) -> Vec<Summary> {
                     .iter()
                     .filter_map(|m| m.latency.map(|l| l.max_ms))
                     .reduce(f64::max),
+                source_latency_p50_ms: mean(
+                    ok.iter().filter_map(|m| m.source_latency.map(|l| l.p50_ms)),
+                ),
+                source_latency_p99_ms: mean(
+                    ok.iter().filter_map(|m| m.source_latency.map(|l| l.p99_ms)),
+                ),
             }
         })
         .collect()
@@ -601,10 +625,13 @@ pub fn one_line(m: &Measurement) -> String {
             l.p50_ms, l.p99_ms, l.max_ms
         );
     }
+    if let Some(l) = &m.source_latency {
+        let _ = write!(line, " (on source p50 {:.0} p99 {:.0})", l.p50_ms, l.p99_ms);
+    }
     let _ = write!(
         line,
-        ", CPU {:.1} s, peak RSS {:.0} MiB",
-        m.cpu_s, m.peak_rss_mib
+        ", CPU {:.1} s, peak RSS {:.0} MiB, brokers {:.1} s, other {:.1} s",
+        m.cpu_s, m.peak_rss_mib, m.broker_cpu_s, m.other_cpu_s
     );
     if let Some(e) = &m.error {
         if !e.is_empty() {

@@ -136,6 +136,16 @@ impl ClientError {
         }
     }
 
+    /// The cluster does not know the topic or partition (per its metadata
+    /// or its answer), also when that was the last error before giving up.
+    pub fn is_missing_topic(&self) -> bool {
+        match self {
+            ClientError::UnknownTopicPartition { .. } => true,
+            ClientError::RetriesExhausted { last, .. } => last.is_missing_topic(),
+            _ => self.broker_error() == Some(ResponseError::UnknownTopicOrPartition),
+        }
+    }
+
     /// The broker error code, when the broker answered with one.
     pub fn broker_error(&self) -> Option<ResponseError> {
         match self {

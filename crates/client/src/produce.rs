@@ -280,7 +280,7 @@ impl<T: Send + 'static> PartitionSender<T> {
                     let first_failure = *front
                         .first_failure
                         .get_or_insert_with(tokio::time::Instant::now);
-                    let give_up_after = if is_missing_topic(&e) {
+                    let give_up_after = if e.is_missing_topic() {
                         self.config
                             .missing_topic_timeout
                             .min(self.config.delivery_timeout)
@@ -407,13 +407,6 @@ impl<T: Send + 'static> PartitionSender<T> {
             }),
         }
     }
-}
-
-/// The target does not know the topic or partition (per its metadata or
-/// its answer).
-fn is_missing_topic(error: &ClientError) -> bool {
-    matches!(error, ClientError::UnknownTopicPartition { .. })
-        || error.broker_error() == Some(ResponseError::UnknownTopicOrPartition)
 }
 
 /// An out-of-order sequence right after a resend is the broker rejecting

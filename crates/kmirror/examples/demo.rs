@@ -51,9 +51,12 @@ fn main() {
         config.display(),
         log.display()
     ));
+    step("live view at http://127.0.0.1:8083/ (kmirror status, /metrics, /connectors)");
     let mut child = Command::new(&kmirror)
         .arg("run")
         .arg(&config)
+        .arg("--state-dir")
+        .arg(work.path().join("kmirror-state"))
         .stdin(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()

@@ -60,3 +60,14 @@ fn unreachable_cluster_exits_non_zero_naming_it() {
         "{log}"
     );
 }
+
+#[test]
+fn tls_and_sasl_clusters_are_refused_not_connected_in_plaintext() {
+    let config = format!("{BASE}a->b.enabled = true\na.security.protocol = SASL_SSL\n");
+    let (code, log) = run_with(&config);
+    assert_ne!(code, 0, "{log}");
+    assert!(
+        log.contains("security.protocol=SASL_SSL is not supported yet"),
+        "{log}"
+    );
+}

@@ -264,9 +264,11 @@ fn compacted_source_fails_over_rereading_at_most_one_batch() {
             })
             .collect()
     };
-    let mut options = ProduceOptions::default();
-    options.linger_ms = Some(50);
-    options.compression = kmirror_testbed::Compression::Lz4;
+    let options = ProduceOptions {
+        linger_ms: Some(50),
+        compression: kmirror_testbed::Compression::Lz4,
+        ..ProduceOptions::default()
+    };
     let mut round = 0;
     // Keep writing until the cleaner has removed records (offset gaps).
     wait_until(

@@ -20,6 +20,14 @@ use kmirror_testbed::{
 };
 use support::{total_end_offset, wait_until, Kmirror};
 
+/// One test at a time: with two clusters (and their admin clients) up, a
+/// second test's kmirror and producers would exceed what two cores run
+/// smoothly, and the tests time pauses and resumptions.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// kafka-b with an authorizer. With `allow.everyone.if.no.acl.found`, a
 /// resource without ACLs is open to everyone, so the brokers, kmirror and
 /// the test's clients need no ACLs until a test adds some.
@@ -127,6 +135,57 @@ fn wait_for_pause(kmirror: &Kmirror, tp: &str, causes: &[&str]) -> String {
     found.unwrap()
 }
 
+/// `(state, last_error)` of a source partition in kmirror's `GET /status`.
+fn partition_status(
+    kmirror: &Kmirror,
+    flow: &str,
+    topic: &str,
+    partition: i64,
+) -> Option<(String, Option<String>)> {
+    let status = kmirror.rest_get("/status");
+    let flow = status["flows"]
+        .as_array()?
+        .iter()
+        .find(|f| f["name"] == flow)?;
+    let topic = flow["topics"]
+        .as_array()?
+        .iter()
+        .find(|t| t["topic"] == topic)?;
+    let p = topic["partitions"]
+        .as_array()?
+        .iter()
+        .find(|p| p["partition"] == partition)?;
+    Some((
+        p["state"].as_str()?.to_string(),
+        p["last_error"].as_str().map(str::to_string),
+    ))
+}
+
+/// Waits until `GET /status` shows the partition paused with an error
+/// naming one of `causes` (between retries it shows `running`).
+fn wait_for_paused_status(
+    kmirror: &Kmirror,
+    flow: &str,
+    topic: &str,
+    partition: i64,
+    causes: &[&str],
+) {
+    let mut last = None;
+    let what = format!("{topic}-{partition} paused in the status");
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_until(&what, Duration::from_secs(60), || {
+            last = partition_status(kmirror, flow, topic, partition);
+            matches!(&last, Some((state, Some(error)))
+                if state == "paused" && causes.iter().any(|c| error.contains(c)))
+        })
+    }));
+    if let Err(panic) = result {
+        eprintln!("last status of {topic}-{partition}: {last:?}");
+        std::panic::resume_unwind(panic);
+    }
+    eprintln!("status of {topic}-{partition}: {last:?}");
+}
+
 fn acl(b: &KafkaCluster, action: &str, extra: &[&str]) {
     let output = JavaCommand::new("org.apache.kafka.tools.AclCommand")
         .args(["--bootstrap-server", &b.bootstrap(), action])
@@ -141,8 +200,13 @@ fn acl(b: &KafkaCluster, action: &str, extra: &[&str]) {
     );
 }
 
+const FLOW_A: &str = "large-a->large-b";
+const FLOW_B: &str = "gone-a->gone-b";
+const FLOW_C: &str = "acl-a->acl-b";
+
 #[test]
 fn batch_too_large_pauses_its_partition_until_max_message_bytes_is_raised() {
+    let _serial = one_at_a_time();
     let (a, b) = (shared_cluster("kafka-a"), cluster_b());
     let (orders, steady) = ("large-orders", "large-steady");
     let (remote_orders, remote_steady) = ("large-a.large-orders", "large-a.large-steady");
@@ -180,6 +244,7 @@ fn batch_too_large_pauses_its_partition_until_max_message_bytes_is_raised() {
         line.contains(remote_orders),
         "the line names the remote topic: {line}"
     );
+    wait_for_paused_status(&kmirror, FLOW_A, orders, 0, &["MessageTooLarge"]);
 
     // The other partition of the topic and the other topic keep moving,
     // twice over while partition 0 stays paused.
@@ -207,6 +272,10 @@ fn batch_too_large_pauses_its_partition_until_max_message_bytes_is_raised() {
             "only partition 0 paused: {line}"
         );
     }
+    for (topic, p) in [(orders, 1), (steady, 0)] {
+        let (state, _) = partition_status(&kmirror, FLOW_A, topic, p).unwrap();
+        assert_eq!(state, "running", "{topic}-{p}");
+    }
 
     // Fixed: the partition resumes by itself with the refused batch.
     b.alter_topic_config(remote_orders, &[], &["max.message.bytes"]);
@@ -222,6 +291,14 @@ fn batch_too_large_pauses_its_partition_until_max_message_bytes_is_raised() {
     );
     assert_mirrored(a, orders, b, remote_orders);
     assert_mirrored(a, steady, b, remote_steady);
+    wait_until(
+        "partition 0 running in the status",
+        Duration::from_secs(30),
+        || {
+            partition_status(&kmirror, FLOW_A, orders, 0)
+                .is_some_and(|(state, _)| state == "running")
+        },
+    );
 
     let status = kmirror.terminate(Duration::from_secs(10));
     assert!(status.success(), "exit status {status}");
@@ -229,6 +306,7 @@ fn batch_too_large_pauses_its_partition_until_max_message_bytes_is_raised() {
 
 #[test]
 fn deleted_remote_topic_pauses_its_partitions_until_recreated() {
+    let _serial = one_at_a_time();
     let (a, b) = (shared_cluster("kafka-a"), cluster_b());
     let (orders, steady) = ("gone-orders", "gone-steady");
     let (remote_orders, remote_steady) = ("gone-a.gone-orders", "gone-a.gone-steady");
@@ -267,6 +345,7 @@ fn deleted_remote_topic_pauses_its_partitions_until_recreated() {
         "pause logged {:.2?} after the deletion: {line}",
         deleted.elapsed()
     );
+    wait_for_paused_status(&kmirror, FLOW_B, orders, 0, &["unknown topic or partition"]);
     wait_until(
         "the remote topic to be recreated and caught up",
         Duration::from_secs(60),
@@ -296,6 +375,7 @@ fn deleted_remote_topic_pauses_its_partitions_until_recreated() {
 
 #[test]
 fn denied_write_pauses_its_partition_until_the_acl_is_removed() {
+    let _serial = one_at_a_time();
     let (a, b) = (shared_cluster("kafka-a"), cluster_b());
     let (orders, steady) = ("acl-orders", "acl-steady");
     let (remote_orders, remote_steady) = ("acl-a.acl-orders", "acl-a.acl-steady");
@@ -334,6 +414,7 @@ fn denied_write_pauses_its_partition_until_the_acl_is_removed() {
     produce(a, orders, &small(0, 5..15));
     let line = wait_for_pause(&kmirror, "acl-orders-0", &["TopicAuthorizationFailed"]);
     eprintln!("pause logged: {line}");
+    wait_for_paused_status(&kmirror, FLOW_C, orders, 0, &["TopicAuthorizationFailed"]);
     produce(a, steady, &small(0, 5..15));
     wait_until(
         "the other topic to keep moving",

@@ -100,12 +100,12 @@ fn sigterm_under_traffic_exits_promptly_and_restart_copies_nothing_twice() {
         },
     );
     let mut replays = Vec::new();
-    for p in 0..PARTITIONS as usize {
-        let replay = check_replay(&target[p], report.per_partition[p])
-            .unwrap_or_else(|e| panic!("kafka-b partition {p}: {e}"));
+    for (p, (seqs, &count)) in target.iter().zip(&report.per_partition).enumerate() {
+        let replay =
+            check_replay(seqs, count).unwrap_or_else(|e| panic!("kafka-b partition {p}: {e}"));
         eprintln!(
-            "partition {p}: {} records, {} duplicates after SIGTERM and restart",
-            report.per_partition[p], replay.duplicates
+            "partition {p}: {count} records, {} duplicates after SIGTERM and restart",
+            replay.duplicates
         );
         replays.push(replay);
     }

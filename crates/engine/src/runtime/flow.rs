@@ -7,7 +7,6 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kafka_protocol::ResponseError;
 use kmirror_client::admin::OffsetSpec;
 use kmirror_client::fetch::{FetchParams, Isolation};
 use kmirror_client::produce::{init_producer_id, PartitionSender, SendConfig};
@@ -166,17 +165,25 @@ async fn run_flow_inner(
         .await?;
     }
     let progress_rf = flow.replication_factor.max(1);
-    ensure_compacted_topic(
+    // A topic created just now holds nothing: reading it would only wait
+    // for its partitions' leaders.
+    let fresh = ensure_compacted_topic(
         &target,
         &progress_topic(flow.source.as_str()),
         PROGRESS_TOPIC_PARTITIONS,
         progress_rf,
     )
     .await?;
-    let mut progress =
-        ProgressStore::load(&target, flow.source.as_str(), PROGRESS_TOPIC_PARTITIONS).await?;
-    ensure_compacted_topic(&target, &index_topic(flow.source.as_str()), 1, progress_rf).await?;
-    indexes.load(&name, &target, flow.source.as_str()).await?;
+    let mut progress = if fresh {
+        ProgressStore::empty(flow.source.as_str(), PROGRESS_TOPIC_PARTITIONS)
+    } else {
+        ProgressStore::load(&target, flow.source.as_str(), PROGRESS_TOPIC_PARTITIONS).await?
+    };
+    let fresh =
+        ensure_compacted_topic(&target, &index_topic(flow.source.as_str()), 1, progress_rf).await?;
+    if !fresh {
+        indexes.load(&name, &target, flow.source.as_str()).await?;
+    }
     if flow.emit_checkpoints.enabled {
         background.spawn(run_checkpoints(
             flow.clone(),
@@ -580,7 +587,7 @@ async fn emit_heartbeats(
             .await
         {
             Ok(()) => status.heartbeat_written(&flow.name(), at),
-            Err(e) if e.broker_error() == Some(ResponseError::UnknownTopicOrPartition) => {
+            Err(e) if e.is_missing_topic() => {
                 status.error(&flow.name(), ErrorKind::Heartbeat);
                 let _ = ensure_compacted_topic(
                     writer.client(),

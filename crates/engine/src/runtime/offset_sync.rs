@@ -24,7 +24,8 @@ impl OffsetSyncState {
         }
     }
 
-    /// The (upstream, downstream) pairs to write for this batch, if any.
+    /// The (upstream, downstream) pairs to write for this batch, if any:
+    /// where MM2, looking at every record, would have written one.
     pub fn update(&mut self, batch: &Forwarded) -> Vec<(i64, i64)> {
         if batch.downstream_base < 0 || batch.records <= 0 {
             return Vec::new();
@@ -33,24 +34,23 @@ impl OffsetSyncState {
         if self.observe(batch.upstream_base, batch.downstream_base) {
             syncs.push((batch.upstream_base, batch.downstream_base));
         }
-        if batch.records > 1 {
-            // Inside a dense batch offsets advance one by one; the last
-            // record's position is exact. A gapped batch only maps as a whole.
-            let (last_up, last_down) = if batch.dense {
-                (
-                    batch.upstream_last,
-                    batch.downstream_base + batch.records as i64 - 1,
-                )
-            } else {
-                (batch.upstream_base, batch.downstream_base)
-            };
-            // Treat the records in between as seen without skips.
-            self.previous_upstream = last_up - 1;
-            self.previous_downstream = last_down - 1;
-            if batch.dense && self.observe(last_up, last_down) {
-                syncs.push((last_up, last_down));
+        let downstream_last = batch.downstream_base + batch.records as i64 - 1;
+        if batch.dense {
+            // Offsets advance one by one inside the batch: the record at
+            // which the last sync becomes too stale is known exactly.
+            loop {
+                let stale_at = self.last_sync_downstream + self.max_offset_lag + 2;
+                if stale_at > downstream_last || stale_at <= batch.downstream_base {
+                    break;
+                }
+                let upstream = batch.upstream_base + (stale_at - batch.downstream_base);
+                self.last_sync_downstream = stale_at;
+                syncs.push((upstream, stale_at));
             }
         }
+        // A gapped batch maps only as a whole; its last record stands for it.
+        self.previous_upstream = batch.upstream_last;
+        self.previous_downstream = downstream_last;
         syncs
     }
 

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+use kmirror_client::admin::OffsetSpec;
 use kmirror_client::{ClientError, KafkaClient};
 use serde_json::{json, Value};
 use tracing::warn;
@@ -39,6 +40,16 @@ pub fn progress_topic(source_alias: &str) -> String {
 }
 
 impl ProgressStore {
+    /// A store for a progress topic that was just created.
+    pub fn empty(source_alias: &str, partitions: i32) -> Self {
+        ProgressStore {
+            topic: progress_topic(source_alias),
+            source_alias: source_alias.to_string(),
+            partitions,
+            committed: HashMap::new(),
+        }
+    }
+
     /// Loads every committed position of `source_alias`'s flow from the
     /// progress topic on the target (which must exist).
     pub async fn load(
@@ -47,8 +58,21 @@ impl ProgressStore {
         partitions: i32,
     ) -> Result<Self, ClientError> {
         let topic = progress_topic(source_alias);
+        // One request for every partition's end first: partitions never
+        // written (all of them on a fresh topic, most of them with a few
+        // replicated topics) need no reading, which saves two round trips
+        // each at start-up.
+        let all: Vec<(&str, i32)> = (0..partitions).map(|p| (topic.as_str(), p)).collect();
+        let ends = target
+            .admin()
+            .list_offsets(&all, OffsetSpec::Latest)
+            .await
+            .unwrap_or_default();
         let mut records: Vec<KeyValue> = Vec::new();
         for p in 0..partitions {
+            if matches!(ends.get(&(topic.clone(), p)), Some(Ok(0))) {
+                continue;
+            }
             records.extend(read_partition(target, &topic, p, Duration::from_secs(60)).await?);
         }
         // Partitions are merged by time: with a partition count that changed

@@ -43,6 +43,8 @@ const CANARY_RETENTION_MS: &str = "86400000";
 /// Why the engine could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    #[error("cluster {alias}: security.protocol={protocol} is not supported yet (only PLAINTEXT); refusing to connect without it")]
+    UnsupportedSecurity { alias: String, protocol: String },
     #[error("cluster {alias} ({bootstrap}) is unreachable: {source}")]
     Unreachable {
         alias: String,

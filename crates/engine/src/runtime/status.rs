@@ -47,8 +47,16 @@ pub struct PartitionStatus {
     /// When (ms) the target was last seen holding everything the source
     /// had (lag 0); 0 if never.
     pub caught_up_ms: i64,
+    /// When (ms) the partition last moved: started, forwarded, skipped or
+    /// was seen caught up.
+    pub last_progress_ms: i64,
     pub last_error: Option<String>,
 }
+
+/// How long a partition may have lag without moving before it counts as
+/// stalled (a target that is down is retried for minutes before its
+/// partitions pause).
+pub const STALL_THRESHOLD_MS: i64 = 30_000;
 
 impl PartitionStatus {
     /// Records on the source not yet on the target.
@@ -77,9 +85,15 @@ impl PartitionStatus {
         matches!(self.state, PartitionState::Paused { .. })
     }
 
+    /// Lag, and no progress for [`STALL_THRESHOLD_MS`].
+    pub fn is_stalled(&self, now_ms: i64) -> bool {
+        self.lag_records() > 0 && now_ms - self.last_progress_ms > STALL_THRESHOLD_MS
+    }
+
     fn note_position(&mut self, now_ms: i64) {
         if self.replicated_offset >= self.source_end_offset {
             self.caught_up_ms = now_ms;
+            self.last_progress_ms = now_ms;
         }
     }
 }
@@ -310,6 +324,7 @@ impl StatusBoard {
             p.batches += 1;
             p.last_record_timestamp_ms = p.last_record_timestamp_ms.max(batch.max_timestamp);
             p.last_forward_ms = now_ms;
+            p.last_progress_ms = now_ms;
             p.note_position(now_ms);
         });
         self.metrics.forwarded(flow, tp, batch, now_ms);
@@ -318,6 +333,7 @@ impl StatusBoard {
     pub fn skipped_to(&self, flow: &str, tp: &TopicPartition, next: i64) {
         self.with_partition(flow, tp, |p| {
             p.replicated_offset = p.replicated_offset.max(next);
+            p.last_progress_ms = now_ms();
             p.note_position(now_ms());
         });
     }
@@ -382,6 +398,7 @@ impl StatusBoard {
                 last_record_timestamp_ms: 0,
                 last_forward_ms: 0,
                 caught_up_ms: 0,
+                last_progress_ms: now_ms(),
                 last_error: None,
             });
         f(status);

@@ -27,34 +27,37 @@ pub fn effective_replication_factor(client: &KafkaClient, wanted: i32, what: &st
     wanted.clamp(-1, i16::MAX as i32) as i16
 }
 
-/// Makes sure a compacted internal topic exists.
+/// Makes sure a compacted internal topic exists. True when this call
+/// created it (so there is nothing to read from it yet).
 pub async fn ensure_compacted_topic(
     client: &KafkaClient,
     name: &str,
     partitions: i32,
     replication_factor: i32,
-) -> Result<(), ClientError> {
+) -> Result<bool, ClientError> {
     if client.metadata().topics.contains_key(name) {
-        return Ok(());
+        return Ok(false);
     }
     let rf = effective_replication_factor(client, replication_factor, name);
     let topic = NewTopic::new(name, partitions, rf).with_config("cleanup.policy", "compact");
     create_one(client, topic).await
 }
 
-async fn create_one(client: &KafkaClient, topic: NewTopic) -> Result<(), ClientError> {
+async fn create_one(client: &KafkaClient, topic: NewTopic) -> Result<bool, ClientError> {
     let name = topic.name.clone();
     let results = client.admin().create_topics(&[topic], false).await?;
+    let mut created = false;
     for (_, result) in results {
         match result? {
             CreateTopicOutcome::Created => {
-                info!(topic = %name, cluster = %client.bootstrap_display(), "topic created")
+                info!(topic = %name, cluster = %client.bootstrap_display(), "topic created");
+                created = true;
             }
             CreateTopicOutcome::AlreadyExists => {}
         }
     }
     client.refresh_metadata(Some(&[name])).await?;
-    Ok(())
+    Ok(created)
 }
 
 /// The source topic's configs worth copying: those set on the topic itself

@@ -104,7 +104,7 @@ pub async fn status(args: StatusArgs) -> u8 {
         }
     };
     if tty && repeat {
-        print!("\x1b[?25h\n");
+        println!("\x1b[?25h");
         let _ = std::io::stdout().flush();
     }
     code

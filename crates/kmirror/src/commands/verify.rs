@@ -141,10 +141,9 @@ async fn check_flow(
         ));
     }
     // Where to look on the target: past everything already there.
-    let start = match offset_of(&target, &remote, 0, OffsetSpec::Latest).await {
-        Ok(offset) => offset,
-        Err(_) => 0,
-    };
+    let start: i64 = offset_of(&target, &remote, 0, OffsetSpec::Latest)
+        .await
+        .unwrap_or_default();
     let nonce: u64 = rand::thread_rng().gen();
     let key = format!("kmirror-verify:{}:{nonce:016x}", flow.name()).into_bytes();
     let filler: String = (0..32)

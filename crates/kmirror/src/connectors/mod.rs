@@ -267,7 +267,7 @@ fn validate_name(name: &str) -> Result<(), ConnectorError> {
             "connector name is required".to_string(),
         ));
     }
-    if name.len() > 249 || name.chars().any(|c| c.is_control() || c == '/') {
+    if name.chars().count() > 249 || name.chars().any(|c| c.is_control() || c == '/') {
         return Err(ConnectorError::Invalid(format!(
             "invalid connector name {name:?}: at most 249 characters, no control characters or '/'"
         )));

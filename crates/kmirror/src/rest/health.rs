@@ -1,9 +1,10 @@
 //! `/livez` (the process answers) and `/readyz` (503 while starting or
 //! stopping, 500 while a flow is failing, else 200).
 //!
-//! A flow is failing when its task failed (it is being restarted) or when
-//! any of its partitions is paused on an error; a flow paused on request is
-//! not failing. A flow is still starting until its first topic discovery.
+//! A flow is failing when its task failed (it is being restarted), when any
+//! of its partitions is paused on an error, or when a partition has lag and
+//! made no progress for 30 s (a target that is down is retried for minutes
+//! before partitions pause); a flow paused on request is not failing. A flow is still starting until its first topic discovery.
 
 use std::sync::Arc;
 
@@ -12,6 +13,8 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
+use kmirror_engine::runtime::status::STALL_THRESHOLD_MS;
+use kmirror_engine::runtime::writer::now_ms;
 use kmirror_engine::runtime::FlowState;
 use serde_json::json;
 
@@ -36,6 +39,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
         );
     }
     let flows = state.status.snapshot();
+    let now = now_ms();
     let failing: Vec<_> = flows
         .iter()
         .filter_map(|flow| {
@@ -44,7 +48,19 @@ async fn readyz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
                 FlowState::Paused => None,
                 _ => {
                     let paused = flow.partitions.iter().filter(|p| p.is_paused()).count();
-                    (paused > 0).then(|| format!("{paused} partition(s) paused on errors"))
+                    let stalled = flow
+                        .partitions
+                        .iter()
+                        .filter(|p| !p.is_paused() && p.is_stalled(now))
+                        .count();
+                    match (paused, stalled) {
+                        (0, 0) => None,
+                        (0, _) => Some(format!(
+                            "{stalled} partition(s) stalled: lag and no progress for {} s",
+                            STALL_THRESHOLD_MS / 1000
+                        )),
+                        _ => Some(format!("{paused} partition(s) paused on errors")),
+                    }
                 }
             }?;
             Some(json!({ "flow": flow.name, "reason": reason }))

@@ -26,6 +26,10 @@ impl Kmirror {
         let child = Command::new(env!("CARGO_BIN_EXE_kmirror"))
             .args(args)
             .env("KMIRROR_LOG", "info,kmirror_client=debug")
+            // Tests run side by side: each its own REST port and state
+            // folder (the default `kmirror-state` is relative to the cwd).
+            .env("KMIRROR_REST_LISTEN", "127.0.0.1:0")
+            .current_dir(dir.path())
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(dir.path().join("stdout.log")).unwrap())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -49,6 +53,45 @@ impl Kmirror {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The REST API's address, once kmirror logged it.
+    pub fn rest_address(&self) -> Option<String> {
+        self.log()
+            .lines()
+            .find(|l| l.contains("REST API listening"))
+            .and_then(|l| l.split("address=").nth(1))
+            .map(|a| a.split_whitespace().next().unwrap_or(a).to_string())
+    }
+
+    /// `GET <path>` on the REST API: the body of a 200 answer as JSON.
+    pub fn rest_get(&self, path: &str) -> serde_json::Value {
+        use std::io::{Read as _, Write as _};
+        let address = self
+            .rest_address()
+            .unwrap_or_else(|| panic!("no REST address in the log:\n{}", self.log()));
+        let mut stream = std::net::TcpStream::connect(&address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+        assert!(head.starts_with("HTTP/1.1 200"), "GET {path}: {head}");
+        let body = if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            dechunk(body)
+        } else {
+            body.to_string()
+        };
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
     }
 
     /// Sends SIGTERM and waits up to `timeout` for the exit.
@@ -135,4 +178,18 @@ pub fn total_end_offset(cluster: &KafkaCluster, topic: &str) -> i64 {
         return 0;
     }
     cluster.end_offsets(topic).iter().sum()
+}
+
+/// The payload of an HTTP/1.1 chunked body.
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if size == 0 || rest.len() < size {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = rest[size..].trim_start_matches("\r\n");
+    }
+    out
 }
