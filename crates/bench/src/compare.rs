@@ -265,6 +265,10 @@ pub fn run(options: &CompareOptions) -> Result<Report> {
         Some(path) => path.clone(),
         None => build_kmirror()?,
     };
+    // Replicators run in their own folders: the path must not be relative.
+    let kmirror_bin = kmirror_bin
+        .canonicalize()
+        .with_context(|| format!("no kmirror binary at {}", kmirror_bin.display()))?;
     eprintln!("[bench] kmirror binary: {}", kmirror_bin.display());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

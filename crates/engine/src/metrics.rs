@@ -538,3 +538,59 @@ impl Metrics {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(records: i32, max_timestamp: i64, rebuilt: bool) -> Forwarded {
+        Forwarded {
+            upstream_base: 0,
+            upstream_last: records as i64 - 1,
+            downstream_base: 0,
+            records,
+            dense: true,
+            bytes: 1000,
+            max_timestamp,
+            sent_ms: max_timestamp + 20,
+            rebuilt,
+        }
+    }
+
+    #[test]
+    fn series_per_topic_or_partition_and_removed_with_their_flow() {
+        let tp = TopicPartition::new("payment-events", 2);
+        for per_partition in [false, true] {
+            let metrics = Metrics::new(per_partition);
+            metrics.forwarded("a->b", &tp, &batch(10, 1_000, false), 1_050);
+            metrics.forwarded("a->b", &tp, &batch(5, 1_000, true), 1_100);
+            let text = metrics.encode(&[], 2_000);
+            let labels = if per_partition {
+                "{flow=\"a->b\",topic=\"payment-events\",partition=\"2\"}"
+            } else {
+                "{flow=\"a->b\",topic=\"payment-events\"}"
+            };
+            assert!(
+                text.contains(&format!("kmirror_replicated_records_total{labels} 15")),
+                "{text}"
+            );
+            assert!(
+                text.contains(&format!("kmirror_replicated_bytes_total{labels} 2000")),
+                "{text}"
+            );
+            assert!(text.contains("path=\"rebuilt\"} 1"), "{text}");
+            assert!(text.contains("path=\"passthrough\"} 1"), "{text}");
+            assert!(
+                text.contains(&format!(
+                    "kmirror_replication_latency_seconds_count{labels} 2"
+                )),
+                "{text}"
+            );
+            let window = metrics.take_latency_windows()["a->b"];
+            assert_eq!((window.batches, window.max_ms), (2, 100.0));
+            metrics.flow_removed("a->b");
+            let text = metrics.encode(&[], 2_000);
+            assert!(!text.contains("payment-events"), "{text}");
+        }
+    }
+}

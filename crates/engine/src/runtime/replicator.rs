@@ -415,6 +415,17 @@ impl Inner {
             return Ok(client);
         }
         let alias = cluster.alias.to_string();
+        // TLS and SASL are parsed but not spoken yet: connecting in plaintext
+        // to a cluster configured for them would at best fail obscurely and
+        // at worst send its data unprotected.
+        if let Some(protocol) = cluster.security.get("security.protocol") {
+            if !protocol.trim().eq_ignore_ascii_case("PLAINTEXT") {
+                return Err(StartError::UnsupportedSecurity {
+                    alias,
+                    protocol: protocol.to_string(),
+                });
+            }
+        }
         let bootstrap = cluster.bootstrap_servers.join(",");
         let mut client_config = ClientConfig::new(&bootstrap);
         client_config.connection.client_id = format!("kmirror-{alias}");

@@ -404,3 +404,57 @@ impl StatusBoard {
         f(status);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn partition(end: i64, replicated: i64) -> PartitionStatus {
+        PartitionStatus {
+            topic: "t".into(),
+            partition: 0,
+            remote_topic: "a.t".into(),
+            state: PartitionState::Running,
+            source_end_offset: end,
+            replicated_offset: replicated,
+            records: 0,
+            bytes: 0,
+            batches: 0,
+            last_record_timestamp_ms: 1_000,
+            last_forward_ms: 1_000,
+            caught_up_ms: 5_000,
+            last_progress_ms: 5_000,
+            last_error: None,
+        }
+    }
+
+    #[test]
+    fn lag_in_seconds_counts_from_the_last_time_the_target_was_complete() {
+        assert_eq!(partition(10, 10).lag_seconds(60_000), 0.0);
+        assert_eq!(partition(12, 10).lag_seconds(15_000), 10.0);
+        assert!(!partition(12, 10).is_stalled(5_000 + STALL_THRESHOLD_MS));
+        assert!(partition(12, 10).is_stalled(5_001 + STALL_THRESHOLD_MS));
+        assert!(!partition(10, 10).is_stalled(i64::MAX / 2));
+    }
+
+    #[test]
+    fn heartbeats_topics_are_recognised_by_name() {
+        for topic in ["heartbeats", "kafka-a.heartbeats", "kafka-a_heartbeats"] {
+            assert!(is_heartbeats_topic_name(topic), "{topic}");
+        }
+        for topic in ["myheartbeats", "heartbeats-x", "orders"] {
+            assert!(!is_heartbeats_topic_name(topic), "{topic}");
+        }
+    }
+
+    #[test]
+    fn a_removed_flow_leaves_the_board() {
+        let board = StatusBoard::default();
+        board.flow_started("a->b", "a", "b");
+        board.source_end_offset("a->b", &TopicPartition::new("t", 0), 5);
+        board.flow_registered("a->b", "a", "b", true);
+        assert_eq!(board.snapshot()[0].state(), FlowState::Paused);
+        board.flow_removed("a->b");
+        assert!(board.snapshot().is_empty());
+    }
+}
