@@ -519,8 +519,47 @@ impl Bench<'_> {
                     Measurement::failed(scenario, kind, round, format!("{e:#}"))
                 });
                 eprintln!("[bench]   {}", report::one_line(&measurement));
+                let anomalous = measurement.error.is_some()
+                    || !measurement.complete
+                        && measurement.scenario != "start-up"
+                        && !measurement.scenario.starts_with("far-region")
+                    || measurement.replicated_records > measurement.expected_records
+                        && measurement.scenario != "start-up";
+                if anomalous {
+                    self.keep_logs(&measurement);
+                }
                 self.measurements.push(measurement);
             }
+        }
+    }
+
+    /// Copies the logs of the last run (the one `measurement` describes)
+    /// to `<out>/logs/`, for a run that failed, fell short or duplicated.
+    fn keep_logs(&self, measurement: &Measurement) {
+        let run = self.work.join(format!("run-{}", self.runs));
+        let dest = self.options.out.join("logs").join(format!(
+            "run-{}-{}",
+            self.runs,
+            measurement.replicator.key()
+        ));
+        let copy = || -> std::io::Result<()> {
+            std::fs::create_dir_all(&dest)?;
+            for entry in std::fs::read_dir(&run)?.flatten() {
+                let path = entry.path();
+                if !path.is_file() {
+                    continue;
+                }
+                // JVM logs can be long: their last 5,000 lines will do.
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                let lines: Vec<&str> = text.lines().collect();
+                let tail = lines[lines.len().saturating_sub(5000)..].join("\n");
+                std::fs::write(dest.join(entry.file_name()), tail)?;
+            }
+            Ok(())
+        };
+        match copy() {
+            Ok(()) => eprintln!("[bench]   logs kept in {}", dest.display()),
+            Err(e) => eprintln!("[bench]   cannot keep logs in {}: {e}", dest.display()),
         }
     }
 

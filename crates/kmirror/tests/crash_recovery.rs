@@ -19,8 +19,9 @@ const REMOTE: &str = "kafka-a.payment-events";
 const PARTITIONS: i32 = 3;
 /// Records a second over all partitions (200 per partition).
 const RATE: u32 = 600;
-/// About 15 s of traffic.
-const TOTAL: usize = 9_000;
+/// About 40 s of traffic: enough for the kill to land mid-load even when a
+/// loaded machine makes start-up and catching up slow.
+const TOTAL: usize = 24_000;
 
 /// The duplicate bound, from the design:
 ///
@@ -106,6 +107,11 @@ fn sigkill_under_load_then_restart_loses_nothing_and_bounds_duplicates() {
     });
     let report = load.finish();
     assert_eq!(report.total(), TOTAL as u64, "every record acknowledged");
+    for line in kmirror.log().lines() {
+        if line.contains("not copied again") {
+            eprintln!("kmirror: {line}");
+        }
+    }
 
     // Every partition of kafka-b at least as long as kafka-a's, then read.
     let source_ends = a.end_offsets(TOPIC);

@@ -120,6 +120,11 @@ impl PartitionIndex {
         &self.ranges
     }
 
+    /// The upstream offset right after the last range.
+    pub fn upstream_end(&self) -> Option<i64> {
+        self.ranges.last().map(|r| r.upstream_end())
+    }
+
     /// The earliest upstream offset translation reaches.
     pub fn first_upstream(&self) -> Option<i64> {
         self.ranges.first().map(|r| r.upstream_base)

@@ -85,6 +85,16 @@ impl IndexRegistry {
             .upstream_to_downstream(upstream)
     }
 
+    /// Like [`Self::upstream_to_downstream`], but only within what the index
+    /// covers, where the answer is exact: `None` past its end.
+    pub fn exact_downstream(&self, flow: &str, tp: &TopicPartition, upstream: i64) -> Option<i64> {
+        let flows = self.flows.lock().unwrap();
+        let index = &flows.get(flow)?.get(tp)?.index;
+        (upstream <= index.upstream_end()?)
+            .then(|| index.upstream_to_downstream(upstream))
+            .flatten()
+    }
+
     /// Downstream to upstream offset through `flow`'s index of `tp` (the
     /// source partition whose remote copy holds `downstream`).
     pub fn downstream_to_upstream(

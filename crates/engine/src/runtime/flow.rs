@@ -19,6 +19,7 @@ use tracing::{error, info, warn};
 
 use super::offset_sync::OffsetSyncState;
 use super::progress::{progress_topic, ProgressStore, PROGRESS_TOPIC_PARTITIONS};
+use super::resume::already_replicated;
 use super::status::StatusBoard;
 use super::topics::{ensure_compacted_topic, ensure_remote_topic};
 use super::writer::{now_ms, RecordWriter};
@@ -289,8 +290,10 @@ async fn commit_progress(
     progress: &mut ProgressStore,
     writer: &mut RecordWriter,
 ) {
-    // The index first: a checkpoint must never reference a position whose
-    // mapping a restart would not know.
+    // Positions first, then the index (which already holds every batch
+    // the positions count), then the positions: a restart never resumes
+    // from a position whose mapping the index does not know.
+    let positions = ctx.positions.lock().unwrap().clone();
     if let Err(e) = ctx
         .indexes
         .persist(&ctx.name, writer, ctx.flow.source.as_str())
@@ -298,7 +301,6 @@ async fn commit_progress(
     {
         warn!(flow = %ctx.name, error = %e, "cannot write the offset index; will retry");
     }
-    let positions = ctx.positions.lock().unwrap().clone();
     if let Err(e) = progress.commit(writer, &positions).await {
         warn!(flow = %ctx.name, error = %e, "cannot write progress; will retry");
     }
@@ -397,6 +399,7 @@ async fn run_pipeline(
     loop {
         ctx.status
             .partition_started(&ctx.name, &tp, &remote_topic, next);
+        skip_already_replicated(&ctx, &tp, &remote_topic, &mut next).await;
         let outcome = async {
             let identity = init_producer_id(&ctx.target)
                 .await
@@ -482,6 +485,45 @@ fn forward_error_kind(error: &ForwardError) -> ErrorKind {
         ForwardError::Fetch(_) => ErrorKind::Fetch,
         ForwardError::Produce(_) => ErrorKind::Produce,
         ForwardError::Unforwardable { .. } => ErrorKind::Unforwardable,
+    }
+}
+
+/// Moves `next` past the batches the target already holds from before a
+/// crash or a pause (see [`super::resume`]), recording their mappings.
+async fn skip_already_replicated(
+    ctx: &FlowContext,
+    tp: &TopicPartition,
+    remote_topic: &str,
+    next: &mut i64,
+) {
+    // Only where the index knows `next` exactly (not past its end).
+    let Some(downstream) = ctx.indexes.exact_downstream(&ctx.name, tp, *next) else {
+        return;
+    };
+    match already_replicated(
+        &ctx.source,
+        &ctx.target,
+        tp,
+        remote_topic,
+        *next,
+        downstream,
+    )
+    .await
+    {
+        Ok(batches) if !batches.is_empty() => {
+            let from = *next;
+            for batch in &batches {
+                ctx.indexes.record(&ctx.name, tp, batch);
+                *next = (*next).max(batch.upstream_next());
+            }
+            ctx.status.skipped_to(&ctx.name, tp, *next);
+            ctx.positions.lock().unwrap().insert(tp.clone(), *next);
+            info!(flow = %ctx.name, %tp, from, to = *next, batches = batches.len(), "already on the target; not copied again");
+        }
+        Ok(_) => {}
+        Err(e) => {
+            warn!(flow = %ctx.name, %tp, error = %e, "cannot compare with the target; resuming as recorded")
+        }
     }
 }
 

@@ -4,6 +4,7 @@ pub mod flow;
 pub mod offset_sync;
 pub mod progress;
 pub mod replicator;
+pub mod resume;
 pub mod status;
 pub mod topics;
 pub mod writer;
