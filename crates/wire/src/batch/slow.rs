@@ -45,9 +45,7 @@ use super::header::{
 use super::split::RawBatch;
 use crate::WireError;
 use codec::DecompressError;
-use records::{
-    assemble, for_each_record, put_with_deltas, put_with_zero_timestamp_delta, BatchFields,
-};
+use records::{assemble, for_each_record, put_with_deltas, BatchFields};
 
 /// [`upconvert_legacy`] stops taking further messages once the batches it
 /// has built hold this many bytes (64 MiB); the caller calls again for the
@@ -82,6 +80,27 @@ pub const MAX_OUTPUT_PER_CALL: usize = MAX_DECOMPRESSED_LEN;
 /// [`WireError::DecompressionLimit`] if its records decompress to more than
 /// [`decompression_limit`] allows.
 pub fn normalize_log_append_time(batch: &RawBatch) -> Result<Bytes, WireError> {
+    rewrite_records(batch, |header| {
+        (header.timestamp_type() == TimestampType::LogAppendTime).then_some(Renumber::Keep)
+    })
+}
+
+/// Whether [`rewrite_records`] keeps the records' offset deltas or numbers
+/// them 0..n.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Renumber {
+    Keep,
+    Sequential,
+}
+
+/// The checks and the record rewrite both slow-path functions share:
+/// `plan` looks at the (trusted, re-parsed) header and says whether the
+/// batch needs rewriting and how its offset deltas come out; LogAppendTime
+/// batches always get the append time as every record's timestamp.
+fn rewrite_records(
+    batch: &RawBatch,
+    plan: impl FnOnce(&BatchHeader) -> Option<Renumber>,
+) -> Result<Bytes, WireError> {
     let bytes = &batch.bytes;
     // Trust the bytes, not the header handed along with them.
     let header = BatchHeader::parse(bytes)?;
@@ -97,21 +116,28 @@ pub fn normalize_log_append_time(batch: &RawBatch) -> Result<Bytes, WireError> {
     if header.is_control() {
         return Err(WireError::ControlBatch { offset });
     }
-    if header.timestamp_type() == TimestampType::CreateTime {
+    let Some(renumber) = plan(&header) else {
         return Ok(bytes.clone());
-    }
+    };
     if !verify_crc(bytes) {
         return Err(corrupt("CRC-32C mismatch".to_string()));
     }
-
-    let append_time = header.max_timestamp;
+    let log_append = header.timestamp_type() == TimestampType::LogAppendTime;
+    let (base_timestamp, max_timestamp) = if log_append {
+        (header.max_timestamp, header.max_timestamp)
+    } else {
+        (header.base_timestamp, header.max_timestamp)
+    };
     let fields = BatchFields {
         base_offset: header.base_offset,
         partition_leader_epoch: header.partition_leader_epoch,
         attributes: header.attributes & !(ATTR_LOG_APPEND_TIME | ATTR_DELETE_HORIZON),
-        last_offset_delta: header.last_offset_delta,
-        base_timestamp: append_time,
-        max_timestamp: append_time,
+        last_offset_delta: match renumber {
+            Renumber::Keep => header.last_offset_delta,
+            Renumber::Sequential => header.records_count.saturating_sub(1).max(0),
+        },
+        base_timestamp,
+        max_timestamp,
         producer_id: header.producer_id,
         producer_epoch: header.producer_epoch,
         base_sequence: header.base_sequence,
@@ -119,7 +145,16 @@ pub fn normalize_log_append_time(batch: &RawBatch) -> Result<Bytes, WireError> {
     };
     let payload = &bytes[BATCH_HEADER_LEN..];
     let rewrite = |records: &[u8], out: &mut Vec<u8>| -> Result<(), String> {
-        let count = for_each_record(records, |frame| put_with_zero_timestamp_delta(out, &frame))?;
+        let mut index = 0i32;
+        let count = for_each_record(records, |frame| {
+            let offset_delta = match renumber {
+                Renumber::Keep => frame.offset_delta,
+                Renumber::Sequential => index,
+            };
+            let timestamp_delta = if log_append { 0 } else { frame.timestamp_delta };
+            put_with_deltas(out, &frame, timestamp_delta, offset_delta);
+            index = index.saturating_add(1);
+        })?;
         if i32::try_from(count) != Ok(header.records_count) {
             return Err(format!(
                 "header counts {} records, the batch holds {count}",
@@ -128,11 +163,10 @@ pub fn normalize_log_append_time(batch: &RawBatch) -> Result<Bytes, WireError> {
         }
         Ok(())
     };
-
     let codec = header.compression();
     if codec == Compression::None {
-        // A zero delta never takes more bytes than the delta it replaces,
-        // so the batch can only shrink.
+        // Deltas never grow here beyond what the batch length field can
+        // describe: a zero or smaller sequential delta takes no more bytes.
         return assemble(&fields, payload.len(), |out| rewrite(payload, out)).map_err(corrupt);
     }
     let records = codec::decompress(codec, payload, false).map_err(|error| match error {
@@ -169,75 +203,9 @@ pub fn needs_rebuild(header: &BatchHeader) -> bool {
 ///
 /// As [`normalize_log_append_time`].
 pub fn rebuild_for_forwarding(batch: &RawBatch) -> Result<Bytes, WireError> {
-    let bytes = &batch.bytes;
-    let header = BatchHeader::parse(bytes)?;
-    let offset = header.base_offset;
-    let corrupt = |reason: String| WireError::Corrupt { offset, reason };
-    if bytes.len() != header.total_len() {
-        return Err(corrupt(format!(
-            "{} bytes given for a batch of {} bytes",
-            bytes.len(),
-            header.total_len()
-        )));
-    }
-    if header.is_control() {
-        return Err(WireError::ControlBatch { offset });
-    }
-    if !needs_rebuild(&header) {
-        return Ok(bytes.clone());
-    }
-    if !verify_crc(bytes) {
-        return Err(corrupt("CRC-32C mismatch".to_string()));
-    }
-    let log_append = header.timestamp_type() == TimestampType::LogAppendTime;
-    let (base_timestamp, max_timestamp) = if log_append {
-        (header.max_timestamp, header.max_timestamp)
-    } else {
-        (header.base_timestamp, header.max_timestamp)
-    };
-    let fields = BatchFields {
-        base_offset: header.base_offset,
-        partition_leader_epoch: header.partition_leader_epoch,
-        attributes: header.attributes & !(ATTR_LOG_APPEND_TIME | ATTR_DELETE_HORIZON),
-        last_offset_delta: header.records_count.saturating_sub(1).max(0),
-        base_timestamp,
-        max_timestamp,
-        producer_id: header.producer_id,
-        producer_epoch: header.producer_epoch,
-        base_sequence: header.base_sequence,
-        records_count: header.records_count,
-    };
-    let payload = &bytes[BATCH_HEADER_LEN..];
-    let rewrite = |records: &[u8], out: &mut Vec<u8>| -> Result<(), String> {
-        let mut index = 0i32;
-        let count = for_each_record(records, |frame| {
-            let timestamp_delta = if log_append { 0 } else { frame.timestamp_delta };
-            put_with_deltas(out, &frame, timestamp_delta, index);
-            index = index.saturating_add(1);
-        })?;
-        if i32::try_from(count) != Ok(header.records_count) {
-            return Err(format!(
-                "header counts {} records, the batch holds {count}",
-                header.records_count
-            ));
-        }
-        Ok(())
-    };
-    let codec = header.compression();
-    if codec == Compression::None {
-        return assemble(&fields, payload.len(), |out| rewrite(payload, out)).map_err(corrupt);
-    }
-    let records = codec::decompress(codec, payload, false).map_err(|error| match error {
-        DecompressError::TooLarge(limit) => WireError::DecompressionLimit { offset, limit },
-        DecompressError::Malformed(reason) => corrupt(format!("{codec:?} records: {reason}")),
-    })?;
-    let mut rewritten = Vec::with_capacity(records.len());
-    rewrite(&records, &mut rewritten).map_err(corrupt)?;
-    drop(records);
-    assemble(&fields, payload.len(), |out| {
-        codec::compress(codec, &rewritten, out)
+    rewrite_records(batch, |header| {
+        needs_rebuild(header).then_some(Renumber::Sequential)
     })
-    .map_err(corrupt)
 }
 
 /// Converts the legacy (magic 0 and 1) messages at the start of `bytes`

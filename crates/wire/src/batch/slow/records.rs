@@ -26,10 +26,8 @@ use super::super::varint::{put_varint, put_varlong, varint_len, varlong_len, Cur
 pub(super) struct RecordFrame<'a> {
     /// The attributes byte, kept as is.
     pub(super) attributes: u8,
-    /// The record's body from `offsetDelta` to its end: everything after
-    /// the timestamp delta, kept byte for byte.
-    pub(super) after_timestamp: &'a [u8],
     pub(super) timestamp_delta: i64,
+    pub(super) offset_delta: i32,
     /// The record's body after `offsetDelta`: key, value and headers.
     pub(super) after_offset: &'a [u8],
 }
@@ -67,8 +65,7 @@ fn parse_body(body: &[u8]) -> Result<RecordFrame<'_>, &'static str> {
     let mut cursor = Cursor(body);
     let attributes = cursor.u8().ok_or("no attributes")?;
     let timestamp_delta = cursor.varlong().ok_or("bad timestamp delta")?;
-    let after_timestamp = cursor.rest();
-    cursor.varint().ok_or("bad offset delta")?;
+    let offset_delta = cursor.varint().ok_or("bad offset delta")?;
     let after_offset = cursor.rest();
     skip_nullable(&mut cursor).ok_or("bad key")?;
     skip_nullable(&mut cursor).ok_or("bad value")?;
@@ -91,8 +88,8 @@ fn parse_body(body: &[u8]) -> Result<RecordFrame<'_>, &'static str> {
     }
     Ok(RecordFrame {
         attributes,
-        after_timestamp,
         timestamp_delta,
+        offset_delta,
         after_offset,
     })
 }
@@ -105,18 +102,6 @@ fn skip_nullable(cursor: &mut Cursor<'_>) -> Option<()> {
         cursor.take(len)?;
     }
     Some(())
-}
-
-/// Writes `frame` again with a timestamp delta of 0.
-pub(super) fn put_with_zero_timestamp_delta(out: &mut Vec<u8>, frame: &RecordFrame<'_>) {
-    // attributes + one byte for the varlong 0 + the rest, which the record's
-    // original length (>= attributes + a timestamp byte + the rest) bounds,
-    // so this fits an i32 whenever the original did.
-    let len = 2 + frame.after_timestamp.len();
-    put_varint(out, len as i32);
-    out.put_u8(frame.attributes);
-    put_varlong(out, 0);
-    out.put_slice(frame.after_timestamp);
 }
 
 /// Writes `frame` again with the given timestamp and offset deltas; key,
@@ -235,14 +220,22 @@ mod tests {
         put_record(&mut out, 7, -3, None, Some(b"value")).unwrap();
         put_record(&mut out, 8, 1 << 40, Some(b""), None).unwrap();
         let mut seen = Vec::new();
-        let count =
-            for_each_record(&out, |frame| seen.push(frame.after_timestamp.to_vec())).unwrap();
+        let count = for_each_record(&out, |frame| {
+            seen.push((
+                frame.timestamp_delta,
+                frame.offset_delta,
+                frame.after_offset.to_vec(),
+            ))
+        })
+        .unwrap();
         assert_eq!(count, 2);
-        // offsetDelta 7, null key, value "value", no headers.
+        // Null key, value "value", no headers.
         assert_eq!(
             seen[0],
-            [&[0x0e, 0x01, 0x0a][..], b"value", &[0x00]].concat()
+            (-3, 7, [&[0x01, 0x0a][..], b"value", &[0x00]].concat())
         );
+        assert_eq!(seen[1].0, 1 << 40);
+        assert_eq!(seen[1].1, 8);
     }
 
     #[test]
