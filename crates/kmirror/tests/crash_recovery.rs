@@ -99,7 +99,7 @@ fn sigkill_under_load_then_restart_loses_nothing_and_bounds_duplicates() {
     wait_until(
         "traffic while kmirror is down",
         Duration::from_secs(60),
-        || load.sent() >= sent_at_kill + 2 * RATE as usize,
+        || load.sent() >= sent_at_kill + 2 * RATE as usize || load.is_done(),
     );
     let mut kmirror = Kmirror::run(&config);
     wait_until("the load to finish", Duration::from_secs(120), || {
