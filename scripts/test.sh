@@ -18,4 +18,4 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 # Integration tests start JVMs; two test threads keep a 2-core machine
 # responsive while still overlapping JVM start-up.
-cargo test --workspace --locked -- --test-threads="${KMIRROR_TEST_THREADS:-2}"
+cargo test --workspace --locked --no-fail-fast -- --test-threads="${KMIRROR_TEST_THREADS:-2}"
