@@ -17,6 +17,16 @@ use support::{total_end_offset, two_region_config, wait_until, Kmirror};
 const TOPIC: &str = "payment-events";
 const REMOTE: &str = "kafka-a.payment-events";
 
+/// The tests share two clusters and each runs a kmirror on them: one at a
+/// time, or two replicators would write the same remote topics.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn produce_sequence(cluster: &KafkaCluster, from: usize, count: usize) {
     let records: Vec<TestRecord> = (from..from + count)
         .map(|i| {
@@ -100,11 +110,12 @@ fn group_offsets(cluster: &KafkaCluster, group: &str) -> BTreeSet<String> {
 
 #[test]
 fn groups_fail_over_and_back_with_exact_offsets() {
+    let _serial = serial();
     let a = shared_cluster("kafka-a");
     let b = shared_cluster("kafka-b");
     for cluster in [a, b] {
         cluster.create_topic(TOPIC, 2, 1, &[]);
-        cluster.create_topic("user-actions", 1, 1, &[]);
+        let _ = cluster.try_create_topic("user-actions", 1, 1, &[]);
     }
     let (_dir, config) = two_region_config(
         a,
@@ -237,6 +248,7 @@ fn groups_fail_over_and_back_with_exact_offsets() {
 /// batch's start, so a failed-over group re-reads at most one batch.
 #[test]
 fn compacted_source_fails_over_rereading_at_most_one_batch() {
+    let _serial = serial();
     let a = shared_cluster("kafka-a");
     let b = shared_cluster("kafka-b");
     let topic = "ledger";
@@ -341,10 +353,14 @@ fn compacted_source_fails_over_rereading_at_most_one_batch() {
 /// exists only there, and `--apply` refuses an active group.
 #[test]
 fn active_and_target_only_groups_are_left_alone() {
+    let _serial = serial();
     let a = shared_cluster("kafka-a");
     let b = shared_cluster("kafka-b");
+    // Its own topic, so the other tests' counts are not disturbed.
+    const TOPIC: &str = "user-actions";
+    const REMOTE: &str = "kafka-a.user-actions";
     for cluster in [a, b] {
-        let _ = cluster.try_create_topic(TOPIC, 2, 1, &[]);
+        let _ = cluster.try_create_topic(TOPIC, 1, 1, &[]);
     }
     let (_dir, config) = two_region_config(
         a,
@@ -355,7 +371,14 @@ fn active_and_target_only_groups_are_left_alone() {
          sync.group.offsets.interval.seconds = 1",
     );
     let _kmirror = Kmirror::run(&config);
-    produce_sequence(a, 0, 500);
+    let records: Vec<TestRecord> = (0..500)
+        .map(|i| {
+            TestRecord::new()
+                .key(format!("k{i}"))
+                .value(format!("u-{i}"))
+        })
+        .collect();
+    a.produce(TOPIC, &ProduceOptions::default(), &records);
     wait_until("replication", Duration::from_secs(60), || {
         total_end_offset(b, REMOTE) >= 500
     });
