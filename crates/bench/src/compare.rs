@@ -121,7 +121,7 @@ fn codec_names<S: serde::Serializer>(codecs: &[Compression], s: S) -> Result<S::
 }
 
 impl CompareOptions {
-    /// The full run documented in `docs/BENCHMARKS.md`: about 25 minutes on
+    /// The full run documented in `docs/BENCHMARKS.md`: about half an hour on
     /// two cores.
     pub fn full() -> Self {
         CompareOptions {
@@ -141,7 +141,7 @@ impl CompareOptions {
             latency_warmup_seconds: 5,
             startup_records: 1000,
             far_bytes: 256 << 20,
-            far_window: Duration::from_secs(15),
+            far_window: Duration::from_secs(10),
             far_round_trip: Duration::from_millis(30),
             far_bandwidth: 25_000_000,
         }

@@ -46,6 +46,12 @@ enum Command {
         /// Use this target cluster instead of starting one (with --source).
         #[arg(long)]
         target: Option<String>,
+        /// Fetch responses up to this many MiB (default: the engine's).
+        #[arg(long)]
+        fetch_max_mib: Option<i32>,
+        /// Fetched chunks queued per partition (default: the engine's).
+        #[arg(long)]
+        partition_queue: Option<usize>,
         /// Also print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -132,6 +138,8 @@ fn main() -> Result<()> {
             compression,
             source,
             target,
+            fetch_max_mib,
+            partition_queue,
             json,
         } => {
             let report = raw_forward::run(&RawForwardOptions {
@@ -141,6 +149,8 @@ fn main() -> Result<()> {
                 compression: codec(&compression)?,
                 source_bootstrap: source,
                 target_bootstrap: target,
+                fetch_max_bytes: fetch_max_mib.map(|m| m << 20),
+                partition_queue,
             })?;
             println!("{}", report.to_text());
             if json {

@@ -39,6 +39,10 @@ pub struct RawForwardOptions {
     /// Existing clusters to use instead of starting two.
     pub source_bootstrap: Option<String>,
     pub target_bootstrap: Option<String>,
+    /// Overrides the engine's fetch response limit (`max_bytes`).
+    pub fetch_max_bytes: Option<i32>,
+    /// Overrides the engine's per-partition queue of fetched chunks.
+    pub partition_queue: Option<usize>,
 }
 
 /// The outcome, printed as a table and as JSON.
@@ -59,6 +63,9 @@ pub struct RawForwardReport {
     pub cpu_seconds: f64,
     pub cpu_seconds_per_payload_gb: f64,
     pub cpu_seconds_per_wire_gb: f64,
+    /// This process's peak RSS (it holds little besides the forward).
+    pub peak_rss_mib: f64,
+    pub fetch_max_bytes: i32,
     pub preload_seconds: f64,
 }
 
@@ -69,6 +76,7 @@ impl RawForwardReport {
              payload {:.1} MB ({:.1} MB on the wire in {} batches) in {:.2} s\n\
              throughput  {:>8.1} MB/s payload   {:>8.1} MB/s wire\n\
              CPU         {:>8.2} s   = {:.2} s per GB payload, {:.2} s per GB wire\n\
+             peak RSS    {:>8.1} MiB (fetch responses up to {} MiB)\n\
              (preload with the Java producer took {:.1} s)",
             self.records,
             self.record_size,
@@ -83,6 +91,8 @@ impl RawForwardReport {
             self.cpu_seconds,
             self.cpu_seconds_per_payload_gb,
             self.cpu_seconds_per_wire_gb,
+            self.peak_rss_mib,
+            self.fetch_max_bytes >> 20,
             self.preload_seconds,
         )
     }
@@ -140,13 +150,23 @@ pub fn run(options: &RawForwardOptions) -> Result<RawForwardReport> {
     eprintln!("[raw-forward] forwarding {topic} to {remote_topic}");
     let cpu_before = ProcStats::of_self()?.cpu;
     let started = Instant::now();
+    let mut tuning = FlowTuning::default();
+    if let Some(max) = options.fetch_max_bytes {
+        tuning.fetch.max_bytes = max;
+    }
+    if let Some(queue) = options.partition_queue {
+        tuning.partition_queue = queue.max(1);
+    }
+    let fetch_max_bytes = tuning.fetch.max_bytes;
     let (wire_bytes, batches) = runtime.block_on(forward_topic(
         &source,
         &target,
         &topic,
         &remote_topic,
         options.partitions,
+        tuning,
     ))?;
+    let peak_rss_mib = ProcStats::of_self()?.peak_rss_mib();
     let seconds = started.elapsed().as_secs_f64();
     let cpu = (ProcStats::of_self()?.cpu - cpu_before).as_secs_f64();
 
@@ -180,6 +200,8 @@ pub fn run(options: &RawForwardOptions) -> Result<RawForwardReport> {
         cpu_seconds: cpu,
         cpu_seconds_per_payload_gb: cpu / payload_gb,
         cpu_seconds_per_wire_gb: cpu / wire_gb,
+        peak_rss_mib,
+        fetch_max_bytes,
         preload_seconds: loaded.elapsed.as_secs_f64(),
     })
 }
@@ -233,8 +255,8 @@ async fn forward_topic(
     topic: &str,
     remote_topic: &str,
     partitions: i32,
+    tuning: FlowTuning,
 ) -> Result<(u64, u64)> {
-    let tuning = FlowTuning::default();
     let (commands, commands_rx) = mpsc::channel(64);
     let fetcher = SourceFetcher::new(source.clone(), tuning.fetch.clone(), ResetPolicy::Earliest);
     let fetch_task = tokio::spawn(fetcher.run(commands_rx));

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# kmirror's benchmarks (docs/BENCHMARKS.md).
+#
+#   scripts/bench.sh [--quick] [options]   kmirror vs MirrorMaker 2 (issue 4):
+#       starts two local Kafka clusters, runs every scenario for kmirror,
+#       MM2 default and MM2 tuned, twice each alternating, and writes
+#       docs/bench-results/results.{md,json} (results-quick.* with --quick).
+#       A full run takes about half an hour on two cores.
+#   scripts/bench.sh raw-forward [options] the raw data path alone (issue 2).
+#
+# Options: scripts/bench.sh --help, scripts/bench.sh raw-forward --help.
+# Kafka's jars (brokers, tools, connect-mirror) come from Maven Central on
+# first use. Every JVM and kmirror process ends with this script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash testbed/kafka/fetch.sh >/dev/null
+cargo build --release --locked -p kmirror --bin kmirror -p kmirror-bench --bin kmirror-bench
+
+if [[ "${1:-}" == "raw-forward" ]]; then
+  shift
+  exec target/release/kmirror-bench raw-forward "$@"
+fi
+exec target/release/kmirror-bench compare --kmirror-bin target/release/kmirror "$@"
