@@ -7,6 +7,21 @@ use std::process::Command;
 
 use kmirror_testbed::shared_cluster;
 
+/// Runs `kmirror check <config>`, asserts it succeeded, returns stdout.
+fn check(config: &std::path::Path) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_kmirror"))
+        .args(["check", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
 #[test]
 fn check_prints_the_plan_and_writes_nothing() {
     let a = shared_cluster("kafka-a");
@@ -17,16 +32,7 @@ fn check_prints_the_plan_and_writes_nothing() {
     let (dir, config) = support::two_region_config(a, b, "");
     let before = b.list_topics_with_internal();
 
-    let output = Command::new(env!("CARGO_BIN_EXE_kmirror"))
-        .args(["check", config.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = check(&config);
     assert!(stdout.contains("cluster kafka-a: reachable"), "{stdout}");
     assert!(
         stdout.contains("kafka-a.payment-events -> kafka-b.kafka-a.payment-events (3 partitions)"),
@@ -57,16 +63,7 @@ fn check_prints_the_plan_and_writes_nothing() {
             );
     let json_path = dir.path().join("connector.json");
     std::fs::write(&json_path, json).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_kmirror"))
-        .args(["check", json_path.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = check(&json_path);
     assert!(stdout.contains("flow kafka-a->kafka-b"), "{stdout}");
     assert!(
         stdout.contains("kafka-a.payment-events -> kafka-b.kafka-a.payment-events"),
