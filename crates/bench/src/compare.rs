@@ -96,8 +96,11 @@ pub struct CompareOptions {
     pub rounds: usize,
     pub partitions: i32,
     pub record_size: usize,
-    /// Catch-up data per codec (payload bytes, about).
+    /// Catch-up data of the first codec (payload bytes, about).
     pub catchup_bytes: u64,
+    /// Catch-up data of the other codecs (smaller, so that a full run fits
+    /// in half an hour on two cores).
+    pub catchup_other_bytes: u64,
     #[serde(serialize_with = "codec_names")]
     pub codecs: Vec<Compression>,
     pub latency_rate: u32,
@@ -135,13 +138,14 @@ impl CompareOptions {
             partitions: 12,
             record_size: 1024,
             catchup_bytes: 1 << 30,
+            catchup_other_bytes: 512 << 20,
             codecs: vec![Compression::Lz4, Compression::None, Compression::Zstd],
             latency_rate: 5000,
             latency_seconds: 60,
             latency_warmup_seconds: 5,
             startup_records: 1000,
             far_bytes: 256 << 20,
-            far_window: Duration::from_secs(10),
+            far_window: Duration::from_secs(8),
             far_round_trip: Duration::from_millis(30),
             far_bandwidth: 25_000_000,
         }
@@ -153,6 +157,7 @@ impl CompareOptions {
             quick: true,
             rounds: 1,
             catchup_bytes: 32 << 20,
+            catchup_other_bytes: 32 << 20,
             latency_rate: 2000,
             latency_seconds: 10,
             latency_warmup_seconds: 2,
@@ -243,8 +248,11 @@ impl Measurement {
 /// The brokers' own throughput, measured with Kafka's perf tools.
 #[derive(Debug, Clone, Serialize)]
 pub struct Ceiling {
-    /// ProducerPerformance into the target cluster, payload MB/s.
+    /// ProducerPerformance into the target cluster, payload MB/s: the best
+    /// of `producer_rates`.
     pub producer_mb_per_s: f64,
+    /// Per producer codec (the source data's, and none).
+    pub producer_rates: Vec<(&'static str, f64)>,
     /// ConsumerPerformance from the source cluster, payload MB/s.
     pub consumer_mb_per_s: f64,
     pub records: u64,
@@ -458,7 +466,12 @@ impl Bench<'_> {
             for (i, codec) in options.codecs.iter().enumerate() {
                 let topic = format!("bench-{}", codec.as_str());
                 self.create_topic(a, &topic, options.partitions)?;
-                let loaded = self.preload(a, &topic, options.catchup_bytes, *codec)?;
+                let bytes = if i == 0 {
+                    options.catchup_bytes
+                } else {
+                    options.catchup_other_bytes
+                };
+                let loaded = self.preload(a, &topic, bytes, *codec)?;
                 if i == 0 && self.wants(Scenario::Ceiling) {
                     self.ceiling = Some(self.measure_ceiling(a, b, &topic, &loaded, *codec)?);
                 }
@@ -480,12 +493,15 @@ impl Bench<'_> {
             }
         }
         if self.wants(Scenario::Latency) {
-            let topic = "bench-latency".to_string();
-            self.create_topic(a, &topic, options.partitions)?;
             self.each_replicator("latency", |bench, kind, round| {
-                bench.latency(kind, round, a, b, &topic)
+                // A fresh source topic per run: no run starts behind the
+                // records of the one before.
+                let topic = format!("bench-latency-{}", bench.runs + 1);
+                bench.create_topic(a, &topic, options.partitions)?;
+                let result = bench.latency(kind, round, a, b, &topic);
+                bench.delete_topics(a, &[topic])?;
+                result
             });
-            self.delete_topics(a, &[topic])?;
         }
         if self.wants(Scenario::StartUp) {
             let topic = "bench-startup".to_string();
@@ -1032,56 +1048,70 @@ impl Bench<'_> {
             parse_consumer_performance(&stdout).context("ConsumerPerformance output")? * per_record
                 / 1e6;
 
-        eprintln!("[bench] ceiling: ProducerPerformance into the target");
-        let ceiling_topic = "bench-ceiling".to_string();
-        self.create_topic(target, &ceiling_topic, options.partitions)?;
         let payloads = self.work.join("payloads.txt");
         write_payload_file(&payloads, options.record_size)?;
         let records = loaded.sent;
-        let output = JavaCommand::new("org.apache.kafka.tools.ProducerPerformance")
-            .name("ProducerPerformance")
-            .fast_startup(false)
-            .heap("1g")
-            .args(["--topic", &ceiling_topic])
-            .args(["--num-records", &records.to_string()])
-            .arg("--payload-file")
-            .arg(&payloads)
-            .args(["--throughput", "-1"])
-            .args([
-                "--producer-props",
-                &format!("bootstrap.servers={}", target.bootstrap),
-                "acks=all",
-                &format!("compression.type={}", codec.as_str()),
-                // The test bed's loader settings, which the replicated
-                // batches have too.
-                "batch.size=262144",
-                "linger.ms=10",
-                "buffer.memory=134217728",
-            ])
-            .timeout(Duration::from_secs(900))
-            .run(b"");
-        self.delete_topics(target, &[ceiling_topic])?;
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        if !output.status.success() {
-            bail!(
-                "ProducerPerformance failed ({}): {}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr)
-            );
+        let mut producer_rates = Vec::new();
+        // The source's codec, and no compression: a Java producer spends
+        // much of its CPU compressing, which a replicator that forwards
+        // compressed batches does not.
+        let mut codecs = vec![codec];
+        if codec != Compression::None {
+            codecs.push(Compression::None);
         }
-        let producer_mb_per_s = parse_producer_performance(&stdout)
-            .context("ProducerPerformance output")?
-            * options.record_size as f64
-            / 1e6;
+        for producer_codec in codecs {
+            eprintln!(
+                "[bench] ceiling: ProducerPerformance ({}) into the target",
+                producer_codec.as_str()
+            );
+            let ceiling_topic = "bench-ceiling".to_string();
+            self.create_topic(target, &ceiling_topic, options.partitions)?;
+            let output = JavaCommand::new("org.apache.kafka.tools.ProducerPerformance")
+                .name("ProducerPerformance")
+                .fast_startup(false)
+                .heap("1g")
+                .args(["--topic", &ceiling_topic])
+                .args(["--num-records", &records.to_string()])
+                .arg("--payload-file")
+                .arg(&payloads)
+                .args(["--throughput", "-1"])
+                .args([
+                    "--producer-props",
+                    &format!("bootstrap.servers={}", target.bootstrap),
+                    "acks=all",
+                    &format!("compression.type={}", producer_codec.as_str()),
+                    // The test bed's loader settings, which the replicated
+                    // batches have too.
+                    "batch.size=262144",
+                    "linger.ms=10",
+                    "buffer.memory=134217728",
+                ])
+                .timeout(Duration::from_secs(900))
+                .run(b"");
+            self.delete_topics(target, &[ceiling_topic])?;
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            if !output.status.success() {
+                bail!(
+                    "ProducerPerformance failed ({}): {}",
+                    output.status,
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+            let rate = parse_producer_performance(&stdout).context("ProducerPerformance output")?
+                * options.record_size as f64
+                / 1e6;
+            producer_rates.push((producer_codec.as_str(), rate));
+        }
         let ceiling = Ceiling {
-            producer_mb_per_s,
+            producer_mb_per_s: producer_rates.iter().map(|(_, r)| *r).fold(0.0, f64::max),
+            producer_rates,
             consumer_mb_per_s,
             records,
             compression: codec.as_str(),
         };
         eprintln!(
-            "[bench] ceiling: produce {:.0} MB/s, consume {:.0} MB/s",
-            ceiling.producer_mb_per_s, ceiling.consumer_mb_per_s
+            "[bench] ceiling: produce {:?} MB/s, consume {:.0} MB/s",
+            ceiling.producer_rates, ceiling.consumer_mb_per_s
         );
         Ok(ceiling)
     }

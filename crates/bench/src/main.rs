@@ -83,9 +83,13 @@ enum Command {
         partitions: Option<i32>,
         #[arg(long)]
         record_size: Option<usize>,
-        /// Catch-up data per codec, MiB.
+        /// Catch-up data of the first codec, MiB (also of the others unless
+        /// --catchup-other-mib).
         #[arg(long)]
         catchup_mib: Option<u64>,
+        /// Catch-up data of the codecs after the first, MiB.
+        #[arg(long)]
+        catchup_other_mib: Option<u64>,
         /// Comma-separated codecs for catch-up (the first is also the
         /// ceiling's).
         #[arg(long, value_delimiter = ',')]
@@ -169,6 +173,7 @@ fn main() -> Result<()> {
             partitions,
             record_size,
             catchup_mib,
+            catchup_other_mib,
             codecs,
             latency_rate,
             latency_seconds,
@@ -211,6 +216,10 @@ fn main() -> Result<()> {
             options.record_size = record_size.unwrap_or(options.record_size);
             if let Some(mib) = catchup_mib {
                 options.catchup_bytes = mib << 20;
+                options.catchup_other_bytes = mib << 20;
+            }
+            if let Some(mib) = catchup_other_mib {
+                options.catchup_other_bytes = mib << 20;
             }
             options.latency_rate = latency_rate.unwrap_or(options.latency_rate);
             options.latency_seconds = latency_seconds.unwrap_or(options.latency_seconds);

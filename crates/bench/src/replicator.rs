@@ -219,7 +219,12 @@ impl RunningReplicator {
                     .jvm_arg("-XX:+ExplicitGCInvokesConcurrent")
                     .jvm_arg("-XX:MaxInlineLevel=15")
                     .log4j_to_file(&log)
-                    .output_to_file(dir.join(format!("{}.console.log", kind.key())))
+                    .output_to_file(dir.join(format!("{}.console.log", kind.key())));
+                // A hook for profiling, e.g. Java Flight Recorder options.
+                let process = std::env::var("KMIRROR_BENCH_MM2_JVM_ARGS")
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .fold(process, |command, arg| command.jvm_arg(arg))
                     .spawn();
                 Process::Java(process)
             }

@@ -147,6 +147,12 @@ pub struct PartitionSender<T> {
     config: SendConfig,
     connection: Option<Arc<BrokerConnection>>,
     window: VecDeque<InFlight<T>>,
+    /// Whether the broker has acknowledged a batch of this sender yet. Until
+    /// it has, only one batch is in flight: a broker with no state for our
+    /// producer id accepts any first sequence, so a later batch landing
+    /// before a failed first one (say, on a topic created a moment ago)
+    /// would leave a gap no resend can fill.
+    acknowledged_any: bool,
 }
 
 impl<T: Send + 'static> PartitionSender<T> {
@@ -166,6 +172,7 @@ impl<T: Send + 'static> PartitionSender<T> {
             config,
             connection: None,
             window: VecDeque::new(),
+            acknowledged_any: false,
         }
     }
 
@@ -184,7 +191,12 @@ impl<T: Send + 'static> PartitionSender<T> {
 
     /// Whether another batch may be sent without waiting for an ack.
     pub fn has_room(&self) -> bool {
-        self.window.len() < MAX_IN_FLIGHT_PER_PARTITION
+        let limit = if self.acknowledged_any {
+            MAX_IN_FLIGHT_PER_PARTITION
+        } else {
+            1
+        };
+        self.window.len() < limit
     }
 
     /// Rewrites `batch`'s header with our producer identity and the next
@@ -266,6 +278,7 @@ impl<T: Send + 'static> PartitionSender<T> {
             };
             match outcome {
                 Ok(base_offset) => {
+                    self.acknowledged_any = true;
                     let done = self.window.pop_front().expect("front exists");
                     return Some(Ok(Ack {
                         tag: done.tag,

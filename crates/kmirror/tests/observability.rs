@@ -261,23 +261,19 @@ fn connector_api_metrics_status_page_and_verify_on_two_regions() {
     );
 
     // Metrics moved, per flow and topic.
-    let mut text = String::new();
-    wait_until("metrics of both flows", Duration::from_secs(30), || {
-        text = metrics(&address);
-        ["kafka-a->kafka-b", "kafka-b->kafka-a"].iter().all(|flow| {
-            let labels = [("flow", *flow), ("topic", "payment-events")];
-            metric(&text, "kmirror_replicated_records_total", &labels) >= 200.0
-                && metric(&text, "kmirror_replicated_bytes_total", &labels) > 0.0
-                && metric(&text, "kmirror_replication_latency_seconds_count", &labels) > 0.0
-                && metric(&text, "kmirror_record_age_seconds_count", &labels) > 0.0
-                && metric(&text, "kmirror_heartbeat_age_seconds", &[("flow", *flow)]) > 0.0
-                && metric(
-                    &text,
-                    "kmirror_forwarded_batches_total",
-                    &[("flow", *flow), ("path", "passthrough")],
-                ) > 0.0
-        })
-    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let text = loop {
+        let text = metrics(&address);
+        let short = metrics_still_short(&text);
+        if short.is_empty() {
+            break text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "metrics did not move within 30 s: {short:?}\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
     for flow in ["kafka-a->kafka-b", "kafka-b->kafka-a"] {
         assert_eq!(
             metric(
@@ -741,4 +737,37 @@ fn api_fuzzing_finds_no_server_errors() {
         "kmirror panicked:\n{}",
         kmirror.log()
     );
+}
+
+type Labels<'a> = &'a [(&'a str, &'a str)];
+
+/// The per-flow series that have not moved yet, named with their flow.
+fn metrics_still_short(text: &str) -> Vec<String> {
+    let mut short = Vec::new();
+    for flow in ["kafka-a->kafka-b", "kafka-b->kafka-a"] {
+        let topic = [("flow", flow), ("topic", "payment-events")];
+        let checks: [(&str, Labels, f64); 6] = [
+            ("kmirror_replicated_records_total", &topic, 200.0),
+            ("kmirror_replicated_bytes_total", &topic, 1.0),
+            ("kmirror_replication_latency_seconds_count", &topic, 1.0),
+            ("kmirror_record_age_seconds_count", &topic, 1.0),
+            (
+                "kmirror_heartbeat_age_seconds",
+                &[("flow", flow)],
+                f64::MIN_POSITIVE,
+            ),
+            (
+                "kmirror_forwarded_batches_total",
+                &[("flow", flow), ("path", "passthrough")],
+                1.0,
+            ),
+        ];
+        for (name, labels, at_least) in checks {
+            let value = metric(text, name, labels);
+            if value < at_least {
+                short.push(format!("{name}{{flow={flow}}} = {value}"));
+            }
+        }
+    }
+    short
 }
