@@ -15,6 +15,7 @@ use tracing::{debug, warn};
 
 use crate::connection::{BrokerConnection, ConnectionConfig};
 use crate::error::{ClientError, Result};
+use crate::produce_batcher::{BatcherHandle, BatcherKey};
 
 /// Settings of a cluster client.
 #[derive(Debug, Clone)]
@@ -103,6 +104,18 @@ struct Inner {
     connections: tokio::sync::Mutex<HashMap<(i32, Purpose), Arc<BrokerConnection>>>,
     /// A control connection not tied to a broker id (the bootstrap one).
     any: StdMutex<Option<Arc<BrokerConnection>>>,
+    /// Produce request coalescing per broker (see `produce_batcher`).
+    batchers: StdMutex<HashMap<BatcherKey, BatcherHandle>>,
+}
+
+/// A [`KafkaClient`] that does not keep it alive.
+#[derive(Debug, Clone)]
+pub(crate) struct WeakClient(std::sync::Weak<Inner>);
+
+impl WeakClient {
+    pub(crate) fn upgrade(&self) -> Option<KafkaClient> {
+        self.0.upgrade().map(|inner| KafkaClient { inner })
+    }
 }
 
 /// A cheaply cloneable client of one cluster.
@@ -121,10 +134,31 @@ impl KafkaClient {
                 metadata: RwLock::new(Arc::new(Metadata::default())),
                 connections: tokio::sync::Mutex::new(HashMap::new()),
                 any: StdMutex::new(None),
+                batchers: StdMutex::new(HashMap::new()),
             }),
         };
         client.refresh_metadata(Some(&[])).await?;
         Ok(client)
+    }
+
+    /// A reference that does not keep the client alive, for its own
+    /// background tasks (which end once the client is dropped).
+    pub(crate) fn downgrade(&self) -> WeakClient {
+        WeakClient(Arc::downgrade(&self.inner))
+    }
+
+    /// Where produce batches for `key.broker` are coalesced into requests;
+    /// started on first use.
+    pub(crate) fn produce_batcher(&self, key: BatcherKey) -> BatcherHandle {
+        let mut batchers = self.inner.batchers.lock().unwrap();
+        if let Some(handle) = batchers.get(&key) {
+            if !handle.is_closed() {
+                return handle.clone();
+            }
+        }
+        let handle = BatcherHandle::spawn(self.downgrade(), key);
+        batchers.insert(key, handle.clone());
+        handle
     }
 
     pub fn config(&self) -> &ClientConfig {

@@ -229,6 +229,21 @@ impl BrokerConnection {
         version: i16,
         timeout: Duration,
     ) -> Result<R::Response> {
+        self.request_owned(request, version, timeout, |body| body)
+            .await
+    }
+
+    /// Like [`Self::request_at`], with `own` applied to the response body
+    /// before it is decoded. The decoded response's byte fields are slices
+    /// of what `own` returns, so it can tie something (a memory budget) to
+    /// the lifetime of the response's bytes.
+    pub async fn request_owned<R: Request>(
+        &self,
+        request: &R,
+        version: i16,
+        timeout: Duration,
+        own: impl FnOnce(Bytes) -> Bytes,
+    ) -> Result<R::Response> {
         let api = api_key::<R>();
         let mut body = BytesMut::new();
         request
@@ -241,7 +256,7 @@ impl BrokerConnection {
         let frame = self
             .round_trip(api, version, vec![body.freeze()], timeout)
             .await?;
-        self.decode_response::<R::Response>(api, version, frame)
+        self.decode_response::<R::Response>(api, version, own(frame))
     }
 
     /// Sends a request whose body is given as segments (see module docs) and

@@ -175,4 +175,88 @@ pub(crate) fn check_code(
     }
 }
 
+/// `std::io::Error` is not `Clone`; a copy keeps its kind and message, which
+/// is all that retry decisions and log lines use. Needed where one failed
+/// request carried the batches of many partitions and each learns why.
+impl Clone for ClientError {
+    fn clone(&self) -> Self {
+        let io = |e: &std::io::Error| std::io::Error::new(e.kind(), e.to_string());
+        match self {
+            ClientError::Connect { addr, source } => ClientError::Connect {
+                addr: addr.clone(),
+                source: io(source),
+            },
+            ClientError::ConnectTimeout { addr, timeout } => ClientError::ConnectTimeout {
+                addr: addr.clone(),
+                timeout: *timeout,
+            },
+            ClientError::NoBootstrap { addrs, last } => ClientError::NoBootstrap {
+                addrs: addrs.clone(),
+                last: last.clone(),
+            },
+            ClientError::Io { addr, api, source } => ClientError::Io {
+                addr: addr.clone(),
+                api: *api,
+                source: io(source),
+            },
+            ClientError::ConnectionClosed { addr, api, reason } => ClientError::ConnectionClosed {
+                addr: addr.clone(),
+                api: *api,
+                reason: reason.clone(),
+            },
+            ClientError::RequestTimeout { addr, api, timeout } => ClientError::RequestTimeout {
+                addr: addr.clone(),
+                api: *api,
+                timeout: *timeout,
+            },
+            ClientError::Malformed { addr, api, reason } => ClientError::Malformed {
+                addr: addr.clone(),
+                api: *api,
+                reason: reason.clone(),
+            },
+            ClientError::UnsupportedVersion { addr, api, detail } => {
+                ClientError::UnsupportedVersion {
+                    addr: addr.clone(),
+                    api: *api,
+                    detail: detail.clone(),
+                }
+            }
+            ClientError::Broker {
+                api,
+                context,
+                error,
+                message,
+            } => ClientError::Broker {
+                api: *api,
+                context: context.clone(),
+                error: *error,
+                message: message.clone(),
+            },
+            ClientError::UnknownTopicPartition { topic, partition } => {
+                ClientError::UnknownTopicPartition {
+                    topic: topic.clone(),
+                    partition: *partition,
+                }
+            }
+            ClientError::NoLeader { topic, partition } => ClientError::NoLeader {
+                topic: topic.clone(),
+                partition: *partition,
+            },
+            ClientError::Records {
+                topic,
+                partition,
+                source,
+            } => ClientError::Records {
+                topic: topic.clone(),
+                partition: *partition,
+                source: source.clone(),
+            },
+            ClientError::RetriesExhausted { attempts, last } => ClientError::RetriesExhausted {
+                attempts: *attempts,
+                last: last.clone(),
+            },
+        }
+    }
+}
+
 pub type Result<T, E = ClientError> = std::result::Result<T, E>;

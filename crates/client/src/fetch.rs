@@ -90,6 +90,17 @@ pub async fn fetch(
     params: &FetchParams,
     partitions: &[PartitionFetch],
 ) -> Result<Vec<FetchedPartition>> {
+    fetch_owned(conn, params, partitions, |body| body).await
+}
+
+/// [`fetch`], with `own` applied to the response body: every fetched batch
+/// is a slice of what it returns (see `BrokerConnection::request_owned`).
+pub async fn fetch_owned(
+    conn: &BrokerConnection,
+    params: &FetchParams,
+    partitions: &[PartitionFetch],
+    own: impl FnOnce(Bytes) -> Bytes,
+) -> Result<Vec<FetchedPartition>> {
     let request = build_request(params, partitions);
     let version = conn.version_for(
         ApiKey::Fetch,
@@ -98,7 +109,7 @@ pub async fn fetch(
     // The broker may hold the request for max_wait; the socket timeout must
     // outlast it.
     let timeout = params.max_wait + Duration::from_secs(30);
-    let response: FetchResponse = conn.request_at(&request, version, timeout).await?;
+    let response: FetchResponse = conn.request_owned(&request, version, timeout, own).await?;
     if let Some(error) = ResponseError::try_from_code(response.error_code) {
         return Err(ClientError::Broker {
             api: ApiKey::Fetch,

@@ -5,6 +5,7 @@
 //! - [`cluster`]: bootstrap, metadata and leaders, connection pool, retries.
 //! - [`fetch`]: raw fetch of record batches as `Bytes`, never decoded.
 //! - [`produce`]: idempotent raw produce of rewritten batches.
+//! - [`produce_batcher`]: one produce request for many partitions.
 //! - [`admin`]: the admin, group and offset calls the engine needs.
 //!
 //! The layer knows nothing about replication.
@@ -16,6 +17,7 @@ pub mod connection;
 pub mod error;
 pub mod fetch;
 pub mod produce;
+pub mod produce_batcher;
 pub mod produce_request;
 pub mod transport;
 pub mod versions;

@@ -1,9 +1,9 @@
 //! Idempotent raw produce.
 //!
 //! Each fetched batch gets a new header (our producer id, epoch and
-//! sequence; see `kmirror_wire::batch::rewrite_header`) and is sent as is, one
-//! batch per partition per request, up to five requests in flight per
-//! partition. On a retriable failure every unacknowledged batch is resent in
+//! sequence; see `kmirror_wire::batch::rewrite_header`) and is sent as is, up
+//! to five batches in flight per partition; the batches of all partitions led
+//! by one broker share requests (see [`crate::produce_batcher`]). On a retriable failure every unacknowledged batch is resent in
 //! order with identical bytes, so the broker's sequence check turns resends of
 //! batches it already has into duplicates it acknowledges with their original
 //! offsets: no loss, no duplicate.
@@ -13,19 +13,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use kafka_protocol::messages::{
-    ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProduceRequest, ProduceResponse,
-    ProducerId,
-};
-use kafka_protocol::protocol::Message;
+use kafka_protocol::messages::{ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 use kafka_protocol::ResponseError;
 use kmirror_wire::batch::{rewrite_header, ProducerStamp, RawBatch};
+use tokio::sync::oneshot;
 use tracing::{debug, warn};
 
-use crate::cluster::{KafkaClient, Purpose};
-use crate::connection::{BrokerConnection, PendingResponse};
+use crate::cluster::KafkaClient;
 use crate::error::{check_code, ClientError, Result};
-use crate::produce_request::{encode_produce_body, OutgoingBatch, TopicBatches};
+use crate::produce_batcher::{BatchOutcome, BatcherKey};
+use crate::produce_request::OutgoingBatch;
 
 /// Kafka's limit for idempotent producers: more in flight and the broker can
 /// no longer tell a retry from a gap.
@@ -122,8 +119,8 @@ struct InFlight<T> {
     batch: OutgoingBatch,
     records: i32,
     last_offset_delta: i32,
-    /// `None` once the response was lost and the batch awaits a resend.
-    response: Option<tokio::task::JoinHandle<Result<(i16, Bytes)>>>,
+    /// `None` once the outcome was taken and the batch awaits a resend.
+    response: Option<oneshot::Receiver<BatchOutcome>>,
     /// Why the last attempt to put the batch on the wire failed, reported
     /// in place of its missing response.
     unsent: Option<ClientError>,
@@ -145,7 +142,6 @@ pub struct PartitionSender<T> {
     identity: ProducerIdentity,
     next_sequence: i32,
     config: SendConfig,
-    connection: Option<Arc<BrokerConnection>>,
     window: VecDeque<InFlight<T>>,
     /// Whether the broker has acknowledged a batch of this sender yet. Until
     /// it has, only one batch is in flight: a broker with no state for our
@@ -170,7 +166,6 @@ impl<T: Send + 'static> PartitionSender<T> {
             identity,
             next_sequence: 0,
             config,
-            connection: None,
             window: VecDeque::new(),
             acknowledged_any: false,
         }
@@ -253,19 +248,10 @@ impl<T: Send + 'static> PartitionSender<T> {
             // caller selecting over this future can drop it without losing
             // the response.
             let outcome = match front.response.as_mut() {
-                Some(handle) => {
-                    let joined = handle.await;
+                Some(receiver) => {
+                    let received = receiver.await;
                     front.response = None;
-                    match joined {
-                        Ok(result) => {
-                            result.and_then(|(version, body)| self.partition_result(version, body))
-                        }
-                        Err(join) => Err(ClientError::ConnectionClosed {
-                            addr: String::new(),
-                            api: ApiKey::Produce,
-                            reason: format!("response task failed: {join}"),
-                        }),
-                    }
+                    received.unwrap_or_else(|_| Err(batcher_gone()))
                 }
                 None => Err(front
                     .unsent
@@ -328,12 +314,11 @@ impl<T: Send + 'static> PartitionSender<T> {
         // Responses after a failed one are useless: the broker rejected them
         // (out of order) or will report them as duplicates on resend.
         for entry in self.window.iter_mut() {
-            if let Some(handle) = entry.response.take() {
-                let _ = handle.await;
+            if let Some(receiver) = entry.response.take() {
+                let _ = receiver.await;
             }
             entry.unsent = None;
         }
-        self.connection = None;
         tokio::time::sleep(backoff).await;
         if refresh {
             let _ = self
@@ -352,73 +337,26 @@ impl<T: Send + 'static> PartitionSender<T> {
         self.window = window;
     }
 
-    async fn leader_connection(&mut self) -> Result<Arc<BrokerConnection>> {
-        if let Some(conn) = &self.connection {
-            if !conn.is_closed() {
-                return Ok(conn.clone());
-            }
-        }
-        let leader = self.client.leader(&self.topic, self.partition).await?;
-        let conn = self.client.connection(leader, Purpose::Produce).await?;
-        self.connection = Some(conn.clone());
-        Ok(conn)
-    }
-
-    /// Writes one batch's request and spawns the wait for its answer.
+    /// Hands one batch to the leader's request batcher; its outcome arrives
+    /// through `entry.response`.
     async fn transmit(&mut self, entry: &mut InFlight<T>) -> Result<()> {
-        let conn = self.leader_connection().await?;
-        let version = conn.version_for(ApiKey::Produce, ProduceRequest::VERSIONS)?;
-        let body = encode_produce_body(
-            version,
-            None,
-            self.config.acks,
-            self.config.timeout.as_millis() as i32,
-            &[TopicBatches {
-                topic: &self.topic,
-                partitions: vec![(self.partition, &entry.batch)],
-            }],
-        );
-        let timeout = self.config.timeout + Duration::from_secs(10);
-        let pending: PendingResponse = conn.send(ApiKey::Produce, version, body, timeout).await?;
-        entry.response = Some(tokio::spawn(async move {
-            let body = pending.response().await?;
-            Ok((version, body))
-        }));
+        let leader = self.client.leader(&self.topic, self.partition).await?;
+        let batcher = self.client.produce_batcher(BatcherKey {
+            broker: leader,
+            acks: self.config.acks,
+            timeout_ms: self.config.timeout.as_millis().min(i32::MAX as u128) as i32,
+        });
+        entry.response =
+            Some(batcher.submit(self.topic.clone(), self.partition, entry.batch.clone()));
         Ok(())
     }
+}
 
-    /// Extracts our partition's outcome from a produce response.
-    fn partition_result(&self, version: i16, mut body: Bytes) -> Result<i64> {
-        let response =
-            <ProduceResponse as kafka_protocol::protocol::Decodable>::decode(&mut body, version)
-                .map_err(|e| ClientError::Malformed {
-                    addr: String::new(),
-                    api: ApiKey::Produce,
-                    reason: format!("v{version} body does not decode: {e}"),
-                })?;
-        let partition = response
-            .responses
-            .iter()
-            .filter(|t| t.name.0.as_str() == &*self.topic)
-            .flat_map(|t| t.partition_responses.iter())
-            .find(|p| p.index == self.partition)
-            .ok_or_else(|| ClientError::Malformed {
-                addr: String::new(),
-                api: ApiKey::Produce,
-                reason: format!("no answer for {}-{}", self.topic, self.partition),
-            })?;
-        match ResponseError::try_from_code(partition.error_code) {
-            None => Ok(partition.base_offset),
-            // The broker has this batch already but no longer remembers
-            // where: success, offsets unknown.
-            Some(ResponseError::DuplicateSequenceNumber) => Ok(-1),
-            Some(error) => Err(ClientError::Broker {
-                api: ApiKey::Produce,
-                context: format!("{}-{}", self.topic, self.partition),
-                error,
-                message: partition.error_message.as_ref().map(|m| m.to_string()),
-            }),
-        }
+fn batcher_gone() -> ClientError {
+    ClientError::ConnectionClosed {
+        addr: String::new(),
+        api: ApiKey::Produce,
+        reason: "the request carrying the batch was abandoned".into(),
     }
 }
 

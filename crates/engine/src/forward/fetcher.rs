@@ -4,17 +4,25 @@
 //! grouped by leader into one fetch request per broker per round, the way the
 //! Java consumer does it. A partition whose forwarding queue is full is left
 //! out of the next round: backpressure without buffering unbounded data.
+//!
+//! Memory: a fetch response is one buffer that every batch in it slices, so
+//! it lives until the last of its batches is acknowledged by the target. The
+//! bytes asked per partition shrink as partitions are added
+//! ([`partition_max_bytes`]), which bounds a response to about
+//! [`ROUND_BUDGET`] whatever the partition count, and the responses alive
+//! at once are bounded by a [`FetchBudget`] of [`MEMORY_BUDGET`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use futures::future::join_all;
 use kafka_protocol::ResponseError;
-use kmirror_client::fetch::{fetch, FetchParams, PartitionData, PartitionFetch};
+use kmirror_client::fetch::{fetch_owned, FetchParams, PartitionData, PartitionFetch};
 use kmirror_client::{ClientError, KafkaClient, Purpose};
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
+use super::budget::FetchBudget;
 use super::TopicPartition;
 
 /// What the fetcher hands a partition's forwarder.
@@ -49,6 +57,30 @@ pub enum ResetPolicy {
     Latest,
 }
 
+/// Fetched bytes alive at once per fetcher (soft; see [`FetchBudget`]).
+pub const MEMORY_BUDGET: usize = 48 << 20;
+/// How long a round waits for room in the budget before going anyway.
+const MEMORY_WAIT: Duration = Duration::from_secs(1);
+
+/// Bytes a round asks of one broker, split among its partitions.
+pub const ROUND_BUDGET: i32 = 12 << 20;
+/// Per-partition bounds of that split: enough for a 1 MiB record batch (the
+/// broker default `message.max.bytes`) and no more than a single partition
+/// can use across a 30 ms round trip at a few hundred MB/s.
+const PARTITION_MIN_BYTES: i32 = 1 << 20;
+const PARTITION_MAX_BYTES: i32 = 8 << 20;
+
+/// How long a round may wait for data when some partitions were left out of
+/// it (their queues were full): short, because a left-out partition that
+/// drains cannot join before the round returns.
+const MAX_WAIT_WITH_LEFT_OUT: Duration = Duration::from_millis(20);
+
+/// Bytes to ask per partition when `partitions` share one request.
+pub fn partition_max_bytes(partitions: usize) -> i32 {
+    let share = ROUND_BUDGET / partitions.max(1).min(i32::MAX as usize) as i32;
+    share.clamp(PARTITION_MIN_BYTES, PARTITION_MAX_BYTES)
+}
+
 struct Slot {
     next_offset: i64,
     events: mpsc::Sender<FetchEvent>,
@@ -62,8 +94,8 @@ struct Slot {
 pub struct SourceFetcher {
     client: KafkaClient,
     params: FetchParams,
-    partition_max_bytes: i32,
     reset: ResetPolicy,
+    budget: FetchBudget,
 }
 
 impl SourceFetcher {
@@ -71,8 +103,8 @@ impl SourceFetcher {
         SourceFetcher {
             client,
             params,
-            partition_max_bytes: 8 * 1024 * 1024,
             reset,
+            budget: FetchBudget::new(MEMORY_BUDGET, MEMORY_WAIT),
         }
     }
 
@@ -159,8 +191,10 @@ impl SourceFetcher {
         let metadata = self.client.metadata();
         let mut by_leader: HashMap<i32, Vec<PartitionFetch>> = HashMap::new();
         let mut leaderless = false;
+        let mut left_out = false;
         for (tp, slot) in slots.iter() {
             if slot.permit.is_none() {
+                left_out = true;
                 continue;
             }
             match kmirror_client::cluster::leader_of(&metadata, &tp.topic, tp.partition) {
@@ -168,7 +202,7 @@ impl SourceFetcher {
                     topic: tp.topic.to_string(),
                     partition: tp.partition,
                     offset: slot.next_offset,
-                    max_bytes: self.partition_max_bytes,
+                    max_bytes: 0, // set below, once the count per leader is known
                 }),
                 Err(_) => leaderless = true,
             }
@@ -188,12 +222,29 @@ impl SourceFetcher {
             }
         }
 
+        let params = FetchParams {
+            max_wait: if left_out {
+                self.params.max_wait.min(MAX_WAIT_WITH_LEFT_OUT)
+            } else {
+                self.params.max_wait
+            },
+            ..self.params.clone()
+        };
+        let params = &params;
         let rounds = by_leader
             .into_iter()
-            .map(|(leader, partitions)| async move {
+            .map(|(leader, mut partitions)| async move {
+                let max_bytes = partition_max_bytes(partitions.len());
+                for p in &mut partitions {
+                    p.max_bytes = max_bytes;
+                }
+                let most = (max_bytes as i64 * partitions.len() as i64)
+                    .min(params.max_bytes as i64)
+                    .max(0) as usize;
                 let result = async {
                     let conn = self.client.connection(leader, Purpose::Fetch).await?;
-                    fetch(&conn, &self.params, &partitions).await
+                    let reservation = self.budget.reserve(most).await;
+                    fetch_owned(&conn, params, &partitions, |body| reservation.attach(body)).await
                 }
                 .await;
                 (leader, partitions, result)
@@ -305,6 +356,23 @@ fn fail(slots: &mut BTreeMap<TopicPartition, Slot>, tp: &TopicPartition, error: 
             None => {
                 let _ = slot.events.try_send(FetchEvent::Failed(error));
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_round_budget_is_split_within_bounds() {
+        assert_eq!(partition_max_bytes(1), PARTITION_MAX_BYTES);
+        assert_eq!(partition_max_bytes(0), PARTITION_MAX_BYTES);
+        assert_eq!(partition_max_bytes(12), 1 << 20);
+        assert_eq!(partition_max_bytes(1000), PARTITION_MIN_BYTES);
+        for n in 1..200 {
+            let share = partition_max_bytes(n) as i64;
+            assert!(share * n as i64 <= ROUND_BUDGET as i64 || share == PARTITION_MIN_BYTES as i64);
         }
     }
 }

@@ -5,10 +5,12 @@
 //! - [`fetcher`]: one task per source cluster and flow, fetching every
 //!   assigned partition from its leader, one request per broker per round,
 //!   with backpressure from each partition's queue.
+//! - [`budget`]: the bound on memory held by fetched data.
 //! - [`partition`]: one task per partition, keeping up to five produce
 //!   requests in flight and turning acknowledgements into [`Forwarded`]
 //!   offset mappings.
 
+pub mod budget;
 pub mod fetcher;
 pub mod partition;
 

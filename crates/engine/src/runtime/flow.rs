@@ -129,14 +129,78 @@ async fn run_flow_inner(
     let name = flow.name();
     let mut background = JoinSet::new();
 
-    if flow.emit_heartbeats.enabled {
-        ensure_compacted_topic(
+    let syncs_client = if flow.offset_syncs_cluster() == &flow.source {
+        source.clone()
+    } else {
+        target.clone()
+    };
+    // The internal topics are independent: made ready at once, so that a
+    // cold start pays one round of topic creation, not four.
+    let heartbeats_ready = async {
+        if flow.emit_heartbeats.enabled {
+            ensure_compacted_topic(
+                &target,
+                flow.policy.heartbeats_topic(),
+                1,
+                flow.heartbeats_topic_replication_factor as i32,
+            )
+            .await?;
+        }
+        Ok::<_, ClientError>(())
+    };
+    let offset_syncs_ready = async {
+        if flow.replication_enabled && flow.emit_offset_syncs_enabled {
+            ensure_compacted_topic(
+                &syncs_client,
+                &flow.offset_syncs_topic(),
+                1,
+                flow.offset_syncs_topic_replication_factor as i32,
+            )
+            .await?;
+        }
+        Ok(())
+    };
+    let progress_rf = flow.replication_factor.max(1);
+    // A topic created just now holds nothing: reading it would only wait
+    // for its partitions' leaders.
+    let progress_ready = async {
+        if !flow.replication_enabled {
+            return Ok(None);
+        }
+        let fresh = ensure_compacted_topic(
             &target,
-            flow.policy.heartbeats_topic(),
-            1,
-            flow.heartbeats_topic_replication_factor as i32,
+            &progress_topic(flow.source.as_str()),
+            PROGRESS_TOPIC_PARTITIONS,
+            progress_rf,
         )
         .await?;
+        let progress = if fresh {
+            ProgressStore::empty(flow.source.as_str(), PROGRESS_TOPIC_PARTITIONS)
+        } else {
+            ProgressStore::load(&target, flow.source.as_str(), PROGRESS_TOPIC_PARTITIONS).await?
+        };
+        Ok(Some(progress))
+    };
+    let index_ready = async {
+        if !flow.replication_enabled {
+            return Ok(());
+        }
+        let fresh =
+            ensure_compacted_topic(&target, &index_topic(flow.source.as_str()), 1, progress_rf)
+                .await?;
+        if !fresh {
+            indexes.load(&name, &target, flow.source.as_str()).await?;
+        }
+        Ok(())
+    };
+    let ((), (), progress, ()) = tokio::try_join!(
+        heartbeats_ready,
+        offset_syncs_ready,
+        progress_ready,
+        index_ready
+    )?;
+
+    if flow.emit_heartbeats.enabled {
         background.spawn(emit_heartbeats(
             flow.clone(),
             RecordWriter::new(target.clone()),
@@ -144,47 +208,12 @@ async fn run_flow_inner(
             shutdown.clone(),
         ));
     }
-    if !flow.replication_enabled {
+    let Some(mut progress) = progress else {
         status.flow_discovered(&name);
         shutdown.cancelled().await;
         background.join_all().await;
         return Ok(());
-    }
-
-    let syncs_client = if flow.offset_syncs_cluster() == &flow.source {
-        source.clone()
-    } else {
-        target.clone()
     };
-    if flow.emit_offset_syncs_enabled {
-        ensure_compacted_topic(
-            &syncs_client,
-            &flow.offset_syncs_topic(),
-            1,
-            flow.offset_syncs_topic_replication_factor as i32,
-        )
-        .await?;
-    }
-    let progress_rf = flow.replication_factor.max(1);
-    // A topic created just now holds nothing: reading it would only wait
-    // for its partitions' leaders.
-    let fresh = ensure_compacted_topic(
-        &target,
-        &progress_topic(flow.source.as_str()),
-        PROGRESS_TOPIC_PARTITIONS,
-        progress_rf,
-    )
-    .await?;
-    let mut progress = if fresh {
-        ProgressStore::empty(flow.source.as_str(), PROGRESS_TOPIC_PARTITIONS)
-    } else {
-        ProgressStore::load(&target, flow.source.as_str(), PROGRESS_TOPIC_PARTITIONS).await?
-    };
-    let fresh =
-        ensure_compacted_topic(&target, &index_topic(flow.source.as_str()), 1, progress_rf).await?;
-    if !fresh {
-        indexes.load(&name, &target, flow.source.as_str()).await?;
-    }
     if flow.emit_checkpoints.enabled {
         background.spawn(run_checkpoints(
             flow.clone(),
