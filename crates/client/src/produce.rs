@@ -28,6 +28,10 @@ use crate::produce_request::OutgoingBatch;
 /// no longer tell a retry from a gap.
 pub const MAX_IN_FLIGHT_PER_PARTITION: usize = 5;
 
+/// First pause before resending after the target said it does not know the
+/// topic or partition (doubling from there, like every retry).
+const MISSING_TOPIC_FIRST_BACKOFF: Duration = Duration::from_millis(20);
+
 /// A producer id and epoch from InitProducerId.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProducerIdentity {
@@ -292,10 +296,15 @@ impl<T: Send + 'static> PartitionSender<T> {
                             last: Box::new(e),
                         }));
                     }
-                    let backoff = self
-                        .config
-                        .retry_backoff
-                        .saturating_mul(1 << front.attempts.min(10))
+                    // A topic created a moment ago is usually writable
+                    // within milliseconds: start with a short pause then.
+                    let first = if e.is_missing_topic() {
+                        MISSING_TOPIC_FIRST_BACKOFF.min(self.config.retry_backoff)
+                    } else {
+                        self.config.retry_backoff
+                    };
+                    let backoff = first
+                        .saturating_mul(1 << (front.attempts - 1).min(10))
                         .min(self.config.retry_backoff_max);
                     warn!(topic = %self.topic, partition = self.partition, error = %e, attempt = front.attempts, "produce failed, resending unacknowledged batches");
                     self.resend_window(e.needs_metadata_refresh(), backoff)

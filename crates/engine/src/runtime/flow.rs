@@ -21,7 +21,9 @@ use super::offset_sync::OffsetSyncState;
 use super::progress::{progress_topic, ProgressStore, PROGRESS_TOPIC_PARTITIONS};
 use super::resume::already_replicated;
 use super::status::StatusBoard;
-use super::topics::{ensure_compacted_topic, ensure_remote_topic};
+use super::topics::{
+    ensure_compacted_topic, ensure_compacted_topics, ensure_remote_topic, InternalTopic,
+};
 use super::writer::{now_ms, RecordWriter};
 use crate::config::mm2::FlowConfig;
 use crate::filter::should_replicate_topic;
@@ -134,71 +136,66 @@ async fn run_flow_inner(
     } else {
         target.clone()
     };
-    // The internal topics are independent: made ready at once, so that a
-    // cold start pays one round of topic creation, not four.
-    let heartbeats_ready = async {
-        if flow.emit_heartbeats.enabled {
-            ensure_compacted_topic(
-                &target,
-                flow.policy.heartbeats_topic(),
-                1,
-                flow.heartbeats_topic_replication_factor as i32,
-            )
-            .await?;
-        }
-        Ok::<_, ClientError>(())
-    };
-    let offset_syncs_ready = async {
-        if flow.replication_enabled && flow.emit_offset_syncs_enabled {
-            ensure_compacted_topic(
-                &syncs_client,
-                &flow.offset_syncs_topic(),
-                1,
-                flow.offset_syncs_topic_replication_factor as i32,
-            )
-            .await?;
-        }
-        Ok(())
-    };
+    // The flow's internal topics, created together (one request per
+    // cluster) on a cold start.
     let progress_rf = flow.replication_factor.max(1);
+    let mut on_target = Vec::new();
+    let mut on_source = Vec::new();
+    if flow.emit_heartbeats.enabled {
+        on_target.push(InternalTopic {
+            name: flow.policy.heartbeats_topic().to_string(),
+            partitions: 1,
+            replication_factor: flow.heartbeats_topic_replication_factor as i32,
+        });
+    }
+    if flow.replication_enabled {
+        if flow.emit_offset_syncs_enabled {
+            let syncs = InternalTopic {
+                name: flow.offset_syncs_topic(),
+                partitions: 1,
+                replication_factor: flow.offset_syncs_topic_replication_factor as i32,
+            };
+            if flow.offset_syncs_cluster() == &flow.source {
+                on_source.push(syncs);
+            } else {
+                on_target.push(syncs);
+            }
+        }
+        on_target.push(InternalTopic {
+            name: progress_topic(flow.source.as_str()),
+            partitions: PROGRESS_TOPIC_PARTITIONS,
+            replication_factor: progress_rf,
+        });
+        on_target.push(InternalTopic {
+            name: index_topic(flow.source.as_str()),
+            partitions: 1,
+            replication_factor: progress_rf,
+        });
+    }
+    let (created, _) = tokio::try_join!(
+        ensure_compacted_topics(&target, &on_target),
+        ensure_compacted_topics(&source, &on_source),
+    )?;
     // A topic created just now holds nothing: reading it would only wait
     // for its partitions' leaders.
     let progress_ready = async {
         if !flow.replication_enabled {
             return Ok(None);
         }
-        let fresh = ensure_compacted_topic(
-            &target,
-            &progress_topic(flow.source.as_str()),
-            PROGRESS_TOPIC_PARTITIONS,
-            progress_rf,
-        )
-        .await?;
-        let progress = if fresh {
+        let progress = if created.contains(&progress_topic(flow.source.as_str())) {
             ProgressStore::empty(flow.source.as_str(), PROGRESS_TOPIC_PARTITIONS)
         } else {
             ProgressStore::load(&target, flow.source.as_str(), PROGRESS_TOPIC_PARTITIONS).await?
         };
-        Ok(Some(progress))
+        Ok::<_, ClientError>(Some(progress))
     };
     let index_ready = async {
-        if !flow.replication_enabled {
-            return Ok(());
-        }
-        let fresh =
-            ensure_compacted_topic(&target, &index_topic(flow.source.as_str()), 1, progress_rf)
-                .await?;
-        if !fresh {
+        if flow.replication_enabled && !created.contains(&index_topic(flow.source.as_str())) {
             indexes.load(&name, &target, flow.source.as_str()).await?;
         }
         Ok(())
     };
-    let ((), (), progress, ()) = tokio::try_join!(
-        heartbeats_ready,
-        offset_syncs_ready,
-        progress_ready,
-        index_ready
-    )?;
+    let (progress, ()) = tokio::try_join!(progress_ready, index_ready)?;
 
     if flow.emit_heartbeats.enabled {
         background.spawn(emit_heartbeats(

@@ -1,7 +1,7 @@
 //! Topics on the clusters: internal topics kmirror writes, and remote topics
 //! mirroring the source's (partitions, replication factor, configs).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use kmirror_client::admin::{ConfigEntry, ConfigOp, ConfigSource, CreateTopicOutcome, NewTopic};
 use kmirror_client::cluster::TopicMetadata;
@@ -27,6 +27,14 @@ pub fn effective_replication_factor(client: &KafkaClient, wanted: i32, what: &st
     wanted.clamp(-1, i16::MAX as i32) as i16
 }
 
+/// A compacted internal topic kmirror writes.
+#[derive(Debug, Clone)]
+pub struct InternalTopic {
+    pub name: String,
+    pub partitions: i32,
+    pub replication_factor: i32,
+}
+
 /// Makes sure a compacted internal topic exists. True when this call
 /// created it (so there is nothing to read from it yet).
 pub async fn ensure_compacted_topic(
@@ -35,28 +43,62 @@ pub async fn ensure_compacted_topic(
     partitions: i32,
     replication_factor: i32,
 ) -> Result<bool, ClientError> {
-    if client.metadata().topics.contains_key(name) {
-        return Ok(false);
-    }
-    let rf = effective_replication_factor(client, replication_factor, name);
-    let topic = NewTopic::new(name, partitions, rf).with_config("cleanup.policy", "compact");
-    create_one(client, topic).await
+    let created = ensure_compacted_topics(
+        client,
+        &[InternalTopic {
+            name: name.to_string(),
+            partitions,
+            replication_factor,
+        }],
+    )
+    .await?;
+    Ok(created.contains(name))
+}
+
+/// Makes sure compacted internal topics exist, creating the missing ones
+/// in one request (a broker answers one CreateTopics per connection at a
+/// time, each after the controller commits, so one request per topic would
+/// add up on a cold start). Returns the names this call created.
+pub async fn ensure_compacted_topics(
+    client: &KafkaClient,
+    topics: &[InternalTopic],
+) -> Result<BTreeSet<String>, ClientError> {
+    let metadata = client.metadata();
+    let missing: Vec<NewTopic> = topics
+        .iter()
+        .filter(|t| !metadata.topics.contains_key(&t.name))
+        .map(|t| {
+            let rf = effective_replication_factor(client, t.replication_factor, &t.name);
+            NewTopic::new(&t.name, t.partitions, rf).with_config("cleanup.policy", "compact")
+        })
+        .collect();
+    create(client, missing).await
 }
 
 async fn create_one(client: &KafkaClient, topic: NewTopic) -> Result<bool, ClientError> {
-    let name = topic.name.clone();
-    let results = client.admin().create_topics(&[topic], false).await?;
-    let mut created = false;
-    for (_, result) in results {
+    Ok(!create(client, vec![topic]).await?.is_empty())
+}
+
+async fn create(
+    client: &KafkaClient,
+    topics: Vec<NewTopic>,
+) -> Result<BTreeSet<String>, ClientError> {
+    let mut created = BTreeSet::new();
+    if topics.is_empty() {
+        return Ok(created);
+    }
+    let names: Vec<String> = topics.iter().map(|t| t.name.clone()).collect();
+    let results = client.admin().create_topics(&topics, false).await?;
+    for (name, result) in results {
         match result? {
             CreateTopicOutcome::Created => {
                 info!(topic = %name, cluster = %client.bootstrap_display(), "topic created");
-                created = true;
+                created.insert(name);
             }
             CreateTopicOutcome::AlreadyExists => {}
         }
     }
-    client.refresh_metadata(Some(&[name])).await?;
+    client.refresh_metadata(Some(&names)).await?;
     Ok(created)
 }
 
