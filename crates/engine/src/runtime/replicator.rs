@@ -20,7 +20,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{debug, error, info, warn};
 
 use super::flow::{run_flow, FlowTuning};
-use super::status::StatusBoard;
+use super::status::{FlowState, StatusBoard};
 use super::topics::effective_replication_factor;
 use crate::config::mm2::{ClusterConfig, FlowConfig, Mm2Config};
 use crate::forward::TopicPartition;
@@ -356,6 +356,39 @@ impl ReplicatorHandle {
             .unwrap()
             .retain(|key, _| used.contains(key));
         changes
+    }
+
+    /// Stops and starts again each named flow that is not paused (Kafka
+    /// Connect's restart), or with `only_failed` only those that failed.
+    /// Progress is kept: a restarted flow resumes where it stood, and a
+    /// failed one retries now instead of after its backoff. Returns the
+    /// flows restarted.
+    pub async fn restart(&self, names: &[String], only_failed: bool) -> Vec<String> {
+        let inner = &self.inner;
+        let mut flows = inner.flows.lock().await;
+        if inner.shutdown.is_cancelled() {
+            return Vec::new();
+        }
+        let board = inner.status.snapshot();
+        let failed = |name: &str| {
+            board
+                .iter()
+                .any(|f| f.name == name && f.state() == FlowState::Failed)
+        };
+        let mut restarted = Vec::new();
+        for name in names {
+            let Some(slot) = flows.get_mut(name) else {
+                continue;
+            };
+            if slot.spec.paused || (only_failed && !failed(name)) {
+                continue;
+            }
+            stop_flow(name, slot).await;
+            slot.running = Some(inner.spawn_flow(slot.spec.clone()));
+            info!(flow = %name, "flow restarted");
+            restarted.push(name.clone());
+        }
+        restarted
     }
 
     /// Waits until every flow stopped after the shutdown token was cancelled.

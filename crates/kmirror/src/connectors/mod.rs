@@ -524,6 +524,41 @@ impl Registry {
             .await
     }
 
+    /// `POST /connectors/{name}/restart`: the connector's running flows (or
+    /// with `only_failed` its failed ones) stop and start again, keeping
+    /// their progress. Returns the flows restarted.
+    pub async fn restart(
+        &self,
+        name: &str,
+        only_failed: bool,
+    ) -> Result<Vec<String>, ConnectorError> {
+        let flows = {
+            let connectors = self.connectors.lock().await;
+            if !connectors.contains_key(name) {
+                return Err(not_found(name));
+            }
+            self.snapshot()
+                .1
+                .tasks
+                .get(name)
+                .cloned()
+                .unwrap_or_default()
+        };
+        self.restart_flows(name, &flows, only_failed).await
+    }
+
+    /// Restarts some of connector `name`'s flows (its tasks).
+    pub async fn restart_flows(
+        &self,
+        name: &str,
+        flows: &[String],
+        only_failed: bool,
+    ) -> Result<Vec<String>, ConnectorError> {
+        let restarted = self.handle()?.restart(flows, only_failed).await;
+        info!(connector = %name, flows = %restarted.join(", "), "connector restarted");
+        Ok(restarted)
+    }
+
     /// `DELETE /connectors/{name}`.
     pub async fn delete(&self, name: &str) -> Result<(), ConnectorError> {
         let handle = self.handle()?;

@@ -11,6 +11,8 @@
 //! | `GET /connectors/{name}/status` | `{name, connector: {state, worker_id}, tasks, type}` |
 //! | `GET /connectors/{name}/tasks` | `[{id, config}]` |
 //! | `PUT /connectors/{name}/pause`, `/resume` | 202 |
+//! | `POST /connectors/{name}/restart[?includeTasks=&onlyFailed=]` | 204, or 202 with the status when a flag is given |
+//! | `POST /connectors/{name}/tasks/{task}/restart` | 204 |
 //! | `DELETE /connectors/{name}` | 204 |
 //! | `GET /connector-plugins` | the three MM2 connector classes |
 
@@ -21,7 +23,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use kmirror_engine::config::mm2::ConnectorClass;
 use kmirror_engine::runtime::FlowState;
@@ -39,6 +41,11 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/connectors/{name}/tasks", get(tasks))
         .route("/connectors/{name}/pause", put(pause))
         .route("/connectors/{name}/resume", put(resume))
+        .route("/connectors/{name}/restart", post(restart))
+        .route(
+            "/connectors/{name}/tasks/{task}/restart",
+            post(restart_task),
+        )
         .route("/connector-plugins", get(plugins))
 }
 
@@ -157,6 +164,43 @@ async fn resume(
 ) -> Result<StatusCode, ApiError> {
     state.registry.set_paused(&name, false).await?;
     Ok(StatusCode::ACCEPTED)
+}
+
+/// Connect answers 204 to a plain restart and 202 with the connector's
+/// status when `includeTasks` or `onlyFailed` is given.
+async fn restart(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let mut include_tasks = false;
+    let mut only_failed = false;
+    for pair in query.as_deref().unwrap_or("").split('&') {
+        match pair.split_once('=') {
+            Some(("includeTasks", value)) => include_tasks = value.eq_ignore_ascii_case("true"),
+            Some(("onlyFailed", value)) => only_failed = value.eq_ignore_ascii_case("true"),
+            _ => {}
+        }
+    }
+    state.registry.restart(&name, only_failed).await?;
+    if !include_tasks && !only_failed {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let connector = state.registry.get(&name)?;
+    Ok((StatusCode::ACCEPTED, Json(status_json(&state, &connector))).into_response())
+}
+
+/// A task is one flow of the connector (see `GET /connectors/{name}/tasks`).
+async fn restart_task(
+    State(state): State<Arc<AppState>>,
+    Path((name, task)): Path<(String, usize)>,
+) -> Result<StatusCode, ApiError> {
+    let connector = state.registry.get(&name)?;
+    let Some(flow) = task_flows(&state, &connector).get(task).cloned() else {
+        return Err(ApiError::not_found(format!("Task {name}-{task} not found")));
+    };
+    state.registry.restart_flows(&name, &[flow], false).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn delete(
