@@ -32,6 +32,10 @@ pub const MAX_IN_FLIGHT_PER_PARTITION: usize = 5;
 /// topic or partition (doubling from there, like every retry).
 const MISSING_TOPIC_FIRST_BACKOFF: Duration = Duration::from_millis(20);
 
+/// How long "unknown topic or partition" answers are logged at debug level
+/// only: about the time a broker takes to create a new topic's logs.
+const QUIET_MISSING_TOPIC: Duration = Duration::from_secs(2);
+
 /// A producer id and epoch from InitProducerId.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProducerIdentity {
@@ -306,7 +310,13 @@ impl<T: Send + 'static> PartitionSender<T> {
                     let backoff = first
                         .saturating_mul(1 << (front.attempts - 1).min(10))
                         .min(self.config.retry_backoff_max);
-                    warn!(topic = %self.topic, partition = self.partition, error = %e, attempt = front.attempts, "produce failed, resending unacknowledged batches");
+                    // A topic created a moment ago answers "unknown" for a
+                    // while as its logs are created: expected, not a warning.
+                    if e.is_missing_topic() && first_failure.elapsed() < QUIET_MISSING_TOPIC {
+                        debug!(topic = %self.topic, partition = self.partition, error = %e, attempt = front.attempts, "topic not writable yet, resending");
+                    } else {
+                        warn!(topic = %self.topic, partition = self.partition, error = %e, attempt = front.attempts, "produce failed, resending unacknowledged batches");
+                    }
                     self.resend_window(e.needs_metadata_refresh(), backoff)
                         .await;
                 }
