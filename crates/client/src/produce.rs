@@ -3,8 +3,9 @@
 //! Each fetched batch gets a new header (our producer id, epoch and
 //! sequence; see `kmirror_wire::batch::rewrite_header`) and is sent as is, up
 //! to five batches in flight per partition; the batches of all partitions led
-//! by one broker share requests (see [`crate::produce_batcher`]). On a retriable failure every unacknowledged batch is resent in
-//! order with identical bytes, so the broker's sequence check turns resends of
+//! by one broker share requests (see [`crate::produce_batcher`]). On a
+//! retriable failure every unacknowledged batch is resent in order with
+//! identical bytes, so the broker's sequence check turns resends of
 //! batches it already has into duplicates it acknowledges with their original
 //! offsets: no loss, no duplicate.
 
