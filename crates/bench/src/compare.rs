@@ -982,7 +982,6 @@ impl Bench<'_> {
             ])
             .timeout(Duration::from_secs(seconds + 120))
             .run(b"");
-        let produced_ok = output.status.success();
         let grace = Instant::now() + Duration::from_secs(30);
         while !(consumer.is_finished() && direct.is_finished()) && Instant::now() < grace {
             replicator.check_alive()?;
@@ -1005,13 +1004,7 @@ impl Bench<'_> {
                 dump,
             );
         }
-        if !produced_ok {
-            bail!(
-                "ProducerPerformance failed ({}): {}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
+        tool_stdout("ProducerPerformance", &output)?;
         Ok((expected, samples, direct_samples))
     }
 
@@ -1035,14 +1028,7 @@ impl Bench<'_> {
             .args(["--timeout", "60000"])
             .timeout(Duration::from_secs(900))
             .run(b"");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        if !output.status.success() {
-            bail!(
-                "ConsumerPerformance failed ({}): {}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
+        let stdout = tool_stdout("ConsumerPerformance", &output)?;
         let per_record = loaded.bytes as f64 / loaded.sent.max(1) as f64;
         let consumer_mb_per_s =
             parse_consumer_performance(&stdout).context("ConsumerPerformance output")? * per_record
@@ -1089,14 +1075,7 @@ impl Bench<'_> {
                 .timeout(Duration::from_secs(900))
                 .run(b"");
             self.delete_topics(target, &[ceiling_topic])?;
-            let stdout = String::from_utf8_lossy(&output.stdout);
-            if !output.status.success() {
-                bail!(
-                    "ProducerPerformance failed ({}): {}",
-                    output.status,
-                    String::from_utf8_lossy(&output.stderr)
-                );
-            }
+            let stdout = tool_stdout("ProducerPerformance", &output)?;
             let rate = parse_producer_performance(&stdout).context("ProducerPerformance output")?
                 * options.record_size as f64
                 / 1e6;
@@ -1268,6 +1247,18 @@ fn write_payload_file(path: &Path, size: usize) -> Result<()> {
     }
     std::fs::write(path, text)?;
     Ok(())
+}
+
+/// The standard output of one of Kafka's perf tools, or why it failed.
+fn tool_stdout(tool: &str, output: &std::process::Output) -> Result<String> {
+    if !output.status.success() {
+        bail!(
+            "{tool} failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 #[cfg(test)]

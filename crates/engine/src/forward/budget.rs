@@ -57,7 +57,8 @@ impl FetchBudget {
     }
 
     /// KiB of room not reserved right now.
-    pub fn available_kib(&self) -> usize {
+    #[cfg(test)]
+    fn available_kib(&self) -> usize {
         self.room.available_permits()
     }
 }

@@ -131,7 +131,8 @@ async fn run_flow_inner(
     let name = flow.name();
     let mut background = JoinSet::new();
 
-    let syncs_client = if flow.offset_syncs_cluster() == &flow.source {
+    let syncs_on_source = flow.offset_syncs_cluster() == &flow.source;
+    let syncs_client = if syncs_on_source {
         source.clone()
     } else {
         target.clone()
@@ -155,7 +156,7 @@ async fn run_flow_inner(
                 partitions: 1,
                 replication_factor: flow.offset_syncs_topic_replication_factor as i32,
             };
-            if flow.offset_syncs_cluster() == &flow.source {
+            if syncs_on_source {
                 on_source.push(syncs);
             } else {
                 on_target.push(syncs);
