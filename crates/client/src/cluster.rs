@@ -137,8 +137,26 @@ impl KafkaClient {
                 batchers: StdMutex::new(HashMap::new()),
             }),
         };
+        client.check_listener().await?;
         client.refresh_metadata(Some(&[])).await?;
         Ok(client)
+    }
+
+    /// A listener that requires SASL answers ApiVersions but closes the
+    /// connection at the next request of a client that did not
+    /// authenticate: said at once instead of retried as a network failure.
+    async fn check_listener(&self) -> Result<()> {
+        if self.inner.config.connection.security.protocol().uses_sasl() {
+            return Ok(());
+        }
+        let conn = self.any_connection().await?;
+        match conn.request(&MetadataRequest::default().with_topics(Some(Vec::new()))).await {
+            Err(ClientError::ConnectionClosed { addr, .. }) => Err(ClientError::WrongListener {
+                addr,
+                hint: "the broker closed the connection after ApiVersions, as a listener that requires SASL does: set security.protocol to SASL_PLAINTEXT or SASL_SSL and sasl.mechanism / sasl.jaas.config",
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// A reference that does not keep the client alive, for its own
@@ -192,6 +210,11 @@ impl KafkaClient {
                 Ok(conn) => {
                     *self.inner.any.lock().unwrap() = Some(conn.clone());
                     return Ok(conn);
+                }
+                // Credentials, certificates or protocol refused: every
+                // broker of the cluster will say the same.
+                Err(e) if e.is_security_refusal() || matches!(e, ClientError::Security(_)) => {
+                    return Err(e)
                 }
                 Err(e) => {
                     debug!(addr, error = %e, "broker not reachable");

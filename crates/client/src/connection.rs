@@ -18,13 +18,13 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes, VersionRange};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::TcpStream;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Notify};
 use tokio::task::AbortHandle;
+use tracing::{debug, warn};
 
 use crate::error::{ClientError, Result};
-use crate::transport::Transport;
+use crate::security::{sasl, SecurityConfig};
+use crate::transport::{BrokerReader, BrokerWriter, Transport};
 use crate::versions::BrokerVersions;
 
 /// Responses larger than this are refused as garbage: the size prefix of a
@@ -42,6 +42,8 @@ pub struct ConnectionConfig {
     pub request_timeout: Duration,
     /// Largest response frame accepted.
     pub max_response_bytes: usize,
+    /// TLS and SASL (`security.protocol`); PLAINTEXT by default.
+    pub security: SecurityConfig,
 }
 
 impl Default for ConnectionConfig {
@@ -51,6 +53,7 @@ impl Default for ConnectionConfig {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            security: SecurityConfig::plaintext(),
         }
     }
 }
@@ -63,6 +66,18 @@ struct Shared {
     pending: HashMap<i32, ResponseSlot>,
     /// Why the connection is dead; `None` while it is usable.
     closed: Option<String>,
+    /// The TLS failure that ended it, if one did (a refused client
+    /// certificate shows up at the first read under TLS 1.3).
+    tls_failure: Option<crate::security::tls::TlsFailure>,
+}
+
+/// What the reader task and waiting callers share.
+#[derive(Debug, Default)]
+struct SharedState {
+    inner: StdMutex<Shared>,
+    /// Woken whenever the last pending request is answered, so that a
+    /// re-authentication can start on a quiet connection.
+    drained: Notify,
 }
 
 impl Shared {
@@ -83,15 +98,20 @@ pub struct BrokerConnection {
     addr: String,
     client_id: StrBytes,
     request_timeout: Duration,
-    writer: tokio::sync::Mutex<OwnedWriteHalf>,
+    writer: tokio::sync::Mutex<BrokerWriter>,
     state: ConnectionState,
     next_correlation_id: AtomicI32,
     versions: BrokerVersions,
+    /// The task that re-authenticates before the SASL session expires.
+    reauthentication: StdMutex<Option<AbortHandle>>,
 }
 
 impl Drop for BrokerConnection {
     fn drop(&mut self) {
         self.state.reader.abort();
+        if let Some(task) = self.reauthentication.lock().unwrap().take() {
+            task.abort();
+        }
     }
 }
 
@@ -100,13 +120,13 @@ impl Drop for BrokerConnection {
 #[derive(Debug, Clone)]
 struct ConnectionState {
     addr: Arc<str>,
-    shared: Arc<StdMutex<Shared>>,
+    shared: Arc<SharedState>,
     reader: AbortHandle,
 }
 
 impl ConnectionState {
     fn poison(&self, reason: &str) {
-        self.shared.lock().unwrap().poison(reason);
+        self.shared.inner.lock().unwrap().poison(reason);
         self.reader.abort();
     }
 
@@ -132,44 +152,102 @@ impl ConnectionState {
 }
 
 impl BrokerConnection {
-    /// Connects to `addr` (`host:port`) and negotiates API versions.
+    /// Connects to `addr` (`host:port`): TCP, TLS when the security
+    /// protocol says so, API versions, then SASL authentication.
     pub async fn connect(addr: &str, config: &ConnectionConfig) -> Result<Arc<Self>> {
-        let stream = tokio::time::timeout(config.connect_timeout, Transport::connect(addr))
+        let timeout = |api| ClientError::RequestTimeout {
+            addr: addr.to_string(),
+            api,
+            timeout: config.connect_timeout,
+        };
+        let deadline = tokio::time::Instant::now() + config.connect_timeout;
+        let (reader, writer) =
+            tokio::time::timeout_at(deadline, Transport::connect(addr, &config.security))
+                .await
+                .map_err(|_| ClientError::ConnectTimeout {
+                    addr: addr.to_string(),
+                    timeout: config.connect_timeout,
+                })??;
+        let mut conn = Self::start(addr, reader, writer, config, BrokerVersions::default());
+        let versions = tokio::time::timeout_at(deadline, conn.handshake())
             .await
-            .map_err(|_| ClientError::ConnectTimeout {
-                addr: addr.to_string(),
-                timeout: config.connect_timeout,
-            })?
-            .map_err(|source| ClientError::Connect {
-                addr: addr.to_string(),
-                source,
-            })?;
-        let mut conn = Self::start(addr, stream, config, BrokerVersions::default());
-        let versions = tokio::time::timeout(config.connect_timeout, conn.handshake())
-            .await
-            .map_err(|_| ClientError::RequestTimeout {
-                addr: addr.to_string(),
-                api: ApiKey::ApiVersions,
-                timeout: config.connect_timeout,
-            })??;
+            .map_err(|_| timeout(ApiKey::ApiVersions))?
+            .map_err(
+                |e| match conn.state.shared.inner.lock().unwrap().tls_failure.take() {
+                    Some(failure) => ClientError::Tls {
+                        addr: addr.to_string(),
+                        failure,
+                    },
+                    None => e.with_listener_hint(config.security.protocol()),
+                },
+            )?;
         // Only this function holds the connection so far.
         Arc::get_mut(&mut conn)
             .expect("connection not shared before handshake")
             .versions = versions;
+        if let Some(settings) = config.security.sasl() {
+            let lifetime = tokio::time::timeout_at(deadline, async {
+                let mut exclusive = conn.exclusive().await?;
+                sasl::authenticate(&mut exclusive, settings).await
+            })
+            .await
+            .map_err(|_| timeout(ApiKey::SaslAuthenticate))??;
+            if let Some(lifetime) = lifetime {
+                conn.schedule_reauthentication(settings.clone(), lifetime);
+            }
+        }
         Ok(conn)
+    }
+
+    /// Re-authenticates before the broker's session ends (KIP-368); a
+    /// failure closes the connection, so the next request reconnects and
+    /// authenticates afresh.
+    fn schedule_reauthentication(
+        self: &Arc<Self>,
+        settings: Arc<sasl::SaslSettings>,
+        lifetime: std::time::Duration,
+    ) {
+        let weak = Arc::downgrade(self);
+        let task = tokio::spawn(async move {
+            let mut lifetime = lifetime;
+            loop {
+                tokio::time::sleep(sasl::reauthentication_delay(lifetime)).await;
+                let Some(conn) = weak.upgrade() else { return };
+                if conn.is_closed() {
+                    return;
+                }
+                let result = async {
+                    let mut exclusive = conn.exclusive().await?;
+                    sasl::authenticate(&mut exclusive, &settings).await
+                }
+                .await;
+                match result {
+                    Ok(Some(next)) => {
+                        debug!(addr = %conn.addr, lifetime = ?next, "re-authenticated");
+                        lifetime = next;
+                    }
+                    Ok(None) => return,
+                    Err(e) => {
+                        warn!(addr = %conn.addr, error = %e, "re-authentication failed; reconnecting");
+                        conn.state.poison(&format!("re-authentication failed: {e}"));
+                        return;
+                    }
+                }
+            }
+        });
+        *self.reauthentication.lock().unwrap() = Some(task.abort_handle());
     }
 
     fn start(
         addr: &str,
-        stream: TcpStream,
+        reader: BrokerReader,
+        writer: BrokerWriter,
         config: &ConnectionConfig,
         versions: BrokerVersions,
     ) -> Arc<Self> {
-        let _ = stream.set_nodelay(true);
-        let (read_half, write_half) = stream.into_split();
-        let shared = Arc::new(StdMutex::new(Shared::default()));
+        let shared = Arc::new(SharedState::default());
         let reader = tokio::spawn(read_responses(
-            read_half,
+            reader,
             shared.clone(),
             config.max_response_bytes,
         ));
@@ -177,7 +255,7 @@ impl BrokerConnection {
             addr: addr.to_string(),
             client_id: StrBytes::from_string(config.client_id.clone()),
             request_timeout: config.request_timeout,
-            writer: tokio::sync::Mutex::new(write_half),
+            writer: tokio::sync::Mutex::new(writer),
             state: ConnectionState {
                 addr: addr.into(),
                 shared,
@@ -185,7 +263,35 @@ impl BrokerConnection {
             },
             next_correlation_id: AtomicI32::new(1),
             versions,
+            reauthentication: StdMutex::new(None),
         })
+    }
+
+    /// The connection to itself: no other request is in flight or can be
+    /// sent until the returned value is dropped. For SASL exchanges, which
+    /// the broker must see on a quiet connection.
+    pub(crate) async fn exclusive(&self) -> Result<ExclusiveConnection<'_>> {
+        let writer = self.writer.lock().await;
+        let drained = async {
+            loop {
+                let notified = self.state.shared.drained.notified();
+                if self.state.shared.inner.lock().unwrap().pending.is_empty() {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        if tokio::time::timeout(self.request_timeout, drained)
+            .await
+            .is_err()
+        {
+            return Err(ClientError::RequestTimeout {
+                addr: self.addr.clone(),
+                api: ApiKey::SaslHandshake,
+                timeout: self.request_timeout,
+            });
+        }
+        Ok(ExclusiveConnection { conn: self, writer })
     }
 
     /// The `host:port` this connection goes to.
@@ -200,7 +306,7 @@ impl BrokerConnection {
 
     /// Whether the connection has failed and must be replaced.
     pub fn is_closed(&self) -> bool {
-        self.state.shared.lock().unwrap().closed.is_some()
+        self.state.shared.inner.lock().unwrap().closed.is_some()
     }
 
     /// The version to use for `api` with this broker.
@@ -245,17 +351,8 @@ impl BrokerConnection {
         own: impl FnOnce(Bytes) -> Bytes,
     ) -> Result<R::Response> {
         let api = api_key::<R>();
-        let mut body = BytesMut::new();
-        request
-            .encode(&mut body, version)
-            .map_err(|e| ClientError::Malformed {
-                addr: self.addr.clone(),
-                api,
-                reason: format!("cannot encode request: {e}"),
-            })?;
-        let frame = self
-            .round_trip(api, version, vec![body.freeze()], timeout)
-            .await?;
+        let body = self.encode_body(request, api, version)?;
+        let frame = self.round_trip(api, version, vec![body], timeout).await?;
         self.decode_response::<R::Response>(api, version, own(frame))
     }
 
@@ -284,6 +381,19 @@ impl BrokerConnection {
         body: Vec<Bytes>,
         timeout: Duration,
     ) -> Result<PendingResponse> {
+        let mut writer = self.writer.lock().await;
+        self.send_on(&mut writer, api, version, body, timeout).await
+    }
+
+    /// [`Self::send`] on a writer the caller already holds.
+    async fn send_on(
+        &self,
+        writer: &mut BrokerWriter,
+        api: ApiKey,
+        version: i16,
+        body: Vec<Bytes>,
+        timeout: Duration,
+    ) -> Result<PendingResponse> {
         let correlation_id = self.next_correlation_id.fetch_add(1, Ordering::Relaxed);
         let header = self.encode_header(api, version, correlation_id)?;
         let body_len: usize = body.iter().map(Bytes::len).sum();
@@ -302,22 +412,19 @@ impl BrokerConnection {
 
         let (slot, response) = oneshot::channel();
         {
-            let mut shared = self.state.shared.lock().unwrap();
+            let mut shared = self.state.shared.inner.lock().unwrap();
             if let Some(reason) = &shared.closed {
                 return Err(self.state.closed_error(api, reason.clone()));
             }
             shared.pending.insert(correlation_id, slot);
         }
-        {
-            let mut writer = self.writer.lock().await;
-            if let Err(source) = write_all_segments(&mut writer, &segments).await {
-                self.state.poison(&format!("write failed: {source}"));
-                return Err(ClientError::Io {
-                    addr: self.addr.clone(),
-                    api,
-                    source,
-                });
-            }
+        if let Err(source) = write_all_segments(writer, &segments).await {
+            self.state.poison(&format!("write failed: {source}"));
+            return Err(ClientError::Io {
+                addr: self.addr.clone(),
+                api,
+                source,
+            });
         }
         Ok(PendingResponse {
             conn: self.state.clone(),
@@ -326,6 +433,18 @@ impl BrokerConnection {
             timeout,
             response,
         })
+    }
+
+    fn encode_body<R: Request>(&self, request: &R, api: ApiKey, version: i16) -> Result<Bytes> {
+        let mut body = BytesMut::new();
+        request
+            .encode(&mut body, version)
+            .map_err(|e| ClientError::Malformed {
+                addr: self.addr.clone(),
+                api,
+                reason: format!("cannot encode request: {e}"),
+            })?;
+        Ok(body.freeze())
     }
 
     fn encode_header(&self, api: ApiKey, version: i16, correlation_id: i32) -> Result<BytesMut> {
@@ -409,10 +528,7 @@ pub fn api_key<R: Request>() -> ApiKey {
 }
 
 /// Writes every segment, using vectored writes so segments are not joined.
-async fn write_all_segments(
-    writer: &mut OwnedWriteHalf,
-    segments: &[Bytes],
-) -> std::io::Result<()> {
+async fn write_all_segments(writer: &mut BrokerWriter, segments: &[Bytes]) -> std::io::Result<()> {
     let mut index = 0;
     let mut offset = 0;
     while index < segments.len() {
@@ -438,8 +554,8 @@ async fn write_all_segments(
 /// Reads response frames and hands each to the request waiting for its
 /// correlation id. Ends (and poisons the connection) on EOF or any error.
 async fn read_responses(
-    mut reader: tokio::net::tcp::OwnedReadHalf,
-    shared: Arc<StdMutex<Shared>>,
+    mut reader: BrokerReader,
+    shared: Arc<SharedState>,
     max_response_bytes: usize,
 ) {
     let reason = loop {
@@ -448,10 +564,13 @@ async fn read_responses(
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
                 break "connection closed by broker".to_string()
             }
-            Err(e) => break format!("read failed: {e}"),
+            Err(e) => {
+                shared.inner.lock().unwrap().tls_failure = reader.tls_failure(&e);
+                break reader.describe_read_error(&e);
+            }
         };
         if size < 4 || size as usize > max_response_bytes {
-            break format!("invalid response size {size}: not a Kafka response");
+            break crate::transport::describe_bad_frame_size(size);
         }
         let size = size as usize;
         let mut frame = BytesMut::with_capacity(size);
@@ -465,7 +584,7 @@ async fn read_responses(
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    failed = Some(format!("read failed mid-response: {e}"));
+                    failed = Some(reader.describe_read_error(&e));
                     break;
                 }
             }
@@ -475,7 +594,14 @@ async fn read_responses(
         }
         let frame = frame.freeze();
         let correlation_id = (&frame[..4]).get_i32();
-        let slot = shared.lock().unwrap().pending.remove(&correlation_id);
+        let (slot, drained) = {
+            let mut inner = shared.inner.lock().unwrap();
+            let slot = inner.pending.remove(&correlation_id);
+            (slot, inner.pending.is_empty())
+        };
+        if drained {
+            shared.drained.notify_waiters();
+        }
         match slot {
             Some(slot) => {
                 let _ = slot.send(Ok(frame));
@@ -485,7 +611,64 @@ async fn read_responses(
             None => break format!("response with unknown correlation id {correlation_id}"),
         }
     };
-    shared.lock().unwrap().poison(&reason);
+    shared.inner.lock().unwrap().poison(&reason);
+    shared.drained.notify_waiters();
+}
+
+/// A connection held alone (see [`BrokerConnection::exclusive`]).
+#[derive(Debug)]
+pub(crate) struct ExclusiveConnection<'a> {
+    conn: &'a BrokerConnection,
+    writer: tokio::sync::MutexGuard<'a, BrokerWriter>,
+}
+
+impl ExclusiveConnection<'_> {
+    pub(crate) fn addr(&self) -> &str {
+        &self.conn.addr
+    }
+
+    /// Sends a request at the highest common version and decodes the answer.
+    pub(crate) async fn request<R: Request>(&mut self, request: &R) -> Result<R::Response> {
+        let version = self.conn.version_for(api_key::<R>(), R::VERSIONS)?;
+        self.request_at_version(request, version).await
+    }
+
+    /// Sends a request at `version` (which the broker must support).
+    pub(crate) async fn request_at_version<R: Request>(
+        &mut self,
+        request: &R,
+        version: i16,
+    ) -> Result<R::Response> {
+        let api = api_key::<R>();
+        self.conn
+            .version_for(
+                api,
+                VersionRange {
+                    min: version,
+                    max: version,
+                },
+            )
+            .map_err(|_| ClientError::UnsupportedVersion {
+                addr: self.conn.addr.clone(),
+                api,
+                detail: format!("kmirror needs v{version}"),
+            })?;
+        let body = self.conn.encode_body(request, api, version)?;
+        let frame = self
+            .conn
+            .send_on(
+                &mut self.writer,
+                api,
+                version,
+                vec![body],
+                self.conn.request_timeout,
+            )
+            .await?
+            .response()
+            .await?;
+        self.conn
+            .decode_response::<R::Response>(api, version, frame)
+    }
 }
 
 /// A request on the wire whose answer has not been read yet.

@@ -6,6 +6,10 @@ use std::time::Duration;
 use kafka_protocol::messages::ApiKey;
 use kafka_protocol::ResponseError;
 
+use crate::security::oauth::OAuthError;
+use crate::security::tls::TlsFailure;
+use crate::security::{SecurityError, SecurityProtocol};
+
 /// Everything that can go wrong talking to a Kafka cluster.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -92,9 +96,81 @@ pub enum ClientError {
         #[source]
         last: Box<ClientError>,
     },
+    /// The security settings cannot be used (a configuration error).
+    #[error(transparent)]
+    Security(#[from] SecurityError),
+    /// The TLS connection failed.
+    #[error("TLS connection to {addr} failed: {failure}")]
+    Tls { addr: String, failure: TlsFailure },
+    /// The broker's listener does not enable our SASL mechanism.
+    #[error("{addr} does not enable sasl.mechanism={mechanism} on this listener (it enables {}): set sasl.mechanism to one of them", enabled.join(", "))]
+    SaslMechanismDisabled {
+        addr: String,
+        mechanism: &'static str,
+        enabled: Vec<String>,
+    },
+    /// The broker refused our credentials.
+    #[error("{addr} refused {mechanism} authentication of `{principal}`: {message}; check the credentials in sasl.jaas.config")]
+    Authentication {
+        addr: String,
+        mechanism: &'static str,
+        principal: String,
+        message: String,
+    },
+    /// No OAUTHBEARER token could be had.
+    #[error("no OAUTHBEARER token for {addr}: {source}")]
+    OAuth {
+        addr: String,
+        #[source]
+        source: OAuthError,
+    },
+    /// The listener speaks another protocol than `security.protocol`.
+    #[error("{addr}: {hint}")]
+    WrongListener { addr: String, hint: &'static str },
 }
 
 impl ClientError {
+    /// Whether the cluster refused us for who we are or how we connect
+    /// (credentials, certificates, protocol): retrying the same settings
+    /// cannot help, and start-up should stop at once.
+    pub fn is_security_refusal(&self) -> bool {
+        match self {
+            ClientError::Tls { .. }
+            | ClientError::SaslMechanismDisabled { .. }
+            | ClientError::Authentication { .. }
+            | ClientError::OAuth { .. }
+            | ClientError::WrongListener { .. } => true,
+            ClientError::NoBootstrap { last, .. } | ClientError::RetriesExhausted { last, .. } => {
+                last.is_security_refusal()
+            }
+            _ => false,
+        }
+    }
+
+    /// A failed first exchange with a broker, explained: a broker that
+    /// closes the connection right after ApiVersions, or answers with TLS,
+    /// has a listener of another `security.protocol`.
+    pub(crate) fn with_listener_hint(self, protocol: SecurityProtocol) -> Self {
+        match &self {
+            ClientError::ConnectionClosed { addr, reason, .. } => {
+                let hint = if reason.contains("answered with TLS") {
+                    "the broker answered with TLS: this is an SSL or SASL_SSL listener; set security.protocol to SSL or SASL_SSL"
+                } else if protocol.uses_tls() {
+                    return self;
+                } else if reason.contains("closed") {
+                    "the broker closed the connection at once: if this listener is SSL or SASL_SSL, set security.protocol accordingly"
+                } else {
+                    return self;
+                };
+                ClientError::WrongListener {
+                    addr: addr.clone(),
+                    hint,
+                }
+            }
+            _ => self,
+        }
+    }
+
     /// Whether retrying the same call later may succeed (possibly after a
     /// metadata refresh or reconnect).
     pub fn is_retriable(&self) -> bool {
@@ -254,6 +330,39 @@ impl Clone for ClientError {
             ClientError::RetriesExhausted { attempts, last } => ClientError::RetriesExhausted {
                 attempts: *attempts,
                 last: last.clone(),
+            },
+            ClientError::Security(e) => ClientError::Security(e.clone()),
+            ClientError::Tls { addr, failure } => ClientError::Tls {
+                addr: addr.clone(),
+                failure: failure.clone(),
+            },
+            ClientError::SaslMechanismDisabled {
+                addr,
+                mechanism,
+                enabled,
+            } => ClientError::SaslMechanismDisabled {
+                addr: addr.clone(),
+                mechanism,
+                enabled: enabled.clone(),
+            },
+            ClientError::Authentication {
+                addr,
+                mechanism,
+                principal,
+                message,
+            } => ClientError::Authentication {
+                addr: addr.clone(),
+                mechanism,
+                principal: principal.clone(),
+                message: message.clone(),
+            },
+            ClientError::OAuth { addr, source } => ClientError::OAuth {
+                addr: addr.clone(),
+                source: source.clone(),
+            },
+            ClientError::WrongListener { addr, hint } => ClientError::WrongListener {
+                addr: addr.clone(),
+                hint,
             },
         }
     }

@@ -7,6 +7,7 @@
 //! - [`produce`]: idempotent raw produce of rewritten batches.
 //! - [`produce_batcher`]: one produce request for many partitions.
 //! - [`admin`]: the admin, group and offset calls the engine needs.
+//! - [`security`]: TLS (rustls) and SASL from Kafka's client security keys.
 //!
 //! The layer knows nothing about replication.
 
@@ -19,6 +20,7 @@ pub mod fetch;
 pub mod produce;
 pub mod produce_batcher;
 pub mod produce_request;
+pub mod security;
 pub mod transport;
 pub mod versions;
 

@@ -395,11 +395,20 @@ fn cluster_settings_and_client_overrides() {
     assert!(debug.contains("SCRAM-SHA-512"));
 
     let unsupported = config.unsupported_keys();
+    // Security keys are honoured at every level, per-client ones included.
     for key in [
         "security.protocol",
         "sasl.mechanism",
         "kafka-b.security.protocol",
         "kafka-a.sasl.jaas.config",
+        "kafka-a.consumer.security.protocol",
+    ] {
+        assert!(
+            !unsupported.iter().any(|k| k == key),
+            "{key} in {unsupported:?}"
+        );
+    }
+    for key in [
         "kafka-a.consumer.max.poll.records",
         "kafka-b.producer.linger.ms",
         "kafka-a.client.id",
@@ -784,7 +793,7 @@ fn connect_form_with_source_and_target_aliases() {
     // Unsupported keys are named as the user wrote them.
     let unsupported = config.unsupported_keys();
     assert!(
-        unsupported.contains(&"source.cluster.security.protocol".to_owned()),
+        !unsupported.contains(&"source.cluster.security.protocol".to_owned()),
         "{unsupported:?}"
     );
     assert!(

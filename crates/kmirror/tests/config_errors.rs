@@ -62,12 +62,39 @@ fn unreachable_cluster_exits_non_zero_naming_it() {
 }
 
 #[test]
-fn tls_and_sasl_clusters_are_refused_not_connected_in_plaintext() {
-    let config = format!("{BASE}a->b.enabled = true\na.security.protocol = SASL_SSL\n");
-    let (code, log) = run_with(&config);
-    assert_ne!(code, 0, "{log}");
-    assert!(
-        log.contains("security.protocol=SASL_SSL is not supported yet"),
-        "{log}"
-    );
+fn unusable_security_settings_exit_2_naming_cluster_and_key_never_a_secret() {
+    let jaas = "a.sasl.jaas.config = org.apache.kafka.common.security.scram.ScramLoginModule required username=\"u\" password=\"hunter2\";\n";
+    let cases = [
+        (
+            format!("{BASE}a->b.enabled = true\na.security.protocol = SSL\na.ssl.truststore.location = /nonexistent/truststore.jks\n"),
+            "ssl.truststore.location=/nonexistent/truststore.jks",
+        ),
+        (
+            format!("{BASE}a->b.enabled = true\na.security.protocol = SASL_PLAINTEXT\n{jaas}"),
+            "GSSAPI",
+        ),
+        (
+            format!("{BASE}a->b.enabled = true\na.security.protocol = SASL_PLAINTEXT\na.sasl.mechanism = SCRAM-SHA-512\n"),
+            "sasl.jaas.config must be set",
+        ),
+        (
+            format!("{BASE}a->b.enabled = true\na.security.protocol = TLS\n{jaas}"),
+            "security.protocol=TLS",
+        ),
+        (
+            format!("{BASE}a->b.enabled = true\na.security.protocol = SASL_SSL\na.sasl.mechanism = SCRAM-SHA-512\n{jaas}a.ssl.truststore.type = PEM\na.ssl.truststore.location = /nonexistent/ca.pem\n"),
+            "ssl.truststore.location=/nonexistent/ca.pem",
+        ),
+    ];
+    for (config, expected) in cases {
+        let (code, log) = run_with(&config);
+        assert_eq!(code, 2, "config:\n{config}\nlog:\n{log}");
+        let error_line = log
+            .lines()
+            .find(|l| l.starts_with("kmirror: "))
+            .unwrap_or_else(|| panic!("no error line in {log}"));
+        assert!(error_line.contains("cluster a"), "{error_line}");
+        assert!(error_line.contains(expected), "{error_line}");
+        assert!(!log.contains("hunter2"), "{log}");
+    }
 }

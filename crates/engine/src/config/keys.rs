@@ -143,6 +143,15 @@ pub(crate) fn is_security_key(key: &str) -> bool {
     key == "security.protocol" || key.starts_with("ssl.") || key.starts_with("sasl.")
 }
 
+/// `consumer.<security key>`, `producer.<...>` or `admin.<...>`: a per-client
+/// security override, which kmirror honours.
+pub(crate) fn is_role_security_override(key: &str) -> bool {
+    ["consumer.", "producer.", "admin."]
+        .iter()
+        .filter_map(|prefix| key.strip_prefix(prefix))
+        .any(is_security_key)
+}
+
 /// Whether MM2 knows `key` by its exact name (not only by a prefix).
 pub(crate) fn is_exact_known_key(key: &str) -> bool {
     HONOURED_FLOW_KEYS.contains(&key)
@@ -170,7 +179,10 @@ pub(crate) fn top_level_key_support(key: &str) -> Option<Support> {
     if HONOURED_TOP_LEVEL_KEYS.contains(&key) {
         return Some(Support::Honoured);
     }
-    if NOT_HONOURED_TOP_LEVEL_KEYS.contains(&key) || is_security_key(key) {
+    if is_security_key(key) {
+        return Some(Support::Honoured);
+    }
+    if NOT_HONOURED_TOP_LEVEL_KEYS.contains(&key) {
         return Some(Support::NotHonoured);
     }
     if NOT_HONOURED_TOP_LEVEL_PREFIXES
@@ -197,7 +209,7 @@ mod tests {
         );
         assert_eq!(
             top_level_key_support("ssl.truststore.location"),
-            Some(Support::NotHonoured)
+            Some(Support::Honoured)
         );
         assert_eq!(
             top_level_key_support("offset.storage.replication.factor"),

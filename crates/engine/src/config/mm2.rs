@@ -221,8 +221,9 @@ pub struct ClusterConfig {
     /// declared cluster that no enabled flow uses and that has none.
     pub bootstrap_servers: Vec<String>,
     /// `security.protocol`, `ssl.*`, `sasl.*`: `<alias>.<key>` over the
-    /// top-level `<key>`. Default: none (PLAINTEXT). Parsed now, honoured when
-    /// TLS and SASL land.
+    /// top-level `<key>`. Default: none (PLAINTEXT). Per client,
+    /// `<alias>.consumer.*` / `.producer.*` / `.admin.*` win (see
+    /// [`ClusterConfig::client_config`]).
     pub security: ClientProperties,
     /// `<alias>.consumer.*`, `<alias>.producer.*`, `<alias>.admin.*`.
     pub client_overrides: ClientOverrides,
@@ -694,11 +695,6 @@ struct CollectedKeys {
     top_level_client_overrides: ClientOverrides,
 }
 
-/// `security.protocol = PLAINTEXT` is what kmirror does anyway.
-fn is_plaintext(key: &str, value: &str) -> bool {
-    key == "security.protocol" && value.trim().eq_ignore_ascii_case("PLAINTEXT")
-}
-
 /// The parts of a key once its alias or flow prefix is recognised.
 enum KeyScope<'k> {
     Flow {
@@ -937,11 +933,12 @@ impl<'a> Builder<'a> {
             // Resolved with the top-level fallback by `resolve_connections`.
         } else if keys::is_security_key(setting) {
             cluster.security.insert(setting, value);
-            if !is_plaintext(setting, value) {
+        } else if cluster.client_overrides.absorb(setting, value) {
+            // Security keys of the consumer (source side) and producer
+            // (target side) are honoured; other client settings are not.
+            if !keys::is_role_security_override(setting) {
                 self.not_honoured(key);
             }
-        } else if cluster.client_overrides.absorb(setting, value) {
-            self.not_honoured(key);
         } else if keys::flow_key_support(setting).is_some() {
             let message = format!(
                 "MM2 ignores flow settings at cluster level; set \"{setting}\" at the \
@@ -963,18 +960,16 @@ impl<'a> Builder<'a> {
         alias_list: &str,
     ) {
         if !keys::is_exact_known_key(key) && overrides.absorb(key, value) {
-            self.not_honoured(key);
+            if !keys::is_role_security_override(key) {
+                self.not_honoured(key);
+            }
             return;
         }
         match keys::top_level_key_support(key) {
             // Reported at the end only when an enabled flow would sync ACLs.
             _ if key.starts_with("sync.topic.acls.") => {}
             Some(Support::Honoured) => {}
-            Some(Support::NotHonoured) => {
-                if !is_plaintext(key, value) {
-                    self.not_honoured(key);
-                }
-            }
+            Some(Support::NotHonoured) => self.not_honoured(key),
             None => {
                 let message = match key.strip_suffix(".bootstrap.servers") {
                     Some(alias) => {

@@ -7,7 +7,7 @@
 
 mod connect;
 mod error;
-mod keys;
+pub(crate) mod keys;
 pub mod mm2;
 pub mod properties;
 

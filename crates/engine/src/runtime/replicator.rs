@@ -13,16 +13,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kmirror_client::admin::{CreateTopicOutcome, NewTopic, OffsetSpec};
-use kmirror_client::{ClientConfig, ClientError, KafkaClient};
+use kmirror_client::security::SecurityError;
+use kmirror_client::{ClientError, KafkaClient};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, error, info, warn};
 
+use super::clients;
 use super::flow::{run_flow, FlowTuning};
 use super::status::{FlowState, StatusBoard};
 use super::topics::effective_replication_factor;
-use crate::config::mm2::{ClusterConfig, FlowConfig, Mm2Config};
+use crate::config::mm2::{ClientRole, ClusterConfig, FlowConfig, Mm2Config};
 use crate::forward::TopicPartition;
 use crate::metrics::Metrics;
 use crate::offsets::IndexRegistry;
@@ -43,8 +45,19 @@ const CANARY_RETENTION_MS: &str = "86400000";
 /// Why the engine could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("cluster {alias}: security.protocol={protocol} is not supported yet (only PLAINTEXT); refusing to connect without it")]
-    UnsupportedSecurity { alias: String, protocol: String },
+    #[error("cluster {alias}: {source}")]
+    Security {
+        alias: String,
+        #[source]
+        source: SecurityError,
+    },
+    #[error("cluster {alias} ({bootstrap}) refused kmirror: {source}")]
+    Refused {
+        alias: String,
+        bootstrap: String,
+        #[source]
+        source: ClientError,
+    },
     #[error("cluster {alias} ({bootstrap}) is unreachable: {source}")]
     Unreachable {
         alias: String,
@@ -52,6 +65,14 @@ pub enum StartError {
         #[source]
         source: ClientError,
     },
+}
+
+impl StartError {
+    /// Whether the configuration itself is wrong (exit code 2), rather than
+    /// a cluster unreachable or refusing (exit code 1).
+    pub fn is_config_error(&self) -> bool {
+        matches!(self, StartError::Security { .. })
+    }
 }
 
 /// A flow to run, with the clusters it connects.
@@ -98,13 +119,16 @@ pub enum FlowChange {
     },
 }
 
-/// Clients are shared by every flow that names the same cluster the same way.
-type ClusterKey = (String, String);
+/// Clients are shared by every flow that names the same cluster the same
+/// way with the same security settings (alias, bootstrap servers, a
+/// fingerprint of the security keys of the client's role).
+type ClusterKey = (String, String, u64);
 
-fn cluster_key(cluster: &ClusterConfig) -> ClusterKey {
+fn cluster_key(cluster: &ClusterConfig, role: ClientRole) -> ClusterKey {
     (
         cluster.alias.to_string(),
         cluster.bootstrap_servers.join(","),
+        clients::security_fingerprint(cluster, role),
     )
 }
 
@@ -200,9 +224,12 @@ impl Replicator {
     /// connected by their flows, which retry).
     pub async fn connect_clusters(&self, config: &Mm2Config) -> Result<(), StartError> {
         for spec in Self::flow_specs(config) {
-            for cluster in [&spec.source, &spec.target] {
-                self.inner.client_for(cluster).await?;
-            }
+            self.inner
+                .client_for(&spec.source, ClientRole::Consumer)
+                .await?;
+            self.inner
+                .client_for(&spec.target, ClientRole::Producer)
+                .await?;
         }
         Ok(())
     }
@@ -345,8 +372,8 @@ impl ReplicatorHandle {
             .values()
             .flat_map(|slot| {
                 [
-                    cluster_key(&slot.spec.source),
-                    cluster_key(&slot.spec.target),
+                    cluster_key(&slot.spec.source, ClientRole::Consumer),
+                    cluster_key(&slot.spec.target, ClientRole::Producer),
                 ]
             })
             .collect();
@@ -431,51 +458,62 @@ impl Inner {
             .lock()
             .unwrap()
             .iter()
-            .find(|((a, _), _)| a == alias)
+            .find(|((a, _, _), _)| a == alias)
             .map(|(_, client)| client.clone())
     }
 
-    fn cached_client(&self, cluster: &ClusterConfig) -> Option<KafkaClient> {
-        self.clients
-            .lock()
-            .unwrap()
-            .get(&cluster_key(cluster))
-            .cloned()
+    fn cached_client(&self, key: &ClusterKey) -> Option<KafkaClient> {
+        self.clients.lock().unwrap().get(key).cloned()
     }
 
-    async fn client_for(&self, cluster: &ClusterConfig) -> Result<KafkaClient, StartError> {
-        if let Some(client) = self.cached_client(cluster) {
+    /// The client of `cluster` for `role`: the source side of a flow reads
+    /// as MM2's consumer, the target side writes as its producer.
+    async fn client_for(
+        &self,
+        cluster: &ClusterConfig,
+        role: ClientRole,
+    ) -> Result<KafkaClient, StartError> {
+        let key = cluster_key(cluster, role);
+        if let Some(client) = self.cached_client(&key) {
             return Ok(client);
         }
         let alias = cluster.alias.to_string();
-        // TLS and SASL are parsed but not spoken yet: connecting in plaintext
-        // to a cluster configured for them would at best fail obscurely and
-        // at worst send its data unprotected.
-        if let Some(protocol) = cluster.security.get("security.protocol") {
-            if !protocol.trim().eq_ignore_ascii_case("PLAINTEXT") {
-                return Err(StartError::UnsupportedSecurity {
-                    alias,
-                    protocol: protocol.to_string(),
-                });
-            }
+        let (client_config, ignored) =
+            clients::client_config(cluster, role, format!("kmirror-{alias}")).map_err(
+                |source| StartError::Security {
+                    alias: alias.clone(),
+                    source,
+                },
+            )?;
+        for setting in ignored {
+            warn!(cluster = %alias, key = %setting.key, reason = setting.reason, "security setting has no effect in kmirror");
         }
         let bootstrap = cluster.bootstrap_servers.join(",");
-        let mut client_config = ClientConfig::new(&bootstrap);
-        client_config.connection.client_id = format!("kmirror-{alias}");
+        let protocol = client_config.connection.security.protocol();
         let client = KafkaClient::connect(client_config)
             .await
-            .map_err(|source| StartError::Unreachable {
-                alias: alias.clone(),
-                bootstrap: bootstrap.clone(),
-                source,
+            .map_err(|source| {
+                if source.is_security_refusal() {
+                    StartError::Refused {
+                        alias: alias.clone(),
+                        bootstrap: bootstrap.clone(),
+                        source,
+                    }
+                } else {
+                    StartError::Unreachable {
+                        alias: alias.clone(),
+                        bootstrap: bootstrap.clone(),
+                        source,
+                    }
+                }
             })?;
-        info!(cluster = %alias, bootstrap, "connected");
+        info!(cluster = %alias, bootstrap, %protocol, "connected");
         // Another flow may have connected meanwhile: keep one client.
         Ok(self
             .clients
             .lock()
             .unwrap()
-            .entry(cluster_key(cluster))
+            .entry(key)
             .or_insert(client)
             .clone())
     }
@@ -496,8 +534,8 @@ async fn supervise_flow(inner: Arc<Inner>, spec: FlowSpec, stop: CancellationTok
     let mut backoff = Duration::from_secs(1);
     loop {
         let clients = async {
-            let source = inner.client_for(&spec.source).await?;
-            let target = inner.client_for(&spec.target).await?;
+            let source = inner.client_for(&spec.source, ClientRole::Consumer).await?;
+            let target = inner.client_for(&spec.target, ClientRole::Producer).await?;
             Ok::<_, StartError>((source, target))
         };
         let clients = tokio::select! {
@@ -596,7 +634,8 @@ async fn poll_end_offsets(inner: Arc<Inner>) {
         };
         let snapshot = inner.status.snapshot();
         for (name, source) in sources {
-            let Some(client) = inner.cached_client(&source) else {
+            let Some(client) = inner.cached_client(&cluster_key(&source, ClientRole::Consumer))
+            else {
                 continue;
             };
             let Some(flow) = snapshot.iter().find(|f| f.name == name) else {

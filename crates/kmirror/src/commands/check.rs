@@ -28,7 +28,11 @@ pub async fn check(args: CheckArgs) -> u8 {
         Ok(replicator) => replicator,
         Err(e) => {
             eprintln!("kmirror: {e}");
-            return EXIT_FAILURE;
+            return if e.is_config_error() {
+                EXIT_CONFIG
+            } else {
+                EXIT_FAILURE
+            };
         }
     };
     for cluster in config.clusters() {

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use kmirror_client::{ClientConfig, KafkaClient};
-use kmirror_engine::config::mm2::{FlowConfig, Mm2Config};
+use kmirror_client::KafkaClient;
+use kmirror_engine::config::mm2::{ClientRole, FlowConfig, Mm2Config};
 use kmirror_engine::offsets::checkpoint::{commit_if_idle, translate_group, Translated};
 use kmirror_engine::offsets::IndexRegistry;
 use kmirror_engine::records::{latest_by_key, read_partition};
+use kmirror_engine::runtime::clients;
 use kmirror_wire::mm2::Checkpoint;
 
 use crate::{config_file, EXIT_CONFIG, EXIT_FAILURE};
@@ -136,7 +137,13 @@ fn flow_between(config: &Mm2Config, from: &str, to: &str) -> Result<FlowConfig, 
 async fn connect(config: &Mm2Config, alias: &str) -> Result<KafkaClient, String> {
     let cluster = config.cluster(alias).expect("alias checked");
     let bootstrap = cluster.bootstrap_servers.join(",");
-    KafkaClient::connect(ClientConfig::new(&bootstrap))
+    let (client_config, _) = clients::client_config(
+        cluster,
+        ClientRole::Admin,
+        format!("kmirror-offsets-{alias}"),
+    )
+    .map_err(|e| format!("cluster {alias}: {e}"))?;
+    KafkaClient::connect(client_config)
         .await
         .map_err(|e| format!("cluster {alias} ({bootstrap}) is unreachable: {e}"))
 }

@@ -113,7 +113,11 @@ pub async fn run(args: RunArgs) -> u8 {
         if let Err(e) = replicator.connect_clusters(&file.mm2).await {
             error!("{e}");
             eprintln!("kmirror: {e}");
-            return EXIT_FAILURE;
+            return if e.is_config_error() {
+                EXIT_CONFIG
+            } else {
+                EXIT_FAILURE
+            };
         }
     }
     replicator.set_initial_flows(registry.initial_flows());

@@ -20,10 +20,11 @@ use bytes::Bytes;
 use clap::Args;
 use kmirror_client::admin::{CreateTopicOutcome, NewTopic, OffsetSpec};
 use kmirror_client::fetch::{fetch, FetchParams, Isolation, PartitionFetch};
-use kmirror_client::{ClientConfig, KafkaClient, Purpose};
-use kmirror_engine::config::mm2::{FlowConfig, Mm2Config};
+use kmirror_client::{KafkaClient, Purpose};
+use kmirror_engine::config::mm2::{ClientRole, FlowConfig, Mm2Config};
 use kmirror_engine::policy::CANARY_TOPIC;
 use kmirror_engine::records::{decode_batches, offset_of};
+use kmirror_engine::runtime::clients;
 use kmirror_engine::runtime::topics::effective_replication_factor;
 use kmirror_engine::runtime::writer::{now_ms, RecordWriter};
 use rand::Rng as _;
@@ -115,8 +116,14 @@ async fn connect(config: &Mm2Config, alias: &str) -> Result<KafkaClient, String>
         .cluster(alias)
         .ok_or_else(|| format!("unknown cluster {alias}"))?;
     let bootstrap = cluster.bootstrap_servers.join(",");
-    let mut client_config = ClientConfig::new(&bootstrap);
-    client_config.connection.client_id = format!("kmirror-verify-{alias}");
+    // verify writes canaries on sources and reads them on targets; the
+    // cluster-level (admin) security settings serve both.
+    let (client_config, _) = clients::client_config(
+        cluster,
+        ClientRole::Admin,
+        format!("kmirror-verify-{alias}"),
+    )
+    .map_err(|e| format!("cluster {alias}: {e}"))?;
     KafkaClient::connect(client_config)
         .await
         .map_err(|e| format!("cluster {alias} ({bootstrap}) is unreachable: {e}"))
