@@ -626,3 +626,48 @@ fn connect_json_resolves_with_the_providers_it_declares() {
     assert!(!format!("{config:?}").contains("json-secret"));
     assert!(config.warnings().is_empty(), "{:?}", config.warnings());
 }
+
+#[test]
+fn odd_names_are_missing_never_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    // `\u0000` is the properties escape of NUL.
+    for (placeholder, name) in [
+        ("${env:A=B}", "A=B"),
+        ("${env:}", ""),
+        ("${env:X\\u0000Y}", "X\u{0}Y"),
+    ] {
+        let error = parse_error(&format!(
+            "{CLUSTERS}{}kafka-a.ssl.key.password = {placeholder}\n",
+            providers_header()
+        ));
+        match &error.kind {
+            ConfigErrorKind::UnresolvedPlaceholder { problem, .. } => assert_eq!(
+                **problem,
+                PlaceholderProblem::EnvVarNotSet {
+                    name: name.to_owned()
+                }
+            ),
+            other => panic!("{placeholder}: {other:?}"),
+        }
+    }
+    for key in ["\\u0000", ".", "..", "a/b"] {
+        let error = parse_error(&format!(
+            "{CLUSTERS}{}kafka-a.ssl.key.password = ${{dir:{d}:{key}}}\n",
+            providers_header()
+        ));
+        assert!(
+            matches!(&error.kind, ConfigErrorKind::UnresolvedPlaceholder { problem, .. }
+                if matches!(**problem, PlaceholderProblem::FileNotInDirectory { .. })),
+            "{key}: {error}"
+        );
+    }
+    let error = parse_error(&format!(
+        "{CLUSTERS}{}kafka-a.ssl.key.password = ${{file:/tmp/x\\u0000y:pw}}\n",
+        providers_header()
+    ));
+    assert!(
+        error.to_string().contains("cannot read properties file"),
+        "{error}"
+    );
+}

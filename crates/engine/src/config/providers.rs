@@ -296,10 +296,16 @@ impl ConfigProviders {
         warnings: &mut Vec<ConfigWarning>,
     ) -> Result<Self, ConfigError> {
         let site = Site { raw, source_name };
-        let aliases: Vec<String> = raw
+        let mut aliases: Vec<String> = Vec::new();
+        for alias in raw
             .get(CONFIG_PROVIDERS)
             .map(parse_list)
-            .unwrap_or_default();
+            .unwrap_or_default()
+        {
+            if !aliases.contains(&alias) {
+                aliases.push(alias);
+            }
+        }
         let mut providers = ConfigProviders::default();
         for alias in &aliases {
             let class_key = format!("{CONFIG_PROVIDERS}.{alias}.class");
