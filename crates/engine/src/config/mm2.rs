@@ -584,7 +584,9 @@ impl Mm2Config {
     /// are resolved first with the providers `config.providers` declares, as
     /// MM2 does; the config keeps the properties as written (see
     /// [`Mm2Config::properties`]) and resolved values stay out of its errors,
-    /// warnings and `Debug`.
+    /// warnings and the `Debug` of its properties and client settings
+    /// ([`ClientProperties`]). Typed values (numbers, booleans, filters,
+    /// bootstrap servers) show in `Debug` as typed: they are not secrets.
     pub fn from_properties(raw: &Properties, source_name: &str) -> Result<Self, ConfigError> {
         Self::resolve_and_build(raw, source_name, None)
     }
