@@ -453,8 +453,7 @@ fn unsupported_keys_mm2_knows() {
     let config = parse(&format!(
         "{BASE}topic.filter.class = com.example.Filter\n\
          offset.storage.replication.factor = 1\n\
-         kafka-a->kafka-b.admin.timeout.ms = 5\n\
-         config.providers = file\n"
+         kafka-a->kafka-b.admin.timeout.ms = 5\n"
     ));
     assert_eq!(
         config.unsupported_keys(),
@@ -462,7 +461,6 @@ fn unsupported_keys_mm2_knows() {
             "topic.filter.class",
             "offset.storage.replication.factor",
             "kafka-a->kafka-b.admin.timeout.ms",
-            "config.providers",
             "sync.topic.acls.enabled",
         ]
     );

@@ -196,6 +196,159 @@ pub enum ConfigErrorKind {
         /// What should be there.
         what: &'static str,
     },
+    /// `config.providers.<alias>.class` names a class kmirror does not have.
+    #[error(
+        "unknown config provider class \"{class}\" (kmirror has \
+         org.apache.kafka.common.config.provider.FileConfigProvider, DirectoryConfigProvider \
+         and EnvVarConfigProvider)"
+    )]
+    UnknownConfigProviderClass {
+        /// The class as written.
+        class: String,
+    },
+    /// An entry of a provider's `allowed.paths` parameter that Kafka refuses.
+    #[error("allowed path \"{path}\" {reason}")]
+    InvalidAllowedPath {
+        /// The entry as written (Kafka splits at commas and keeps blanks).
+        path: String,
+        /// Why, e.g. `is not absolute`.
+        reason: &'static str,
+    },
+    /// A `${provider:[path:]key}` placeholder of a configured provider could
+    /// not be resolved. Names the placeholder as written, never a value.
+    #[error("cannot resolve {placeholder}: {problem}")]
+    UnresolvedPlaceholder {
+        /// The placeholder as written, e.g. `${file:/etc/kmirror/secrets.properties:password}`.
+        placeholder: String,
+        /// What went wrong (boxed: keeps every config `Result` small).
+        problem: Box<PlaceholderProblem>,
+    },
+}
+
+impl ConfigErrorKind {
+    /// Every text field that may hold a value from the config, so that values
+    /// resolved from config providers can be replaced before the error is
+    /// shown. Exhaustive on purpose: a new variant must decide here.
+    pub(crate) fn value_fields_mut(&mut self) -> Vec<&mut String> {
+        match self {
+            ConfigErrorKind::Properties(text) | ConfigErrorKind::Json(text) => vec![text],
+            ConfigErrorKind::UnknownClusterAlias { alias, clusters } => vec![alias, clusters],
+            ConfigErrorKind::FlowToItself { alias }
+            | ConfigErrorKind::InvalidClusterAlias { alias, .. }
+            | ConfigErrorKind::MissingBootstrap { alias, .. } => vec![alias],
+            ConfigErrorKind::InvalidRegex { regex, .. } => vec![regex],
+            ConfigErrorKind::NotANumber { value, .. }
+            | ConfigErrorKind::OutOfRange { value, .. }
+            | ConfigErrorKind::BadBoolean { value }
+            | ConfigErrorKind::NotOneOf { value, .. } => vec![value],
+            ConfigErrorKind::UnsupportedReplicationPolicy { class }
+            | ConfigErrorKind::UnknownConnectorClass { class }
+            | ConfigErrorKind::UnknownConfigProviderClass { class } => vec![class],
+            ConfigErrorKind::IdentityOnBidirectionalPair { cycle }
+            | ConfigErrorKind::IdentityOnCycle { cycle } => vec![cycle],
+            ConfigErrorKind::AliasContainsSeparator { alias, separator } => {
+                vec![alias, separator]
+            }
+            ConfigErrorKind::InvalidAllowedPath { path, .. } => vec![path],
+            // Placeholders, paths and names as written; the problem never holds a value.
+            ConfigErrorKind::UnresolvedPlaceholder { .. }
+            | ConfigErrorKind::NoClusters
+            | ConfigErrorKind::Empty
+            | ConfigErrorKind::Missing { .. } => Vec::new(),
+        }
+    }
+}
+
+/// Why a config provider placeholder could not be resolved. Kafka leaves such
+/// a placeholder in place (or fails only for an unreadable file), so that a
+/// password becomes the literal `${...}` text and the failure shows up later
+/// as a refused login; kmirror stops at start instead, naming the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlaceholderProblem {
+    /// A file or directory provider placeholder without a path (`${file:key}`).
+    #[error("the {class} provider needs a path: ${{{alias}:<path>:<key>}}")]
+    MissingPath {
+        /// The provider alias.
+        alias: String,
+        /// `FileConfigProvider` or `DirectoryConfigProvider`.
+        class: &'static str,
+    },
+    /// A path outside the provider's `allowed.paths`.
+    #[error("path {path} is outside config.providers.{alias}.param.allowed.paths ({allowed})")]
+    PathNotAllowed {
+        /// The path as written.
+        path: String,
+        /// The provider alias.
+        alias: String,
+        /// The allowed paths as written.
+        allowed: String,
+    },
+    /// The properties file of a file provider cannot be read or parsed.
+    #[error("cannot read properties file {path}: {reason}")]
+    FileUnreadable {
+        /// The path as written.
+        path: String,
+        /// The operating system's reason, or the line of a malformed escape.
+        reason: String,
+    },
+    /// The properties file has no such key.
+    #[error("no key \"{key}\" in properties file {path}")]
+    KeyNotInFile {
+        /// The key looked for.
+        key: String,
+        /// The file.
+        path: String,
+    },
+    /// The directory of a directory provider does not exist or is not a directory.
+    #[error("{path} is not a directory")]
+    NotADirectory {
+        /// The path as written.
+        path: String,
+    },
+    /// The directory has no regular file of that name.
+    #[error("no regular file \"{key}\" in directory {path}")]
+    FileNotInDirectory {
+        /// The file name looked for.
+        key: String,
+        /// The directory.
+        path: String,
+    },
+    /// A file in the directory cannot be read.
+    #[error("cannot read file \"{key}\" in directory {path}: {reason}")]
+    DirectoryFileUnreadable {
+        /// The file name.
+        key: String,
+        /// The directory.
+        path: String,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// An environment provider placeholder with a path (`${env:path:NAME}`);
+    /// Kafka refuses it too.
+    #[error("the environment provider takes no path (write ${{{alias}:NAME}})")]
+    EnvPathNotSupported {
+        /// The provider alias.
+        alias: String,
+    },
+    /// The environment variable is not set.
+    #[error("environment variable {name} is not set")]
+    EnvVarNotSet {
+        /// The variable.
+        name: String,
+    },
+    /// The environment variable does not match the provider's allowlist.
+    #[error(
+        "environment variable {name} does not match \
+         config.providers.{alias}.param.allowlist.pattern ({pattern})"
+    )]
+    EnvVarNotAllowed {
+        /// The variable.
+        name: String,
+        /// The provider alias.
+        alias: String,
+        /// The pattern as written.
+        pattern: String,
+    },
 }
 
 /// A setting kmirror accepts but reports: a key that neither MM2 nor kmirror

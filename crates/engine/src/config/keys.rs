@@ -90,11 +90,10 @@ pub(crate) const NOT_HONOURED_FLOW_KEYS: &[&str] = &[
 ];
 
 /// Keys only meaningful at the top level of `mm2.properties`.
-const HONOURED_TOP_LEVEL_KEYS: &[&str] = &["clusters", "bootstrap.servers"];
+const HONOURED_TOP_LEVEL_KEYS: &[&str] = &["clusters", "bootstrap.servers", "config.providers"];
 
 const NOT_HONOURED_TOP_LEVEL_KEYS: &[&str] = &[
     "dedicated.mode.enable.internal.rest",
-    "config.providers",
     "listeners",
     "rest.advertised.host.name",
     "rest.advertised.port",
@@ -110,7 +109,6 @@ const NOT_HONOURED_TOP_LEVEL_KEYS: &[&str] = &[
 /// Prefixes MM2 passes on to its Connect workers, connectors, custom policies
 /// or clients, none of which kmirror has.
 const NOT_HONOURED_TOP_LEVEL_PREFIXES: &[&str] = &[
-    "config.providers.",
     "offset.storage",
     "config.storage",
     "status.storage",
@@ -176,7 +174,8 @@ pub(crate) fn top_level_key_support(key: &str) -> Option<Support> {
     if let Some(support) = flow_key_support(key) {
         return Some(support);
     }
-    if HONOURED_TOP_LEVEL_KEYS.contains(&key) {
+    // `config.providers.<alias>.*`: checked by `providers`.
+    if HONOURED_TOP_LEVEL_KEYS.contains(&key) || key.starts_with("config.providers.") {
         return Some(Support::Honoured);
     }
     if is_security_key(key) {

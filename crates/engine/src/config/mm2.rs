@@ -42,6 +42,7 @@ use super::error::{ConfigError, ConfigErrorKind, ConfigWarning, Location};
 use super::is_secret_key;
 use super::keys::{self, Support};
 use super::properties::Properties;
+use super::providers;
 use crate::filter::{parse_list, ConfigPropertyFilter, GroupFilter, InvalidRegex, TopicFilter};
 use crate::policy::{ReplicationPolicy, DEFAULT_POLICY_CLASS, IDENTITY_POLICY_CLASS};
 
@@ -115,15 +116,20 @@ impl ClientRole {
 }
 
 /// Kafka client properties (`key = value`, values trimmed as Kafka's
-/// `ConfigDef` trims them). `Debug` redacts secrets.
+/// `ConfigDef` trims them). `Debug` redacts secrets and every value that came
+/// from a config provider.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct ClientProperties(BTreeMap<String, String>);
+pub struct ClientProperties {
+    values: BTreeMap<String, String>,
+    /// Keys whose value took text from a config provider (`${env:...}`, ...).
+    from_provider: BTreeSet<String>,
+}
 
 impl fmt::Debug for ClientProperties {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut map = f.debug_map();
-        for (key, value) in &self.0 {
-            if is_secret_key(key) {
+        for (key, value) in &self.values {
+            if is_secret_key(key) || self.from_provider.contains(key) {
                 map.entry(key, &"[redacted]");
             } else {
                 map.entry(key, value);
@@ -136,31 +142,44 @@ impl fmt::Debug for ClientProperties {
 impl ClientProperties {
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str)
+        self.values.get(key).map(String::as_str)
     }
 
-    /// All properties, sorted by key. Values of secret keys are included: never log them.
+    /// All properties, sorted by key. Values of secret keys and values from
+    /// config providers are included: never log them.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.values.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Whether the value of `key` took text from a config provider, and so
+    /// must never be shown, whatever the key.
+    pub fn is_from_provider(&self, key: &str) -> bool {
+        self.from_provider.contains(key)
     }
 
     /// Number of properties.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.values.len()
     }
 
     /// Whether there is none.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.values.is_empty()
     }
 
-    fn insert(&mut self, key: impl Into<String>, value: &str) {
-        self.0.insert(key.into(), value.trim().to_owned());
+    fn insert(&mut self, key: impl Into<String>, value: &str, from_provider: bool) {
+        let key = key.into();
+        if from_provider {
+            self.from_provider.insert(key.clone());
+        } else {
+            self.from_provider.remove(&key);
+        }
+        self.values.insert(key, value.trim().to_owned());
     }
 
-    fn insert_absent(&mut self, key: &str, value: &str) {
-        if !self.0.contains_key(key) {
-            self.insert(key, value);
+    fn insert_absent(&mut self, key: &str, value: &str, from_provider: bool) {
+        if !self.values.contains_key(key) {
+            self.insert(key, value, from_provider);
         }
     }
 }
@@ -195,10 +214,10 @@ impl ClientOverrides {
     }
 
     /// Files `key` (without alias or flow prefix) if it is a client override.
-    fn absorb(&mut self, key: &str, value: &str) -> bool {
+    fn absorb(&mut self, key: &str, value: &str, from_provider: bool) -> bool {
         for role in ClientRole::ALL {
             if let Some(rest) = key.strip_prefix(role.prefix()) {
-                self.for_role_mut(role).insert(rest, value);
+                self.for_role_mut(role).insert(rest, value, from_provider);
                 return true;
             }
         }
@@ -249,10 +268,14 @@ impl ClusterConfig {
     pub fn client_config(&self, role: ClientRole) -> ClientProperties {
         let mut properties = self.client_overrides.for_role(role).clone();
         if !self.bootstrap_servers.is_empty() {
-            properties.insert_absent("bootstrap.servers", &self.bootstrap_servers.join(","));
+            properties.insert_absent(
+                "bootstrap.servers",
+                &self.bootstrap_servers.join(","),
+                false,
+            );
         }
         for (key, value) in self.security.iter() {
-            properties.insert_absent(key, value);
+            properties.insert_absent(key, value, self.security.is_from_provider(key));
         }
         properties
     }
@@ -557,8 +580,35 @@ impl Mm2Config {
     }
 
     /// Types and validates MM2 dedicated-mode properties.
+    ///
+    /// Config provider placeholders (`${file:path:key}`, `${env:NAME}`, ...)
+    /// are resolved first with the providers `config.providers` declares, as
+    /// MM2 does; the config keeps the properties as written (see
+    /// [`Mm2Config::properties`]) and resolved values stay out of its errors,
+    /// warnings and the `Debug` of its properties and client settings
+    /// ([`ClientProperties`]). Typed values (numbers, booleans, filters,
+    /// bootstrap servers) show in `Debug` as typed: they are not secrets.
     pub fn from_properties(raw: &Properties, source_name: &str) -> Result<Self, ConfigError> {
-        Builder::new(raw, source_name, None).build()
+        Self::resolve_and_build(raw, source_name, None)
+    }
+
+    fn resolve_and_build(
+        raw: &Properties,
+        source_name: &str,
+        connect_aliases: Option<(String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let resolved = providers::resolve(raw, source_name)?;
+        let mut config = Builder::new(&resolved.properties, source_name, connect_aliases)
+            .build()
+            .map_err(|error| resolved.redact_error(error))?;
+        let mut warnings = resolved.warnings.clone();
+        warnings.append(&mut config.warnings);
+        config.warnings = warnings
+            .into_iter()
+            .map(|warning| resolved.redact_warning(warning))
+            .collect();
+        config.properties = raw.clone();
+        Ok(config)
     }
 
     /// Reads the Kafka Connect connector form (`{"name": ..., "config": {...}}`
@@ -574,12 +624,11 @@ impl Mm2Config {
     /// [`Mm2Config::from_connect_json`] with the name of the source for errors.
     pub fn from_connect_json_named(json: &str, source_name: &str) -> Result<Self, ConfigError> {
         let translated = connect::properties_from_connect_json(json, source_name)?;
-        let mut config = Builder::new(
+        let mut config = Self::resolve_and_build(
             &translated.properties,
             source_name,
             translated.connect_aliases.clone(),
-        )
-        .build()?;
+        )?;
         config.connector = Some(translated.connector);
         Ok(config)
     }
@@ -658,7 +707,9 @@ impl Mm2Config {
         &self.warnings
     }
 
-    /// The raw properties this config was built from.
+    /// The raw properties this config was built from, as written: config
+    /// provider placeholders are not resolved here (Connect's REST API shows
+    /// connector configs the same way).
     pub fn properties(&self) -> &Properties {
         &self.properties
     }
@@ -740,6 +791,11 @@ impl<'a> Builder<'a> {
 
     fn location(&self, key: &str) -> Location {
         Location::new(self.source_name, self.raw.line(key))
+    }
+
+    /// Whether the value of `key` took text from a config provider.
+    fn is_from_provider(&self, key: &str) -> bool {
+        self.raw.entry(key).is_some_and(|entry| entry.from_provider)
     }
 
     fn display_key(&self, key: &str) -> String {
@@ -902,7 +958,8 @@ impl<'a> Builder<'a> {
         value: &str,
         overrides: &mut ClientOverrides,
     ) {
-        if !keys::is_exact_known_key(setting) && overrides.absorb(setting, value) {
+        let from_provider = self.is_from_provider(key);
+        if !keys::is_exact_known_key(setting) && overrides.absorb(setting, value, from_provider) {
             self.not_honoured(key);
             return;
         }
@@ -929,11 +986,15 @@ impl<'a> Builder<'a> {
         value: &str,
         cluster: &mut ClusterConfig,
     ) {
+        let from_provider = self.is_from_provider(key);
         if setting == "bootstrap.servers" {
             // Resolved with the top-level fallback by `resolve_connections`.
         } else if keys::is_security_key(setting) {
-            cluster.security.insert(setting, value);
-        } else if cluster.client_overrides.absorb(setting, value) {
+            cluster.security.insert(setting, value, from_provider);
+        } else if cluster
+            .client_overrides
+            .absorb(setting, value, from_provider)
+        {
             // Security keys of the consumer (source side) and producer
             // (target side) are honoured; other client settings are not.
             if !keys::is_role_security_override(setting) {
@@ -946,7 +1007,7 @@ impl<'a> Builder<'a> {
             );
             self.warn(key, message);
         } else {
-            cluster.other.insert(setting, value);
+            cluster.other.insert(setting, value, from_provider);
             self.not_honoured(key);
         }
     }
@@ -959,7 +1020,9 @@ impl<'a> Builder<'a> {
         overrides: &mut ClientOverrides,
         alias_list: &str,
     ) {
-        if !keys::is_exact_known_key(key) && overrides.absorb(key, value) {
+        if !keys::is_exact_known_key(key)
+            && overrides.absorb(key, value, self.is_from_provider(key))
+        {
             if !keys::is_role_security_override(key) {
                 self.not_honoured(key);
             }
@@ -988,7 +1051,9 @@ impl<'a> Builder<'a> {
         for cluster in clusters.values_mut() {
             for (key, entry) in raw.iter() {
                 if keys::is_security_key(key) {
-                    cluster.security.insert_absent(key, &entry.value);
+                    cluster
+                        .security
+                        .insert_absent(key, &entry.value, entry.from_provider);
                 }
             }
             let alias_key = format!("{}.bootstrap.servers", cluster.alias);

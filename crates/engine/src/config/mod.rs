@@ -4,14 +4,17 @@
 //! reader that keeps line numbers) → [`mm2::Mm2Config`] (typed, validated,
 //! with MM2's defaults and precedence). The Kafka Connect connector JSON form
 //! is translated to the same properties first ([`mm2::Mm2Config::from_connect_json`]).
+//! Kafka config provider placeholders (`${file:path:key}`, `${env:NAME}`, ...)
+//! are resolved between the two ([`providers`]).
 
 mod connect;
 mod error;
 pub(crate) mod keys;
 pub mod mm2;
 pub mod properties;
+pub mod providers;
 
-pub use error::{ConfigError, ConfigErrorKind, ConfigWarning, Location};
+pub use error::{ConfigError, ConfigErrorKind, ConfigWarning, Location, PlaceholderProblem};
 
 /// Whether the value of `key` is a secret that must never be printed:
 /// passwords, `sasl.jaas.config`, private keys (`*.key`, e.g. `ssl.keystore.key`)

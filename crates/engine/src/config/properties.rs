@@ -49,6 +49,9 @@ pub struct PropertyEntry {
     /// under (e.g. a Connect `source.cluster.bootstrap.servers` stored as
     /// `<alias>.bootstrap.servers`); errors name this one.
     pub original_key: Option<String>,
+    /// Whether `value` took text from a config provider (`${file:...}`,
+    /// `${env:...}`, ...): such a value is never shown, whatever its key.
+    pub from_provider: bool,
 }
 
 impl fmt::Debug for PropertyEntry {
@@ -59,6 +62,7 @@ impl fmt::Debug for PropertyEntry {
             .field("line", &self.line)
             .field("overridden_lines", &self.overridden_lines)
             .field("original_key", &self.original_key)
+            .field("from_provider", &self.from_provider)
             .finish_non_exhaustive()
     }
 }
@@ -74,7 +78,7 @@ impl fmt::Debug for Properties {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut map = f.debug_map();
         for (key, entry) in &self.entries {
-            if is_secret_key(key) {
+            if is_secret_key(key) || entry.from_provider {
                 map.entry(key, &"[redacted]");
             } else {
                 map.entry(key, &entry.value);
@@ -152,6 +156,7 @@ impl Properties {
                 entry.value = value;
                 entry.line = line;
                 entry.original_key = original_key;
+                entry.from_provider = false;
             }
             None => {
                 self.entries.insert(
@@ -161,9 +166,19 @@ impl Properties {
                         line,
                         overridden_lines: Vec::new(),
                         original_key,
+                        from_provider: false,
                     },
                 );
             }
+        }
+    }
+
+    /// Replaces the value of `key` (keeping where it came from) with one
+    /// resolved from config providers, and marks it so.
+    pub(crate) fn set_resolved_value(&mut self, key: &str, value: String) {
+        if let Some(entry) = self.entries.get_mut(key) {
+            entry.value = value;
+            entry.from_provider = true;
         }
     }
 
