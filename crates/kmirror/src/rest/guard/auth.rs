@@ -179,7 +179,10 @@ pub fn read_basic_auth_file(path: &Path) -> Result<Vec<(String, Secret)>, RestSe
     let mut users = Vec::with_capacity(properties.len());
     for (user, entry) in properties.iter() {
         if user.contains(':') {
-            return Err(bad_line(entry.line, "a user name cannot hold ':' (RFC 7617)"));
+            return Err(bad_line(
+                entry.line,
+                "a user name cannot hold ':' (RFC 7617)",
+            ));
         }
         if entry.value.is_empty() {
             return Err(bad_line(
@@ -241,7 +244,9 @@ pub async fn require_credentials(
     if !policy.needs_credentials(request.method(), request.uri().path()) {
         return next.run(request).await;
     }
-    let verdict = policy.credentials.check(request.headers().get(AUTHORIZATION));
+    let verdict = policy
+        .credentials
+        .check(request.headers().get(AUTHORIZATION));
     if verdict == Verdict::Allowed {
         return next.run(request).await;
     }

@@ -22,8 +22,8 @@ use std::sync::Arc;
 use clap::Args;
 use rustls::ServerConfig;
 
-pub use self::error::RestSecurityError;
 use self::auth::{AccessPolicy, Credentials};
+pub use self::error::RestSecurityError;
 use self::secret::secret_from_file_or_env;
 
 /// The environment variable that may hold the bearer token itself (a flag
@@ -162,10 +162,7 @@ mod tests {
         let with_token = RestGuard {
             tls: None,
             access: Some(Arc::new(AccessPolicy {
-                credentials: Credentials::new(
-                    Some(&secret::Secret::new("t".into())),
-                    Vec::new(),
-                ),
+                credentials: Credentials::new(Some(&secret::Secret::new("t".into())), Vec::new()),
                 protect_reads: false,
             })),
         };

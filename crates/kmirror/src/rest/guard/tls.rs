@@ -46,9 +46,14 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, RestS
     let unusable = |e: rustls::Error| RestSecurityError::UnusableKeyPair {
         cert: cert.to_path_buf(),
         key: key.to_path_buf(),
-        // rustls' errors name the problem (`InconsistentKeys(KeyMismatch)`,
-        // an unsupported key type), never key bytes.
-        reason: e.to_string(),
+        // rustls' errors name the problem (an unsupported key type),
+        // never key bytes.
+        reason: match e {
+            rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch) => {
+                "the key is not the one of the certificate (the first in the file)".to_string()
+            }
+            other => other.to_string(),
+        },
     };
     let provider = crypto_provider();
     // `with_single_cert` checks that the key's public half is the leaf's
