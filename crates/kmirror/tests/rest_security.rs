@@ -618,104 +618,54 @@ fn rest_auth_read_guards_reads_but_not_the_probes() {
 fn unusable_guard_settings_exit_2_naming_flag_and_file() {
     let pki = Pki::new();
     let missing = pki.dir.path().join("missing.pem");
+    let missing = missing.to_str().unwrap();
     let empty = pki.write("empty", "\n  \n");
     let only_comments = pki.write("comments.properties", "# no users yet\n");
     let cert = pki.cert.to_str().unwrap();
     let key = pki.key.to_str().unwrap();
-    let cases: Vec<(Vec<String>, Vec<(&str, &str)>, Vec<String>)> = vec![
-        (
-            args(&[
-                "--rest-tls-cert",
-                missing.to_str().unwrap(),
-                "--rest-tls-key",
-                key,
-            ]),
-            vec![],
-            vec!["--rest-tls-cert".into(), "missing.pem".into()],
-        ),
-        (
-            args(&[
-                "--rest-tls-cert",
-                cert,
-                "--rest-tls-key",
-                missing.to_str().unwrap(),
-            ]),
-            vec![],
-            vec!["--rest-tls-key".into(), "missing.pem".into()],
-        ),
-        (
-            args(&[
-                "--rest-tls-cert",
-                cert,
-                "--rest-tls-key",
-                pki.other_key.to_str().unwrap(),
-            ]),
-            vec![],
-            vec![
-                "--rest-tls-key".into(),
-                "other.key".into(),
-                "cannot serve the certificate".into(),
-            ],
-        ),
-        (
-            // The certificate where the key should be.
-            args(&["--rest-tls-cert", cert, "--rest-tls-key", cert]),
-            vec![],
-            vec!["--rest-tls-key".into(), "no PEM private key".into()],
-        ),
-        (
-            args(&["--rest-tls-cert", key, "--rest-tls-key", key]),
-            vec![],
-            vec!["--rest-tls-cert".into(), "no PEM certificate".into()],
-        ),
-        (
-            args(&["--rest-tls-cert", cert]),
-            vec![],
-            vec!["--rest-tls-key".into()],
-        ),
-        (
-            args(&["--rest-auth-token-file", empty.to_str().unwrap()]),
-            vec![],
-            vec!["--rest-auth-token-file".into(), "empty".into()],
-        ),
-        (
-            args(&["--rest-auth-token-file", missing.to_str().unwrap()]),
-            vec![],
-            vec!["--rest-auth-token-file".into(), "missing.pem".into()],
-        ),
-        (
-            args(&["--rest-basic-auth-file", missing.to_str().unwrap()]),
-            vec![],
-            vec!["--rest-basic-auth-file".into(), "missing.pem".into()],
-        ),
-        (
-            args(&["--rest-basic-auth-file", only_comments.to_str().unwrap()]),
-            vec![],
-            vec![
-                "--rest-basic-auth-file".into(),
-                "comments.properties".into(),
-            ],
-        ),
-        (
-            args(&[]),
-            vec![("KMIRROR_REST_TOKEN", " ")],
-            vec!["KMIRROR_REST_TOKEN".into(), "empty".into()],
-        ),
-        (
-            args(&["--rest-auth-read"]),
-            vec![],
-            vec!["--rest-auth-read".into()],
-        ),
+    let other_key = pki.other_key.to_str().unwrap();
+    let cases = [
+        Case::new(&["--rest-tls-cert", missing, "--rest-tls-key", key])
+            .expect(&["--rest-tls-cert", "missing.pem"]),
+        Case::new(&["--rest-tls-cert", cert, "--rest-tls-key", missing])
+            .expect(&["--rest-tls-key", "missing.pem"]),
+        Case::new(&["--rest-tls-cert", cert, "--rest-tls-key", other_key]).expect(&[
+            "--rest-tls-key",
+            "other.key",
+            "cannot serve the certificate",
+        ]),
+        // The certificate where the key should be, and the other way round.
+        Case::new(&["--rest-tls-cert", cert, "--rest-tls-key", cert])
+            .expect(&["--rest-tls-key", "no PEM private key"]),
+        Case::new(&["--rest-tls-cert", key, "--rest-tls-key", key])
+            .expect(&["--rest-tls-cert", "no PEM certificate"]),
+        Case::new(&["--rest-tls-cert", cert]).expect(&["--rest-tls-key"]),
+        Case::new(&["--rest-auth-token-file", empty.to_str().unwrap()])
+            .expect(&["--rest-auth-token-file", "empty"]),
+        Case::new(&["--rest-auth-token-file", missing])
+            .expect(&["--rest-auth-token-file", "missing.pem"]),
+        Case::new(&["--rest-basic-auth-file", missing])
+            .expect(&["--rest-basic-auth-file", "missing.pem"]),
+        Case::new(&["--rest-basic-auth-file", only_comments.to_str().unwrap()]).expect(&[
+            "--rest-basic-auth-file",
+            "comments.properties",
+            "empty",
+        ]),
+        Case::new(&[])
+            .env("KMIRROR_REST_TOKEN", " ")
+            .expect(&["KMIRROR_REST_TOKEN", "empty"]),
+        Case::new(&["--rest-auth-read"]).expect(&["--rest-auth-read"]),
     ];
-    for (flags, env, expected) in cases {
-        let mut all = vec!["run".to_string()];
-        all.extend(flags.iter().cloned());
-        let all: Vec<&str> = all.iter().map(String::as_str).collect();
-        let mut kmirror = Kmirror::start_with_env(&all, &env);
+    for case in cases {
+        let mut args = vec!["run"];
+        args.extend(case.flags.iter().map(String::as_str));
+        let env: Vec<(&str, &str)> = case.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut kmirror = Kmirror::start_with_env(&args, &env);
         let status = kmirror.wait(Duration::from_secs(20));
         let log = kmirror.log();
+        let flags = &case.flags;
         assert_eq!(status.code(), Some(2), "{flags:?}: {log}");
-        for text in &expected {
+        for text in &case.expected {
             assert!(
                 log.contains(text.as_str()),
                 "{flags:?}: no {text:?} in {log}"
@@ -733,6 +683,29 @@ fn unusable_guard_settings_exit_2_naming_flag_and_file() {
     }
 }
 
-fn args(flags: &[&str]) -> Vec<String> {
-    flags.iter().map(|s| s.to_string()).collect()
+/// A `kmirror run` that must exit 2, and what its message must say.
+struct Case {
+    flags: Vec<String>,
+    env: Vec<(&'static str, String)>,
+    expected: Vec<String>,
+}
+
+impl Case {
+    fn new(flags: &[&str]) -> Self {
+        Case {
+            flags: flags.iter().map(|s| s.to_string()).collect(),
+            env: Vec::new(),
+            expected: Vec::new(),
+        }
+    }
+
+    fn env(mut self, name: &'static str, value: &str) -> Self {
+        self.env.push((name, value.to_string()));
+        self
+    }
+
+    fn expect(mut self, texts: &[&str]) -> Self {
+        self.expected = texts.iter().map(|s| s.to_string()).collect();
+        self
+    }
 }
