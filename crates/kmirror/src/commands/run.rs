@@ -14,6 +14,7 @@ use tracing::{error, info, warn};
 use crate::connectors::state::StateStore;
 use crate::connectors::{FileConnector, Registry};
 use crate::history::History;
+use crate::rest::guard::{RestGuard, RestGuardArgs};
 use crate::rest::{self, AppState, Phase};
 use crate::{config_file, EXIT_CONFIG, EXIT_FAILURE};
 
@@ -45,9 +46,26 @@ pub struct RunArgs {
     /// is not restricted.
     #[arg(long, value_delimiter = ',')]
     allow_cluster_hosts: Option<Vec<String>>,
+    /// TLS and credentials for the REST API.
+    #[command(flatten)]
+    guard: RestGuardArgs,
 }
 
 pub async fn run(args: RunArgs) -> u8 {
+    // First: a guard that cannot be set up must stop kmirror before it
+    // connects anywhere or serves anything.
+    let guard = if args.no_rest {
+        RestGuard::default()
+    } else {
+        match args.guard.load() {
+            Ok(guard) => guard,
+            Err(e) => {
+                error!("{e}");
+                eprintln!("kmirror: {e}");
+                return EXIT_CONFIG;
+            }
+        }
+    };
     let file = match &args.config {
         Some(path) => match config_file::load_with_text(path) {
             Ok((config, text)) => {
@@ -94,6 +112,9 @@ pub async fn run(args: RunArgs) -> u8 {
                 return EXIT_FAILURE;
             }
         };
+        for warning in guard.exposure_warnings(address) {
+            warn!(address = %address, "{warning}");
+        }
         let state = Arc::new(AppState::new(
             replicator.status(),
             metrics,
@@ -103,6 +124,7 @@ pub async fn run(args: RunArgs) -> u8 {
         ));
         rest_task = Some(tokio::spawn(rest::serve(
             listener,
+            guard,
             state.clone(),
             stop_rest.clone(),
         )));

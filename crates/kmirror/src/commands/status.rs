@@ -15,8 +15,9 @@ use std::time::Duration;
 use clap::Args;
 use serde::Deserialize;
 
+use crate::rest::guard::client::RestClientArgs;
 use crate::rest::status::{FlowView, InstanceView};
-use crate::EXIT_FAILURE;
+use crate::{EXIT_CONFIG, EXIT_FAILURE};
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -32,6 +33,9 @@ pub struct StatusArgs {
     /// Keep printing snapshots on a pipe too.
     #[arg(long)]
     watch: bool,
+    /// The CA and credentials for a guarded API.
+    #[command(flatten)]
+    rest: RestClientArgs,
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,14 +59,11 @@ pub async fn status(args: StatusArgs) -> u8 {
     let tty = std::io::stdout().is_terminal();
     let repeat = !args.once && (tty || args.watch);
     let interval = Duration::from_secs_f64(args.interval.clamp(0.2, 3600.0));
-    let client = match reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-    {
+    let client = match args.rest.client(Duration::from_secs(5)) {
         Ok(client) => client,
         Err(e) => {
             eprintln!("kmirror: {e}");
-            return EXIT_FAILURE;
+            return EXIT_CONFIG;
         }
     };
     let base = args.url.trim_end_matches('/').to_string();
@@ -114,25 +115,44 @@ async fn fetch(
     client: &reqwest::Client,
     base: &str,
 ) -> Result<(InstanceView, Vec<SampleAnswer>), String> {
-    let instance: InstanceView = client
-        .get(format!("{base}/status"))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .error_for_status()
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| format!("unexpected answer: {e}"))?;
-    let history: HistoryAnswer = client
-        .get(format!("{base}/api/history"))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| format!("unexpected answer: {e}"))?;
+    let instance: InstanceView = get_json(client, &format!("{base}/status")).await?;
+    let history: HistoryAnswer = get_json(client, &format!("{base}/api/history")).await?;
     Ok((instance, history.samples))
+}
+
+/// `GET url` as JSON; the error says what to fix for a guarded API.
+async fn get_json<T: serde::de::DeserializeOwned>(
+    client: &reqwest::Client,
+    url: &str,
+) -> Result<T, String> {
+    let response = client.get(url).send().await.map_err(|e| with_causes(&e))?;
+    match response.status() {
+        reqwest::StatusCode::UNAUTHORIZED => {
+            return Err("401 unauthorized: the API wants credentials; give \
+                 --rest-auth-token-file (or KMIRROR_REST_TOKEN), or --rest-user with \
+                 --rest-password-file (or KMIRROR_REST_PASSWORD)"
+                .to_string())
+        }
+        status if !status.is_success() => return Err(format!("answered {status}")),
+        _ => {}
+    }
+    response
+        .json()
+        .await
+        .map_err(|e| format!("unexpected answer: {e}"))
+}
+
+/// reqwest's message with its causes: "error sending request" alone hides
+/// the useful part (an untrusted certificate, a refused connection).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 fn terminal_width() -> usize {

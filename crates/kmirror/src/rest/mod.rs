@@ -4,12 +4,14 @@
 //! - [`connectors`]: the Kafka Connect endpoints MM2 users script against;
 //! - [`metrics`]: `GET /metrics` for Prometheus;
 //! - [`web`]: the live page at `/` and `GET /api/history`;
-//! - [`openapi`]: `GET /openapi.json`, the description of all of this.
+//! - [`openapi`]: `GET /openapi.json`, the description of all of this;
+//! - [`guard`]: optional TLS, and credentials for what changes state.
 //!
 //! Errors are Connect's shape, `{"error_code": 400, "message": "..."}`. Bad
 //! input is a 4xx, never a 5xx; configs are echoed with secrets redacted.
 
 pub mod connectors;
+pub mod guard;
 pub mod health;
 pub mod metrics;
 pub mod openapi;
@@ -31,6 +33,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+use self::guard::auth::AccessPolicy;
+use self::guard::tls::TlsListener;
+use self::guard::RestGuard;
 use crate::connectors::{ConnectorError, Registry};
 use crate::history::History;
 
@@ -163,9 +168,11 @@ pub fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
-/// Every route.
-pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+/// Every route, behind the credentials check when `access` is set (the
+/// fallback too: an unknown path answers 401 before 404 to a caller
+/// without credentials).
+pub fn router(state: Arc<AppState>, access: Option<Arc<AccessPolicy>>) -> Router {
+    let router = Router::new()
         .merge(health::routes())
         .merge(status::routes())
         .merge(connectors::routes())
@@ -173,7 +180,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(web::routes())
         .merge(openapi::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
-        .with_state(state)
+        .with_state(state);
+    match access {
+        Some(policy) => router.layer(axum::middleware::from_fn_with_state(
+            policy,
+            guard::auth::require_credentials,
+        )),
+        None => router,
+    }
 }
 
 /// Binds the listener (an error if the address is taken).
@@ -187,17 +201,39 @@ pub async fn bind(address: &str) -> Result<(TcpListener, SocketAddr), String> {
     Ok((listener, local))
 }
 
-/// Serves until `stop`.
-pub async fn serve(listener: TcpListener, state: Arc<AppState>, stop: CancellationToken) {
+/// Serves until `stop`, over TLS when the guard has a certificate.
+pub async fn serve(
+    listener: TcpListener,
+    guard: RestGuard,
+    state: Arc<AppState>,
+    stop: CancellationToken,
+) {
     let address = listener
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    info!(address = %address, "REST API listening");
-    let app = router(state);
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await;
+    let scheme = if guard.tls.is_some() { "https" } else { "http" };
+    // `address` first: tests and scripts read the address from this line.
+    info!(
+        address = %address,
+        scheme,
+        authentication = guard.access.is_some(),
+        "REST API listening"
+    );
+    let app = router(state, guard.access);
+    let stopped = async move { stop.cancelled().await };
+    let result = match guard.tls {
+        Some(config) => {
+            axum::serve(TlsListener::new(listener, config), app)
+                .with_graceful_shutdown(stopped)
+                .await
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stopped)
+                .await
+        }
+    };
     if let Err(e) = result {
         tracing::warn!(error = %e, "REST API stopped");
     }

@@ -45,4 +45,27 @@ mod tests {
             assert!(paths.contains_key(path), "{path} missing");
         }
     }
+
+    #[test]
+    fn the_guard_is_described_and_the_probes_are_open() {
+        let doc: serde_json::Value = serde_json::from_str(super::OPENAPI_JSON).unwrap();
+        let schemes = &doc["components"]["securitySchemes"];
+        assert_eq!(schemes["bearerAuth"]["scheme"], "bearer");
+        assert_eq!(schemes["basicAuth"]["scheme"], "basic");
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                if method == "parameters" {
+                    continue;
+                }
+                if path == "/livez" || path == "/readyz" {
+                    assert_eq!(operation["security"], serde_json::json!([]), "{path}");
+                } else {
+                    assert!(
+                        operation["responses"].get("401").is_some(),
+                        "{method} {path} documents no 401"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -21,6 +21,12 @@ pub struct Kmirror {
 impl Kmirror {
     /// Starts `kmirror <args...>` with its log in a temp file.
     pub fn start(args: &[&str]) -> Self {
+        Self::start_with_env(args, &[])
+    }
+
+    /// [`Kmirror::start`] with extra environment variables (set last, so
+    /// they may override the defaults, `KMIRROR_LOG` included).
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("kmirror.log");
         let child = Command::new(env!("CARGO_BIN_EXE_kmirror"))
@@ -29,6 +35,7 @@ impl Kmirror {
             // Tests run side by side: each its own REST port and state
             // folder (the default `kmirror-state` is relative to the cwd).
             .env("KMIRROR_REST_LISTEN", "127.0.0.1:0")
+            .envs(env.iter().copied())
             .current_dir(dir.path())
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(dir.path().join("stdout.log")).unwrap())
