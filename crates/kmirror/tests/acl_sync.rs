@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use kmirror_testbed::{JavaCommand, KafkaCluster, ProduceOptions, TestRecord};
+use kmirror_testbed::{kafka_version, JavaCommand, KafkaCluster, ProduceOptions, TestRecord};
 use support::{total_end_offset, wait_until, Kmirror};
 
 /// The ACL sync interval of the tests' configs.
@@ -86,9 +86,19 @@ fn locked() -> &'static KafkaCluster {
     })
 }
 
+/// Kafka's `kafka-acls` tool: Scala in `core` up to 3.9, Java in
+/// `kafka-tools` from 4.0 (same options, same output).
+fn acl_command_class() -> &'static str {
+    if kafka_version().starts_with("3.") {
+        "kafka.admin.AclCommand"
+    } else {
+        "org.apache.kafka.tools.AclCommand"
+    }
+}
+
 /// Runs `AclCommand` against `cluster` and returns its stdout.
 fn acl(cluster: &KafkaCluster, args: &[&str]) -> String {
-    let output = JavaCommand::new("org.apache.kafka.tools.AclCommand")
+    let output = JavaCommand::new(acl_command_class())
         .args(["--bootstrap-server", &cluster.bootstrap()])
         .args(args)
         .timeout(Duration::from_secs(60))
