@@ -7,10 +7,12 @@
 //! - [`produce`]: idempotent raw produce of rewritten batches.
 //! - [`produce_batcher`]: one produce request for many partitions.
 //! - [`admin`]: the admin, group and offset calls the engine needs.
+//! - [`acls`]: describing and creating ACLs.
 //! - [`security`]: TLS (rustls) and SASL from Kafka's client security keys.
 //!
 //! The layer knows nothing about replication.
 
+pub mod acls;
 pub mod admin;
 pub mod alloc;
 pub mod cluster;

@@ -18,7 +18,7 @@
 //!
 //! and what MM2 lacks: `kmirror_lag_records`, `kmirror_lag_seconds`,
 //! `kmirror_heartbeat_age_seconds`, `kmirror_heartbeat_emit_age_seconds`,
-//! `kmirror_errors_total{kind}`, `kmirror_paused_partitions`,
+//! `kmirror_synced_topic_acls`, `kmirror_errors_total{kind}`, `kmirror_paused_partitions`,
 //! `kmirror_forwarded_batches_total{path="passthrough"|"rebuilt"}`,
 //! `kmirror_flow_state`. Gauges that describe positions are computed from
 //! the [`crate::runtime::StatusBoard`] when scraped
@@ -58,6 +58,8 @@ pub enum ErrorKind {
     Heartbeat,
     /// Checkpoints could not be computed or written.
     Checkpoint,
+    /// A topic ACL sync round failed (replication goes on).
+    AclSync,
 }
 
 impl ErrorKind {
@@ -72,6 +74,7 @@ impl ErrorKind {
             ErrorKind::Discovery => "discovery",
             ErrorKind::Heartbeat => "heartbeat",
             ErrorKind::Checkpoint => "checkpoint",
+            ErrorKind::AclSync => "acl_sync",
         }
     }
 }
@@ -157,6 +160,7 @@ pub struct Metrics {
     checkpoint_latency: HistogramFamily<FlowLabels>,
     checkpoints: Family<FlowLabels, Counter>,
     heartbeats: Family<FlowLabels, Counter>,
+    synced_topic_acls: Family<FlowLabels, Gauge>,
     errors: Family<ErrorLabels, Counter>,
     lag_records: Family<SeriesLabels, Gauge>,
     lag_seconds: Family<SeriesLabels, FloatGauge>,
@@ -246,10 +250,16 @@ impl Metrics {
             "Heartbeats written to the target",
             heartbeats.clone(),
         );
+        let synced_topic_acls = Family::<FlowLabels, Gauge>::default();
+        registry.register(
+            "synced_topic_acls",
+            "Topic ACL bindings the flow's last successful ACL sync created (or found) on the target",
+            synced_topic_acls.clone(),
+        );
         let errors = Family::<ErrorLabels, Counter>::default();
         registry.register(
             "errors",
-            "Errors by kind: fetch, produce, unforwardable, producer_init (each pauses a partition), flow, discovery, heartbeat, checkpoint",
+            "Errors by kind: fetch, produce, unforwardable, producer_init (each pauses a partition), flow, discovery, heartbeat, checkpoint, acl_sync",
             errors.clone(),
         );
         let lag_records = Family::<SeriesLabels, Gauge>::default();
@@ -308,6 +318,7 @@ impl Metrics {
             checkpoint_latency,
             checkpoints,
             heartbeats,
+            synced_topic_acls,
             errors,
             lag_records,
             lag_seconds,
@@ -396,6 +407,15 @@ impl Metrics {
             .inc();
     }
 
+    /// A topic ACL sync round applied `bindings` on the target.
+    pub fn topic_acls_synced(&self, flow: &str, bindings: usize) {
+        self.synced_topic_acls
+            .get_or_create(&FlowLabels {
+                flow: flow.to_string(),
+            })
+            .set(i64::try_from(bindings).unwrap_or(i64::MAX));
+    }
+
     pub fn error(&self, flow: &str, kind: ErrorKind) {
         self.errors
             .get_or_create(&ErrorLabels {
@@ -436,6 +456,7 @@ impl Metrics {
         self.checkpoint_latency.remove(&flow_labels);
         self.checkpoints.remove(&flow_labels);
         self.heartbeats.remove(&flow_labels);
+        self.synced_topic_acls.remove(&flow_labels);
         for kind in [
             ErrorKind::Fetch,
             ErrorKind::Produce,
@@ -445,6 +466,7 @@ impl Metrics {
             ErrorKind::Discovery,
             ErrorKind::Heartbeat,
             ErrorKind::Checkpoint,
+            ErrorKind::AclSync,
         ] {
             self.errors.remove(&ErrorLabels {
                 flow: flow.to_string(),

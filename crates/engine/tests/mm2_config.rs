@@ -100,8 +100,17 @@ fn the_users_properties_file() {
     assert!(!should_replicate_topic("kafka-b.payment-events", flow));
 
     assert!(config.warnings().is_empty(), "{:?}", config.warnings());
-    // MM2 syncs ACLs by default; kmirror does not yet, and says so.
-    assert_eq!(config.unsupported_keys(), ["sync.topic.acls.enabled"]);
+    // Every key of the users' file is honoured, ACL sync (on by default,
+    // as in MM2) included.
+    assert!(
+        config.unsupported_keys().is_empty(),
+        "{:?}",
+        config.unsupported_keys()
+    );
+    assert_eq!(
+        flow.sync_topic_acls.interval(),
+        Some(std::time::Duration::from_secs(600))
+    );
     assert!(config.connector().is_none());
 }
 
@@ -414,7 +423,6 @@ fn cluster_settings_and_client_overrides() {
         "kafka-a.client.id",
         "producer.batch.size",
         "kafka-a->kafka-b.consumer.fetch.max.bytes",
-        "sync.topic.acls.enabled",
     ] {
         assert!(
             unsupported.iter().any(|k| k == key),
@@ -438,14 +446,39 @@ fn top_level_bootstrap_servers_is_a_fallback() {
 
 #[test]
 fn plaintext_is_not_reported_as_unsupported() {
+    let config = parse(&format!("{BASE}security.protocol = PLAINTEXT\n"));
+    assert!(
+        config.unsupported_keys().is_empty(),
+        "{:?}",
+        config.unsupported_keys()
+    );
+}
+
+#[test]
+fn topic_acl_sync_keys_are_honoured_per_flow() {
     let config = parse(&format!(
-        "{BASE}security.protocol = PLAINTEXT\nsync.topic.acls.enabled = false\n"
+        "{BASE}sync.topic.acls.interval.seconds = 30\n\
+         kafka-b->kafka-a.enabled = true\n\
+         kafka-b->kafka-a.sync.topic.acls.enabled = false\n"
     ));
     assert!(
         config.unsupported_keys().is_empty(),
         "{:?}",
         config.unsupported_keys()
     );
+    assert!(config.warnings().is_empty(), "{:?}", config.warnings());
+    let a_to_b = config.flow("kafka-a", "kafka-b").unwrap();
+    assert_eq!(
+        a_to_b.sync_topic_acls.interval(),
+        Some(std::time::Duration::from_secs(30))
+    );
+    let b_to_a = config.flow("kafka-b", "kafka-a").unwrap();
+    assert_eq!(b_to_a.sync_topic_acls.interval(), None);
+    // As in MM2, a negative interval disables the job, zero is refused.
+    let negative = parse(&format!("{BASE}sync.topic.acls.interval.seconds = -1\n"));
+    let flow = negative.flow("kafka-a", "kafka-b").unwrap();
+    assert_eq!(flow.sync_topic_acls.interval(), None);
+    assert!(error(&format!("{BASE}sync.topic.acls.interval.seconds = 0\n")).contains("positive"));
 }
 
 #[test]
@@ -461,7 +494,6 @@ fn unsupported_keys_mm2_knows() {
             "topic.filter.class",
             "offset.storage.replication.factor",
             "kafka-a->kafka-b.admin.timeout.ms",
-            "sync.topic.acls.enabled",
         ]
     );
     assert!(config.warnings().is_empty(), "{:?}", config.warnings());

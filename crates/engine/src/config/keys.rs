@@ -47,6 +47,8 @@ pub(crate) const HONOURED_FLOW_KEYS: &[&str] = &[
     "sync.group.offsets.interval.seconds",
     "sync.topic.configs.enabled",
     "sync.topic.configs.interval.seconds",
+    "sync.topic.acls.enabled",
+    "sync.topic.acls.interval.seconds",
     "heartbeats.replication.enabled",
     "offset.lag.max",
     "emit.offset-syncs.enabled",
@@ -54,9 +56,6 @@ pub(crate) const HONOURED_FLOW_KEYS: &[&str] = &[
 
 /// Connector-level keys MM2 knows that kmirror does not act on yet.
 pub(crate) const NOT_HONOURED_FLOW_KEYS: &[&str] = &[
-    // Typed in `FlowConfig`, but ACL sync is not implemented yet.
-    "sync.topic.acls.enabled",
-    "sync.topic.acls.interval.seconds",
     // Plug-in classes: kmirror has only the default filters.
     "topic.filter.class",
     "group.filter.class",
@@ -204,7 +203,11 @@ mod tests {
         assert_eq!(top_level_key_support("tasks.max"), Some(Support::Honoured));
         assert_eq!(
             top_level_key_support("sync.topic.acls.enabled"),
-            Some(Support::NotHonoured)
+            Some(Support::Honoured)
+        );
+        assert_eq!(
+            flow_key_support("sync.topic.acls.interval.seconds"),
+            Some(Support::Honoured)
         );
         assert_eq!(
             top_level_key_support("ssl.truststore.location"),

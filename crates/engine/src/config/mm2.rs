@@ -381,8 +381,8 @@ pub struct FlowConfig {
     /// (600): remote topics follow their source's configs.
     pub sync_topic_configs: Periodic,
     /// `sync.topic.acls.enabled` (true) / `sync.topic.acls.interval.seconds`
-    /// (600): remote topics get the source's read ACLs. Not honoured yet
-    /// (reported by [`Mm2Config::unsupported_keys`]).
+    /// (600): remote topics get the source's literal ALLOW topic ACLs, WRITE
+    /// left out and ALL made READ (see [`crate::runtime::acl_sync`]).
     pub sync_topic_acls: Periodic,
     /// `heartbeats.replication.enabled`, default true: replicate heartbeats
     /// topics even when `topics` does not list them, so monitoring works with
@@ -845,14 +845,6 @@ impl<'a> Builder<'a> {
         self.check_cycles(&pairs);
         if let Some(error) = self.first_error() {
             return Err(error);
-        }
-
-        // MM2 syncs ACLs by default; say so when an enabled flow would.
-        if pairs
-            .iter()
-            .any(|flow| flow.replication_enabled && flow.sync_topic_acls.interval().is_some())
-        {
-            self.unsupported.push("sync.topic.acls.enabled".to_owned());
         }
 
         Ok(Mm2Config {

@@ -1,6 +1,6 @@
 //! One replication flow, `source->target`: topic discovery and remote topic
-//! management, one pipeline per partition, durable progress, offset syncs and
-//! heartbeats.
+//! management, one pipeline per partition, durable progress, offset syncs,
+//! heartbeats and topic ACL sync.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
@@ -17,6 +17,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
+use super::acl_sync::run_acl_sync;
 use super::offset_sync::OffsetSyncState;
 use super::progress::{progress_topic, ProgressStore, PROGRESS_TOPIC_PARTITIONS};
 use super::resume::already_replicated;
@@ -218,6 +219,16 @@ async fn run_flow_inner(
             source.clone(),
             target.clone(),
             indexes.clone(),
+            status.clone(),
+            shutdown.clone(),
+        ));
+    }
+
+    if flow.sync_topic_acls.interval().is_some() {
+        background.spawn(run_acl_sync(
+            flow.clone(),
+            source.clone(),
+            target.clone(),
             status.clone(),
             shutdown.clone(),
         ));

@@ -1,5 +1,6 @@
 //! The running engine: flows with their tasks, and the status they report.
 
+pub mod acl_sync;
 pub mod clients;
 pub mod flow;
 pub mod offset_sync;

@@ -263,6 +263,11 @@ impl StatusBoard {
         self.metrics.checkpoints_written(flow, count, latency_ms);
     }
 
+    /// A topic ACL sync round applied `bindings` on the target.
+    pub fn topic_acls_synced(&self, flow: &str, bindings: usize) {
+        self.metrics.topic_acls_synced(flow, bindings);
+    }
+
     pub fn flow_stopped(&self, name: &str) {
         if let Some(entry) = self.flows.lock().unwrap().get_mut(name) {
             entry.status.running = false;

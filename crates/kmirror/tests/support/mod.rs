@@ -73,6 +73,12 @@ impl Kmirror {
 
     /// `GET <path>` on the REST API: the body of a 200 answer as JSON.
     pub fn rest_get(&self, path: &str) -> serde_json::Value {
+        let body = self.rest_get_text(path);
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+    }
+
+    /// `GET <path>` on the REST API: the body of a 200 answer.
+    pub fn rest_get_text(&self, path: &str) -> String {
         use std::io::{Read as _, Write as _};
         let address = self
             .rest_address()
@@ -90,15 +96,14 @@ impl Kmirror {
         stream.read_to_string(&mut answer).unwrap();
         let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
         assert!(head.starts_with("HTTP/1.1 200"), "GET {path}: {head}");
-        let body = if head
+        if head
             .to_ascii_lowercase()
             .contains("transfer-encoding: chunked")
         {
             dechunk(body)
         } else {
             body.to_string()
-        };
-        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+        }
     }
 
     /// Sends SIGTERM and waits up to `timeout` for the exit.
