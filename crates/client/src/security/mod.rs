@@ -231,6 +231,18 @@ impl SecurityConfig {
         self.sasl.as_ref()
     }
 
+    /// The principal the broker sees, where kmirror knows it (`User:<name>`
+    /// for PLAIN and SCRAM), for messages that name an ACL to add.
+    pub fn principal(&self) -> Option<String> {
+        let sasl = self.sasl.as_ref()?;
+        match sasl.mechanism() {
+            SaslMechanism::Plain | SaslMechanism::Scram(_) => {
+                Some(format!("User:{}", sasl.principal()))
+            }
+            SaslMechanism::OAuthBearer => None,
+        }
+    }
+
     /// The SASL mechanism in use, for messages and status.
     pub fn sasl_mechanism(&self) -> Option<SaslMechanism> {
         self.sasl.as_ref().map(|s| s.mechanism())
@@ -313,7 +325,15 @@ fn read_sasl(props: &Properties) -> Result<SaslSettings, SecurityError> {
             }
         }
         SaslMechanism::OAuthBearer => {
-            SaslCredentials::OAuth(oauth::ClientCredentials::from_settings(props, &module)?)
+            let trusted = stores::load_trusted_certificates(
+                StoreType::parse("ssl.truststore.type", get("ssl.truststore.type"))?,
+                get("ssl.truststore.location"),
+                get("ssl.truststore.password").filter(|p| !p.is_empty()),
+                get("ssl.truststore.certificates"),
+            )?;
+            SaslCredentials::OAuth(oauth::ClientCredentials::from_settings(
+                props, &module, trusted,
+            )?)
         }
     };
     Ok(SaslSettings::new(mechanism, credentials))

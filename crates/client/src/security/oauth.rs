@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
+use rustls::pki_types::CertificateDer;
 use tokio::sync::Mutex;
 
 use super::jaas::JaasModule;
@@ -27,6 +28,9 @@ pub struct ClientCredentials {
     client_id: String,
     client_secret: String,
     scope: Option<String>,
+    /// CA certificates for an https endpoint, from `ssl.truststore.*` as
+    /// Kafka's login handler uses them; `None`: the system's roots.
+    trusted: Option<Vec<CertificateDer<'static>>>,
 }
 
 impl fmt::Debug for ClientCredentials {
@@ -44,6 +48,7 @@ impl ClientCredentials {
     pub(crate) fn from_settings(
         props: &Properties,
         module: &JaasModule,
+        trusted: Option<Vec<CertificateDer<'static>>>,
     ) -> Result<Self, SecurityError> {
         let get = |key: &str| props.get(key);
         let endpoint = get("sasl.oauthbearer.token.endpoint.url")
@@ -74,6 +79,7 @@ impl ClientCredentials {
                 .option("scope")
                 .or_else(|| get("sasl.oauthbearer.scope"))
                 .map(str::to_string),
+            trusted,
         })
     }
 
@@ -130,7 +136,7 @@ impl OAuthTokenSource {
         ))
         .with_safe_default_protocol_versions()
         .expect("ring supports the default TLS versions")
-        .with_root_certificates(system_roots())
+        .with_root_certificates(roots(credentials.trusted.as_deref()))
         .with_no_client_auth();
         let http = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
@@ -230,9 +236,12 @@ fn jwt_lifetime(token: &str) -> Option<Duration> {
     Some(Duration::from_secs_f64((exp - now).max(0.0)))
 }
 
-fn system_roots() -> rustls::RootCertStore {
+fn roots(trusted: Option<&[CertificateDer<'static>]>) -> rustls::RootCertStore {
     let mut roots = rustls::RootCertStore::empty();
-    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    match trusted {
+        Some(certs) => roots.add_parsable_certificates(certs.iter().cloned()),
+        None => roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs),
+    };
     roots
 }
 
@@ -280,6 +289,7 @@ mod tests {
             client_id: "kmirror".into(),
             client_secret: "hunter2".into(),
             scope: None,
+            trusted: None,
         };
         assert!(!format!("{credentials:?}").contains("hunter2"));
         let token = Token {

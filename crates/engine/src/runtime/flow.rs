@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 use super::acl_sync::run_acl_sync;
+use super::authorization::{self, Side};
 use super::offset_sync::OffsetSyncState;
 use super::progress::{progress_topic, ProgressStore, PROGRESS_TOPIC_PARTITIONS};
 use super::resume::already_replicated;
@@ -441,7 +442,10 @@ async fn run_pipeline(
         let outcome = async {
             let identity = init_producer_id(&ctx.target)
                 .await
-                .map_err(|e| (ErrorKind::ProducerInit, e.to_string()))?;
+                .map_err(|e| {
+                    let error = ForwardError::Produce(e);
+                    (ErrorKind::ProducerInit, describe_forward_error(&ctx, &tp, &remote_topic, &error))
+                })?;
             let mut sender = PartitionSender::new(
                 ctx.target.clone(),
                 &remote_topic,
@@ -463,7 +467,9 @@ async fn run_pipeline(
                     record_progress(&ctx, &tp, &mut next, &mut sync_state, event)
                 });
                 tokio::select! {
-                    result = forwarding => Some(result.map_err(|e| (forward_error_kind(&e), e.to_string()))),
+                    result = forwarding => Some(result.map_err(|e| {
+                        (forward_error_kind(&e), describe_forward_error(&ctx, &tp, &remote_topic, &e))
+                    })),
                     _ = stop.cancelled() => None,
                 }
             };
@@ -515,6 +521,47 @@ async fn run_pipeline(
             }
         }
         info!(flow = %ctx.name, %tp, offset = next, "partition resuming");
+    }
+}
+
+/// The error of a paused partition, with the ACL to add when a cluster
+/// refused kmirror's principal.
+fn describe_forward_error(
+    ctx: &FlowContext,
+    tp: &TopicPartition,
+    remote_topic: &str,
+    error: &ForwardError,
+) -> String {
+    let hint = match error {
+        ForwardError::Fetch(e) => authorization::missing_acl(
+            e,
+            Side::Source,
+            ctx.flow.source.as_str(),
+            &tp.topic,
+            ctx.source
+                .config()
+                .connection
+                .security
+                .principal()
+                .as_deref(),
+        ),
+        ForwardError::Produce(e) => authorization::missing_acl(
+            e,
+            Side::Target,
+            ctx.flow.target.as_str(),
+            remote_topic,
+            ctx.target
+                .config()
+                .connection
+                .security
+                .principal()
+                .as_deref(),
+        ),
+        ForwardError::Unforwardable { .. } => None,
+    };
+    match hint {
+        Some(hint) => format!("{error}; {hint}"),
+        None => error.to_string(),
     }
 }
 

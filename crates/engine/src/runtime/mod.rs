@@ -1,6 +1,7 @@
 //! The running engine: flows with their tasks, and the status they report.
 
 pub mod acl_sync;
+pub mod authorization;
 pub mod clients;
 pub mod flow;
 pub mod offset_sync;
