@@ -39,13 +39,17 @@
 //! even when tests pass), `KMIRROR_TESTBED_CDS=0` (no class-data-sharing
 //! archives; see `testbed/README.md`).
 
+mod acl;
 mod admin;
 mod cds;
 mod client;
 mod cluster;
 mod jars;
 mod java;
+mod oauth;
+pub mod pki;
 mod ports;
+mod security;
 mod workdir;
 
 use std::collections::HashMap;
@@ -53,6 +57,7 @@ use std::sync::{Mutex, OnceLock};
 
 use rand::Rng as _;
 
+pub use acl::{AclBinding, AclFilter};
 pub use admin::{
     AdminError, ClusterDescription, GroupOffset, PartitionDescription, TopicConfig,
     TopicDescription,
@@ -61,13 +66,18 @@ pub use client::{
     consume, gen, produce, produce_steps, Compression, ConsumeOptions, ConsumedRecord, GenOptions,
     GenReport, Isolation, ProduceOptions, ProduceStep, TestRecord, TimestampType,
 };
-pub use cluster::{KafkaCluster, KafkaClusterBuilder};
+pub use cluster::{KafkaCluster, KafkaClusterBuilder, ProbeError};
 pub use jars::{
     cache_dir, classpath, java_classes, java_helpers_jar, kafka_libs, kafka_version, repo_root,
     DEFAULT_KAFKA_VERSION,
 };
 pub use java::{run_java, spawn_java, JavaCommand, JavaProcess, LAUNCH_CLASS, TEST_CLIENT_CLASS};
+pub use oauth::{TokenServer, TokenServerOptions};
+pub use pki::{test_pki, TestPki};
 pub use ports::free_port;
+pub use security::{
+    ClientAuth, SaslMechanism, SaslUser, SecuredListener, SecurityOptions, ADMIN_USER, KMIRROR_USER,
+};
 
 /// `<prefix>-<8 random hex digits>`: a topic name no other test uses.
 pub fn random_topic_name(prefix: &str) -> String {

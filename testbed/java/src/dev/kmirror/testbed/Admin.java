@@ -101,6 +101,9 @@ final class Admin {
             case "list-groups" -> listGroups();
             case "group-offsets" -> groupOffsets(request.get("group").asText());
             case "alter-group-offsets" -> alterGroupOffsets(request);
+            case "create-acls" -> Acls.create(admin, request.path("acls"));
+            case "list-acls" -> Acls.list(admin, request.path("filter"));
+            case "delete-acls" -> Acls.delete(admin, request.path("filter"));
             default -> throw new IllegalArgumentException("unknown admin op '" + op + "'");
         };
     }
