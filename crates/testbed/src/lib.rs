@@ -12,6 +12,35 @@
 //! can check that what a Java producer wrote to one cluster is what a Java
 //! consumer reads from the other after kmirror copied it.
 //!
+//! Secured clusters ([`KafkaClusterBuilder::secured`]) add SASL_SSL, mTLS,
+//! SASL_PLAINTEXT, OAUTHBEARER and bad-certificate listeners beside
+//! PLAINTEXT, with certificates from a PKI made at test time
+//! ([`test_pki`]), SCRAM and PLAIN users, and optionally the
+//! StandardAuthorizer with ACL helpers; [`TokenServer`] is the OAuth token
+//! endpoint. `testbed/README.md` has the whole tour.
+//!
+//! ```no_run
+//! use kmirror_testbed::{
+//!     ClientAuth, ConsumeOptions, KafkaCluster, SecuredListener, SecurityOptions, KMIRROR_USER,
+//! };
+//!
+//! let cluster = KafkaCluster::builder("kafka-a")
+//!     .secured(SecurityOptions::new().authorizer())
+//!     .start();
+//! let bootstrap = cluster.listener_bootstrap("SASL_SSL");
+//! let password = cluster.security().password(KMIRROR_USER);
+//! let ca = &kmirror_testbed::test_pki().ca_pem;
+//! // ... point kmirror at `bootstrap` with SCRAM and the CA, then read back
+//! // with Kafka's own client over any listener:
+//! let read = cluster.consume_via(
+//!     SecuredListener::MutualTls,
+//!     &ClientAuth::ClientCertificate,
+//!     "orders",
+//!     &ConsumeOptions::committed(10),
+//! );
+//! # let _ = (bootstrap, password, ca, read);
+//! ```
+//!
 //! No JVM outlives the test process: each is started through a watchdog main
 //! class that halts the JVM when its stdin pipe, held by this process, closes.
 //! A panic, a timeout or SIGKILL of the test closes it.
