@@ -48,6 +48,11 @@ pub struct TokenServerOptions {
     pub audience: String,
     /// The `scope` claim when the request asks for none.
     pub default_scope: String,
+    /// The `kid` of the signing key in tokens and the JWKS. `None`: derived
+    /// from the key, so every server of the process has the same one and a
+    /// broker checking one server's JWKS accepts another's tokens (unless
+    /// the audience differs). Set it to make tokens a broker cannot verify.
+    pub key_id: Option<String>,
 }
 
 impl fmt::Debug for TokenServerOptions {
@@ -58,6 +63,7 @@ impl fmt::Debug for TokenServerOptions {
             .field("lifetime", &self.lifetime)
             .field("audience", &self.audience)
             .field("default_scope", &self.default_scope)
+            .field("key_id", &self.key_id)
             .finish()
     }
 }
@@ -69,6 +75,7 @@ impl Default for TokenServerOptions {
             lifetime: Duration::from_secs(3600),
             audience: "kafka".to_string(),
             default_scope: "kafka".to_string(),
+            key_id: None,
         }
     }
 }
@@ -123,10 +130,15 @@ impl TokenServer {
         let der = std::fs::read(&test_pki().oauth_signing_key).expect("read the OAuth RSA key");
         let key = RsaKeyPair::from_pkcs8(&der).expect("the JDK writes a usable RSA key");
         let counters = Arc::new(Counters::default());
+        let key_id = options.key_id.clone().unwrap_or_else(|| {
+            let modulus = ring::rsa::PublicKeyComponents::<Vec<u8>>::from(key.public()).n;
+            let digest = ring::digest::digest(&ring::digest::SHA256, &modulus);
+            URL_SAFE_NO_PAD.encode(&digest.as_ref()[..12])
+        });
         let endpoint = Arc::new(Endpoint {
             options: options.clone(),
             key,
-            key_id: random_secret("kid"),
+            key_id,
             issuer: format!("http://{address}"),
             counters: Arc::clone(&counters),
         });

@@ -479,13 +479,13 @@ pub(crate) fn java_client_props(
     listener: SecuredListener,
     auth: &ClientAuth,
 ) -> Vec<(String, String)> {
-    let pki = test_pki();
     let mut props = vec![(
         "security.protocol".to_string(),
         listener.protocol().to_string(),
     )];
     let mut set = |k: &str, v: String| props.push((k.to_string(), v));
     if listener.uses_tls() {
+        let pki = test_pki();
         set(
             "ssl.truststore.location",
             pki.truststore_jks.path.display().to_string(),
@@ -514,7 +514,7 @@ pub(crate) fn java_client_props(
             );
         }
         ClientAuth::ClientCertificate => {
-            let store = &pki.client_pkcs12;
+            let store = &test_pki().client_pkcs12;
             set("ssl.keystore.type", "PKCS12".into());
             set("ssl.keystore.location", store.path.display().to_string());
             set("ssl.keystore.password", store.store_password.clone());
@@ -542,4 +542,88 @@ pub(crate) fn java_client_props(
         }
     }
     props
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listener_names_round_trip_and_map_to_protocols() {
+        for listener in SecuredListener::ALWAYS
+            .into_iter()
+            .chain([SecuredListener::OAuthBearer])
+        {
+            assert_eq!(SecuredListener::from_name(listener.name()), Some(listener));
+            assert_eq!(
+                SecuredListener::from_name(&listener.name().to_ascii_lowercase()),
+                Some(listener)
+            );
+        }
+        assert_eq!(SecuredListener::from_name("PLAINTEXT"), None);
+        assert_eq!(SecuredListener::MutualTls.protocol(), "SSL");
+        assert_eq!(SecuredListener::WrongHostCert.protocol(), "SSL");
+        assert_eq!(SecuredListener::OAuthBearer.protocol(), "SASL_SSL");
+        assert_eq!(SecuredListener::SaslPlaintext.protocol(), "SASL_PLAINTEXT");
+    }
+
+    #[test]
+    fn every_user_is_seeded_for_both_scram_mechanisms() {
+        let options = SecurityOptions::new().user("alice", "a-pw");
+        let credentials = options.scram_credentials();
+        assert_eq!(credentials.len(), 6);
+        assert!(credentials.contains(&"SCRAM-SHA-256=[name=alice,password=a-pw]".to_string()));
+        assert!(credentials.contains(&"SCRAM-SHA-512=[name=alice,password=a-pw]".to_string()));
+        let kmirror = options.password(KMIRROR_USER);
+        assert!(credentials.contains(&format!("SCRAM-SHA-512=[name=kmirror,password={kmirror}]")));
+        // Replacing a user's password keeps one entry per user.
+        let options = options.user("alice", "b-pw");
+        assert_eq!(options.users().len(), 3);
+        assert_eq!(options.password("alice"), "b-pw");
+    }
+
+    #[test]
+    #[should_panic(expected = "use letters, digits")]
+    fn passwords_that_break_the_format_syntax_are_refused() {
+        let _ = SecurityOptions::new().user("bob", "a,b=c");
+    }
+
+    #[test]
+    fn sasl_plaintext_client_props_carry_the_user_and_no_tls() {
+        let options = SecurityOptions::new();
+        let props = java_client_props(
+            &options,
+            SecuredListener::SaslPlaintext,
+            &ClientAuth::scram_sha_256(KMIRROR_USER),
+        );
+        let get = |key: &str| {
+            props
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("security.protocol"), Some("SASL_PLAINTEXT"));
+        assert_eq!(get("sasl.mechanism"), Some("SCRAM-SHA-256"));
+        let jaas = get("sasl.jaas.config").expect("a JAAS config");
+        assert!(
+            jaas.starts_with("org.apache.kafka.common.security.scram.ScramLoginModule required")
+        );
+        assert!(jaas.contains(&format!("password=\"{}\"", options.password(KMIRROR_USER))));
+        assert!(props.iter().all(|(k, _)| !k.starts_with("ssl.")));
+
+        let wrong = java_client_props(
+            &options,
+            SecuredListener::SaslPlaintext,
+            &ClientAuth::SaslWrongPassword {
+                mechanism: SaslMechanism::Plain,
+                user: KMIRROR_USER.to_string(),
+            },
+        );
+        let jaas = &wrong
+            .iter()
+            .find(|(k, _)| k == "sasl.jaas.config")
+            .unwrap()
+            .1;
+        assert!(!jaas.contains(&format!("password=\"{}\"", options.password(KMIRROR_USER))));
+    }
 }

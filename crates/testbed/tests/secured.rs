@@ -453,6 +453,74 @@ fn acls_allow_and_deny_sasl_users() {
     assert!(cluster.list_acls(&AclFilter::topic(&topic)).is_empty());
 }
 
+#[test]
+fn oauth_listener_refuses_tokens_it_cannot_verify() {
+    let _serial = common::serial();
+    let Secured { tokens, cluster } = secured();
+    cluster
+        .probe(
+            SecuredListener::OAuthBearer,
+            &ClientAuth::oauth(tokens),
+            &[],
+        )
+        .unwrap_or_else(|e| panic!("a token of the cluster's endpoint was refused: {e}"));
+    assert!(
+        tokens.jwks_requests() >= 1,
+        "the broker never fetched the JWKS"
+    );
+
+    // Another endpoint's tokens name a key id the broker's JWKS lacks.
+    let stranger = TokenServer::start(TokenServerOptions {
+        key_id: Some("a-key-the-broker-never-saw".to_string()),
+        ..TokenServerOptions::default()
+    });
+    let refused = cluster
+        .probe(
+            SecuredListener::OAuthBearer,
+            &ClientAuth::oauth(&stranger),
+            &[],
+        )
+        .expect_err("a token signed under an unknown key id was accepted");
+    assert_eq!(
+        refused.error_class, "SaslAuthenticationException",
+        "{refused}"
+    );
+    assert!(
+        stranger.tokens_issued() >= 1,
+        "the client never got a token"
+    );
+
+    // The same key and key id, but a token for another audience.
+    let same_audience = TokenServer::start(TokenServerOptions::default());
+    cluster
+        .probe(
+            SecuredListener::OAuthBearer,
+            &ClientAuth::oauth(&same_audience),
+            &[],
+        )
+        .unwrap_or_else(|e| panic!("a second endpoint with the same key was refused: {e}"));
+    let other_audience = TokenServerOptions {
+        audience: "not-kafka".to_string(),
+        clients: vec![(
+            tokens.client_id().to_string(),
+            tokens.client_secret().to_string(),
+        )],
+        ..TokenServerOptions::default()
+    };
+    let other_audience = TokenServer::start(other_audience);
+    let refused = cluster
+        .probe(
+            SecuredListener::OAuthBearer,
+            &ClientAuth::oauth(&other_audience),
+            &[],
+        )
+        .expect_err("a token for another audience was accepted");
+    assert_eq!(
+        refused.error_class, "SaslAuthenticationException",
+        "{refused}"
+    );
+}
+
 /// `POST /token` by hand: the status code and body.
 fn post_token(tokens: &TokenServer, basic: &str) -> (u16, String) {
     let address = tokens
