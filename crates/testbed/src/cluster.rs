@@ -526,15 +526,25 @@ impl KafkaCluster {
     pub fn wait_until_in_sync(&self, topic: &str, timeout: Duration) -> TopicDescription {
         let deadline = Instant::now() + timeout;
         loop {
-            let description = self.describe_topic(topic);
-            if description.fully_in_sync() {
-                return description;
-            }
+            // A broker that has not caught up with the metadata of a topic
+            // just created (Kafka 3.9 lags here) does not know it yet: keep
+            // polling rather than fail.
+            let answer = self.admin_request(&json!({"op": "describe", "topic": topic}));
+            let state = match answer {
+                Ok(result) => {
+                    let description: TopicDescription = admin::parse("describe", result);
+                    if description.fully_in_sync() {
+                        return description;
+                    }
+                    format!("{:?}", description.partitions)
+                }
+                Err(e) if e.error_class == "UnknownTopicOrPartitionException" => e.to_string(),
+                Err(e) => panic!("{}: {e}", self.name),
+            };
             assert!(
                 Instant::now() < deadline,
-                "{}: {topic} not in sync after {timeout:?}: {:?}",
-                self.name,
-                description.partitions
+                "{}: {topic} not in sync after {timeout:?}: {state}",
+                self.name
             );
             thread::sleep(Duration::from_millis(100));
         }
