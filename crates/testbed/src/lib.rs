@@ -102,7 +102,7 @@ pub use jars::{
 };
 pub use java::{run_java, spawn_java, JavaCommand, JavaProcess, LAUNCH_CLASS, TEST_CLIENT_CLASS};
 pub use oauth::{TokenServer, TokenServerOptions};
-pub use pki::{test_pki, TestPki};
+pub use pki::{test_pki, KeyStoreForm, TestPki, TrustStoreForm};
 pub use ports::free_port;
 pub use security::{
     ClientAuth, SaslMechanism, SaslUser, SecuredListener, SecurityOptions, ADMIN_USER, KMIRROR_USER,

@@ -336,6 +336,136 @@ impl TestPki {
     }
 }
 
+/// How a client names the CA it trusts: Kafka's `ssl.truststore.*` keys for
+/// each form (the store type key always set, so forms never mix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TrustStoreForm {
+    /// `ssl.truststore.type=JKS`, location and password.
+    Jks,
+    /// `ssl.truststore.type=PKCS12`, location and password.
+    Pkcs12,
+    /// `ssl.truststore.type=PEM` and the location of `ca.pem` (no password).
+    PemFile,
+    /// `ssl.truststore.type=PEM` and `ssl.truststore.certificates` holding
+    /// the CA's PEM text.
+    PemInline,
+}
+
+impl TrustStoreForm {
+    pub const ALL: [Self; 4] = [Self::Jks, Self::Pkcs12, Self::PemFile, Self::PemInline];
+
+    /// The client properties for this form of [`test_pki`]'s CA.
+    pub fn props(self) -> Vec<(String, String)> {
+        let pki = test_pki();
+        let store = |kind: &str, file: &StoreFile| {
+            vec![
+                ("ssl.truststore.type".to_string(), kind.to_string()),
+                (
+                    "ssl.truststore.location".to_string(),
+                    file.path.display().to_string(),
+                ),
+                ("ssl.truststore.password".to_string(), file.password.clone()),
+            ]
+        };
+        match self {
+            Self::Jks => store("JKS", &pki.truststore_jks),
+            Self::Pkcs12 => store("PKCS12", &pki.truststore_pkcs12),
+            Self::PemFile => vec![
+                ("ssl.truststore.type".to_string(), "PEM".to_string()),
+                (
+                    "ssl.truststore.location".to_string(),
+                    pki.ca_pem.display().to_string(),
+                ),
+            ],
+            Self::PemInline => vec![
+                ("ssl.truststore.type".to_string(), "PEM".to_string()),
+                (
+                    "ssl.truststore.certificates".to_string(),
+                    read_text(&pki.ca_pem),
+                ),
+            ],
+        }
+    }
+}
+
+/// How a client presents the PKI's client certificate (`CN=kmirror-client`):
+/// Kafka's `ssl.keystore.*` and `ssl.key.password` keys for each form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyStoreForm {
+    /// JKS; the key password differs from the store password.
+    Jks,
+    /// PKCS12; key password = store password.
+    Pkcs12,
+    /// `ssl.keystore.type=PEM` at a location: the legacy-encrypted key and
+    /// the chain in one file, with `ssl.key.password`.
+    PemFile,
+    /// `ssl.keystore.key` (unencrypted PKCS#8) and
+    /// `ssl.keystore.certificate.chain`, inline.
+    PemInline,
+    /// Inline, the key encrypted with PBES2 (OpenSSL 3's default), with
+    /// `ssl.key.password`. Kafka's own Java client cannot read this on
+    /// JDK 17 (see [`PemKeyPair::encrypted_key`]); kmirror should.
+    PemInlineEncrypted,
+    /// Inline, the key encrypted with PBEWithSHA1AndDESede, with
+    /// `ssl.key.password`.
+    PemInlineEncryptedLegacy,
+}
+
+impl KeyStoreForm {
+    pub const ALL: [Self; 6] = [
+        Self::Jks,
+        Self::Pkcs12,
+        Self::PemFile,
+        Self::PemInline,
+        Self::PemInlineEncrypted,
+        Self::PemInlineEncryptedLegacy,
+    ];
+
+    /// The client properties for this form of the client key.
+    pub fn props(self) -> Vec<(String, String)> {
+        let pki = test_pki();
+        let pem = &pki.client_pem;
+        let prop = |k: &str, v: String| (k.to_string(), v);
+        let store = |kind: &str, file: &KeyStoreFile| {
+            vec![
+                prop("ssl.keystore.type", kind.to_string()),
+                prop("ssl.keystore.location", file.path.display().to_string()),
+                prop("ssl.keystore.password", file.store_password.clone()),
+                prop("ssl.key.password", file.key_password.clone()),
+            ]
+        };
+        let inline = |key: &Path, password: Option<&str>| {
+            let mut props = vec![
+                prop("ssl.keystore.type", "PEM".to_string()),
+                prop("ssl.keystore.key", read_text(key)),
+                prop("ssl.keystore.certificate.chain", read_text(&pem.chain)),
+            ];
+            if let Some(password) = password {
+                props.push(prop("ssl.key.password", password.to_string()));
+            }
+            props
+        };
+        match self {
+            Self::Jks => store("JKS", &pki.client_jks),
+            Self::Pkcs12 => store("PKCS12", &pki.client_pkcs12),
+            Self::PemFile => vec![
+                prop("ssl.keystore.type", "PEM".to_string()),
+                prop("ssl.keystore.location", pem.keystore.display().to_string()),
+                prop("ssl.key.password", pem.key_password.clone()),
+            ],
+            Self::PemInline => inline(&pem.key, None),
+            Self::PemInlineEncrypted => inline(&pem.encrypted_key, Some(&pem.key_password)),
+            Self::PemInlineEncryptedLegacy => {
+                inline(&pem.encrypted_key_legacy, Some(&pem.key_password))
+            }
+        }
+    }
+}
+
+fn read_text(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
 /// A certificate authority: its certificate and what signs with its key.
 struct Authority {
     cert_pem: String,

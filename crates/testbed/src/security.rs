@@ -12,7 +12,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::oauth::TokenServer;
-use crate::pki::{test_pki, PemKeyPair, TestPki};
+use crate::pki::{test_pki, KeyStoreForm, PemKeyPair, TestPki, TrustStoreForm};
 
 /// The super user every secured cluster has, on every SASL mechanism.
 pub const ADMIN_USER: &str = "admin";
@@ -429,7 +429,8 @@ pub enum ClientAuth {
         mechanism: SaslMechanism,
         user: String,
     },
-    /// The PKI's client certificate, from its PKCS12 key store.
+    /// The PKI's client certificate (by default from its PKCS12 key store;
+    /// see [`KeyStoreForm`]).
     ClientCertificate,
     /// OAuth client credentials against the cluster's token endpoint.
     OAuth {
@@ -472,12 +473,15 @@ impl ClientAuth {
 }
 
 /// Java client properties (`security.protocol`, `ssl.*`, `sasl.*`) for
-/// `listener` with `auth`. TLS trusts the PKI's CA through its JKS
-/// truststore, the Java default type, and checks the host name.
+/// `listener` with `auth`, the CA trusted through `trust` and (for
+/// [`ClientAuth::ClientCertificate`]) the client key in `key`. The host name
+/// is checked (Kafka's default).
 pub(crate) fn java_client_props(
     options: &SecurityOptions,
     listener: SecuredListener,
     auth: &ClientAuth,
+    trust: TrustStoreForm,
+    key: KeyStoreForm,
 ) -> Vec<(String, String)> {
     let mut props = vec![(
         "security.protocol".to_string(),
@@ -485,15 +489,9 @@ pub(crate) fn java_client_props(
     )];
     let mut set = |k: &str, v: String| props.push((k.to_string(), v));
     if listener.uses_tls() {
-        let pki = test_pki();
-        set(
-            "ssl.truststore.location",
-            pki.truststore_jks.path.display().to_string(),
-        );
-        set(
-            "ssl.truststore.password",
-            pki.truststore_jks.password.clone(),
-        );
+        for (k, v) in trust.props() {
+            set(&k, v);
+        }
     }
     match auth {
         ClientAuth::Anonymous => {}
@@ -514,11 +512,9 @@ pub(crate) fn java_client_props(
             );
         }
         ClientAuth::ClientCertificate => {
-            let store = &test_pki().client_pkcs12;
-            set("ssl.keystore.type", "PKCS12".into());
-            set("ssl.keystore.location", store.path.display().to_string());
-            set("ssl.keystore.password", store.store_password.clone());
-            set("ssl.key.password", store.key_password.clone());
+            for (k, v) in key.props() {
+                set(&k, v);
+            }
         }
         ClientAuth::OAuth {
             token_url,
@@ -595,6 +591,8 @@ mod tests {
             &options,
             SecuredListener::SaslPlaintext,
             &ClientAuth::scram_sha_256(KMIRROR_USER),
+            TrustStoreForm::Jks,
+            KeyStoreForm::Pkcs12,
         );
         let get = |key: &str| {
             props
@@ -618,6 +616,8 @@ mod tests {
                 mechanism: SaslMechanism::Plain,
                 user: KMIRROR_USER.to_string(),
             },
+            TrustStoreForm::Jks,
+            KeyStoreForm::Pkcs12,
         );
         let jaas = &wrong
             .iter()

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::KafkaCluster;
 use crate::client::{self, ConsumeOptions, ConsumedRecord, ProduceOptions, TestRecord};
 use crate::java::{tail, JavaCommand};
+use crate::pki::{KeyStoreForm, TrustStoreForm};
 use crate::security::{self, ClientAuth, SecuredListener, SecurityOptions};
 
 /// Why a [`KafkaCluster::probe`] could not reach the cluster.
@@ -69,16 +70,30 @@ impl KafkaCluster {
     }
 
     /// Java client properties for `listener` with `auth`: `security.protocol`,
-    /// the PKI's JKS truststore for TLS, and `sasl.*` or `ssl.keystore.*`
-    /// for the client's identity. Add them to
+    /// the PKI's JKS truststore for TLS, and `sasl.*` or (PKCS12)
+    /// `ssl.keystore.*` for the client's identity. Add them to
     /// [`ProduceOptions::props`]/[`ConsumeOptions::props`], or use
     /// [`KafkaCluster::produce_via`] and [`KafkaCluster::consume_via`].
+    /// The same keys, prefixed with a cluster alias, configure kmirror or
+    /// MM2.
     pub fn java_client_props(
         &self,
         listener: SecuredListener,
         auth: &ClientAuth,
     ) -> Vec<(String, String)> {
-        security::java_client_props(self.security(), listener, auth)
+        self.java_client_props_with(listener, auth, TrustStoreForm::Jks, KeyStoreForm::Pkcs12)
+    }
+
+    /// [`KafkaCluster::java_client_props`] with the CA and the client key
+    /// in the given forms.
+    pub fn java_client_props_with(
+        &self,
+        listener: SecuredListener,
+        auth: &ClientAuth,
+        trust: TrustStoreForm,
+        key: KeyStoreForm,
+    ) -> Vec<(String, String)> {
+        security::java_client_props(self.security(), listener, auth, trust, key)
     }
 
     /// [`KafkaCluster::produce`] through a secured listener.
