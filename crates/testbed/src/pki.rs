@@ -209,7 +209,7 @@ impl TestPki {
                 chain: write(&format!("{name}-chain.pem"), &chain_text),
                 key: write(&format!("{name}-key.pem"), &key.serialize_pem()),
                 encrypted_key: write(&format!("{name}-key.enc.pem"), &encrypted),
-                // Both written by the JDK below.
+                // Written below, once the JDK has made the legacy key.
                 encrypted_key_legacy: dir.join(format!("{name}-key.enc-legacy.pem")),
                 keystore: dir.join(format!("{name}-keystore.pem")),
                 key_password,
