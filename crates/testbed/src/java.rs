@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use crate::{cds, jars};
+use crate::{cds, jars, oauth};
 
 /// The watchdog main class every JVM goes through.
 pub const LAUNCH_CLASS: &str = "dev.kmirror.testbed.Launch";
@@ -251,6 +251,15 @@ impl JavaCommand {
         }
         for (key, value) in &self.system_properties {
             cmd.arg(format!("-D{key}={value}"));
+        }
+        // Kafka 4.x refuses OAuth URLs not listed here, in brokers and
+        // clients alike: list the test bed's token endpoints everywhere.
+        let allowed_set = self
+            .system_properties
+            .iter()
+            .any(|(key, _)| key == oauth::ALLOWED_URLS_PROPERTY);
+        if let (Some(urls), false) = (oauth::allowed_urls(), allowed_set) {
+            cmd.arg(format!("-D{}={urls}", oauth::ALLOWED_URLS_PROPERTY));
         }
         cmd.args(&self.jvm_args)
             .arg("-cp")

@@ -12,6 +12,35 @@
 //! can check that what a Java producer wrote to one cluster is what a Java
 //! consumer reads from the other after kmirror copied it.
 //!
+//! Secured clusters ([`KafkaClusterBuilder::secured`]) add SASL_SSL, mTLS,
+//! SASL_PLAINTEXT, OAUTHBEARER and bad-certificate listeners beside
+//! PLAINTEXT, with certificates from a PKI made at test time
+//! ([`test_pki`]), SCRAM and PLAIN users, and optionally the
+//! StandardAuthorizer with ACL helpers; [`TokenServer`] is the OAuth token
+//! endpoint. `testbed/README.md` has the whole tour.
+//!
+//! ```no_run
+//! use kmirror_testbed::{
+//!     ClientAuth, ConsumeOptions, KafkaCluster, SecuredListener, SecurityOptions, KMIRROR_USER,
+//! };
+//!
+//! let cluster = KafkaCluster::builder("kafka-a")
+//!     .secured(SecurityOptions::new().authorizer())
+//!     .start();
+//! let bootstrap = cluster.listener_bootstrap("SASL_SSL");
+//! let password = cluster.security().password(KMIRROR_USER);
+//! let ca = &kmirror_testbed::test_pki().ca_pem;
+//! // ... point kmirror at `bootstrap` with SCRAM and the CA, then read back
+//! // with Kafka's own client over any listener:
+//! let read = cluster.consume_via(
+//!     SecuredListener::MutualTls,
+//!     &ClientAuth::ClientCertificate,
+//!     "orders",
+//!     &ConsumeOptions::committed(10),
+//! );
+//! # let _ = (bootstrap, password, ca, read);
+//! ```
+//!
 //! No JVM outlives the test process: each is started through a watchdog main
 //! class that halts the JVM when its stdin pipe, held by this process, closes.
 //! A panic, a timeout or SIGKILL of the test closes it.
@@ -39,13 +68,17 @@
 //! even when tests pass), `KMIRROR_TESTBED_CDS=0` (no class-data-sharing
 //! archives; see `testbed/README.md`).
 
+mod acl;
 mod admin;
 mod cds;
 mod client;
 mod cluster;
 mod jars;
 mod java;
+mod oauth;
+pub mod pki;
 mod ports;
+mod security;
 mod workdir;
 
 use std::collections::HashMap;
@@ -53,6 +86,7 @@ use std::sync::{Mutex, OnceLock};
 
 use rand::Rng as _;
 
+pub use acl::{AclBinding, AclFilter};
 pub use admin::{
     AdminError, ClusterDescription, GroupOffset, PartitionDescription, TopicConfig,
     TopicDescription,
@@ -61,13 +95,18 @@ pub use client::{
     consume, gen, produce, produce_steps, Compression, ConsumeOptions, ConsumedRecord, GenOptions,
     GenReport, Isolation, ProduceOptions, ProduceStep, TestRecord, TimestampType,
 };
-pub use cluster::{KafkaCluster, KafkaClusterBuilder};
+pub use cluster::{KafkaCluster, KafkaClusterBuilder, ProbeError};
 pub use jars::{
     cache_dir, classpath, java_classes, java_helpers_jar, kafka_libs, kafka_version, repo_root,
     DEFAULT_KAFKA_VERSION,
 };
 pub use java::{run_java, spawn_java, JavaCommand, JavaProcess, LAUNCH_CLASS, TEST_CLIENT_CLASS};
+pub use oauth::{TokenServer, TokenServerOptions};
+pub use pki::{test_pki, KeyStoreForm, TestPki, TrustStoreForm};
 pub use ports::free_port;
+pub use security::{
+    ClientAuth, SaslMechanism, SaslUser, SecuredListener, SecurityOptions, ADMIN_USER, KMIRROR_USER,
+};
 
 /// `<prefix>-<8 random hex digits>`: a topic name no other test uses.
 pub fn random_topic_name(prefix: &str) -> String {

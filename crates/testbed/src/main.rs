@@ -4,6 +4,7 @@
 //! ```text
 //! kmirror-testbed up --clusters kafka-a,kafka-b [--brokers 3] [--state-file F]
 //!                    [--broker-prop key=value]... [--fast-startup]
+//!                    [--secured [--authorizer]]
 //! kmirror-testbed classpath
 //! ```
 //!
@@ -12,6 +13,11 @@
 //! SIGTERM, or EOF on stdin when stdin is a pipe or a terminal (a script
 //! that starts it with `&` gets /dev/null there, which is not watched). If
 //! this process is killed outright, the brokers halt with it.
+//!
+//! With `--secured`, each cluster also has the secured listeners of
+//! `SecuredListener`, and more lines follow: `<name>.<LISTENER>=<bootstrap>`
+//! per listener, `<name>.user.<user>=<password>` per SASL user, and
+//! `pki=<folder>` with the test PKI's files (see `testbed/README.md`).
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::os::unix::fs::FileTypeExt as _;
@@ -23,7 +29,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _};
 use clap::{Parser, Subcommand};
-use kmirror_testbed::KafkaCluster;
+use kmirror_testbed::{test_pki, KafkaCluster, SecuredListener, SecurityOptions};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -55,6 +61,13 @@ enum Command {
         /// Off by default, since `up` serves demos and benchmarks.
         #[arg(long)]
         fast_startup: bool,
+        /// Add the secured listeners (SASL_SSL, SSL with client certificates,
+        /// SASL_PLAINTEXT, bad-certificate ones) with the test PKI.
+        #[arg(long)]
+        secured: bool,
+        /// With --secured: the StandardAuthorizer (super users ANONYMOUS and admin).
+        #[arg(long, requires = "secured")]
+        authorizer: bool,
     },
     /// Print the Java class path (test-bed helpers and Kafka's jars), for
     /// running Kafka tools or MirrorMaker 2 by hand.
@@ -70,13 +83,26 @@ fn main() {
             state_file,
             broker_props,
             fast_startup,
-        } => up(
-            &clusters,
-            brokers,
-            state_file.as_deref(),
-            &broker_props,
-            fast_startup,
-        ),
+            secured,
+            authorizer,
+        } => {
+            let security = secured.then(|| {
+                let options = SecurityOptions::new();
+                if authorizer {
+                    options.authorizer()
+                } else {
+                    options
+                }
+            });
+            up(
+                &clusters,
+                brokers,
+                state_file.as_deref(),
+                &broker_props,
+                fast_startup,
+                security.as_ref(),
+            )
+        }
         Command::Classpath => {
             println!("{}", kmirror_testbed::classpath());
             Ok(())
@@ -94,6 +120,7 @@ fn up(
     state_file: Option<&Path>,
     broker_props: &[String],
     fast_startup: bool,
+    security: Option<&SecurityOptions>,
 ) -> anyhow::Result<()> {
     let mut props = Vec::new();
     for prop in broker_props {
@@ -135,6 +162,9 @@ fn up(
                     for (key, value) in props {
                         builder = builder.broker_prop(key, value);
                     }
+                    if let Some(security) = security {
+                        builder = builder.secured(security.clone());
+                    }
                     builder.start()
                 })
             })
@@ -151,6 +181,20 @@ fn up(
     let mut lines = String::new();
     for cluster in &clusters {
         lines.push_str(&format!("{}={}\n", cluster.name(), cluster.bootstrap()));
+    }
+    if let Some(security) = security {
+        for cluster in &clusters {
+            for listener in SecuredListener::ALWAYS {
+                let name = listener.name();
+                let bootstrap = cluster.listener_bootstrap(name);
+                lines.push_str(&format!("{}.{name}={bootstrap}\n", cluster.name()));
+            }
+            for user in security.users() {
+                let (name, password) = (&user.name, &user.password);
+                lines.push_str(&format!("{}.user.{name}={password}\n", cluster.name()));
+            }
+        }
+        lines.push_str(&format!("pki={}\n", test_pki().dir.display()));
     }
     if let Some(path) = state_file {
         write_atomically(path, &lines)?;

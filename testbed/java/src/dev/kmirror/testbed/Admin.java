@@ -20,7 +20,6 @@ import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.DescribeClusterResult;
 import org.apache.kafka.clients.admin.DescribeConfigsOptions;
-import org.apache.kafka.clients.admin.GroupListing;
 import org.apache.kafka.clients.admin.ListOffsetsOptions;
 import org.apache.kafka.clients.admin.ListTopicsOptions;
 import org.apache.kafka.clients.admin.NewPartitions;
@@ -29,6 +28,7 @@ import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.TopicPartitionInfo;
@@ -101,6 +101,9 @@ final class Admin {
             case "list-groups" -> listGroups();
             case "group-offsets" -> groupOffsets(request.get("group").asText());
             case "alter-group-offsets" -> alterGroupOffsets(request);
+            case "create-acls" -> Acls.create(admin, request.path("acls"));
+            case "list-acls" -> Acls.list(admin, request.path("filter"));
+            case "delete-acls" -> Acls.delete(admin, request.path("filter"));
             default -> throw new IllegalArgumentException("unknown admin op '" + op + "'");
         };
     }
@@ -293,8 +296,18 @@ final class Admin {
     private JsonNode listGroups() throws Exception {
         ArrayNode groups = TestClient.array();
         TreeSet<String> ids = new TreeSet<>();
-        for (GroupListing g : admin.listGroups().all().get(TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
-            ids.add(g.groupId());
+        // Admin.listGroups (every group type) is Kafka 4.0+, and 3.9 has only
+        // listConsumerGroups, which later versions deprecate: call whichever
+        // exists, by reflection, so these helpers compile against both.
+        Object listing;
+        try {
+            listing = admin.getClass().getMethod("listGroups").invoke(admin);
+        } catch (NoSuchMethodException e) {
+            listing = admin.getClass().getMethod("listConsumerGroups").invoke(admin);
+        }
+        KafkaFuture<?> all = (KafkaFuture<?>) listing.getClass().getMethod("all").invoke(listing);
+        for (Object g : (Collection<?>) all.get(TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
+            ids.add((String) g.getClass().getMethod("groupId").invoke(g));
         }
         ids.forEach(groups::add);
         ObjectNode result = TestClient.object();

@@ -5,7 +5,7 @@ import java.util.List;
 
 /**
  * {@code format-storage --cluster-id ID --config F [--config F]...
- * (--standalone | --initial-controllers S)}
+ * (--standalone | --initial-controllers S) [--add-scram M=[name=U,password=P]]...}
  *
  * <p>Runs {@code kafka.tools.StorageTool format} for each node's config in one
  * JVM: formatting three nodes costs one JVM start instead of three.
@@ -15,7 +15,7 @@ final class FormatStorage {
 
     static int run(String[] argv) throws Exception {
         Args args = new Args(argv, 1,
-                TestClient.set("cluster-id", "config", "initial-controllers"),
+                TestClient.set("cluster-id", "config", "initial-controllers", "add-scram"),
                 TestClient.set("standalone"));
         String clusterId = args.required("cluster-id");
         List<String> configs = args.all("config");
@@ -31,6 +31,12 @@ final class FormatStorage {
             if (initialControllers != null) {
                 tool.add("--initial-controllers");
                 tool.add(initialControllers);
+            }
+            // SCRAM credentials go into the bootstrap metadata: the only way
+            // to have users before a SASL listener serves its first client.
+            for (String scram : args.all("add-scram")) {
+                tool.add("--add-scram");
+                tool.add(scram);
             }
             int code = execute(tool.toArray(new String[0]));
             if (code != 0) {

@@ -29,6 +29,8 @@ import org.apache.kafka.clients.CommonClientConfigs;
  *   <li>{@code admin}: a request/response loop, one JSON line each way.
  *   <li>{@code format-storage}: kafka.tools.StorageTool format for several
  *       nodes in one JVM.
+ *   <li>{@code stores}: Java key stores (JKS, PKCS12) for the test PKI.
+ *   <li>{@code probe}: can a client with these properties reach the cluster?
  *   <li>{@code warmup}: loads the classes above, to train a class-data-sharing
  *       archive.
  * </ul>
@@ -53,7 +55,7 @@ public final class TestClient {
         // Kafka's loggers must not write to our JSON stream.
         System.setOut(System.err);
         if (argv.length == 0) {
-            System.err.println("usage: TestClient produce|consume|gen|admin|format-storage|warmup [options]");
+            System.err.println("usage: TestClient produce|consume|gen|admin|format-storage|stores|probe|warmup [options]");
             System.exit(2);
         }
         int code;
@@ -64,6 +66,8 @@ public final class TestClient {
                 case "gen" -> Gen.run(argv);
                 case "admin" -> Admin.run(argv);
                 case "format-storage" -> FormatStorage.run(argv);
+                case "stores" -> Stores.run(argv);
+                case "probe" -> Probe.run(argv);
                 case "warmup" -> Warmup.run(argv);
                 default -> throw new IllegalArgumentException("unknown subcommand '" + argv[0] + "'");
             };
