@@ -192,19 +192,19 @@ impl JksStore {
 }
 
 /// `EncryptedPrivateKeyInfo` with any algorithm: the `pkcs8` crate's own
-/// type accepts only PBES1/PBES2, not Sun's protector.
+/// type accepts only PBES1/PBES2, not Sun's protector nor PKCS#12's PBE.
 #[derive(der::Sequence)]
-struct EncryptedKeyInfo {
-    algorithm: AlgorithmIdentifier,
-    data: OctetString,
+pub(crate) struct EncryptedKeyInfo {
+    pub(crate) algorithm: AlgorithmIdentifier,
+    pub(crate) data: OctetString,
 }
 
-/// An algorithm identifier whose parameters are not needed.
+/// An algorithm identifier with its parameters left encoded.
 #[derive(der::Sequence)]
-struct AlgorithmIdentifier {
-    oid: der::asn1::ObjectIdentifier,
+pub(crate) struct AlgorithmIdentifier {
+    pub(crate) oid: der::asn1::ObjectIdentifier,
     #[asn1(optional = "true")]
-    parameters: Option<der::Any>,
+    pub(crate) parameters: Option<der::Any>,
 }
 
 #[cfg(test)]

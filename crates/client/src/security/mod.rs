@@ -24,6 +24,7 @@
 mod error;
 pub mod jaas;
 mod jks;
+mod legacy_pbe;
 pub mod oauth;
 pub mod sasl;
 pub mod scram;

@@ -12,6 +12,7 @@ use rustls::pki_types::pem::{PemObject, SectionKind};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 use super::jks::JksStore;
+use super::legacy_pbe::{self, LegacyPbeError};
 use super::{SecurityError, StoreProblem};
 
 /// `ssl.truststore.type` / `ssl.keystore.type`.
@@ -255,6 +256,16 @@ fn pem_private_key(
         })?;
         let (_, der) = pkcs8::der::pem::decode_vec(block)
             .map_err(|_| store_error(key, origin, StoreProblem::NotPem))?;
+        match legacy_pbe::decrypt(&der, password) {
+            Ok(Some(plain)) => return Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(plain))),
+            Ok(None) => {}
+            Err(LegacyPbeError::WrongPassword) => {
+                return Err(store_error(key, origin, StoreProblem::KeyPassword))
+            }
+            Err(LegacyPbeError::Malformed) => {
+                return Err(store_error(key, origin, StoreProblem::NotPem))
+            }
+        }
         let info = pkcs8::EncryptedPrivateKeyInfoRef::from_der(&der)
             .map_err(|_| store_error(key, origin, StoreProblem::NotPem))?;
         let document = info
