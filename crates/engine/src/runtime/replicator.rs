@@ -485,6 +485,14 @@ impl Inner {
                     source,
                 },
             )?;
+        if clients::admin_security_differs(cluster, role) {
+            warn!(
+                cluster = %alias,
+                "{alias}.admin.* security settings differ from {alias}.{}*; kmirror makes its admin calls on the {} connection with the latter",
+                role.prefix(),
+                role.prefix().trim_end_matches('.'),
+            );
+        }
         for setting in ignored {
             warn!(cluster = %alias, key = %setting.key, reason = setting.reason, "security setting has no effect in kmirror");
         }
