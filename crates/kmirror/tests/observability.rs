@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use kmirror_testbed::{shared_cluster, KafkaCluster, ProduceOptions, TestRecord};
-use support::{total_end_offset, two_region_config, wait_until, Kmirror};
+use support::{dechunk, total_end_offset, two_region_config, wait_until, Kmirror};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -59,19 +59,6 @@ fn http(address: &str, method: &str, path: &str, body: Option<&str>) -> (u16, St
         rest.to_string()
     };
     (status, body)
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if size == 0 || rest.len() < size {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        body = rest[size..].trim_start_matches("\r\n");
-    }
-    out
 }
 
 fn get_json(address: &str, path: &str) -> serde_json::Value {

@@ -20,7 +20,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use kmirror_testbed::{random_topic_name, shared_cluster, ProduceOptions, TestRecord};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-use support::{total_end_offset, wait_until, Kmirror};
+use support::{dechunk, total_end_offset, wait_until, Kmirror};
 
 const TOKEN: &str = "tok-3f9a1c2e-right";
 const WRONG_TOKEN: &str = "tok-77d0b6aa-wrong";
@@ -222,19 +222,6 @@ fn read_all(stream: &mut impl std::io::Read, into: &mut Vec<u8>) -> Result<(), S
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !into.is_empty() => Ok(()),
         Err(e) => Err(e.to_string()),
     }
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if size == 0 || rest.len() < size {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        body = rest[size..].trim_start_matches("\r\n");
-    }
-    out
 }
 
 fn bearer(token: &str) -> String {

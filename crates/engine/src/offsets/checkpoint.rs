@@ -29,6 +29,7 @@ use crate::filter::{should_replicate_group, should_replicate_topic};
 use crate::forward::TopicPartition;
 use crate::metrics::ErrorKind;
 use crate::records::{latest_by_key, read_partition};
+use crate::runtime::ticker::Ticker;
 use crate::runtime::topics::ensure_compacted_topic;
 use crate::runtime::writer::{now_ms, RecordWriter};
 use crate::runtime::StatusBoard;
@@ -123,13 +124,8 @@ pub async fn run_checkpoints(
     let mut writer = RecordWriter::new(target.clone());
     let sync_every = flow.sync_group_offsets.interval();
     let mut next_sync = tokio::time::Instant::now();
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
+    let mut ticker = Ticker::new(every, &shutdown);
+    while ticker.tick().await {
         let round_started_ms = now_ms();
         let translated = match checkpoint_round(&flow, &source, &indexes).await {
             Ok(t) => t,

@@ -37,6 +37,7 @@ use tracing::{debug, info, warn};
 use crate::config::mm2::FlowConfig;
 use crate::filter::should_replicate_topic;
 use crate::metrics::ErrorKind;
+use crate::runtime::ticker::Ticker;
 use crate::runtime::StatusBoard;
 
 /// Kafka's literal resource name that matches every resource of its type.
@@ -236,13 +237,8 @@ pub async fn run_acl_sync(
     };
     let name = flow.name();
     let mut memory = ConditionMemory::default();
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
+    let mut ticker = Ticker::new(every, &shutdown);
+    while ticker.tick().await {
         let outcome = tokio::select! {
             _ = shutdown.cancelled() => return,
             outcome = sync_topic_acls(&flow, &source, &target) => outcome,

@@ -23,6 +23,7 @@ use super::offset_sync::OffsetSyncState;
 use super::progress::{progress_topic, ProgressStore, PROGRESS_TOPIC_PARTITIONS};
 use super::resume::already_replicated;
 use super::status::StatusBoard;
+use super::ticker::Ticker;
 use super::topics::{
     ensure_compacted_topic, ensure_compacted_topics, ensure_remote_topic, InternalTopic,
 };
@@ -689,13 +690,8 @@ async fn emit_heartbeats(
         return;
     };
     let topic = flow.policy.heartbeats_topic().to_string();
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
+    let mut ticker = Ticker::new(every, &shutdown);
+    while ticker.tick().await {
         let at = now_ms();
         let heartbeat = Heartbeat {
             source_cluster_alias: flow.source.to_string(),

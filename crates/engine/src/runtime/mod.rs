@@ -9,6 +9,7 @@ pub mod progress;
 pub mod replicator;
 pub mod resume;
 pub mod status;
+pub(crate) mod ticker;
 pub mod topics;
 pub mod writer;
 

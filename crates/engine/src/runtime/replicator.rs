@@ -23,6 +23,7 @@ use tracing::{debug, error, info, warn};
 use super::clients;
 use super::flow::{run_flow, FlowTuning};
 use super::status::{FlowState, StatusBoard};
+use super::ticker::Ticker;
 use super::topics::effective_replication_factor;
 use crate::config::mm2::{ClientRole, ClusterConfig, FlowConfig, Mm2Config};
 use crate::forward::TopicPartition;
@@ -625,13 +626,8 @@ async fn ensure_canary_topic(source: &KafkaClient, flow: &FlowConfig) {
 /// Polls the end offsets of every known partition from its source, every
 /// [`END_OFFSET_POLL_INTERVAL`], until the engine stops.
 async fn poll_end_offsets(inner: Arc<Inner>) {
-    let mut tick = tokio::time::interval(END_OFFSET_POLL_INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = inner.shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
+    let mut ticker = Ticker::new(END_OFFSET_POLL_INTERVAL, &inner.shutdown);
+    while ticker.tick().await {
         let sources: Vec<(String, ClusterConfig)> = match inner.flows.try_lock() {
             Ok(flows) => flows
                 .iter()

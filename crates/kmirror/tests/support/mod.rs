@@ -193,7 +193,7 @@ pub fn total_end_offset(cluster: &KafkaCluster, topic: &str) -> i64 {
 }
 
 /// The payload of an HTTP/1.1 chunked body.
-fn dechunk(mut body: &str) -> String {
+pub fn dechunk(mut body: &str) -> String {
     let mut out = String::new();
     while let Some((size, rest)) = body.split_once("\r\n") {
         let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
