@@ -35,7 +35,7 @@ pub enum SecurityError {
         option: &'static str,
         mechanism: &'static str,
     },
-    #[error("{key}={path}: {problem}")]
+    #[error("{key}={path}: {problem}{}", problem.hint(key))]
     Store {
         key: &'static str,
         path: String,
@@ -62,12 +62,54 @@ pub enum StoreProblem {
     NoPrivateKey,
     #[error("a certificate in it cannot be parsed")]
     BadCertificate,
-    #[error("{0} (check the store type and ssl.*store.password)")]
+    #[error("{0}")]
     Jks(JksError),
-    #[error("not a PKCS12 file, or ssl.*store.password is wrong")]
+    #[error("not a PKCS12 file, or its password is wrong")]
     Pkcs12,
     #[error("the encrypted private key does not decrypt: ssl.key.password is wrong")]
     KeyPassword,
+}
+
+impl StoreProblem {
+    /// The keys to look at for this problem of the store at `location_key`
+    /// (`ssl.truststore.location` or `ssl.keystore.location`), named in
+    /// full: an operator greps the file for them.
+    fn hint(&self, location_key: &str) -> String {
+        let (type_key, password_key) = store_keys(location_key);
+        match self {
+            StoreProblem::Jks(JksError::KeyPassword) => {
+                "; check ssl.key.password (unset, it is ssl.keystore.password)".to_string()
+            }
+            StoreProblem::Jks(JksError::NotJks) => format!("; check {type_key}"),
+            StoreProblem::Jks(_) | StoreProblem::Pkcs12 => {
+                format!("; check {password_key} and {type_key}")
+            }
+            _ => String::new(),
+        }
+    }
+
+    /// The key to change first for this problem of the store at
+    /// `location_key`.
+    fn key(&self, location_key: &'static str) -> &'static str {
+        let (type_key, password_key) = store_keys(location_key);
+        match self {
+            StoreProblem::Jks(JksError::KeyPassword) | StoreProblem::KeyPassword => {
+                "ssl.key.password"
+            }
+            StoreProblem::Jks(JksError::NotJks) => type_key,
+            StoreProblem::Jks(_) | StoreProblem::Pkcs12 => password_key,
+            _ => location_key,
+        }
+    }
+}
+
+/// `(type key, password key)` of the store at `location_key`.
+fn store_keys(location_key: &str) -> (&'static str, &'static str) {
+    if location_key.starts_with("ssl.truststore") {
+        ("ssl.truststore.type", "ssl.truststore.password")
+    } else {
+        ("ssl.keystore.type", "ssl.keystore.password")
+    }
 }
 
 impl SecurityError {
@@ -76,8 +118,8 @@ impl SecurityError {
         match self {
             SecurityError::InvalidValue { key, .. }
             | SecurityError::Missing { key, .. }
-            | SecurityError::InlineNeedsPem { key, .. }
-            | SecurityError::Store { key, .. } => key,
+            | SecurityError::InlineNeedsPem { key, .. } => key,
+            SecurityError::Store { key, problem, .. } => problem.key(key),
             SecurityError::GssapiDefault | SecurityError::UnsupportedMechanism(_) => {
                 "sasl.mechanism"
             }
@@ -86,5 +128,57 @@ impl SecurityError {
             SecurityError::UnusableIdentity(_) => "ssl.keystore.location",
             SecurityError::NoTlsVersion => "ssl.enabled.protocols",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(key: &'static str, problem: StoreProblem) -> SecurityError {
+        SecurityError::Store {
+            key,
+            path: "/etc/kmirror/store".into(),
+            problem,
+        }
+    }
+
+    #[test]
+    fn store_errors_name_the_exact_key_to_change() {
+        let wrong = store(
+            "ssl.keystore.location",
+            StoreProblem::Jks(JksError::Integrity),
+        );
+        assert_eq!(wrong.key(), "ssl.keystore.password");
+        assert!(
+            wrong
+                .to_string()
+                .ends_with("; check ssl.keystore.password and ssl.keystore.type"),
+            "{wrong}"
+        );
+        let wrong = store("ssl.truststore.location", StoreProblem::Pkcs12);
+        assert_eq!(wrong.key(), "ssl.truststore.password");
+        assert!(
+            wrong.to_string().contains("check ssl.truststore.password"),
+            "{wrong}"
+        );
+        let wrong = store(
+            "ssl.keystore.location",
+            StoreProblem::Jks(JksError::KeyPassword),
+        );
+        assert_eq!(wrong.key(), "ssl.key.password");
+        assert!(
+            wrong.to_string().contains("check ssl.key.password"),
+            "{wrong}"
+        );
+        let missing = store(
+            "ssl.keystore.location",
+            StoreProblem::Unreadable("entity not found".into()),
+        );
+        assert_eq!(missing.key(), "ssl.keystore.location");
+        assert_eq!(
+            missing.to_string(),
+            "ssl.keystore.location=/etc/kmirror/store: cannot read the file (entity not found)"
+        );
     }
 }

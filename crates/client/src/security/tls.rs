@@ -231,7 +231,7 @@ pub enum TlsFailure {
     Expired,
     #[error("the broker's certificate is not valid for host `{0}`: connect with a name the certificate lists, or set ssl.endpoint.identification.algorithm= (empty) to check the chain only")]
     HostnameMismatch(String),
-    #[error("the broker refused the client certificate ({0}): set ssl.keystore.* to a certificate the broker trusts")]
+    #[error("the broker refused the client certificate, or requires one and none is set ({0}): set ssl.keystore.* to a certificate signed by a CA the broker trusts")]
     ClientCertificateRefused(String),
     #[error("the broker closed the connection during the TLS handshake: is this a PLAINTEXT or SASL_PLAINTEXT listener? check security.protocol")]
     ClosedDuringHandshake,
