@@ -100,19 +100,24 @@ fn sasl_ssl_both_ways_with_jks_pem_and_a_file_provider() {
         .set("kafka-b->kafka-a.topics", &topic)
         .set("emit.heartbeats.interval.seconds", "1")
         .set("emit.checkpoints.interval.seconds", "1")
+        // Each flow's first discovery may run before the other flow has
+        // created `heartbeats` on its source; the next one finds it (MM2
+        // waits 600 s for that too).
+        .set("refresh.topics.interval.seconds", "2")
         .set("config.providers", "file")
         .set(
             "config.providers.file.class",
             "org.apache.kafka.common.config.provider.FileConfigProvider",
         )
-        .line("# Beijing: SCRAM-SHA-512 over TLS, the JKS truststore");
-    scram(
-        &mut file,
-        "kafka-a",
-        "SCRAM-SHA-512",
-        ADMIN_USER,
-        a.security().password(ADMIN_USER),
-    );
+        .line("# Beijing: SCRAM-SHA-512 over TLS, the JKS truststore")
+        .set("kafka-a.security.protocol", "SASL_SSL")
+        .set("kafka-a.sasl.mechanism", "SCRAM-SHA-512")
+        // The JAAS text over two lines, as operators wrap it.
+        .line(&format!(
+            "kafka-a.sasl.jaas.config = {SCRAM_MODULE} required \\\n    \
+             username=\"{ADMIN_USER}\" password=\"{}\";",
+            a.security().password(ADMIN_USER)
+        ));
     jks_truststore(&mut file, "kafka-a");
     file.line("# Shanghai: SCRAM-SHA-256, a PEM truststore, the password in a file");
     scram(
