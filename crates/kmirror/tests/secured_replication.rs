@@ -294,12 +294,7 @@ fn check_with_key(form: KeyStoreForm) -> (Option<i32>, String) {
 
 /// The legacy encrypted PEM key (PBEWithSHA1AndDESede, what a working MM2
 /// on JDK 17 has), inline and as a key store file with the chain.
-///
-/// Ignored until kmirror reads the PKCS#12 PBE scheme: today the `pkcs8`
-/// crate does not decode `pbeWithSHAAnd3-KeyTripleDES-CBC` and `check`
-/// exits 2 with "ssl.keystore.key=(inline): not valid PEM".
 #[test]
-#[ignore = "kmirror cannot read PBEWithSHA1AndDESede-encrypted PEM keys yet"]
 fn mutual_tls_with_legacy_encrypted_pem_keys() {
     let _serial = one_at_a_time();
     for form in [
