@@ -44,6 +44,30 @@ pub fn missing_acl(
     }
 }
 
+/// What to do when a flow fails on an authorization refusal outside the
+/// data path (creating internal topics, reading groups): which principals
+/// need which ACLs, as the README's "ACLs kmirror needs" lists them.
+pub fn flow_failure_hint(
+    error: &ClientError,
+    source: &str,
+    source_principal: Option<&str>,
+    target: &str,
+    target_principal: Option<&str>,
+) -> Option<String> {
+    let unknown = "<the principal kmirror connects as>";
+    match error.broker_error()? {
+        ResponseError::TopicAuthorizationFailed
+        | ResponseError::ClusterAuthorizationFailed
+        | ResponseError::GroupAuthorizationFailed => Some(format!(
+            "a cluster refused kmirror an operation: grant {} on {source} and {} on {target} \
+             the ACLs listed under \"ACLs kmirror needs\" in the README",
+            source_principal.unwrap_or(unknown),
+            target_principal.unwrap_or(unknown),
+        )),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,6 +104,26 @@ mod tests {
         .unwrap();
         assert!(hint.contains("READ on topic orders"), "{hint}");
         assert!(hint.contains("<the principal kmirror connects as>"));
+    }
+
+    #[test]
+    fn flow_failures_name_both_principals() {
+        let hint = flow_failure_hint(
+            &broker(ResponseError::TopicAuthorizationFailed),
+            "kafka-a",
+            Some("User:reader"),
+            "kafka-b",
+            Some("User:writer"),
+        )
+        .unwrap();
+        assert!(
+            hint.contains("User:reader on kafka-a and User:writer on kafka-b"),
+            "{hint}"
+        );
+        assert_eq!(
+            flow_failure_hint(&broker(ResponseError::NotController), "a", None, "b", None),
+            None
+        );
     }
 
     #[test]

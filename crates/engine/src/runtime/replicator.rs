@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, error, info, warn};
 
+use super::authorization;
 use super::clients;
 use super::flow::{run_flow, FlowTuning};
 use super::status::{FlowState, StatusBoard};
@@ -554,6 +555,10 @@ async fn supervise_flow(inner: Arc<Inner>, spec: FlowSpec, stop: CancellationTok
         match clients {
             Ok((source, target)) => {
                 ensure_canary_topic(&source, &spec.flow).await;
+                let principals = (
+                    source.config().connection.security.principal(),
+                    target.config().connection.security.principal(),
+                );
                 let result = run_flow(
                     spec.flow.clone(),
                     source,
@@ -566,7 +571,21 @@ async fn supervise_flow(inner: Arc<Inner>, spec: FlowSpec, stop: CancellationTok
                 .await;
                 match result {
                     Ok(()) => return,
-                    Err(e) => error!(flow = %name, error = %e, "flow failed; restarting"),
+                    Err(e) => {
+                        let hint = authorization::flow_failure_hint(
+                            &e,
+                            spec.flow.source.as_str(),
+                            principals.0.as_deref(),
+                            spec.flow.target.as_str(),
+                            principals.1.as_deref(),
+                        );
+                        match hint {
+                            Some(hint) => {
+                                error!(flow = %name, error = %e, hint, "flow failed; restarting")
+                            }
+                            None => error!(flow = %name, error = %e, "flow failed; restarting"),
+                        }
+                    }
                 }
             }
             Err(e) => {
