@@ -231,6 +231,12 @@ async fn load_emitted(target: &KafkaClient, topic: &str) -> BTreeMap<CheckpointK
     let mut out = BTreeMap::new();
     let records = match read_partition(target, topic, 0, Duration::from_secs(60)).await {
         Ok(records) => records,
+        // A topic created a moment ago may not be known to every broker
+        // yet; it holds no earlier checkpoints either way.
+        Err(e) if e.is_missing_topic() => {
+            debug!(topic, error = %e, "no earlier checkpoints to read");
+            return out;
+        }
         Err(e) => {
             warn!(topic, error = %e, "cannot read earlier checkpoints");
             return out;
