@@ -10,7 +10,7 @@ use std::process::Command;
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
-use crate::compare::{Ceiling, CompareOptions, Measurement};
+use crate::compare::{Ceiling, CompareOptions, Measurement, Scenario};
 use crate::replicator::ReplicatorKind;
 
 /// Where and with what the numbers were measured.
@@ -177,13 +177,10 @@ impl Report {
             m.git_commit,
             self.elapsed_s / 60.0
         );
-        let _ = writeln!(
-            w,
+        let wants = |s: Scenario| o.scenarios.contains(&s);
+        let mut settings = format!(
             "Settings: {} partitions, {} B records, catch-up {:.0} MiB for the first codec and \
-             {:.0} MiB for the others, {} round(s) \
-             alternating {}; latency at {} records/s for {} s (first {} s left out); \
-             far region {} ms RTT, cap {:.0} Mbit/s, {:.0} MiB per topic, {} s window; \
-             kmirror gets the {} properties file.\n",
+             {:.0} MiB for the others, {} round(s) alternating {}",
             o.partitions,
             o.record_size,
             o.catchup_bytes as f64 / (1 << 20) as f64,
@@ -194,13 +191,30 @@ impl Report {
                 .map(|r| r.label())
                 .collect::<Vec<_>>()
                 .join(", "),
-            o.latency_rate,
-            o.latency_seconds,
-            o.latency_warmup_seconds,
-            o.far_round_trip.as_millis(),
-            o.far_bandwidth as f64 * 8.0 / 1e6,
-            o.far_bytes as f64 / (1 << 20) as f64,
-            o.far_window.as_secs(),
+        );
+        if wants(Scenario::SaslSsl) {
+            settings.push_str(" (and kmirror over PLAINTEXT in the SASL_SSL scenario)");
+        }
+        if wants(Scenario::Latency) {
+            let _ = write!(
+                settings,
+                "; latency at {} records/s for {} s (first {} s left out)",
+                o.latency_rate, o.latency_seconds, o.latency_warmup_seconds
+            );
+        }
+        if wants(Scenario::FarRegion) {
+            let _ = write!(
+                settings,
+                "; far region {} ms RTT, cap {:.0} Mbit/s, {:.0} MiB per topic, {} s window",
+                o.far_round_trip.as_millis(),
+                o.far_bandwidth as f64 * 8.0 / 1e6,
+                o.far_bytes as f64 / (1 << 20) as f64,
+                o.far_window.as_secs(),
+            );
+        }
+        let _ = writeln!(
+            w,
+            "{settings}; kmirror gets the {} properties file.\n",
             match o.kmirror_config {
                 crate::compare::KmirrorConfig::Default => "default (MM2 default's)",
                 crate::compare::KmirrorConfig::Tuned => "tuned (MM2 tuned's)",
