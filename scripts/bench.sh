@@ -6,6 +6,10 @@
 #       MM2 default and MM2 tuned, twice each alternating, and writes
 #       docs/bench-results/results.{md,json} (results-quick.* with --quick).
 #       A full run takes about half an hour on two cores.
+#   scripts/bench.sh --scenario sasl-ssl  the SASL_SSL scenario alone (issue 9):
+#       kmirror and MM2 tuned over SASL_SSL, kmirror over PLAINTEXT, on two
+#       secured clusters; writes docs/bench-results/results-sasl-ssl.*.
+#       About three minutes on two cores.
 #   scripts/bench.sh raw-forward [options] the raw data path alone (issue 2).
 #
 # Options: scripts/bench.sh --help, scripts/bench.sh raw-forward --help.

@@ -18,14 +18,16 @@
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
 use kmirror_client::admin::NewTopic;
-use kmirror_testbed::{Compression, GenOptions, GenReport, JavaCommand, KafkaCluster};
+use kmirror_testbed::{
+    Compression, GenOptions, GenReport, JavaCommand, KafkaCluster, SecurityOptions,
+};
 use serde::Serialize;
 
 use crate::latency::{consume_latencies, LatencyStats, Sample};
@@ -34,6 +36,14 @@ use crate::proc_stats::{self, ProcStats};
 use crate::proxy::{DelayProxy, LinkSettings, Upstream};
 use crate::replicator::{mm2_properties, FlowSpec, ReplicatorKind, RunningReplicator};
 use crate::report::{self, Report};
+
+mod perf_tools;
+mod sasl_ssl;
+
+use perf_tools::{
+    parse_consumer_performance, parse_producer_performance, tool_stdout, write_payload_file,
+};
+pub use sasl_ssl::SecuredAccess;
 
 /// The scenarios of issue 4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -45,10 +55,24 @@ pub enum Scenario {
     Latency,
     StartUp,
     FarRegion,
+    /// Catch-up over SASL_SSL (SCRAM-SHA-512, TLS on both sides) against
+    /// kmirror over PLAINTEXT on the same clusters (issue 9); not part of
+    /// the default set, see [`CompareOptions::sasl_ssl`].
+    SaslSsl,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 5] = [
+    pub const ALL: [Scenario; 6] = [
+        Self::Ceiling,
+        Self::CatchUp,
+        Self::Latency,
+        Self::StartUp,
+        Self::FarRegion,
+        Self::SaslSsl,
+    ];
+
+    /// What a full run measures when no scenario is named.
+    pub const DEFAULT: [Scenario; 5] = [
         Self::Ceiling,
         Self::CatchUp,
         Self::Latency,
@@ -63,6 +87,7 @@ impl Scenario {
             Self::Latency => "latency",
             Self::StartUp => "start-up",
             Self::FarRegion => "far-region",
+            Self::SaslSsl => "sasl-ssl",
         }
     }
 
@@ -132,7 +157,7 @@ impl CompareOptions {
             out: PathBuf::from("docs/bench-results"),
             kmirror_bin: None,
             kmirror_config: KmirrorConfig::Default,
-            scenarios: Scenario::ALL.to_vec(),
+            scenarios: Scenario::DEFAULT.to_vec(),
             replicators: ReplicatorKind::ALL.to_vec(),
             rounds: 2,
             partitions: 12,
@@ -318,9 +343,20 @@ pub fn run(options: &CompareOptions) -> Result<Report> {
 
 /// Starts `kafka-a` and `kafka-b` side by side (in parallel), tuned for
 /// benchmarks: full JIT, 1 GiB heaps, deleted topics' files removed after
-/// a second rather than a minute.
-pub fn start_cluster_pair(quick: bool) -> Result<(KafkaCluster, KafkaCluster)> {
-    let start = |name: &'static str| std::thread::spawn(move || bench_cluster(name, quick).start());
+/// a second rather than a minute. Secured clusters (`secured`) also have
+/// the test bed's SASL_SSL, SSL and SASL_PLAINTEXT listeners and SCRAM
+/// users.
+pub fn start_cluster_pair(quick: bool, secured: bool) -> Result<(KafkaCluster, KafkaCluster)> {
+    let start = |name: &'static str| {
+        std::thread::spawn(move || {
+            let builder = bench_cluster(name, quick);
+            if secured {
+                builder.secured(SecurityOptions::new()).start()
+            } else {
+                builder.start()
+            }
+        })
+    };
     let a = start("kafka-a");
     let b = start("kafka-b");
     let a = a
@@ -394,6 +430,8 @@ struct CatchUp<'a> {
     partitions: i32,
     /// End this long after the first record arrived, even if incomplete.
     window: Option<Duration>,
+    /// Replicate through the sides' SASL_SSL listeners.
+    secured: bool,
 }
 
 struct Bench<'a> {
@@ -414,6 +452,9 @@ struct Side {
     broker_pid: Option<u32>,
     /// What replicators and probes bootstrap from (the proxy when far).
     bootstrap: String,
+    /// The SASL_SSL listener and a client's keys for it, on secured
+    /// clusters (probes still use `bootstrap`, the PLAINTEXT listener).
+    secured: Option<SecuredAccess>,
     probe: Probe,
 }
 
@@ -430,7 +471,7 @@ impl Bench<'_> {
             Scenario::StartUp,
         ];
         if local.iter().any(|s| self.wants(*s)) {
-            let (a, b) = start_cluster_pair(self.options.quick)?;
+            let (a, b) = start_cluster_pair(self.options.quick, false)?;
             let a = self.side(a, None)?;
             let b = self.side(b, None)?;
             self.local_scenarios(&a, &b)?;
@@ -442,6 +483,9 @@ impl Bench<'_> {
             let a = bench_cluster("kafka-a", self.options.quick).start();
             let a = self.side(a, None)?;
             self.far_region(&a)?;
+        }
+        if self.wants(Scenario::SaslSsl) {
+            self.sasl_ssl()?;
         }
         Ok(())
     }
@@ -456,6 +500,7 @@ impl Bench<'_> {
             broker_pid: cluster.broker_pid(0),
             cluster,
             bootstrap,
+            secured: None,
             probe,
         })
     }
@@ -484,6 +529,7 @@ impl Bench<'_> {
                         codec: *codec,
                         partitions: options.partitions,
                         window: None,
+                        secured: false,
                     };
                     self.each_replicator(&name, |bench, kind, round| {
                         bench.catch_up(&run, kind, round, a, b)
@@ -529,24 +575,36 @@ impl Bench<'_> {
     ) {
         for round in 1..=self.options.rounds {
             for kind in self.options.replicators.clone() {
-                eprintln!("[bench] {scenario}: {} (round {round})", kind.label());
-                let measurement = body(self, kind, round).unwrap_or_else(|e| {
-                    eprintln!("[bench] {scenario}: {} failed: {e:#}", kind.label());
-                    Measurement::failed(scenario, kind, round, format!("{e:#}"))
-                });
-                eprintln!("[bench]   {}", report::one_line(&measurement));
-                let anomalous = measurement.error.is_some()
-                    || !measurement.complete
-                        && measurement.scenario != "start-up"
-                        && !measurement.scenario.starts_with("far-region")
-                    || measurement.replicated_records > measurement.expected_records
-                        && measurement.scenario != "start-up";
-                if anomalous {
-                    self.keep_logs(&measurement);
-                }
-                self.measurements.push(measurement);
+                self.record(scenario, kind, round, |bench| body(bench, kind, round));
             }
         }
+    }
+
+    /// Runs one measurement and records it (as failed if `body` fails),
+    /// keeping the logs of a run that failed, fell short or duplicated.
+    fn record(
+        &mut self,
+        scenario: &str,
+        kind: ReplicatorKind,
+        round: usize,
+        body: impl FnOnce(&mut Self) -> Result<Measurement>,
+    ) {
+        eprintln!("[bench] {scenario}: {} (round {round})", kind.label());
+        let measurement = body(self).unwrap_or_else(|e| {
+            eprintln!("[bench] {scenario}: {} failed: {e:#}", kind.label());
+            Measurement::failed(scenario, kind, round, format!("{e:#}"))
+        });
+        eprintln!("[bench]   {}", report::one_line(&measurement));
+        let anomalous = measurement.error.is_some()
+            || !measurement.complete
+                && measurement.scenario != "start-up"
+                && !measurement.scenario.starts_with("far-region")
+            || measurement.replicated_records > measurement.expected_records
+                && measurement.scenario != "start-up";
+        if anomalous {
+            self.keep_logs(&measurement);
+        }
+        self.measurements.push(measurement);
     }
 
     /// Copies the logs of the last run (the one `measurement` describes)
@@ -726,6 +784,8 @@ impl Bench<'_> {
             topic: topic.to_string(),
             partitions,
             compression: codec,
+            source_props: Vec::new(),
+            target_props: Vec::new(),
         }
     }
 
@@ -760,8 +820,12 @@ impl Bench<'_> {
             codec,
             partitions,
             window,
+            secured,
         } = *run;
-        let flow = self.flow(source, target, topic, codec, partitions);
+        let mut flow = self.flow(source, target, topic, codec, partitions);
+        if secured {
+            sasl_ssl::secure_flow(&mut flow, source, target)?;
+        }
         let remote = flow.remote_topic();
         let expected = loaded.sent;
         let bytes_per_record = loaded.bytes as f64 / loaded.sent.max(1) as f64;
@@ -1145,6 +1209,7 @@ impl Bench<'_> {
                     codec: Compression::Lz4,
                     partitions: *partitions,
                     window: Some(options.far_window),
+                    secured: false,
                 };
                 self.each_replicator(&name, |bench, kind, round| {
                     bench.catch_up(&run, kind, round, a, &far)
@@ -1199,91 +1264,9 @@ fn testbed_broker_address(name: &str) -> Option<SocketAddr> {
         .ok()
 }
 
-/// Records/s from ConsumerPerformance's CSV line (`fetch.nMsg.sec`, the
-/// rate without the group join).
-fn parse_consumer_performance(stdout: &str) -> Option<f64> {
-    let mut lines = stdout.lines().filter(|l| !l.trim().is_empty());
-    let header: Vec<&str> = lines
-        .find(|l| l.contains("fetch.nMsg.sec"))?
-        .split(',')
-        .map(str::trim)
-        .collect();
-    let values: Vec<&str> = lines.next()?.split(',').map(str::trim).collect();
-    let index = header.iter().position(|h| *h == "fetch.nMsg.sec")?;
-    values.get(index)?.parse().ok()
-}
-
-/// Records/s from ProducerPerformance's summary line
-/// (`N records sent, R records/sec (M MB/sec), ...`).
-fn parse_producer_performance(stdout: &str) -> Option<f64> {
-    let line = stdout.lines().rev().find(|l| l.contains("records sent"))?;
-    let rate = line.split(',').nth(1)?.trim();
-    rate.split_whitespace().next()?.parse().ok()
-}
-
-/// Payloads for ProducerPerformance like the test bed's loader writes: text
-/// cut from a pool of random words (neither random bytes nor constant), one
-/// per line.
-fn write_payload_file(path: &Path, size: usize) -> Result<()> {
-    use rand::{Rng as _, SeedableRng as _};
-    let mut rng = rand::rngs::StdRng::seed_from_u64(42);
-    let words: Vec<String> = (0..512)
-        .map(|_| {
-            let len = rng.gen_range(3..11);
-            (0..len)
-                .map(|_| rng.gen_range(b'a'..=b'z') as char)
-                .collect()
-        })
-        .collect();
-    let mut text = String::new();
-    for _ in 0..1000 {
-        let mut line = String::with_capacity(size + 16);
-        while line.len() < size {
-            line.push_str(&words[rng.gen_range(0..words.len())]);
-            line.push(if rng.gen_range(0..10) == 0 { ',' } else { ' ' });
-        }
-        line.truncate(size);
-        writeln!(text, "{line}").expect("write to a String");
-    }
-    std::fs::write(path, text)?;
-    Ok(())
-}
-
-/// The standard output of one of Kafka's perf tools, or why it failed.
-fn tool_stdout(tool: &str, output: &std::process::Output) -> Result<String> {
-    if !output.status.success() {
-        bail!(
-            "{tool} failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_perf_tool_output() {
-        let consumer = "start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec\n\
-            2024-01-01 00:00:00:000, 2024-01-01 00:00:10:000, 976.5625, 97.6563, 1000000, 100000.0000, 3000, 7000, 139.5089, 142857.1429\n";
-        assert_eq!(parse_consumer_performance(consumer), Some(142857.1429));
-        let producer = "500000 records sent, 99990.0 records/sec (97.65 MB/sec), 3.0 ms avg latency, 300.0 ms max latency.\n\
-            1000000 records sent, 120000.5 records/sec (117.19 MB/sec), 200.10 ms avg latency, 800.00 ms max latency, 150 ms 50th, 600 ms 95th, 700 ms 99th, 790 ms 99.9th.\n";
-        assert_eq!(parse_producer_performance(producer), Some(120000.5));
-    }
-
-    #[test]
-    fn payload_lines_have_the_record_size() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("p.txt");
-        write_payload_file(&path, 100).unwrap();
-        let text = std::fs::read_to_string(path).unwrap();
-        assert_eq!(text.lines().count(), 1000);
-        assert!(text.lines().all(|l| l.len() == 100));
-    }
 
     #[test]
     fn scenario_keys_round_trip() {

@@ -10,6 +10,9 @@
 //!   memory; the replicator's own CPU and peak RSS come from `/proc`
 //!   ([`proc_stats`]). Results go to a Markdown table and a JSON file
 //!   ([`report`]).
+//!   Its SASL_SSL scenario (issue 9, run alone with `--scenario
+//!   sasl-ssl`) copies the same data over SASL_SSL (kmirror, MM2) and over
+//!   PLAINTEXT (kmirror) on two secured clusters.
 //!
 //! `scripts/bench.sh` runs the full comparison; `docs/BENCHMARKS.md` holds
 //! the method and the latest table. The CI smoke test runs the quickest

@@ -71,8 +71,10 @@ enum Command {
         /// Which properties file kmirror gets: default or tuned.
         #[arg(long, default_value = "default")]
         kmirror_config: String,
-        /// Comma-separated: ceiling, catch-up, latency, start-up, far-region.
-        #[arg(long, value_delimiter = ',')]
+        /// Comma-separated: ceiling, catch-up, latency, start-up, far-region
+        /// (the default set), sasl-ssl (only when named; alone, it defaults
+        /// to kmirror and MM2 tuned, lz4 and none, 512 MiB each).
+        #[arg(long, alias = "scenario", value_delimiter = ',')]
         scenarios: Vec<String>,
         /// Comma-separated: kmirror, mm2-default, mm2-tuned.
         #[arg(long, value_delimiter = ',')]
@@ -182,7 +184,10 @@ fn main() -> Result<()> {
             far_rtt_ms,
             far_mbit,
         } => {
-            let mut options = if quick {
+            let sasl_ssl_alone = scenarios == ["sasl-ssl"];
+            let mut options = if sasl_ssl_alone {
+                CompareOptions::sasl_ssl(quick)
+            } else if quick {
                 CompareOptions::quick()
             } else {
                 CompareOptions::full()

@@ -106,7 +106,7 @@ pub fn run(options: &RawForwardOptions) -> Result<RawForwardReport> {
         match (&options.source_bootstrap, &options.target_bootstrap) {
             (Some(s), Some(t)) => (s.clone(), t.clone()),
             (None, None) => {
-                let (a, b) = crate::compare::start_cluster_pair(false)?;
+                let (a, b) = crate::compare::start_cluster_pair(false, false)?;
                 let bootstraps = (a.bootstrap(), b.bootstrap());
                 owned.push(a);
                 owned.push(b);

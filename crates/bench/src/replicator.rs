@@ -80,6 +80,11 @@ pub struct FlowSpec {
     /// The codec the source data was produced with, which a tuned MM2
     /// producer uses too (MM2 decompresses and recompresses every record).
     pub compression: Compression,
+    /// Client properties of the source cluster (`security.protocol`,
+    /// `ssl.*`, `sasl.*`), written under its alias; empty for PLAINTEXT.
+    pub source_props: Vec<(String, String)>,
+    /// The same for the target cluster.
+    pub target_props: Vec<(String, String)>,
 }
 
 impl FlowSpec {
@@ -100,6 +105,14 @@ pub fn mm2_properties(flow: &FlowSpec, tuned: bool) -> String {
     line(format!("clusters = {s}, {t}"));
     line(format!("{s}.bootstrap.servers = {}", flow.source_bootstrap));
     line(format!("{t}.bootstrap.servers = {}", flow.target_bootstrap));
+    // Cluster-level keys: MM2 hands them to every client of the cluster
+    // (consumer, producer, admin, its Connect worker), and kmirror reads
+    // them where MM2 does.
+    for (alias, props) in [(s, &flow.source_props), (t, &flow.target_props)] {
+        for (key, value) in props {
+            line(format!("{alias}.{key} = {value}"));
+        }
+    }
     line(format!("{s}->{t}.enabled = true"));
     line(format!("{s}->{t}.topics = {}", regex_quote(&flow.topic)));
     line("# Single-broker test-bed clusters.".into());
@@ -328,6 +341,8 @@ mod tests {
             topic: "bench.lz4".into(),
             partitions: 12,
             compression: Compression::Lz4,
+            source_props: Vec::new(),
+            target_props: Vec::new(),
         }
     }
 
@@ -346,6 +361,23 @@ mod tests {
         assert!(text.contains("tasks.max = 12\n"), "{text}");
         assert!(text.contains("dst1.producer.compression.type = lz4\n"));
         assert!(text.contains("src1.consumer.max.partition.fetch.bytes = 10485760\n"));
+    }
+
+    #[test]
+    fn cluster_props_go_under_their_alias() {
+        let mut flow = flow();
+        flow.source_props = vec![("security.protocol".into(), "SASL_SSL".into())];
+        flow.target_props = vec![("sasl.mechanism".into(), "SCRAM-SHA-512".into())];
+        let text = mm2_properties(&flow, true);
+        assert!(
+            text.contains("src1.security.protocol = SASL_SSL\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("dst1.sasl.mechanism = SCRAM-SHA-512\n"),
+            "{text}"
+        );
+        assert!(!text.contains("dst1.security.protocol"), "{text}");
     }
 
     #[test]

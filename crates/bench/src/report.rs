@@ -10,7 +10,7 @@ use std::process::Command;
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
-use crate::compare::{Ceiling, CompareOptions, Measurement};
+use crate::compare::{Ceiling, CompareOptions, Measurement, Scenario};
 use crate::replicator::ReplicatorKind;
 
 /// Where and with what the numbers were measured.
@@ -177,13 +177,10 @@ impl Report {
             m.git_commit,
             self.elapsed_s / 60.0
         );
-        let _ = writeln!(
-            w,
+        let wants = |s: Scenario| o.scenarios.contains(&s);
+        let mut settings = format!(
             "Settings: {} partitions, {} B records, catch-up {:.0} MiB for the first codec and \
-             {:.0} MiB for the others, {} round(s) \
-             alternating {}; latency at {} records/s for {} s (first {} s left out); \
-             far region {} ms RTT, cap {:.0} Mbit/s, {:.0} MiB per topic, {} s window; \
-             kmirror gets the {} properties file.\n",
+             {:.0} MiB for the others, {} round(s) alternating {}",
             o.partitions,
             o.record_size,
             o.catchup_bytes as f64 / (1 << 20) as f64,
@@ -194,13 +191,30 @@ impl Report {
                 .map(|r| r.label())
                 .collect::<Vec<_>>()
                 .join(", "),
-            o.latency_rate,
-            o.latency_seconds,
-            o.latency_warmup_seconds,
-            o.far_round_trip.as_millis(),
-            o.far_bandwidth as f64 * 8.0 / 1e6,
-            o.far_bytes as f64 / (1 << 20) as f64,
-            o.far_window.as_secs(),
+        );
+        if wants(Scenario::SaslSsl) {
+            settings.push_str(" (and kmirror over PLAINTEXT in the SASL_SSL scenario)");
+        }
+        if wants(Scenario::Latency) {
+            let _ = write!(
+                settings,
+                "; latency at {} records/s for {} s (first {} s left out)",
+                o.latency_rate, o.latency_seconds, o.latency_warmup_seconds
+            );
+        }
+        if wants(Scenario::FarRegion) {
+            let _ = write!(
+                settings,
+                "; far region {} ms RTT, cap {:.0} Mbit/s, {:.0} MiB per topic, {} s window",
+                o.far_round_trip.as_millis(),
+                o.far_bandwidth as f64 * 8.0 / 1e6,
+                o.far_bytes as f64 / (1 << 20) as f64,
+                o.far_window.as_secs(),
+            );
+        }
+        let _ = writeln!(
+            w,
+            "{settings}; kmirror gets the {} properties file.\n",
             match o.kmirror_config {
                 crate::compare::KmirrorConfig::Default => "default (MM2 default's)",
                 crate::compare::KmirrorConfig::Tuned => "tuned (MM2 tuned's)",
@@ -388,6 +402,8 @@ impl Report {
             let _ = writeln!(w);
         }
 
+        self.sasl_ssl_markdown(w);
+
         let _ = writeln!(w, "## Every run\n");
         let _ = writeln!(w, "| scenario | replicator | round | result |");
         let _ = writeln!(w, "|---|---|---:|---|");
@@ -402,6 +418,57 @@ impl Report {
             );
         }
         md
+    }
+
+    /// The SASL_SSL scenario's table: each codec over SASL_SSL (kmirror,
+    /// MM2) and over PLAINTEXT (kmirror), from the same run.
+    fn sasl_ssl_markdown(&self, w: &mut String) {
+        let scenarios: Vec<String> = self
+            .scenario_names()
+            .into_iter()
+            .filter(|s| s.starts_with("sasl-ssl/"))
+            .collect();
+        if scenarios.is_empty() {
+            return;
+        }
+        let _ = writeln!(w, "## Catch-up over SASL_SSL\n");
+        let _ = writeln!(
+            w,
+            "SCRAM-SHA-512 and TLS on both clusters, the same data copied over PLAINTEXT by \
+             kmirror on the same clusters in the same rounds. MB/s and CPU per GB over the \
+             copy (first to last record on the target).\n"
+        );
+        let _ = writeln!(
+            w,
+            "| data | listener | replicator | MB/s | to first s | to all s | CPU s/GB copy | CPU s/GB total | peak RSS MiB | broker CPU s | complete |"
+        );
+        let _ = writeln!(w, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|:---:|");
+        for scenario in &scenarios {
+            let rest = scenario.trim_start_matches("sasl-ssl/");
+            let (codec, listener) = match rest.strip_suffix("/plaintext") {
+                Some(codec) => (codec, "PLAINTEXT"),
+                None => (rest, "SASL_SSL"),
+            };
+            for kind in ReplicatorKind::ALL {
+                if let Some(s) = self.find(scenario, kind) {
+                    let _ = writeln!(
+                        w,
+                        "| {codec} | {listener} | {} | {} | {} | {} | {} | {} | {} | {} | {}/{} |",
+                        kind.label(),
+                        num(s.mb_per_s),
+                        num(s.first_record_s),
+                        num(s.done_s),
+                        num(s.cpu_s_per_gb),
+                        num(s.total_cpu_s_per_gb),
+                        num(s.peak_rss_mib),
+                        num(s.broker_cpu_s),
+                        s.complete_runs,
+                        s.runs
+                    );
+                }
+            }
+        }
+        let _ = writeln!(w);
     }
 
     fn scenario_names(&self) -> Vec<String> {
@@ -528,6 +595,33 @@ fn goals(summary: &[Summary], ceiling: Option<&Ceiling>) -> Vec<Goal> {
             );
         }
     }
+    // Issue 9: what TLS and SASL cost, against MM2 over the same listeners
+    // and against kmirror's own PLAINTEXT runs of the same data.
+    for scenario in scenarios
+        .iter()
+        .filter(|s| s.starts_with("sasl-ssl/") && !s.ends_with("/plaintext"))
+    {
+        let codec = scenario.trim_start_matches("sasl-ssl/");
+        let tls = get(scenario, Kmirror, |s| s.cpu_s_per_gb);
+        compare(
+            format!("CPU s per GB, SASL_SSL catch-up {codec}"),
+            "≤ 0.10",
+            tls,
+            get(scenario, Mm2Tuned, |s| s.cpu_s_per_gb),
+            "MM2 tuned SASL_SSL",
+            |r| r <= 0.10,
+        );
+        compare(
+            format!("CPU s per GB, SASL_SSL vs PLAINTEXT {codec}"),
+            "≤ 1.5",
+            tls,
+            get(&format!("{scenario}/plaintext"), Kmirror, |s| {
+                s.cpu_s_per_gb
+            }),
+            "kmirror PLAINTEXT",
+            |r| r <= 1.5,
+        );
+    }
     if scenarios.contains(&"latency") {
         compare(
             "p99 latency at steady load".into(),
@@ -652,10 +746,19 @@ pub fn one_line(m: &Measurement) -> String {
 }
 
 /// Writes `results.md` and `results.json` (`results-quick.*` for a quick
-/// run) into `out`; returns their paths.
+/// run, `results-sasl-ssl*` for the SASL_SSL scenario alone) into `out`;
+/// returns their paths.
 pub fn write(report: &Report, out: &Path, quick: bool) -> Result<(PathBuf, PathBuf)> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let stem = if quick { "results-quick" } else { "results" };
+    // The SASL_SSL scenario alone keeps its own files, next to the full
+    // run's.
+    let alone = report.options.scenarios == [crate::compare::Scenario::SaslSsl];
+    let stem = match (alone, quick) {
+        (false, false) => "results",
+        (false, true) => "results-quick",
+        (true, false) => "results-sasl-ssl",
+        (true, true) => "results-sasl-ssl-quick",
+    };
     let md = out.join(format!("{stem}.md"));
     let json = out.join(format!("{stem}.json"));
     std::fs::write(&md, report.to_markdown())
