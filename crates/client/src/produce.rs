@@ -266,9 +266,10 @@ impl<T: Send + 'static> PartitionSender<T> {
                     .unsent
                     .take()
                     .unwrap_or_else(|| ClientError::ConnectionClosed {
-                        addr: String::new(),
+                        addr: format!("the leader of {}-{}", self.topic, self.partition),
                         api: ApiKey::Produce,
-                        reason: "not sent".into(),
+                        reason: "not sent yet: resent in order after an earlier batch failed"
+                            .into(),
                     })),
             };
             match outcome {
