@@ -9,14 +9,14 @@
 
 mod support;
 
-use std::io::{Read as _, Write as _};
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use kmirror_testbed::{shared_cluster, KafkaCluster, ProduceOptions, TestRecord};
-use support::{dechunk, total_end_offset, two_region_config, wait_until, Kmirror};
+use support::{http, total_end_offset, two_region_config, wait_until, Kmirror};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -25,41 +25,6 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 }
 
 // ---- HTTP ------------------------------------------------------------------
-
-/// One HTTP/1.1 request; the status and body of the answer.
-fn http(address: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-    let mut stream = std::net::TcpStream::connect(address)
-        .unwrap_or_else(|e| panic!("cannot connect to {address}: {e}"));
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let body = body.unwrap_or("");
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).unwrap();
-    let answer = String::from_utf8_lossy(&answer).to_string();
-    let (head, rest) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("{method} {path}: no status in {head:?}"));
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(rest)
-    } else {
-        rest.to_string()
-    };
-    (status, body)
-}
 
 fn get_json(address: &str, path: &str) -> serde_json::Value {
     let (status, body) = http(address, "GET", path, None);

@@ -5,7 +5,6 @@
 //! Declared by the test files that use it (`#[path]`), not by `mod.rs`, so
 //! test binaries without secured clusters do not compile it.
 
-use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -223,33 +222,6 @@ pub struct HttpAnswer {
 
 /// One plain HTTP request to `address` with an optional JSON body.
 pub fn http(address: &str, method: &str, path: &str, body: Option<&str>) -> HttpAnswer {
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let body = body.unwrap_or("");
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("{method} {path}: no HTTP status in {head:?}"));
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        crate::support::dechunk(body)
-    } else {
-        body.to_string()
-    };
+    let (status, body) = crate::support::http(address, method, path, body);
     HttpAnswer { status, body }
 }
