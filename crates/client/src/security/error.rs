@@ -45,6 +45,8 @@ pub enum SecurityError {
     NoSystemRoots,
     #[error("ssl.keystore.*: the client certificate and key cannot be used: {0}")]
     UnusableIdentity(String),
+    #[error("sasl.oauthbearer.token.endpoint.url: cannot set up the HTTP client for it: {0}")]
+    TokenClient(String),
     #[error("ssl.enabled.protocols / ssl.protocol leave no TLS version kmirror speaks (TLSv1.2, TLSv1.3)")]
     NoTlsVersion,
 }
@@ -127,6 +129,7 @@ impl SecurityError {
             SecurityError::NoSystemRoots => "ssl.truststore.location",
             SecurityError::UnusableIdentity(_) => "ssl.keystore.location",
             SecurityError::NoTlsVersion => "ssl.enabled.protocols",
+            SecurityError::TokenClient(_) => "sasl.oauthbearer.token.endpoint.url",
         }
     }
 }

@@ -35,6 +35,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
+use rustls::pki_types::CertificateDer;
+
 pub use error::{SecurityError, StoreProblem};
 pub use jks::JksError;
 
@@ -144,24 +146,6 @@ impl fmt::Debug for SecurityConfig {
     }
 }
 
-impl PartialEq for SecurityConfig {
-    /// Two configs are equal when they were read from equal settings; used
-    /// to share one client between roles that resolve to the same keys.
-    fn eq(&self, other: &Self) -> bool {
-        self.protocol == other.protocol
-            && match (&self.tls, &other.tls) {
-                (None, None) => true,
-                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                _ => false,
-            }
-            && match (&self.sasl, &other.sasl) {
-                (None, None) => true,
-                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                _ => false,
-            }
-    }
-}
-
 impl SecurityConfig {
     /// PLAINTEXT: no TLS, no SASL.
     pub fn plaintext() -> Self {
@@ -190,13 +174,19 @@ impl SecurityConfig {
             .transpose()?
             .unwrap_or_default();
         let mut ignored = Vec::new();
+        // Read once: TLS and an https OAuth token endpoint trust the same CAs.
+        let trusted = if protocol != SecurityProtocol::Plaintext {
+            read_trusted(&props)?
+        } else {
+            None
+        };
         let tls = if protocol.uses_tls() {
-            Some(Arc::new(read_tls(&props, &mut ignored)?))
+            Some(Arc::new(read_tls(&props, trusted.clone(), &mut ignored)?))
         } else {
             None
         };
         let sasl = if protocol.uses_sasl() {
-            Some(Arc::new(read_sasl(&props)?))
+            Some(Arc::new(read_sasl(&props, trusted)?))
         } else {
             None
         };
@@ -259,18 +249,23 @@ impl Properties {
     }
 }
 
-fn read_tls(
-    props: &Properties,
-    ignored: &mut Vec<IgnoredSetting>,
-) -> Result<TlsSettings, SecurityError> {
+/// The CA certificates of `ssl.truststore.*`, `None` when none is set.
+fn read_trusted(props: &Properties) -> Result<Option<Vec<CertificateDer<'static>>>, SecurityError> {
     let get = |key: &str| props.get(key);
-    let trust_type = StoreType::parse("ssl.truststore.type", get("ssl.truststore.type"))?;
-    let trusted = stores::load_trusted_certificates(
-        trust_type,
+    stores::load_trusted_certificates(
+        StoreType::parse("ssl.truststore.type", get("ssl.truststore.type"))?,
         get("ssl.truststore.location"),
         get("ssl.truststore.password").filter(|p| !p.is_empty()),
         get("ssl.truststore.certificates"),
-    )?;
+    )
+}
+
+fn read_tls(
+    props: &Properties,
+    trusted: Option<Vec<CertificateDer<'static>>>,
+    ignored: &mut Vec<IgnoredSetting>,
+) -> Result<TlsSettings, SecurityError> {
+    let get = |key: &str| props.get(key);
     let keystore_type = StoreType::parse("ssl.keystore.type", get("ssl.keystore.type"))?;
     let identity = stores::load_client_identity(KeystoreSettings {
         store_type: keystore_type,
@@ -300,7 +295,10 @@ fn read_tls(
     TlsSettings::build(trusted, identity, verify_hostname, versions)
 }
 
-fn read_sasl(props: &Properties) -> Result<SaslSettings, SecurityError> {
+fn read_sasl(
+    props: &Properties,
+    trusted: Option<Vec<CertificateDer<'static>>>,
+) -> Result<SaslSettings, SecurityError> {
     let get = |key: &str| props.get(key);
     let mechanism = SaslMechanism::parse(get("sasl.mechanism"))?;
     let jaas_text = get("sasl.jaas.config")
@@ -325,17 +323,9 @@ fn read_sasl(props: &Properties) -> Result<SaslSettings, SecurityError> {
                 password: password.to_string(),
             }
         }
-        SaslMechanism::OAuthBearer => {
-            let trusted = stores::load_trusted_certificates(
-                StoreType::parse("ssl.truststore.type", get("ssl.truststore.type"))?,
-                get("ssl.truststore.location"),
-                get("ssl.truststore.password").filter(|p| !p.is_empty()),
-                get("ssl.truststore.certificates"),
-            )?;
-            SaslCredentials::OAuth(oauth::ClientCredentials::from_settings(
-                props, &module, trusted,
-            )?)
-        }
+        SaslMechanism::OAuthBearer => SaslCredentials::OAuth(
+            oauth::ClientCredentials::from_settings(props, &module, trusted)?,
+        ),
     };
-    Ok(SaslSettings::new(mechanism, credentials))
+    SaslSettings::new(mechanism, credentials)
 }

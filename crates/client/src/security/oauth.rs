@@ -130,7 +130,7 @@ pub struct OAuthTokenSource {
 }
 
 impl OAuthTokenSource {
-    pub(crate) fn new(credentials: ClientCredentials) -> Self {
+    pub(crate) fn new(credentials: ClientCredentials) -> Result<Self, SecurityError> {
         let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
@@ -142,12 +142,12 @@ impl OAuthTokenSource {
             .use_preconfigured_tls(tls)
             .timeout(TOKEN_REQUEST_TIMEOUT)
             .build()
-            .unwrap_or_default();
-        OAuthTokenSource {
+            .map_err(|e| SecurityError::TokenClient(e.to_string()))?;
+        Ok(OAuthTokenSource {
             credentials,
             cached: Mutex::new(None),
             http,
-        }
+        })
     }
 
     /// A token that is not due for refresh, fetched if needed.

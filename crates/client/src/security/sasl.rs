@@ -86,16 +86,19 @@ pub struct SaslSettings {
 }
 
 impl SaslSettings {
-    pub(crate) fn new(mechanism: SaslMechanism, credentials: SaslCredentials) -> Self {
+    pub(crate) fn new(
+        mechanism: SaslMechanism,
+        credentials: SaslCredentials,
+    ) -> Result<Self, SecurityError> {
         let tokens = match &credentials {
-            SaslCredentials::OAuth(client) => Some(OAuthTokenSource::new(client.clone())),
+            SaslCredentials::OAuth(client) => Some(OAuthTokenSource::new(client.clone())?),
             SaslCredentials::Password { .. } => None,
         };
-        SaslSettings {
+        Ok(SaslSettings {
             mechanism,
             credentials,
             tokens,
-        }
+        })
     }
 
     pub fn mechanism(&self) -> SaslMechanism {

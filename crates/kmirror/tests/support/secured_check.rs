@@ -312,31 +312,8 @@ pub fn rest_address(log: &str) -> Option<String> {
 /// `<method> <path>` on `address` with a JSON `body` (if any): the status
 /// line and the body (de-chunked, so that no secret hides across chunks).
 pub fn http(address: &str, method: &str, path: &str, body: Option<&str>) -> (String, String) {
-    use std::io::{Read as _, Write as _};
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let body = body.unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        crate::support::dechunk(body)
-    } else {
-        body.to_string()
-    };
-    (head.lines().next().unwrap_or_default().to_string(), body)
+    let (status, body) = crate::support::http(address, method, path, body);
+    (format!("HTTP/1.1 {status}"), body)
 }
 
 /// Every file under `dir`, recursively.
