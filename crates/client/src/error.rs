@@ -127,6 +127,11 @@ pub enum ClientError {
     /// The listener speaks another protocol than `security.protocol`.
     #[error("{addr}: {hint}")]
     WrongListener { addr: String, hint: &'static str },
+    /// The write lease of `scope` ran out: the group coordinator has not
+    /// confirmed this member recently enough to be sure it still owns what
+    /// it writes (see [`crate::lease`]).
+    #[error("{scope}: not written: this worker's membership in the group is no longer confirmed (write lease expired)")]
+    LeaseExpired { scope: String },
 }
 
 impl ClientError {
@@ -363,6 +368,9 @@ impl Clone for ClientError {
             ClientError::WrongListener { addr, hint } => ClientError::WrongListener {
                 addr: addr.clone(),
                 hint,
+            },
+            ClientError::LeaseExpired { scope } => ClientError::LeaseExpired {
+                scope: scope.clone(),
             },
         }
     }

@@ -8,6 +8,7 @@
 //! - [`produce_batcher`]: one produce request for many partitions.
 //! - [`admin`]: the admin, group and offset calls the engine needs.
 //! - [`acls`]: describing and creating ACLs.
+//! - [`lease`]: the write lease a group member holds while it owns work.
 //! - [`security`]: TLS (rustls) and SASL from Kafka's client security keys.
 //!
 //! The layer knows nothing about replication.
@@ -19,6 +20,7 @@ pub mod cluster;
 pub mod connection;
 pub mod error;
 pub mod fetch;
+pub mod lease;
 pub mod produce;
 pub mod produce_batcher;
 pub mod produce_request;

@@ -22,6 +22,7 @@ use tracing::{debug, warn};
 
 use crate::cluster::KafkaClient;
 use crate::error::{check_code, ClientError, Result};
+use crate::lease::WriteLease;
 use crate::produce_batcher::{BatchOutcome, BatcherKey};
 use crate::produce_request::OutgoingBatch;
 
@@ -92,6 +93,9 @@ pub struct SendConfig {
     /// First pause before a resend; doubles up to `retry_backoff_max`.
     pub retry_backoff: Duration,
     pub retry_backoff_max: Duration,
+    /// Checked before every batch is put on the wire, first send or resend;
+    /// an expired lease fails the batch at once (no retry).
+    pub lease: Option<WriteLease>,
 }
 
 impl Default for SendConfig {
@@ -103,6 +107,7 @@ impl Default for SendConfig {
             missing_topic_timeout: Duration::from_secs(10),
             retry_backoff: Duration::from_millis(100),
             retry_backoff_max: Duration::from_secs(1),
+            lease: None,
         }
     }
 }
@@ -362,6 +367,11 @@ impl<T: Send + 'static> PartitionSender<T> {
     /// through `entry.response`.
     async fn transmit(&mut self, entry: &mut InFlight<T>) -> Result<()> {
         let leader = self.client.leader(&self.topic, self.partition).await?;
+        // Last, right before the batch joins a request: a lookup above may
+        // have taken a while.
+        if let Some(lease) = &self.config.lease {
+            lease.check()?;
+        }
         let batcher = self.client.produce_batcher(BatcherKey {
             broker: leader,
             acks: self.config.acks,

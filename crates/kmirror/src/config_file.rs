@@ -12,6 +12,14 @@ pub fn load(path: &Path) -> Result<Mm2Config, String> {
     load_with_text(path).map(|(config, _)| config)
 }
 
+/// `config` restricted to the flows into `targets` (`--clusters`), if given.
+pub fn only_targets(config: Mm2Config, targets: Option<&[String]>) -> Result<Mm2Config, String> {
+    match targets {
+        Some(targets) => config.only_targets(targets).map_err(|e| e.to_string()),
+        None => Ok(config),
+    }
+}
+
 /// [`load`], also returning the file's text.
 pub fn load_with_text(path: &Path) -> Result<(Mm2Config, String), String> {
     let name = path.display().to_string();

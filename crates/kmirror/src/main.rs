@@ -11,6 +11,7 @@ mod connectors;
 mod history;
 mod logging;
 mod rest;
+mod worker;
 
 use std::process::ExitCode;
 

@@ -46,6 +46,8 @@ use super::providers;
 use crate::filter::{parse_list, ConfigPropertyFilter, GroupFilter, InvalidRegex, TopicFilter};
 use crate::policy::{ReplicationPolicy, DEFAULT_POLICY_CLASS, IDENTITY_POLICY_CLASS};
 
+mod targets;
+
 /// The name of a Kafka cluster in `clusters` (e.g. `kafka-a`). It prefixes
 /// remote topic names, so it may only hold the characters of topic names.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

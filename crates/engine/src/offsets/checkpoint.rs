@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kmirror_client::admin::{GroupState, OffsetToCommit};
+use kmirror_client::lease::WriteLease;
 use kmirror_client::{ClientError, KafkaClient};
 use kmirror_wire::mm2::Checkpoint;
 use tokio_util::sync::CancellationToken;
@@ -29,6 +30,7 @@ use crate::filter::{should_replicate_group, should_replicate_topic};
 use crate::forward::TopicPartition;
 use crate::metrics::ErrorKind;
 use crate::records::{latest_by_key, read_partition};
+use crate::runtime::ownership::Ownership;
 use crate::runtime::ticker::Ticker;
 use crate::runtime::topics::ensure_compacted_topic;
 use crate::runtime::writer::{now_ms, RecordWriter};
@@ -97,12 +99,15 @@ pub async fn translate_group(
 
 /// Emits checkpoints (and syncs group offsets) every interval until
 /// `shutdown`.
+#[allow(clippy::too_many_arguments)]
 pub async fn run_checkpoints(
     flow: FlowConfig,
     source: KafkaClient,
     target: KafkaClient,
     indexes: Arc<IndexRegistry>,
     status: Arc<StatusBoard>,
+    ownership: Arc<Ownership>,
+    lease: WriteLease,
     shutdown: CancellationToken,
 ) {
     let Some(every) = flow.emit_checkpoints.interval() else {
@@ -121,12 +126,24 @@ pub async fn run_checkpoints(
         return;
     }
     let mut emitted = load_emitted(&target, &topic).await;
-    let mut writer = RecordWriter::new(target.clone());
+    let mut writer = RecordWriter::new(target.clone()).with_lease(lease.clone());
     let sync_every = flow.sync_group_offsets.interval();
     let mut next_sync = tokio::time::Instant::now();
     let mut ticker = Ticker::new(every, &shutdown);
     while ticker.tick().await {
         let round_started_ms = now_ms();
+        if ownership.others_own_some() {
+            // Other workers run some partitions: translate through what
+            // they persisted of their indexes.
+            let loaded = indexes
+                .load_matching(&flow.name(), &target, flow.source.as_str(), |tp| {
+                    !ownership.owns(tp)
+                })
+                .await;
+            if let Err(e) = loaded {
+                warn!(flow = %flow.name(), error = %e, "cannot read the other workers' offset indexes");
+            }
+        }
         let translated = match checkpoint_round(&flow, &source, &indexes).await {
             Ok(t) => t,
             Err(e) => {
@@ -173,7 +190,11 @@ pub async fn run_checkpoints(
             if tokio::time::Instant::now() >= next_sync {
                 next_sync = tokio::time::Instant::now() + sync_every;
                 let latest: Vec<Translated> = emitted.values().cloned().collect();
-                sync_group_offsets(&flow, &target, &latest).await;
+                // A worker no longer confirmed in its group may have lost
+                // this task to another already.
+                if lease.is_valid() {
+                    sync_group_offsets(&flow, &target, &latest).await;
+                }
             }
         }
     }

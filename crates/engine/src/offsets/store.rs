@@ -124,6 +124,21 @@ impl IndexRegistry {
         target: &KafkaClient,
         source_alias: &str,
     ) -> Result<usize, ClientError> {
+        self.load_matching(flow, target, source_alias, |_| true)
+            .await
+    }
+
+    /// Loads the persisted indexes of the partitions of `flow` that
+    /// `wanted` selects, replacing what is held for them: those another
+    /// worker of the group wrote (a partition this worker takes over, or
+    /// the partitions the checkpoints translate but other workers own).
+    pub async fn load_matching(
+        &self,
+        flow: &str,
+        target: &KafkaClient,
+        source_alias: &str,
+        wanted: impl Fn(&TopicPartition) -> bool,
+    ) -> Result<usize, ClientError> {
         let topic = index_topic(source_alias);
         let records = read_partition(target, &topic, 0, Duration::from_secs(60)).await?;
         let mut chunks: BTreeMap<(String, i32), Vec<ChunkValue>> = BTreeMap::new();
@@ -141,6 +156,10 @@ impl IndexRegistry {
         }
         let mut loaded = HashMap::new();
         for ((topic, partition), mut values) in chunks {
+            let tp = TopicPartition::new(&topic, partition);
+            if !wanted(&tp) {
+                continue;
+            }
             values.sort_by_key(|v| v.first);
             // Keep the contiguous run that ends at the newest chunk.
             let mut ranges: Vec<OffsetRange> = Vec::new();
@@ -154,7 +173,7 @@ impl IndexRegistry {
             }
             let end = first + ranges.len() as u64;
             loaded.insert(
-                TopicPartition::new(&topic, partition),
+                tp,
                 Tracked {
                     index: PartitionIndex::restore(ranges, first, DEFAULT_MAX_RANGES),
                     persisted_dropped: first,
@@ -163,8 +182,23 @@ impl IndexRegistry {
             );
         }
         let count = loaded.len();
-        self.flows.lock().unwrap().insert(flow.to_string(), loaded);
+        self.flows
+            .lock()
+            .unwrap()
+            .entry(flow.to_string())
+            .or_default()
+            .extend(loaded);
         Ok(count)
+    }
+
+    /// Drops what is held for `tps` of `flow` (after their persisted state
+    /// was written, when another worker takes them over).
+    pub fn forget(&self, flow: &str, tps: &[TopicPartition]) {
+        if let Some(partitions) = self.flows.lock().unwrap().get_mut(flow) {
+            for tp in tps {
+                partitions.remove(tp);
+            }
+        }
     }
 
     /// Writes what changed in `flow`'s indexes since the last call.

@@ -1,51 +1,47 @@
-//! One replication flow, `source->target`: topic discovery and remote topic
-//! management, one pipeline per partition, durable progress, offset syncs,
-//! heartbeats and topic ACL sync.
+//! One replication flow, `source->target`: the worker's share of it.
+//!
+//! The flow's work is split into units ([`Unit`]): one per source
+//! partition, and the control unit (the flow's singletons, see
+//! [`super::control`]). The workers running the flow form a group on the
+//! target cluster ([`super::membership`]); this module runs the units the
+//! group assigns to this worker: a pipeline per partition
+//! ([`super::pipeline`]), durable progress and the offset index of its
+//! partitions, and the offset syncs it decides on. A lone process is a
+//! group of one and runs everything.
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{Hash, Hasher};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kmirror_client::admin::OffsetSpec;
 use kmirror_client::fetch::{FetchParams, Isolation};
-use kmirror_client::produce::{init_producer_id, PartitionSender, SendConfig};
+use kmirror_client::lease::WriteLease;
 use kmirror_client::{ClientError, KafkaClient};
-use kmirror_wire::mm2::{Heartbeat, OffsetSync};
-use tokio::sync::mpsc;
-use tokio::task::JoinSet;
+use tokio::sync::{mpsc, watch, OnceCell};
+use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
-use super::acl_sync::run_acl_sync;
-use super::authorization::{self, Side};
-use super::offset_sync::OffsetSyncState;
-use super::progress::{progress_topic, ProgressStore, PROGRESS_TOPIC_PARTITIONS};
-use super::resume::already_replicated;
-use super::status::StatusBoard;
-use super::ticker::Ticker;
-use super::topics::{
-    ensure_compacted_topic, ensure_compacted_topics, ensure_remote_topic, InternalTopic,
+use super::control::{flow_units, start_control};
+use super::membership::{
+    self, units_digest, MemberSettings, Membership, MembershipError, MembershipEvent,
 };
-use super::writer::{now_ms, RecordWriter};
+use super::ownership::Ownership;
+use super::pipeline::run_pipeline;
+use super::progress::{progress_topic, ProgressStore, PROGRESS_TOPIC_PARTITIONS};
+use super::status::StatusBoard;
+use super::syncs_writer::write_offset_syncs;
+use super::topics::{ensure_compacted_topics, ensure_remote_topic, InternalTopic};
+use super::writer::RecordWriter;
 use crate::config::mm2::FlowConfig;
-use crate::filter::should_replicate_topic;
 use crate::forward::fetcher::{FetcherCommand, ResetPolicy, SourceFetcher};
-use crate::forward::partition::{drain_in_flight, forward_partition, ForwardError, Progress};
 use crate::forward::TopicPartition;
-use crate::metrics::ErrorKind;
-use crate::offsets::checkpoint::run_checkpoints;
+use crate::group::{MemberAssignment, Unit};
 use crate::offsets::store::index_topic;
 use crate::offsets::IndexRegistry;
-use crate::records::offset_of;
 
 /// How often progress is made durable. After a crash at most this much
 /// acknowledged traffic (plus what was in flight) is copied again.
 pub const PROGRESS_COMMIT_INTERVAL: Duration = Duration::from_secs(1);
-
-/// How long a stopping partition waits for the acknowledgements of its
-/// in-flight batches; well inside the 10 s a graceful stop may take.
-const STOP_DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Settings of the data path that MM2's properties do not cover.
 #[derive(Debug, Clone)]
@@ -56,6 +52,8 @@ pub struct FlowTuning {
     pub partition_queue: usize,
     /// First pause before retrying a paused partition; doubles to a minute.
     pub pause_backoff: Duration,
+    /// This worker in the flows' groups.
+    pub worker: WorkerIdentity,
 }
 
 impl Default for FlowTuning {
@@ -68,53 +66,150 @@ impl Default for FlowTuning {
             progress_commit_interval: PROGRESS_COMMIT_INTERVAL,
             partition_queue: 2,
             pause_backoff: Duration::from_secs(1),
+            worker: WorkerIdentity::default(),
         }
     }
 }
 
-/// Everything the tasks of one flow share.
-#[derive(Debug)]
-struct FlowContext {
-    flow: FlowConfig,
-    name: String,
-    source: KafkaClient,
-    target: KafkaClient,
-    status: Arc<StatusBoard>,
-    tuning: FlowTuning,
-    fetchers: Vec<mpsc::Sender<FetcherCommand>>,
-    /// Next upstream offset per partition, as acknowledged by the target.
-    positions: Mutex<HashMap<TopicPartition, i64>>,
-    /// Offset-sync pairs (upstream, downstream) to write, per partition.
-    offset_syncs: mpsc::Sender<(TopicPartition, Vec<(i64, i64)>)>,
-    /// Offset translation indexes of every flow (checkpoints translate
-    /// through the opposite flow's index too).
-    indexes: Arc<IndexRegistry>,
-    shutdown: CancellationToken,
+/// Who this process is in the groups of its flows.
+#[derive(Debug, Clone)]
+pub struct WorkerIdentity {
+    /// `group.instance.id`, stable across restarts.
+    pub worker_id: String,
+    /// Where its REST API answers, for the group's view.
+    pub rest_url: Option<String>,
+    pub started_at_ms: i64,
+    /// Replaces the `group.id` of the properties (`--group-prefix`).
+    pub group_prefix: Option<String>,
 }
 
-/// Runs a flow until `shutdown` is cancelled; returns after in-flight
-/// batches were acknowledged and progress was written.
+impl Default for WorkerIdentity {
+    fn default() -> Self {
+        WorkerIdentity {
+            worker_id: format!("kmirror-{}", std::process::id()),
+            rest_url: None,
+            started_at_ms: super::writer::now_ms(),
+            group_prefix: None,
+        }
+    }
+}
+
+/// A flow's worker group: its name and Kafka Connect's worker settings
+/// `session.timeout.ms`, `heartbeat.interval.ms`, `rebalance.timeout.ms`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupConfig {
+    /// `group.id`: the group of flow `s->t` is `<prefix>-s->t`.
+    pub id_prefix: String,
+    pub session: Duration,
+    pub heartbeat: Duration,
+    pub rebalance: Duration,
+}
+
+impl Default for GroupConfig {
+    fn default() -> Self {
+        // Connect's defaults.
+        GroupConfig {
+            id_prefix: DEFAULT_GROUP_PREFIX.to_string(),
+            session: Duration::from_secs(10),
+            heartbeat: Duration::from_secs(3),
+            rebalance: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The group id prefix without `group.id`.
+pub const DEFAULT_GROUP_PREFIX: &str = "kmirror";
+
+/// What stops a flow.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    Membership(#[from] MembershipError),
+}
+
+/// Everything the tasks of one flow share.
+#[derive(Debug)]
+pub(super) struct FlowContext {
+    pub(super) flow: FlowConfig,
+    pub(super) name: String,
+    pub(super) source: KafkaClient,
+    pub(super) target: KafkaClient,
+    pub(super) status: Arc<StatusBoard>,
+    pub(super) tuning: FlowTuning,
+    pub(super) fetchers: Vec<mpsc::Sender<FetcherCommand>>,
+    /// Next upstream offset per partition, as acknowledged by the target.
+    pub(super) positions: Mutex<HashMap<TopicPartition, i64>>,
+    /// Offset-sync pairs (upstream, downstream) to write, per partition.
+    pub(super) offset_syncs: mpsc::Sender<(TopicPartition, Vec<(i64, i64)>)>,
+    /// Offset translation indexes of every flow (checkpoints translate
+    /// through the opposite flow's index too).
+    pub(super) indexes: Arc<IndexRegistry>,
+    pub(super) ownership: Arc<Ownership>,
+    /// Every write of the flow checks it (see [`super::membership`]).
+    pub(super) lease: WriteLease,
+    /// Remote topics known to exist with the source's partitions.
+    remote_topics: Mutex<HashMap<String, Arc<OnceCell<()>>>>,
+    pub(super) shutdown: CancellationToken,
+}
+
+impl FlowContext {
+    /// Makes sure the remote topic of `topic` exists, once per topic.
+    pub(super) async fn prepare_remote_topic(&self, topic: &str) -> Result<(), ClientError> {
+        let cell = self
+            .remote_topics
+            .lock()
+            .unwrap()
+            .entry(topic.to_string())
+            .or_default()
+            .clone();
+        cell.get_or_try_init(|| async {
+            let metadata = self.source.topic_metadata(topic).await?;
+            ensure_remote_topic(&self.flow, &self.source, &self.target, &metadata, false).await?;
+            Ok::<_, ClientError>(())
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// The topic discovery prepared `topic`'s remote topic.
+    pub(super) fn remote_topic_ready(&self, topic: &str) {
+        let cell = self
+            .remote_topics
+            .lock()
+            .unwrap()
+            .entry(topic.to_string())
+            .or_default()
+            .clone();
+        let _ = cell.set(());
+    }
+}
+
+/// A flow to run and how its group behaves.
+#[derive(Debug, Clone)]
+pub struct FlowRun {
+    pub flow: FlowConfig,
+    pub source: KafkaClient,
+    pub target: KafkaClient,
+    pub group: GroupConfig,
+    /// Workers whose flow settings differ are refused by the group.
+    pub fingerprint: u64,
+}
+
+/// Runs this worker's share of a flow until `shutdown` is cancelled;
+/// returns after in-flight batches were acknowledged and progress was
+/// written.
 pub async fn run_flow(
-    flow: FlowConfig,
-    source: KafkaClient,
-    target: KafkaClient,
+    run: FlowRun,
     status: Arc<StatusBoard>,
     indexes: Arc<IndexRegistry>,
     tuning: FlowTuning,
     shutdown: CancellationToken,
-) -> Result<(), ClientError> {
-    let name = flow.name();
-    status.flow_started(&name, flow.source.as_str(), flow.target.as_str());
-    let result = run_flow_inner(
-        flow,
-        source,
-        target,
-        status.clone(),
-        indexes,
-        tuning,
-        shutdown,
-    )
-    .await;
+) -> Result<(), FlowError> {
+    let name = run.flow.name();
+    status.flow_started(&name, run.flow.source.as_str(), run.flow.target.as_str());
+    let result = run_flow_inner(run, status.clone(), indexes, tuning, shutdown).await;
     match &result {
         Ok(()) => status.flow_stopped(&name),
         Err(e) => status.flow_failed(&name, e.to_string()),
@@ -123,16 +218,20 @@ pub async fn run_flow(
 }
 
 async fn run_flow_inner(
-    flow: FlowConfig,
-    source: KafkaClient,
-    target: KafkaClient,
+    run: FlowRun,
     status: Arc<StatusBoard>,
     indexes: Arc<IndexRegistry>,
     tuning: FlowTuning,
     shutdown: CancellationToken,
-) -> Result<(), ClientError> {
+) -> Result<(), FlowError> {
+    let FlowRun {
+        flow,
+        source,
+        target,
+        group,
+        fingerprint,
+    } = run;
     let name = flow.name();
-    let mut background = JoinSet::new();
 
     let syncs_on_source = flow.offset_syncs_cluster() == &flow.source;
     let syncs_client = if syncs_on_source {
@@ -201,40 +300,34 @@ async fn run_flow_inner(
     };
     let (progress, ()) = tokio::try_join!(progress_ready, index_ready)?;
 
-    if flow.emit_heartbeats.enabled {
-        background.spawn(emit_heartbeats(
-            flow.clone(),
-            RecordWriter::new(target.clone()),
-            status.clone(),
-            shutdown.clone(),
-        ));
-    }
-    let Some(mut progress) = progress else {
-        status.flow_discovered(&name);
-        shutdown.cancelled().await;
-        background.join_all().await;
-        return Ok(());
-    };
-    if flow.emit_checkpoints.enabled {
-        background.spawn(run_checkpoints(
-            flow.clone(),
-            source.clone(),
-            target.clone(),
-            indexes.clone(),
-            status.clone(),
-            shutdown.clone(),
-        ));
-    }
 
-    if flow.sync_topic_acls.interval().is_some() {
-        background.spawn(run_acl_sync(
-            flow.clone(),
-            source.clone(),
-            target.clone(),
-            status.clone(),
-            shutdown.clone(),
-        ));
-    }
+    // The group of the flow's workers, on the target.
+    let settings = MemberSettings {
+        group_id: membership::group_id(
+            tuning.worker.group_prefix.as_deref().unwrap_or(&group.id_prefix),
+            flow.source.as_str(),
+            flow.target.as_str(),
+        ),
+        worker_id: tuning.worker.worker_id.clone(),
+        rest_url: tuning.worker.rest_url.clone(),
+        session_timeout: group.session,
+        heartbeat_interval: group.heartbeat,
+        rebalance_timeout: group.rebalance,
+        config_fingerprint: fingerprint,
+        started_at_ms: tuning.worker.started_at_ms,
+    };
+    let member_stop = shutdown.child_token();
+    let discover = {
+        let flow = flow.clone();
+        let source = source.clone();
+        move || {
+            let flow = flow.clone();
+            let source = source.clone();
+            async move { Ok(flow_units(&flow, &source).await?.into_iter().collect()) }
+        }
+    };
+    let (mut membership, mut member_task) =
+        membership::start(target.group(&settings.group_id), settings, discover, member_stop.clone());
 
     // One fetcher per task, as MM2 runs one consumer per task.
     let mut fetcher_tasks = JoinSet::new();
@@ -253,11 +346,12 @@ async fn run_flow_inner(
         fetchers.push(tx);
     }
 
+    let mut background = JoinSet::new();
     let (sync_tx, sync_rx) = mpsc::channel(4096);
-    if flow.emit_offset_syncs_enabled {
+    if flow.replication_enabled && flow.emit_offset_syncs_enabled {
         background.spawn(write_offset_syncs(
             flow.clone(),
-            RecordWriter::new(syncs_client),
+            RecordWriter::new(syncs_client).with_lease(membership.lease.clone()),
             sync_rx,
         ));
     }
@@ -273,457 +367,225 @@ async fn run_flow_inner(
         positions: Mutex::new(HashMap::new()),
         offset_syncs: sync_tx,
         indexes,
+        ownership: Arc::default(),
+        lease: membership.lease.clone(),
+        remote_topics: Mutex::default(),
         shutdown: shutdown.clone(),
     });
 
-    let mut pipelines: BTreeMap<TopicPartition, CancellationToken> = BTreeMap::new();
-    let mut pipeline_tasks = JoinSet::new();
-    let mut progress_writer = RecordWriter::new(target.clone());
-    let refresh = flow
-        .refresh_topics
-        .interval()
-        .unwrap_or(Duration::from_secs(u32::MAX as u64));
-    let config_sync = flow.sync_topic_configs.interval();
-    let mut next_discovery = tokio::time::Instant::now();
-    let mut next_config_sync = tokio::time::Instant::now();
+    let mut share = Share {
+        pipelines: BTreeMap::new(),
+        control: None,
+        progress,
+        progress_writer: RecordWriter::new(target.clone()).with_lease(ctx.lease.clone()),
+        assigned_digest: watch::channel(0).0,
+        assignments: 0,
+    };
     let mut commit_tick = tokio::time::interval(tuning.progress_commit_interval);
     commit_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
+    let mut member_done = false;
     info!(flow = %name, "flow started");
-    loop {
+    let outcome = loop {
         tokio::select! {
-            _ = shutdown.cancelled() => break,
-            _ = tokio::time::sleep_until(next_discovery) => {
-                let sync_configs = config_sync.is_some() && tokio::time::Instant::now() >= next_config_sync;
-                if let Err(e) = discover(&ctx, &progress, &mut pipelines, &mut pipeline_tasks, sync_configs).await {
-                    warn!(flow = %name, error = %e, "topic discovery failed; retrying");
-                    ctx.status.error(&name, ErrorKind::Discovery);
-                    next_discovery = tokio::time::Instant::now() + Duration::from_secs(5).min(refresh);
-                    continue;
+            _ = shutdown.cancelled() => break Ok(()),
+            Some(event) = membership.events.recv() => match event {
+                MembershipEvent::Assigned(assignment, generation) => {
+                    if let Err(e) = share.apply(&ctx, &membership, &assignment).await {
+                        break Err(FlowError::from(e));
+                    }
+                    membership.applied(generation, share.units());
                 }
-                ctx.status.flow_discovered(&name);
-                if let (true, Some(every)) = (sync_configs, config_sync) {
-                    next_config_sync = tokio::time::Instant::now() + every;
+                MembershipEvent::Lost => {
+                    share.stop_everything(&ctx).await;
+                    membership.applied(-1, Vec::new());
                 }
-                next_discovery = tokio::time::Instant::now() + refresh;
+            },
+            ended = &mut member_task, if !member_done => {
+                member_done = true;
+                break match ended {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(FlowError::from(e)),
+                    Err(e) => panic!("the membership task of {name} panicked: {e}"),
+                };
             }
-            _ = commit_tick.tick() => {
-                commit_progress(&ctx, &mut progress, &mut progress_writer).await;
-            }
-            Some(_) = pipeline_tasks.join_next(), if !pipeline_tasks.is_empty() => {}
+            _ = commit_tick.tick() => share.commit_progress(&ctx).await,
         }
-    }
+    };
 
     // Shutdown: fetchers stop, pipelines drain what is in flight, then the
     // final positions are written.
+    member_stop.cancel();
     fetcher_tasks.join_all().await;
-    while pipeline_tasks.join_next().await.is_some() {}
-    commit_progress(&ctx, &mut progress, &mut progress_writer).await;
+    share.stop_everything(&ctx).await;
     drop(ctx);
     background.join_all().await;
+    if !member_done {
+        let _ = member_task.await;
+    }
     info!(flow = %name, "flow stopped");
-    Ok(())
+    outcome
 }
 
-async fn commit_progress(
-    ctx: &FlowContext,
-    progress: &mut ProgressStore,
-    writer: &mut RecordWriter,
-) {
-    // Positions first, then the index (which already holds every batch
-    // the positions count), then the positions: a restart never resumes
-    // from a position whose mapping the index does not know.
-    let positions = ctx.positions.lock().unwrap().clone();
-    if let Err(e) = ctx
-        .indexes
-        .persist(&ctx.name, writer, ctx.flow.source.as_str())
-        .await
-    {
-        warn!(flow = %ctx.name, error = %e, "cannot write the offset index; will retry");
-    }
-    if let Err(e) = progress.commit(writer, &positions).await {
-        warn!(flow = %ctx.name, error = %e, "cannot write progress; will retry");
-    }
+/// What this worker runs of the flow.
+struct Share {
+    pipelines: BTreeMap<TopicPartition, (CancellationToken, JoinHandle<()>)>,
+    control: Option<(CancellationToken, JoinSet<()>)>,
+    /// `None` for a flow that only emits heartbeats.
+    progress: Option<ProgressStore>,
+    progress_writer: RecordWriter,
+    /// Digest of every unit of the last assignment, for the discovery.
+    assigned_digest: watch::Sender<u64>,
+    assignments: u64,
 }
 
-/// Finds source topics to replicate, creates or updates their remote topics
-/// and starts pipelines for new partitions; stops pipelines of topics no
-/// longer selected.
-async fn discover(
-    ctx: &Arc<FlowContext>,
-    progress: &ProgressStore,
-    pipelines: &mut BTreeMap<TopicPartition, CancellationToken>,
-    tasks: &mut JoinSet<()>,
-    sync_configs: bool,
-) -> Result<(), ClientError> {
-    let metadata = ctx.source.refresh_metadata(None).await?;
-    let mut selected: Vec<_> = metadata
-        .topics
-        .values()
-        .filter(|t| t.error.is_none() && should_replicate_topic(&t.name, &ctx.flow))
-        .cloned()
-        .collect();
-    selected.sort_by(|a, b| a.name.cmp(&b.name));
+impl Share {
+    fn units(&self) -> Vec<Unit> {
+        let mut units: Vec<Unit> = self
+            .pipelines
+            .keys()
+            .map(|tp| Unit::Partition(tp.clone()))
+            .collect();
+        if self.control.is_some() {
+            units.push(Unit::Control);
+        }
+        units
+    }
 
-    let mut wanted = BTreeMap::new();
-    for topic in &selected {
-        let remote_partitions = match ensure_remote_topic(
-            &ctx.flow,
-            &ctx.source,
-            &ctx.target,
-            topic,
-            sync_configs,
-        )
-        .await
-        {
-            Ok(n) => n,
-            Err(e) => {
-                warn!(flow = %ctx.name, topic = %topic.name, error = %e, "cannot prepare remote topic");
-                ctx.status.error(&ctx.name, ErrorKind::Discovery);
-                continue;
+    /// Runs exactly the units of `assignment`: what was lost stops first
+    /// (in-flight batches acknowledged, progress written), then what was
+    /// gained starts from the progress its previous owner wrote.
+    async fn apply(
+        &mut self,
+        ctx: &Arc<FlowContext>,
+        membership: &Membership,
+        assignment: &MemberAssignment,
+    ) -> Result<(), ClientError> {
+        let wanted: BTreeSet<Unit> = assignment.units.iter().cloned().collect();
+        let all: BTreeSet<Unit> = assignment.all_units().into_iter().collect();
+        self.assigned_digest.send_replace(units_digest(&all));
+
+        let lost: Vec<TopicPartition> = self
+            .pipelines
+            .keys()
+            .filter(|tp| !wanted.contains(&Unit::Partition((*tp).clone())))
+            .cloned()
+            .collect();
+        if !lost.is_empty() {
+            info!(flow = %ctx.name, partitions = lost.len(), "handing partitions over to other workers");
+            self.stop_pipelines(ctx, &lost).await;
+        }
+        match (self.control.is_some(), wanted.contains(&Unit::Control)) {
+            (true, false) => self.stop_control().await,
+            (false, true) => {
+                let stop = ctx.shutdown.child_token();
+                let tasks = start_control(
+                    ctx,
+                    self.assigned_digest.subscribe(),
+                    membership.notifier(),
+                    stop.clone(),
+                );
+                self.control = Some((stop, tasks));
             }
-        };
-        for p in &topic.partitions {
-            if p.partition < remote_partitions {
-                wanted.insert(TopicPartition::new(&topic.name, p.partition), ());
+            _ => {}
+        }
+
+        let gained: Vec<TopicPartition> = wanted
+            .iter()
+            .filter_map(|unit| match unit {
+                Unit::Partition(tp) if !self.pipelines.contains_key(tp) => Some(tp.clone()),
+                _ => None,
+            })
+            .collect();
+        if let (false, Some(progress)) = (gained.is_empty(), self.progress.as_mut()) {
+            // Another worker may have run them since this process read
+            // the progress and the index at start.
+            if self.assignments > 0 {
+                progress.reload(&ctx.target, &gained).await?;
+                let gained_set: BTreeSet<&TopicPartition> = gained.iter().collect();
+                ctx.indexes
+                    .load_matching(&ctx.name, &ctx.target, ctx.flow.source.as_str(), |tp| {
+                        gained_set.contains(tp)
+                    })
+                    .await?;
+            }
+            for tp in gained {
+                let start = progress.resume_offset(&tp);
+                let stop = ctx.shutdown.child_token();
+                let task = tokio::spawn(run_pipeline(ctx.clone(), tp.clone(), start, stop.clone()));
+                self.pipelines.insert(tp, (stop, task));
             }
         }
+        let mine: BTreeSet<TopicPartition> = self.pipelines.keys().cloned().collect();
+        let others_own_some = all
+            .iter()
+            .any(|unit| matches!(unit, Unit::Partition(tp) if !mine.contains(tp)));
+        ctx.ownership.set(mine, others_own_some);
+        if self.assignments == 0 {
+            ctx.status.flow_discovered(&ctx.name);
+        }
+        self.assignments += 1;
+        Ok(())
     }
 
-    pipelines.retain(|tp, token| {
-        let keep = wanted.contains_key(tp);
-        if !keep {
-            info!(flow = %ctx.name, %tp, "partition no longer selected; stopping its pipeline");
-            token.cancel();
+    /// Stops `tps` after their in-flight batches, writes their final
+    /// progress and index, and forgets them.
+    async fn stop_pipelines(&mut self, ctx: &FlowContext, tps: &[TopicPartition]) {
+        let mut stopping = Vec::new();
+        for tp in tps {
+            if let Some((stop, task)) = self.pipelines.remove(tp) {
+                stop.cancel();
+                stopping.push(task);
+            }
+        }
+        for task in stopping {
+            let _ = task.await;
+        }
+        self.commit_progress(ctx).await;
+        let mut positions = ctx.positions.lock().unwrap();
+        for tp in tps {
+            positions.remove(tp);
             ctx.status.partition_removed(&ctx.name, tp);
         }
-        keep
-    });
-    for tp in wanted.into_keys() {
-        if pipelines.contains_key(&tp) {
-            continue;
-        }
-        let start = match progress.resume_offset(&tp) {
-            Some(offset) => offset,
-            None => offset_of(&ctx.source, &tp.topic, tp.partition, OffsetSpec::Earliest).await?,
-        };
-        let token = ctx.shutdown.child_token();
-        pipelines.insert(tp.clone(), token.clone());
-        tasks.spawn(run_pipeline(ctx.clone(), tp, start, token));
+        drop(positions);
+        ctx.indexes.forget(&ctx.name, tps);
     }
-    Ok(())
-}
 
-fn fetcher_for(ctx: &FlowContext, tp: &TopicPartition) -> mpsc::Sender<FetcherCommand> {
-    // A stable hash spreads partitions over tasks and keeps each on its
-    // task when others come and go.
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    tp.hash(&mut hasher);
-    let index = (hasher.finish() % ctx.fetchers.len() as u64) as usize;
-    ctx.fetchers[index].clone()
-}
-
-/// Runs one partition's pipeline, pausing on errors and retrying with
-/// backoff until the flow stops or the partition is deselected.
-async fn run_pipeline(
-    ctx: Arc<FlowContext>,
-    tp: TopicPartition,
-    start: i64,
-    stop: CancellationToken,
-) {
-    let remote_topic = ctx.flow.remote_topic(&tp.topic);
-    let fetcher = fetcher_for(&ctx, &tp);
-    let mut next = start;
-    let mut backoff = ctx.tuning.pause_backoff;
-    let mut sync_state = OffsetSyncState::new(ctx.flow.offset_lag_max);
-    loop {
-        ctx.status
-            .partition_started(&ctx.name, &tp, &remote_topic, next);
-        skip_already_replicated(&ctx, &tp, &remote_topic, &mut next).await;
-        let outcome = async {
-            let identity = init_producer_id(&ctx.target)
-                .await
-                .map_err(|e| {
-                    let error = ForwardError::Produce(e);
-                    (ErrorKind::ProducerInit, describe_forward_error(&ctx, &tp, &remote_topic, &error))
-                })?;
-            let mut sender = PartitionSender::new(
-                ctx.target.clone(),
-                &remote_topic,
-                tp.partition,
-                identity,
-                SendConfig::default(),
-            );
-            let (events_tx, events_rx) = mpsc::channel(ctx.tuning.partition_queue);
-            fetcher
-                .send(FetcherCommand::Add {
-                    tp: tp.clone(),
-                    offset: next,
-                    events: events_tx,
-                })
-                .await
-                .map_err(|_| (ErrorKind::Fetch, "fetcher stopped".to_string()))?;
-            let forwarded = {
-                let forwarding = forward_partition(events_rx, &mut sender, |event| {
-                    record_progress(&ctx, &tp, &mut next, &mut sync_state, event)
-                });
-                tokio::select! {
-                    result = forwarding => Some(result.map_err(|e| {
-                        (forward_error_kind(&e), describe_forward_error(&ctx, &tp, &remote_topic, &e))
-                    })),
-                    _ = stop.cancelled() => None,
-                }
-            };
-            if let Some(result) = forwarded {
-                return result;
-            }
-            // Stopping: record what the target acknowledges of the batches
-            // in flight, so that the final progress covers them and a
-            // restart does not copy them again. Batches fetched but not sent
-            // are left to the restart.
-            let drain = drain_in_flight(&mut sender, |event| {
-                record_progress(&ctx, &tp, &mut next, &mut sync_state, event)
-            });
-            let error = match tokio::time::timeout(STOP_DRAIN_TIMEOUT, drain).await {
-                Ok(Ok(())) => None,
-                Ok(Err(e)) => Some(e.to_string()),
-                Err(_) => Some(format!("no acknowledgement within {STOP_DRAIN_TIMEOUT:?}")),
-            };
-            if let Some(error) = error {
-                warn!(flow = %ctx.name, %tp, error, "in-flight batches unconfirmed at stop; a restart copies them again");
-            }
-            Ok(())
+    async fn stop_control(&mut self) {
+        if let Some((stop, tasks)) = self.control.take() {
+            stop.cancel();
+            tasks.join_all().await;
         }
-        .await;
-        let _ = fetcher
-            .send(FetcherCommand::Remove { tp: tp.clone() })
-            .await;
-        let (kind, error) = match outcome {
-            Ok(()) => return,
-            Err(error) => error,
+    }
+
+    async fn stop_everything(&mut self, ctx: &FlowContext) {
+        self.stop_control().await;
+        let all: Vec<TopicPartition> = self.pipelines.keys().cloned().collect();
+        self.stop_pipelines(ctx, &all).await;
+        ctx.ownership.set(BTreeSet::new(), true);
+    }
+
+    async fn commit_progress(&mut self, ctx: &FlowContext) {
+        let Some(progress) = self.progress.as_mut() else {
+            return;
         };
-        if stop.is_cancelled() {
+        // Positions first, then the index (which already holds every batch
+        // the positions count), then the positions: a restart never resumes
+        // from a position whose mapping the index does not know.
+        let positions = ctx.positions.lock().unwrap().clone();
+        if positions.is_empty() {
             return;
         }
-        error!(flow = %ctx.name, %tp, remote = %remote_topic, offset = next, error = %error, "partition paused");
-        ctx.status
-            .partition_paused(&ctx.name, &tp, kind, error.clone(), now_ms());
-        tokio::select! {
-            _ = tokio::time::sleep(backoff) => {}
-            _ = stop.cancelled() => return,
-        }
-        backoff = (backoff * 2).min(Duration::from_secs(60));
-        // The remote topic may be what is missing; recreate it if so.
-        if let Ok(meta) = ctx.source.topic_metadata(&tp.topic).await {
-            if let Err(e) =
-                ensure_remote_topic(&ctx.flow, &ctx.source, &ctx.target, &meta, false).await
-            {
-                warn!(flow = %ctx.name, %tp, error = %e, "cannot prepare remote topic");
-            }
-        }
-        info!(flow = %ctx.name, %tp, offset = next, "partition resuming");
-    }
-}
-
-/// The error of a paused partition, with the ACL to add when a cluster
-/// refused kmirror's principal.
-fn describe_forward_error(
-    ctx: &FlowContext,
-    tp: &TopicPartition,
-    remote_topic: &str,
-    error: &ForwardError,
-) -> String {
-    let hint = match error {
-        ForwardError::Fetch(e) => authorization::missing_acl(
-            e,
-            Side::Source,
-            ctx.flow.source.as_str(),
-            &tp.topic,
-            ctx.source
-                .config()
-                .connection
-                .security
-                .principal()
-                .as_deref(),
-        ),
-        ForwardError::Produce(e) => authorization::missing_acl(
-            e,
-            Side::Target,
-            ctx.flow.target.as_str(),
-            remote_topic,
-            ctx.target
-                .config()
-                .connection
-                .security
-                .principal()
-                .as_deref(),
-        ),
-        ForwardError::Unforwardable { .. } => None,
-    };
-    match hint {
-        Some(hint) => format!("{error}; {hint}"),
-        None => error.to_string(),
-    }
-}
-
-fn forward_error_kind(error: &ForwardError) -> ErrorKind {
-    match error {
-        ForwardError::Fetch(_) => ErrorKind::Fetch,
-        ForwardError::Produce(_) => ErrorKind::Produce,
-        ForwardError::Unforwardable { .. } => ErrorKind::Unforwardable,
-    }
-}
-
-/// Moves `next` past the batches the target already holds from before a
-/// crash or a pause (see [`super::resume`]), recording their mappings.
-async fn skip_already_replicated(
-    ctx: &FlowContext,
-    tp: &TopicPartition,
-    remote_topic: &str,
-    next: &mut i64,
-) {
-    // Only where the index knows `next` exactly (not past its end).
-    let Some(downstream) = ctx.indexes.exact_downstream(&ctx.name, tp, *next) else {
-        return;
-    };
-    match already_replicated(
-        &ctx.source,
-        &ctx.target,
-        tp,
-        remote_topic,
-        *next,
-        downstream,
-    )
-    .await
-    {
-        Ok(batches) if !batches.is_empty() => {
-            let from = *next;
-            for batch in &batches {
-                ctx.indexes.record(&ctx.name, tp, batch);
-                *next = (*next).max(batch.upstream_next());
-            }
-            ctx.status.skipped_to(&ctx.name, tp, *next);
-            ctx.positions.lock().unwrap().insert(tp.clone(), *next);
-            info!(flow = %ctx.name, %tp, from, to = *next, batches = batches.len(), "already on the target; not copied again");
-        }
-        Ok(_) => {}
-        Err(e) => {
-            warn!(flow = %ctx.name, %tp, error = %e, "cannot compare with the target; resuming as recorded")
-        }
-    }
-}
-
-fn record_progress(
-    ctx: &FlowContext,
-    tp: &TopicPartition,
-    next: &mut i64,
-    sync_state: &mut OffsetSyncState,
-    event: Progress,
-) {
-    match event {
-        Progress::Forwarded(batch) => {
-            *next = (*next).max(batch.upstream_next());
-            ctx.status.forwarded(&ctx.name, tp, &batch, now_ms());
-            ctx.indexes.record(&ctx.name, tp, &batch);
-            let pairs = sync_state.update(&batch);
-            if !pairs.is_empty() {
-                // Dropped when the writer is far behind; the next batch that
-                // needs a sync writes one.
-                let _ = ctx.offset_syncs.try_send((tp.clone(), pairs));
-            }
-        }
-        Progress::SkippedTo { next: skipped } => {
-            *next = (*next).max(skipped);
-            ctx.status.skipped_to(&ctx.name, tp, skipped);
-        }
-        Progress::HighWatermark(end) => {
-            ctx.status.source_end_offset(&ctx.name, tp, end);
-            return;
-        }
-    }
-    ctx.positions.lock().unwrap().insert(tp.clone(), *next);
-}
-
-/// Writes the offset syncs the pipelines decided on (MM2's rules, see
-/// [`OffsetSyncState`]).
-async fn write_offset_syncs(
-    flow: FlowConfig,
-    mut writer: RecordWriter,
-    mut syncs: mpsc::Receiver<(TopicPartition, Vec<(i64, i64)>)>,
-) {
-    let topic = flow.offset_syncs_topic();
-    // Whatever queued up while the last write ran goes out in one batch.
-    while let Some(first) = syncs.recv().await {
-        let mut pending = vec![first];
-        while let Ok(more) = syncs.try_recv() {
-            pending.push(more);
-        }
-        let mut records = Vec::new();
-        for (tp, pairs) in pending {
-            for (upstream, downstream) in pairs {
-                let sync = OffsetSync {
-                    topic: tp.topic.to_string(),
-                    partition: tp.partition,
-                    upstream_offset: upstream,
-                    downstream_offset: downstream,
-                };
-                match sync.encode_key() {
-                    Ok(key) => records.push((key, Some(sync.encode_value()))),
-                    Err(e) => warn!(%tp, error = %e, "offset sync not encodable"),
-                }
-            }
-        }
-        if let Err(e) = writer.write(&topic, 0, &records).await {
-            warn!(flow = %flow.name(), error = %e, "cannot write offset syncs");
-        }
-    }
-}
-
-/// Writes a heartbeat to the target every interval.
-async fn emit_heartbeats(
-    flow: FlowConfig,
-    mut writer: RecordWriter,
-    status: Arc<StatusBoard>,
-    shutdown: CancellationToken,
-) {
-    let Some(every) = flow.emit_heartbeats.interval() else {
-        return;
-    };
-    let topic = flow.policy.heartbeats_topic().to_string();
-    let mut ticker = Ticker::new(every, &shutdown);
-    while ticker.tick().await {
-        let at = now_ms();
-        let heartbeat = Heartbeat {
-            source_cluster_alias: flow.source.to_string(),
-            target_cluster_alias: flow.target.to_string(),
-            timestamp_ms: at,
-        };
-        let key = match heartbeat.encode_key() {
-            Ok(key) => key,
-            Err(e) => {
-                error!(flow = %flow.name(), error = %e, "heartbeat not encodable");
-                return;
-            }
-        };
-        match writer
-            .write(&topic, 0, &[(key, Some(heartbeat.encode_value()))])
+        let writer = &mut self.progress_writer;
+        if let Err(e) = ctx
+            .indexes
+            .persist(&ctx.name, writer, ctx.flow.source.as_str())
             .await
         {
-            Ok(()) => status.heartbeat_written(&flow.name(), at),
-            Err(e) if e.is_missing_topic() => {
-                status.error(&flow.name(), ErrorKind::Heartbeat);
-                let _ = ensure_compacted_topic(
-                    writer.client(),
-                    &topic,
-                    1,
-                    flow.heartbeats_topic_replication_factor as i32,
-                )
-                .await;
-            }
-            Err(e) => {
-                warn!(flow = %flow.name(), error = %e, "cannot write heartbeat");
-                status.error(&flow.name(), ErrorKind::Heartbeat);
-            }
+            warn!(flow = %ctx.name, error = %e, "cannot write the offset index; will retry");
+        }
+        if let Err(e) = progress.commit(writer, &positions).await {
+            warn!(flow = %ctx.name, error = %e, "cannot write progress; will retry");
         }
     }
 }

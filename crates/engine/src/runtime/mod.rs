@@ -3,16 +3,22 @@
 pub mod acl_sync;
 pub mod authorization;
 pub mod clients;
+mod control;
 pub mod flow;
+pub mod group_settings;
+pub mod membership;
+pub mod ownership;
+mod pipeline;
 pub mod offset_sync;
 pub mod progress;
 pub mod replicator;
 pub mod resume;
 pub mod status;
+mod syncs_writer;
 pub(crate) mod ticker;
 pub mod topics;
 pub mod writer;
 
-pub use flow::{run_flow, FlowTuning};
+pub use flow::{run_flow, FlowError, FlowRun, FlowTuning, GroupConfig, WorkerIdentity};
 pub use replicator::{FlowChange, FlowSpec, Replicator, ReplicatorHandle, StartError};
 pub use status::{FlowState, FlowStatus, PartitionStatus, StatusBoard};

@@ -104,6 +104,23 @@ impl ProgressStore {
         })
     }
 
+    /// Reads again the committed positions of `tps`, written by another
+    /// worker that ran them before this one.
+    pub async fn reload(
+        &mut self,
+        target: &KafkaClient,
+        tps: &[TopicPartition],
+    ) -> Result<(), ClientError> {
+        let fresh = Self::load(target, &self.source_alias, self.partitions).await?;
+        for tp in tps {
+            match fresh.committed.get(tp) {
+                Some(&offset) => self.committed.insert(tp.clone(), offset),
+                None => self.committed.remove(tp),
+            };
+        }
+        Ok(())
+    }
+
     /// Where replication of `tp` resumes, if it ever made progress.
     pub fn resume_offset(&self, tp: &TopicPartition) -> Option<i64> {
         self.committed.get(tp).copied()

@@ -22,7 +22,8 @@ use tracing::{debug, error, info, warn};
 
 use super::authorization;
 use super::clients;
-use super::flow::{run_flow, FlowTuning};
+use super::flow::{run_flow, FlowError, FlowRun, FlowTuning, GroupConfig};
+use super::group_settings;
 use super::status::{FlowState, StatusBoard};
 use super::ticker::Ticker;
 use super::topics::effective_replication_factor;
@@ -83,6 +84,10 @@ pub struct FlowSpec {
     pub flow: FlowConfig,
     pub source: ClusterConfig,
     pub target: ClusterConfig,
+    /// The flow's worker group.
+    pub group: GroupConfig,
+    /// Of the settings every worker of the flow's group must share.
+    pub fingerprint: u64,
     /// Stopped on request; its position is kept.
     pub paused: bool,
 }
@@ -95,7 +100,11 @@ impl FlowSpec {
 
     /// Whether `other` runs the same thing (ignoring whether it is paused).
     fn same_config(&self, other: &FlowSpec) -> bool {
-        self.flow == other.flow && self.source == other.source && self.target == other.target
+        self.flow == other.flow
+            && self.source == other.source
+            && self.target == other.target
+            && self.group == other.group
+            && self.fingerprint == other.fingerprint
     }
 }
 
@@ -195,9 +204,13 @@ impl Replicator {
 
     /// [`Replicator::flows_of`] with their clusters, running.
     pub fn flow_specs(config: &Mm2Config) -> Vec<FlowSpec> {
+        let group = group_settings::group_config(config);
+        let fingerprint = group_settings::fingerprint(config);
         Self::flows_of(config)
             .into_iter()
             .map(|flow| FlowSpec {
+                group: group.clone(),
+                fingerprint,
                 source: config
                     .cluster(flow.source.as_str())
                     .expect("validated config knows every flow's clusters")
@@ -559,10 +572,15 @@ async fn supervise_flow(inner: Arc<Inner>, spec: FlowSpec, stop: CancellationTok
                     source.config().connection.security.principal(),
                     target.config().connection.security.principal(),
                 );
-                let result = run_flow(
-                    spec.flow.clone(),
+                let run = FlowRun {
+                    flow: spec.flow.clone(),
                     source,
                     target,
+                    group: spec.group.clone(),
+                    fingerprint: spec.fingerprint,
+                };
+                let result = run_flow(
+                    run,
                     inner.status.clone(),
                     inner.indexes.clone(),
                     inner.tuning.clone(),
@@ -572,13 +590,16 @@ async fn supervise_flow(inner: Arc<Inner>, spec: FlowSpec, stop: CancellationTok
                 match result {
                     Ok(()) => return,
                     Err(e) => {
-                        let hint = authorization::flow_failure_hint(
-                            &e,
+                        let hint = match &e {
+                            FlowError::Client(e) => authorization::flow_failure_hint(
+                                e,
                             spec.flow.source.as_str(),
                             principals.0.as_deref(),
                             spec.flow.target.as_str(),
-                            principals.1.as_deref(),
-                        );
+                                principals.1.as_deref(),
+                            ),
+                            FlowError::Membership(_) => None,
+                        };
                         match hint {
                             Some(hint) => {
                                 error!(flow = %name, error = %e, hint, "flow failed; restarting")

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use kmirror_client::lease::WriteLease;
 use kmirror_client::produce::{init_producer_id, PartitionSender, ProducerIdentity, SendConfig};
 use kmirror_client::{ClientError, KafkaClient};
 
@@ -14,6 +15,7 @@ pub struct RecordWriter {
     client: KafkaClient,
     identity: Option<ProducerIdentity>,
     senders: HashMap<(String, i32), PartitionSender<()>>,
+    lease: Option<WriteLease>,
 }
 
 impl RecordWriter {
@@ -22,7 +24,15 @@ impl RecordWriter {
             client,
             identity: None,
             senders: HashMap::new(),
+            lease: None,
         }
+    }
+
+    /// A writer that writes only while `lease` is valid (see
+    /// [`kmirror_client::lease`]).
+    pub fn with_lease(mut self, lease: WriteLease) -> Self {
+        self.lease = Some(lease);
+        self
     }
 
     pub fn client(&self) -> &KafkaClient {
@@ -49,13 +59,17 @@ impl RecordWriter {
             }
         };
         let key = (topic.to_string(), partition);
+        let lease = self.lease.clone();
         let sender = self.senders.entry(key.clone()).or_insert_with(|| {
             PartitionSender::new(
                 self.client.clone(),
                 topic,
                 partition,
                 identity,
-                SendConfig::default(),
+                SendConfig {
+                    lease,
+                    ..SendConfig::default()
+                },
             )
         });
         let batch = encode_batch(records, now_ms());

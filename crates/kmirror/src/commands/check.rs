@@ -12,10 +12,16 @@ use crate::{config_file, EXIT_CONFIG, EXIT_FAILURE};
 pub struct CheckArgs {
     /// The MM2 properties file (or Connect connector JSON).
     config: PathBuf,
+    /// Only the flows into these clusters (comma-separated aliases), as
+    /// MM2's `--clusters`.
+    #[arg(long, value_delimiter = ',')]
+    clusters: Option<Vec<String>>,
 }
 
 pub async fn check(args: CheckArgs) -> u8 {
-    let config = match config_file::load(&args.config) {
+    let config = match config_file::load(&args.config).and_then(|config| {
+        config_file::only_targets(config, args.clusters.as_deref())
+    }) {
         Ok(config) => config,
         Err(e) => {
             eprintln!("kmirror: {e}");

@@ -16,7 +16,7 @@ use crate::connectors::{FileConnector, Registry};
 use crate::history::History;
 use crate::rest::guard::{RestGuard, RestGuardArgs};
 use crate::rest::{self, AppState, Phase};
-use crate::{config_file, EXIT_CONFIG, EXIT_FAILURE};
+use crate::{config_file, worker, EXIT_CONFIG, EXIT_FAILURE};
 
 /// How long shutdown may take before the process exits anyway; in-flight
 /// batches not acknowledged by then are copied again on restart.
@@ -46,6 +46,22 @@ pub struct RunArgs {
     /// is not restricted.
     #[arg(long, value_delimiter = ',')]
     allow_cluster_hosts: Option<Vec<String>>,
+    /// Only the flows into these clusters (comma-separated aliases), as
+    /// MM2's `--clusters`: run one kmirror per region, next to its cluster.
+    #[arg(long, value_delimiter = ',')]
+    clusters: Option<Vec<String>>,
+    /// This process's identity in the groups of its flows
+    /// (`group.instance.id`): a restart with the same id within the session
+    /// timeout keeps its share of the work. Default: the host name and the
+    /// REST port.
+    #[arg(long, env = "KMIRROR_WORKER_ID")]
+    worker_id: Option<String>,
+    /// The prefix of the flows' group ids in place of the properties'
+    /// `group.id` (default `kmirror`): the workers of one replication share
+    /// it; two independent replications between the same clusters need
+    /// different ones.
+    #[arg(long, env = "KMIRROR_GROUP_PREFIX")]
+    group_prefix: Option<String>,
     /// TLS and credentials for the REST API.
     #[command(flatten)]
     guard: RestGuardArgs,
@@ -67,7 +83,12 @@ pub async fn run(args: RunArgs) -> u8 {
         }
     };
     let file = match &args.config {
-        Some(path) => match config_file::load_with_text(path) {
+        Some(path) => match config_file::load_with_text(path).and_then(|(config, text)| {
+            Ok((
+                config_file::only_targets(config, args.clusters.as_deref())?,
+                text,
+            ))
+        }) {
             Ok((config, text)) => {
                 config_file::report(&config);
                 Some(FileConnector::new(path, text, config))
@@ -98,20 +119,34 @@ pub async fn run(args: RunArgs) -> u8 {
     };
 
     let metrics = Arc::new(Metrics::new(args.metrics_per_partition));
-    let mut replicator = Replicator::new(FlowTuning::default(), metrics.clone());
-    let history = Arc::new(History::default());
-    let stop_rest = CancellationToken::new();
-    let mut rest_task = None;
-    let mut app = None;
-    if !args.no_rest {
-        let (listener, address) = match rest::bind(&args.rest_listen).await {
-            Ok(bound) => bound,
+    // The REST listener first: the worker's identity names its address.
+    let bound = if args.no_rest {
+        None
+    } else {
+        match rest::bind(&args.rest_listen).await {
+            Ok(bound) => Some(bound),
             Err(e) => {
                 error!("{e}");
                 eprintln!("kmirror: {e}");
                 return EXIT_FAILURE;
             }
-        };
+        }
+    };
+    let listen = bound
+        .as_ref()
+        .map_or_else(|| args.rest_listen.clone(), |(_, address)| address.to_string());
+    let mut worker = worker::identity(args.worker_id.as_deref(), &listen, guard.tls.is_some());
+    worker.group_prefix = args.group_prefix.clone();
+    let tuning = FlowTuning {
+        worker,
+        ..FlowTuning::default()
+    };
+    let mut replicator = Replicator::new(tuning, metrics.clone());
+    let history = Arc::new(History::default());
+    let stop_rest = CancellationToken::new();
+    let mut rest_task = None;
+    let mut app = None;
+    if let Some((listener, address)) = bound {
         for warning in guard.exposure_warnings(address) {
             warn!(address = %address, "{warning}");
         }

@@ -12,6 +12,16 @@ mod traffic;
 #[allow(unused_imports)]
 pub use traffic::*;
 
+/// A group id prefix no other kmirror of this test run uses.
+pub fn unique_group_prefix() -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    format!(
+        "kmirror-test-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
 /// A running `kmirror` process; killed when dropped.
 pub struct Kmirror {
     child: Option<Child>,
@@ -36,6 +46,9 @@ impl Kmirror {
             // Tests run side by side: each its own REST port and state
             // folder (the default `kmirror-state` is relative to the cwd).
             .env("KMIRROR_REST_LISTEN", "127.0.0.1:0")
+            // Tests share clusters: each process its own worker group
+            // unless a test puts several in one.
+            .env("KMIRROR_GROUP_PREFIX", unique_group_prefix())
             .envs(env.iter().copied())
             .current_dir(dir.path())
             .stdin(Stdio::null())

@@ -1,0 +1,210 @@
+//! The flow's singletons, run by the one worker of the group that owns the
+//! flow's control unit: heartbeats, checkpoints with group offset sync,
+//! topic ACL sync, and topic discovery (remote topics and their configs,
+//! and a rebalance when the flow's partitions change).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kmirror_client::{ClientError, KafkaClient};
+use kmirror_wire::mm2::Heartbeat;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, warn};
+
+use super::acl_sync::run_acl_sync;
+use super::flow::FlowContext;
+use super::membership::{units_digest, UnitsNotifier};
+use super::status::StatusBoard;
+use super::ticker::Ticker;
+use super::topics::{ensure_compacted_topic, ensure_remote_topic};
+use super::writer::{now_ms, RecordWriter};
+use crate::config::mm2::FlowConfig;
+use crate::filter::should_replicate_topic;
+use crate::forward::TopicPartition;
+use crate::group::Unit;
+use crate::metrics::ErrorKind;
+use crate::offsets::checkpoint::run_checkpoints;
+
+/// Starts the flow's singletons; they stop with `stop`.
+pub(super) fn start_control(
+    ctx: &Arc<FlowContext>,
+    assigned_digest: watch::Receiver<u64>,
+    notifier: UnitsNotifier,
+    stop: CancellationToken,
+) -> JoinSet<()> {
+    let flow = &ctx.flow;
+    let mut tasks = JoinSet::new();
+    if flow.emit_heartbeats.enabled {
+        tasks.spawn(emit_heartbeats(
+            flow.clone(),
+            RecordWriter::new(ctx.target.clone()).with_lease(ctx.lease.clone()),
+            ctx.status.clone(),
+            stop.clone(),
+        ));
+    }
+    if !flow.replication_enabled {
+        return tasks;
+    }
+    if flow.emit_checkpoints.enabled {
+        tasks.spawn(run_checkpoints(
+            flow.clone(),
+            ctx.source.clone(),
+            ctx.target.clone(),
+            ctx.indexes.clone(),
+            ctx.status.clone(),
+            ctx.ownership.clone(),
+            ctx.lease.clone(),
+            stop.clone(),
+        ));
+    }
+    if flow.sync_topic_acls.interval().is_some() {
+        tasks.spawn(run_acl_sync(
+            flow.clone(),
+            ctx.source.clone(),
+            ctx.target.clone(),
+            ctx.status.clone(),
+            stop.clone(),
+        ));
+    }
+    tasks.spawn(run_discovery(ctx.clone(), assigned_digest, notifier, stop));
+    tasks
+}
+
+/// The flow's units of work: its control unit and, when it replicates,
+/// every partition of every source topic it selects.
+pub(super) async fn flow_units(
+    flow: &FlowConfig,
+    source: &KafkaClient,
+) -> Result<BTreeSet<Unit>, ClientError> {
+    let mut units = BTreeSet::from([Unit::Control]);
+    if !flow.replication_enabled {
+        return Ok(units);
+    }
+    let metadata = source.refresh_metadata(None).await?;
+    for topic in metadata.topics.values() {
+        if topic.error.is_some() || !should_replicate_topic(&topic.name, flow) {
+            continue;
+        }
+        for p in &topic.partitions {
+            units.insert(Unit::Partition(TopicPartition::new(&topic.name, p.partition)));
+        }
+    }
+    Ok(units)
+}
+
+/// Finds the source topics to replicate every `refresh.topics.interval`,
+/// creates or updates their remote topics (configs every
+/// `sync.topic.configs.interval`), and asks for a rebalance when the
+/// partitions differ from those the group assigned.
+async fn run_discovery(
+    ctx: Arc<FlowContext>,
+    assigned_digest: watch::Receiver<u64>,
+    notifier: UnitsNotifier,
+    stop: CancellationToken,
+) {
+    let refresh = ctx
+        .flow
+        .refresh_topics
+        .interval()
+        .unwrap_or(Duration::from_secs(u32::MAX as u64));
+    let config_sync = ctx.flow.sync_topic_configs.interval();
+    let mut next_config_sync = tokio::time::Instant::now();
+    loop {
+        let sync_configs =
+            config_sync.is_some() && tokio::time::Instant::now() >= next_config_sync;
+        let wait = match discover(&ctx, sync_configs).await {
+            Ok(units) => {
+                if let (true, Some(every)) = (sync_configs, config_sync) {
+                    next_config_sync = tokio::time::Instant::now() + every;
+                }
+                let digest = units_digest(&units);
+                if digest != *assigned_digest.borrow() {
+                    notifier.units_changed(digest);
+                }
+                refresh
+            }
+            Err(e) => {
+                warn!(flow = %ctx.name, error = %e, "topic discovery failed; retrying");
+                ctx.status.error(&ctx.name, ErrorKind::Discovery);
+                Duration::from_secs(5).min(refresh)
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.cancelled() => return,
+        }
+    }
+}
+
+async fn discover(ctx: &FlowContext, sync_configs: bool) -> Result<BTreeSet<Unit>, ClientError> {
+    let units = flow_units(&ctx.flow, &ctx.source).await?;
+    let metadata = ctx.source.metadata();
+    let mut topics: Vec<_> = metadata
+        .topics
+        .values()
+        .filter(|t| t.error.is_none() && should_replicate_topic(&t.name, &ctx.flow))
+        .collect();
+    topics.sort_by(|a, b| a.name.cmp(&b.name));
+    for topic in topics {
+        match ensure_remote_topic(&ctx.flow, &ctx.source, &ctx.target, topic, sync_configs).await {
+            Ok(_) => ctx.remote_topic_ready(&topic.name),
+            Err(e) => {
+                warn!(flow = %ctx.name, topic = %topic.name, error = %e, "cannot prepare remote topic");
+                ctx.status.error(&ctx.name, ErrorKind::Discovery);
+            }
+        }
+    }
+    Ok(units)
+}
+
+/// Writes a heartbeat to the target every interval.
+async fn emit_heartbeats(
+    flow: FlowConfig,
+    mut writer: RecordWriter,
+    status: Arc<StatusBoard>,
+    shutdown: CancellationToken,
+) {
+    let Some(every) = flow.emit_heartbeats.interval() else {
+        return;
+    };
+    let topic = flow.policy.heartbeats_topic().to_string();
+    let mut ticker = Ticker::new(every, &shutdown);
+    while ticker.tick().await {
+        let at = now_ms();
+        let heartbeat = Heartbeat {
+            source_cluster_alias: flow.source.to_string(),
+            target_cluster_alias: flow.target.to_string(),
+            timestamp_ms: at,
+        };
+        let key = match heartbeat.encode_key() {
+            Ok(key) => key,
+            Err(e) => {
+                error!(flow = %flow.name(), error = %e, "heartbeat not encodable");
+                return;
+            }
+        };
+        match writer
+            .write(&topic, 0, &[(key, Some(heartbeat.encode_value()))])
+            .await
+        {
+            Ok(()) => status.heartbeat_written(&flow.name(), at),
+            Err(e) if e.is_missing_topic() => {
+                status.error(&flow.name(), ErrorKind::Heartbeat);
+                let _ = ensure_compacted_topic(
+                    writer.client(),
+                    &topic,
+                    1,
+                    flow.heartbeats_topic_replication_factor as i32,
+                )
+                .await;
+            }
+            Err(e) => {
+                warn!(flow = %flow.name(), error = %e, "cannot write heartbeat");
+                status.error(&flow.name(), ErrorKind::Heartbeat);
+            }
+        }
+    }
+}
