@@ -896,7 +896,9 @@ impl Admin {
         }
     }
 
-    fn forget_coordinator(&self, group: &str) {
+    /// Drops the cached coordinator of `group`, so the next call looks it
+    /// up again.
+    pub(crate) fn forget_coordinator(&self, group: &str) {
         self.coordinators.lock().unwrap().remove(group);
     }
 

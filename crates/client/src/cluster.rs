@@ -245,20 +245,40 @@ impl KafkaClient {
             Some(addr) => addr.clone(),
             None => {
                 drop(pool);
-                self.refresh_metadata(Some(&[])).await?;
+                let addr = self.broker_address(id).await?;
                 pool = self.inner.connections.lock().await;
-                self.metadata().brokers.get(&id).cloned().ok_or_else(|| {
-                    ClientError::ConnectionClosed {
-                        addr: format!("broker id {id}"),
-                        api: ApiKey::Metadata,
-                        reason: "broker is not in the cluster metadata".into(),
-                    }
-                })?
+                addr
             }
         };
         let conn = BrokerConnection::connect(&addr, &self.inner.config.connection).await?;
         pool.insert((id, purpose), conn.clone());
         Ok(conn)
+    }
+
+    /// A new connection to broker `id` that is not pooled: for a caller whose
+    /// requests the broker may hold for a long time (a JoinGroup waits for
+    /// the whole group), so that nobody else queues behind them.
+    pub async fn unpooled_connection(&self, id: i32) -> Result<Arc<BrokerConnection>> {
+        let addr = self.broker_address(id).await?;
+        BrokerConnection::connect(&addr, &self.inner.config.connection).await
+    }
+
+    /// The `host:port` of broker `id`, from the cached metadata or, when it
+    /// does not know the broker, from fresh metadata.
+    async fn broker_address(&self, id: i32) -> Result<String> {
+        if let Some(addr) = self.metadata().brokers.get(&id) {
+            return Ok(addr.clone());
+        }
+        self.refresh_metadata(Some(&[])).await?;
+        self.metadata()
+            .brokers
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| ClientError::ConnectionClosed {
+                addr: format!("broker id {id}"),
+                api: ApiKey::Metadata,
+                reason: "broker is not in the cluster metadata".into(),
+            })
     }
 
     /// Loads metadata: `None` for every topic, `Some(&[])` for brokers only,

@@ -8,6 +8,8 @@
 //! - [`produce_batcher`]: one produce request for many partitions.
 //! - [`admin`]: the admin, group and offset calls the engine needs.
 //! - [`acls`]: describing and creating ACLs.
+//! - [`group`]: classic group membership (JoinGroup, SyncGroup, Heartbeat,
+//!   LeaveGroup) for workers sharing one replication.
 //! - [`lease`]: the write lease a group member holds while it owns work.
 //! - [`security`]: TLS (rustls) and SASL from Kafka's client security keys.
 //!
@@ -20,6 +22,7 @@ pub mod cluster;
 pub mod connection;
 pub mod error;
 pub mod fetch;
+pub mod group;
 pub mod lease;
 pub mod produce;
 pub mod produce_batcher;
