@@ -30,6 +30,7 @@
 pub mod config;
 pub mod filter;
 pub mod forward;
+pub mod group;
 pub mod metrics;
 pub mod offsets;
 pub mod policy;
