@@ -500,14 +500,15 @@ async fn a_static_member_restarts_into_its_old_assignment_without_a_rebalance() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heartbeats_are_answered_while_the_members_own_join_is_held() {
-    let client = new_client().await;
+    // One client per member, as one process each: only a's own join can
+    // stand in the way of a's heartbeat.
     let group = random_topic_name("kmirror-group-held");
     let mut members = form_group(vec![
-        Member::new(&client, &group, "a"),
-        Member::new(&client, &group, "b"),
+        Member::new(&new_client().await, &group, "a"),
+        Member::new(&new_client().await, &group, "b"),
     ])
     .await;
-    let pending_c = Member::new(&client, &group, "c").spawn_join();
+    let pending_c = Member::new(&new_client().await, &group, "c").spawn_join();
     let mut b = members.pop().unwrap();
     let mut a = members.pop().unwrap();
     a.heartbeat_until(GroupSignal::Rebalance).await;
