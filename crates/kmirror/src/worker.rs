@@ -36,6 +36,7 @@ pub fn identity(worker_id: Option<&str>, rest_listen: &str, https: bool) -> Work
         started_at_ms: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64),
+        group_prefix: None,
     }
 }
 

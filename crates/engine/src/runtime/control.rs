@@ -16,7 +16,7 @@ use tracing::{error, warn};
 
 use super::acl_sync::run_acl_sync;
 use super::flow::FlowContext;
-use super::membership::{units_digest, UnitsNotifier};
+use super::membership::UnitsNotifier;
 use super::status::StatusBoard;
 use super::ticker::Ticker;
 use super::topics::{ensure_compacted_topic, ensure_remote_topic};
@@ -24,7 +24,7 @@ use super::writer::{now_ms, RecordWriter};
 use crate::config::mm2::FlowConfig;
 use crate::filter::should_replicate_topic;
 use crate::forward::TopicPartition;
-use crate::group::Unit;
+use crate::group::{units_digest, Unit};
 use crate::metrics::ErrorKind;
 use crate::offsets::checkpoint::run_checkpoints;
 
@@ -120,7 +120,7 @@ async fn run_discovery(
                 if let (true, Some(every)) = (sync_configs, config_sync) {
                     next_config_sync = tokio::time::Instant::now() + every;
                 }
-                let digest = units_digest(&units);
+                let digest = units_digest(&units.into_iter().collect::<Vec<_>>());
                 if digest != *assigned_digest.borrow() {
                     notifier.units_changed(digest);
                 }

@@ -22,9 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::control::{flow_units, start_control};
-use super::membership::{
-    self, units_digest, MemberSettings, Membership, MembershipError, MembershipEvent,
-};
+use super::membership::{self, MemberSettings, Membership, MembershipError, MembershipEvent};
 use super::ownership::Ownership;
 use super::pipeline::run_pipeline;
 use super::progress::{progress_topic, ProgressStore, PROGRESS_TOPIC_PARTITIONS};
@@ -35,7 +33,7 @@ use super::writer::RecordWriter;
 use crate::config::mm2::FlowConfig;
 use crate::forward::fetcher::{FetcherCommand, ResetPolicy, SourceFetcher};
 use crate::forward::TopicPartition;
-use crate::group::{MemberAssignment, Unit};
+use crate::group::{units_digest, MemberAssignment, Unit};
 use crate::offsets::store::index_topic;
 use crate::offsets::IndexRegistry;
 
@@ -462,8 +460,10 @@ impl Share {
         assignment: &MemberAssignment,
     ) -> Result<(), ClientError> {
         let wanted: BTreeSet<Unit> = assignment.units.iter().cloned().collect();
-        let all: BTreeSet<Unit> = assignment.all_units().into_iter().collect();
-        self.assigned_digest.send_replace(units_digest(&all));
+        // Every unit of the flow, whoever runs it.
+        let all: Vec<&Unit> = assignment.owners.keys().collect();
+        self.assigned_digest
+            .send_replace(units_digest(&assignment.owners.keys().cloned().collect::<Vec<_>>()));
 
         let lost: Vec<TopicPartition> = self
             .pipelines

@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::group::codec::{decode_assignment, decode_metadata, encode_assignment, encode_metadata};
-use crate::group::{assign, MemberAssignment, MemberMetadata, Refusal, Unit};
+use crate::group::{assign, MemberAssignment, MemberMetadata, Refusal, Unit, PROTOCOL_VERSION};
 
 /// The protocol type of kmirror's groups (Connect's is `connect`).
 pub const PROTOCOL_TYPE: &str = "kmirror";
@@ -141,8 +141,8 @@ pub fn start<D, F>(
     shutdown: CancellationToken,
 ) -> (Membership, tokio::task::JoinHandle<Result<(), MembershipError>>)
 where
-    D: Fn() -> F + Send + 'static,
-    F: std::future::Future<Output = Result<Vec<Unit>, ClientError>> + Send,
+    D: Fn() -> F + Send + Sync + 'static,
+    F: std::future::Future<Output = Result<Vec<Unit>, ClientError>> + Send + 'static,
 {
     let lease = WriteLease::expired(&settings.group_id);
     let (events_tx, events_rx) = mpsc::channel(4);
@@ -221,8 +221,8 @@ struct Member {
 impl Member {
     async fn run<D, F>(mut self, discover: D) -> Result<(), MembershipError>
     where
-        D: Fn() -> F + Send + 'static,
-        F: std::future::Future<Output = Result<Vec<Unit>, ClientError>> + Send,
+        D: Fn() -> F + Send + Sync + 'static,
+        F: std::future::Future<Output = Result<Vec<Unit>, ClientError>> + Send + 'static,
     {
         let heartbeats = tokio::spawn(heartbeat_loop(
             self.group.clone(),
@@ -398,13 +398,13 @@ impl Member {
         self.session.lock().unwrap().joining = false;
         let assignment = if bytes.is_empty() {
             // The leader had nothing for us (our metadata unreadable to it).
-            MemberAssignment::default()
+            nothing_assigned()
         } else {
             match decode_assignment(&bytes) {
                 Ok(assignment) => assignment,
                 Err(e) => {
                     warn!(group = %self.settings.group_id, error = %e, "assignment unreadable (another kmirror version leads?); running nothing");
-                    MemberAssignment::default()
+                    nothing_assigned()
                 }
             }
         };
@@ -607,11 +607,14 @@ async fn heartbeat_loop(
     }
 }
 
-/// Digest of a set of units, to tell the group that the set changed.
-pub fn units_digest(units: &BTreeSet<Unit>) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    units.hash(&mut hasher);
-    // 0 means "none discovered".
-    hasher.finish().max(1)
+/// An assignment of no work.
+fn nothing_assigned() -> MemberAssignment {
+    MemberAssignment {
+        version: PROTOCOL_VERSION,
+        units: Vec::new(),
+        members: Vec::new(),
+        owners: Default::default(),
+        pending_revocations: false,
+        refused: None,
+    }
 }
