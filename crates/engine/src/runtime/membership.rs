@@ -139,7 +139,10 @@ pub fn start<D, F>(
     settings: MemberSettings,
     discover: D,
     shutdown: CancellationToken,
-) -> (Membership, tokio::task::JoinHandle<Result<(), MembershipError>>)
+) -> (
+    Membership,
+    tokio::task::JoinHandle<Result<(), MembershipError>>,
+)
 where
     D: Fn() -> F + Send + Sync + 'static,
     F: std::future::Future<Output = Result<Vec<Unit>, ClientError>> + Send + 'static,
@@ -371,7 +374,9 @@ impl Member {
             for member in &joined.members {
                 match decode_metadata(&member.metadata) {
                     Ok(metadata) => members.push((member.member_id.clone(), metadata)),
-                    Err(e) => warn!(group = %self.settings.group_id, member = %member.member_id, error = %e, "member metadata unreadable (another kmirror version?); it gets no work"),
+                    Err(e) => {
+                        warn!(group = %self.settings.group_id, member = %member.member_id, error = %e, "member metadata unreadable (another kmirror version?); it gets no work")
+                    }
                 }
             }
             assign(&members, &units)
