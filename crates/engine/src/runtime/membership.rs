@@ -270,13 +270,18 @@ impl Member {
                             refusal,
                         });
                     }
-                    let pending = assignment.pending_revocations;
+                    // Only a member that gives units up rejoins at once
+                    // (its changed metadata starts the second round, which
+                    // assigns them); the others learn of that round from
+                    // their heartbeats. A member that rejoined unchanged
+                    // would only get the same assignment back.
+                    let gives_up = assignment.pending_revocations
+                        && self.owned.iter().any(|unit| !assignment.units.contains(unit));
                     self.last_units = assignment.owners.keys().cloned().collect();
                     if !self.apply(assignment, generation).await {
                         return Ok(());
                     }
-                    if pending {
-                        // The second round: units given up are assigned.
+                    if gives_up {
                         continue;
                     }
                     if !self.stable(generation).await? {
