@@ -170,7 +170,7 @@ pub fn decode_assignment(bytes: &[u8]) -> Result<MemberAssignment, CodecError> {
         version,
         units,
         members,
-        owners,
+        owners: Arc::new(owners),
         pending_revocations,
         refused,
     })

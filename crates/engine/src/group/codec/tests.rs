@@ -1,5 +1,7 @@
 use proptest::prelude::*;
 
+use std::sync::Arc;
+
 use super::*;
 use crate::group::assign;
 
@@ -139,10 +141,12 @@ fn a_range_beyond_the_unit_cap_is_refused() {
 #[test]
 fn owner_indexes_are_packed_and_checked() {
     let mut assignment = assign(&[("m".to_owned(), sample_metadata())], &[])["m"].clone();
-    assignment.owners = (0..5)
-        .map(|p| (tp("t", p), ["a", "b", "c"][p as usize % 3].to_owned()))
-        .collect();
-    assignment.owners.insert(Unit::Control, "c".to_owned());
+    assignment.owners = Arc::new(
+        (0..5)
+            .map(|p| (tp("t", p), ["a", "b", "c"][p as usize % 3].to_owned()))
+            .collect(),
+    );
+    Arc::make_mut(&mut assignment.owners).insert(Unit::Control, "c".to_owned());
     let bytes = encode_assignment(&assignment);
     // Owners of control, t-0..t-4: c a b c a b, two bits each: 10 00 01 10 | 00 01.
     assert_eq!(&bytes[bytes.len() - 2..], &[0b1001_0010, 0b0000_0100]);
@@ -158,8 +162,7 @@ fn owner_indexes_are_packed_and_checked() {
         })
     );
     // One worker: no index bytes at all.
-    assignment
-        .owners
+    Arc::make_mut(&mut assignment.owners)
         .values_mut()
         .for_each(|w| *w = "a".to_owned());
     let bytes = encode_assignment(&assignment);
@@ -325,7 +328,7 @@ fn any_assignment() -> impl Strategy<Value = MemberAssignment> {
                 version: PROTOCOL_VERSION,
                 units,
                 members,
-                owners,
+                owners: Arc::new(owners),
                 pending_revocations,
                 refused,
             },
