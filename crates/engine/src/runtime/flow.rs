@@ -319,7 +319,9 @@ async fn run_flow_inner(
         started_at_ms: tuning.worker.started_at_ms,
     };
     let group_id = settings.group_id.clone();
-    let member_stop = shutdown.child_token();
+    // Not a child of `shutdown`: the membership (and the write lease with
+    // it) must outlive the final progress write.
+    let member_stop = CancellationToken::new();
     let discover = {
         let flow = flow.clone();
         let source = source.clone();
@@ -430,12 +432,16 @@ async fn run_flow_inner(
     };
 
     // Shutdown: fetchers stop, pipelines drain what is in flight, then the
-    // final positions are written.
-    member_stop.cancel();
+    // final positions are written, and only then does the membership end
+    // (a static member does not leave: a restart within the session
+    // timeout gets the same work back).
     fetcher_tasks.join_all().await;
     share.stop_everything(&ctx, Release::Shutdown).await;
     drop(ctx);
     background.join_all().await;
+    member_stop.cancel();
+    // Its pending events would never be taken.
+    drop(membership);
     if !member_done {
         let _ = member_task.await;
     }
