@@ -96,12 +96,17 @@ pub enum GroupSignal {
     /// The group is rebalancing (REBALANCE_IN_PROGRESS): join again with the
     /// same member id; the current assignment stays valid until then.
     Rebalance,
-    /// This member's generation is over (ILLEGAL_GENERATION) or the
-    /// coordinator no longer knows it (UNKNOWN_MEMBER_ID, e.g. after its
-    /// session expired): stop the work of the old assignment and join again.
-    /// Joining with the old member id is fine: [`GroupClient::join`] starts
-    /// over with a new one when the coordinator does not know it.
+    /// This member's generation is over (ILLEGAL_GENERATION): a newer one
+    /// exists that this member is still part of, or will be once it joins
+    /// again. Its work stays its own until the next assignment says
+    /// otherwise.
     Rejoin,
+    /// The coordinator no longer knows this member (UNKNOWN_MEMBER_ID, e.g.
+    /// after its session expired): its work may be another member's by now,
+    /// so stop it and join again. Joining with the old member id is fine:
+    /// [`GroupClient::join`] starts over with a new one when the coordinator
+    /// does not know it.
+    UnknownMember,
     /// Another process registered with this member's `group.instance.id`
     /// (FENCED_INSTANCE_ID): this one must stop and not rejoin on its own.
     Fenced,
@@ -121,9 +126,9 @@ pub fn group_signal(error: &ClientError) -> GroupSignal {
         ClientError::Broker { error, .. } => match error {
             ResponseError::RebalanceInProgress => GroupSignal::Rebalance,
             ResponseError::IllegalGeneration
-            | ResponseError::UnknownMemberId
             // `join` handles it; should it reach a caller, a new join does.
             | ResponseError::MemberIdRequired => GroupSignal::Rejoin,
+            ResponseError::UnknownMemberId => GroupSignal::UnknownMember,
             ResponseError::FencedInstanceId => GroupSignal::Fenced,
             // NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE,
             // COORDINATOR_LOAD_IN_PROGRESS, and any other error Kafka calls
@@ -754,7 +759,7 @@ mod tests {
         use GroupSignal::*;
         let cases = [
             (ResponseError::RebalanceInProgress, Rebalance),
-            (ResponseError::UnknownMemberId, Rejoin),
+            (ResponseError::UnknownMemberId, UnknownMember),
             (ResponseError::IllegalGeneration, Rejoin),
             (ResponseError::MemberIdRequired, Rejoin),
             (ResponseError::FencedInstanceId, Fenced),

@@ -396,9 +396,9 @@ async fn a_member_that_leaves_is_gone_from_the_next_generation() {
     // so (not only the request-level code), and so does a heartbeat.
     let again = c.leave().await.expect_err("leaving twice");
     assert_eq!(again.broker_error(), Some(ResponseError::UnknownMemberId));
-    assert_eq!(group_signal(&again), GroupSignal::Rejoin);
+    assert_eq!(group_signal(&again), GroupSignal::UnknownMember);
     let gone = c.heartbeat().await.expect_err("heartbeat after leaving");
-    assert_eq!(group_signal(&gone), GroupSignal::Rejoin, "{gone}");
+    assert_eq!(group_signal(&gone), GroupSignal::UnknownMember, "{gone}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -427,7 +427,11 @@ async fn a_member_that_stops_heartbeating_expires_after_its_session_timeout() {
         .heartbeat()
         .await
         .expect_err("heartbeat of an expired member");
-    assert_eq!(group_signal(&expired), GroupSignal::Rejoin, "{expired}");
+    assert_eq!(
+        group_signal(&expired),
+        GroupSignal::UnknownMember,
+        "{expired}"
+    );
     assert_eq!(expired.broker_error(), Some(ResponseError::UnknownMemberId));
 
     // a alone makes the next generation.

@@ -293,11 +293,14 @@ impl Member {
                 }
                 Ok(None) => return Ok(()),
                 Err(e) => match group_signal(&e) {
-                    GroupSignal::Rejoin => {
-                        // Unknown member id: join again as a new member (the
-                        // instance id keeps the worker's identity).
+                    GroupSignal::UnknownMember => {
+                        // Join again as a new member (the instance id keeps
+                        // the worker's identity), running nothing until then.
                         self.lose().await;
                         self.session.lock().unwrap().member_id.clear();
+                    }
+                    GroupSignal::Rejoin => {
+                        debug!(group = %self.settings.group_id, error = %e, "a newer generation began; joining again");
                     }
                     GroupSignal::Fenced => {
                         return Err(MembershipError::Fenced {
@@ -596,7 +599,7 @@ async fn heartbeat_loop(
                     signals.notify.notify_one();
                 }
             }
-            GroupSignal::Rejoin => {
+            GroupSignal::Rejoin | GroupSignal::UnknownMember => {
                 // Answers about an old generation while a join is under way
                 // are expected.
                 let current = session.lock().unwrap().clone();
@@ -604,7 +607,15 @@ async fn heartbeat_loop(
                     && current.generation == snapshot.generation
                     && current.member_id == snapshot.member_id
                 {
-                    signals.state.lock().unwrap().lost = Some(snapshot.generation);
+                    let mut state = signals.state.lock().unwrap();
+                    if signal == GroupSignal::UnknownMember {
+                        state.lost = Some(snapshot.generation);
+                    } else {
+                        // A newer generation this member is still part
+                        // of: join it, keeping the work.
+                        state.rebalance = Some(snapshot.generation);
+                    }
+                    drop(state);
                     signals.notify.notify_one();
                 }
             }
