@@ -15,6 +15,7 @@ use crate::connectors::state::StateStore;
 use crate::connectors::{FileConnector, Registry};
 use crate::history::History;
 use crate::rest::guard::{RestGuard, RestGuardArgs};
+use crate::rest::peers::Peers;
 use crate::rest::{self, AppState, Phase};
 use crate::{config_file, worker, EXIT_CONFIG, EXIT_FAILURE};
 
@@ -152,13 +153,20 @@ pub async fn run(args: RunArgs) -> u8 {
         for warning in guard.exposure_warnings(address) {
             warn!(address = %address, "{warning}");
         }
-        let state = Arc::new(AppState::new(
+        let mut state = AppState::new(
             replicator.status(),
             metrics,
             history.clone(),
             registry.clone(),
             worker_id,
-        ));
+        );
+        match Peers::new(&guard.chain) {
+            Ok(peers) => state = state.with_peers(peers),
+            Err(e) => {
+                warn!(error = %e, "connector changes made here will not reach the other workers")
+            }
+        }
+        let state = Arc::new(state);
         rest_task = Some(tokio::spawn(rest::serve(
             listener,
             guard,

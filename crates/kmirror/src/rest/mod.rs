@@ -15,6 +15,7 @@ pub mod guard;
 pub mod health;
 pub mod metrics;
 pub mod openapi;
+pub mod peers;
 pub mod status;
 pub mod web;
 
@@ -71,6 +72,8 @@ pub struct AppState {
     /// `worker_id`.
     pub worker_id: String,
     pub started: Instant,
+    /// Sends connector changes on to the other workers; `None`: not sent.
+    pub peers: Option<peers::Peers>,
 }
 
 impl AppState {
@@ -89,7 +92,15 @@ impl AppState {
             registry,
             worker_id,
             started: Instant::now(),
+            peers: None,
         }
+    }
+
+    /// Connector changes made here are sent on to the other workers of
+    /// the flows' groups.
+    pub fn with_peers(mut self, peers: peers::Peers) -> Self {
+        self.peers = Some(peers);
+        self
     }
 
     pub fn phase(&self) -> Phase {
@@ -181,6 +192,10 @@ pub fn router(state: Arc<AppState>, access: Option<Arc<AccessPolicy>>) -> Router
         .merge(web::routes())
         .merge(openapi::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            peers::forward_changes,
+        ))
         .with_state(state);
     match access {
         Some(policy) => router.layer(axum::middleware::from_fn_with_state(

@@ -64,6 +64,9 @@ pub struct RestGuard {
     pub tls: Option<Arc<ServerConfig>>,
     /// `None`: every request is let through.
     pub access: Option<Arc<AccessPolicy>>,
+    /// The certificate chain served, trusted when calling the other
+    /// workers (see [`super::peers`]).
+    pub chain: Vec<rustls::pki_types::CertificateDer<'static>>,
 }
 
 impl RestGuardArgs {
@@ -77,8 +80,11 @@ impl RestGuardArgs {
         &self,
         env: impl Fn(&str) -> Option<OsString>,
     ) -> Result<RestGuard, RestSecurityError> {
-        let tls = match (&self.rest_tls_cert, &self.rest_tls_key) {
-            (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
+        let (tls, chain) = match (&self.rest_tls_cert, &self.rest_tls_key) {
+            (Some(cert), Some(key)) => (
+                Some(tls::server_config(cert, key)?),
+                tls::read_certificates("--rest-tls-cert", cert)?,
+            ),
             (Some(_), None) => {
                 return Err(RestSecurityError::HalfTls {
                     missing: "--rest-tls-key",
@@ -89,7 +95,7 @@ impl RestGuardArgs {
                     missing: "--rest-tls-cert",
                 })
             }
-            (None, None) => None,
+            (None, None) => (None, Vec::new()),
         };
         let token = secret_from_file_or_env(
             "--rest-auth-token-file",
@@ -114,7 +120,7 @@ impl RestGuardArgs {
                 protect_reads: self.rest_auth_read,
             }))
         };
-        Ok(RestGuard { tls, access })
+        Ok(RestGuard { tls, access, chain })
     }
 }
 
