@@ -181,6 +181,7 @@ mod tests {
                 credentials: Credentials::new(Some(&secret::Secret::new("t".into())), Vec::new()),
                 protect_reads: false,
             })),
+            chain: Vec::new(),
         };
         let warnings = with_token.exposure_warnings(everywhere);
         assert_eq!(warnings.len(), 1);
