@@ -156,32 +156,29 @@ pub(super) struct FlowContext {
 impl FlowContext {
     /// Makes sure the remote topic of `topic` exists, once per topic.
     pub(super) async fn prepare_remote_topic(&self, topic: &str) -> Result<(), ClientError> {
-        let cell = self
-            .remote_topics
-            .lock()
-            .unwrap()
-            .entry(topic.to_string())
-            .or_default()
-            .clone();
-        cell.get_or_try_init(|| async {
-            let metadata = self.source.topic_metadata(topic).await?;
-            ensure_remote_topic(&self.flow, &self.source, &self.target, &metadata, false).await?;
-            Ok::<_, ClientError>(())
-        })
-        .await?;
+        self.remote_topic_cell(topic)
+            .get_or_try_init(|| async {
+                let metadata = self.source.topic_metadata(topic).await?;
+                ensure_remote_topic(&self.flow, &self.source, &self.target, &metadata, false)
+                    .await?;
+                Ok::<_, ClientError>(())
+            })
+            .await?;
         Ok(())
     }
 
     /// The topic discovery prepared `topic`'s remote topic.
     pub(super) fn remote_topic_ready(&self, topic: &str) {
-        let cell = self
-            .remote_topics
+        let _ = self.remote_topic_cell(topic).set(());
+    }
+
+    fn remote_topic_cell(&self, topic: &str) -> Arc<OnceCell<()>> {
+        self.remote_topics
             .lock()
             .unwrap()
             .entry(topic.to_string())
             .or_default()
-            .clone();
-        let _ = cell.set(());
+            .clone()
     }
 }
 
