@@ -444,72 +444,50 @@ impl GroupClient {
         protocol_name: &str,
         assignments: Vec<(String, Bytes)>,
     ) -> Result<Bytes> {
-        let result = self
-            .sync_once(
-                generation,
-                member_id,
-                instance_id,
-                protocol_type,
-                protocol_name,
-                assignments,
-            )
-            .await;
-        if let Err(e) = &result {
-            self.forget_coordinator_if_moved(e);
-        }
-        result
-    }
-
-    async fn sync_once(
-        &self,
-        generation: i32,
-        member_id: &str,
-        instance_id: Option<&str>,
-        protocol_type: &str,
-        protocol_name: &str,
-        assignments: Vec<(String, Bytes)>,
-    ) -> Result<Bytes> {
-        let conn = self.join_connection().await?;
-        let version = version::<SyncGroupRequest>(&conn)?;
-        if instance_id.is_some() && version < SYNC_HEARTBEAT_STATIC_MEMBERSHIP {
-            return Err(static_membership_unsupported(
-                &conn,
+        self.forgetting_moved(async {
+            let conn = self.join_connection().await?;
+            let version = version::<SyncGroupRequest>(&conn)?;
+            if instance_id.is_some() && version < SYNC_HEARTBEAT_STATIC_MEMBERSHIP {
+                return Err(static_membership_unsupported(
+                    &conn,
+                    ApiKey::SyncGroup,
+                    version,
+                ));
+            }
+            // v5 lets the coordinator check that every member agrees on them.
+            let v5 = version >= 5;
+            let request = SyncGroupRequest::default()
+                .with_group_id(group_id(&self.group_id))
+                .with_generation_id(generation)
+                .with_member_id(str_bytes(member_id))
+                .with_group_instance_id(instance_id.map(str_bytes))
+                .with_protocol_type(v5.then(|| str_bytes(protocol_type)))
+                .with_protocol_name(v5.then(|| str_bytes(protocol_name)))
+                .with_assignments(
+                    assignments
+                        .into_iter()
+                        .map(|(member, assignment)| {
+                            SyncGroupRequestAssignment::default()
+                                .with_member_id(StrBytes::from_string(member))
+                                .with_assignment(assignment)
+                        })
+                        .collect(),
+                );
+            // A follower's SyncGroup is held until the leader's arrives, which
+            // the leader sends only after it assigned; the coordinator gives up
+            // on it after the rebalance timeout of the join.
+            let rebalance_timeout = *self.shared.rebalance_timeout.lock().unwrap();
+            let timeout = self.rebalance_wait(rebalance_timeout);
+            let response = conn.request_at(&request, version, timeout).await?;
+            check_code(
                 ApiKey::SyncGroup,
-                version,
-            ));
-        }
-        // v5 lets the coordinator check that every member agrees on them.
-        let v5 = version >= 5;
-        let request = SyncGroupRequest::default()
-            .with_group_id(group_id(&self.group_id))
-            .with_generation_id(generation)
-            .with_member_id(str_bytes(member_id))
-            .with_group_instance_id(instance_id.map(str_bytes))
-            .with_protocol_type(v5.then(|| str_bytes(protocol_type)))
-            .with_protocol_name(v5.then(|| str_bytes(protocol_name)))
-            .with_assignments(
-                assignments
-                    .into_iter()
-                    .map(|(member, assignment)| {
-                        SyncGroupRequestAssignment::default()
-                            .with_member_id(StrBytes::from_string(member))
-                            .with_assignment(assignment)
-                    })
-                    .collect(),
-            );
-        // A follower's SyncGroup is held until the leader's arrives, which
-        // the leader sends only after it assigned; the coordinator gives up
-        // on it after the rebalance timeout of the join.
-        let rebalance_timeout = *self.shared.rebalance_timeout.lock().unwrap();
-        let timeout = self.rebalance_wait(rebalance_timeout);
-        let response = conn.request_at(&request, version, timeout).await?;
-        check_code(
-            ApiKey::SyncGroup,
-            response.error_code,
-            || self.context(member_id),
-            None,
-        )?;
-        Ok(response.assignment)
+                response.error_code,
+                || self.context(member_id),
+                None,
+            )?;
+            Ok(response.assignment)
+        })
+        .await
     }
 
     /// Tells the coordinator this member is alive. Never retried here: the
@@ -521,43 +499,31 @@ impl GroupClient {
         member_id: &str,
         instance_id: Option<&str>,
     ) -> Result<()> {
-        let result = self
-            .heartbeat_once(generation, member_id, instance_id)
-            .await;
-        if let Err(e) = &result {
-            self.forget_coordinator_if_moved(e);
-        }
-        result
-    }
-
-    async fn heartbeat_once(
-        &self,
-        generation: i32,
-        member_id: &str,
-        instance_id: Option<&str>,
-    ) -> Result<()> {
-        let conn = self.control_connection().await?;
-        let version = version::<HeartbeatRequest>(&conn)?;
-        if instance_id.is_some() && version < SYNC_HEARTBEAT_STATIC_MEMBERSHIP {
-            return Err(static_membership_unsupported(
-                &conn,
+        self.forgetting_moved(async {
+            let conn = self.control_connection().await?;
+            let version = version::<HeartbeatRequest>(&conn)?;
+            if instance_id.is_some() && version < SYNC_HEARTBEAT_STATIC_MEMBERSHIP {
+                return Err(static_membership_unsupported(
+                    &conn,
+                    ApiKey::Heartbeat,
+                    version,
+                ));
+            }
+            let request = HeartbeatRequest::default()
+                .with_group_id(group_id(&self.group_id))
+                .with_generation_id(generation)
+                .with_member_id(str_bytes(member_id))
+                .with_group_instance_id(instance_id.map(str_bytes));
+            let timeout = self.admin.client().config().connection.request_timeout;
+            let response = conn.request_at(&request, version, timeout).await?;
+            check_code(
                 ApiKey::Heartbeat,
-                version,
-            ));
-        }
-        let request = HeartbeatRequest::default()
-            .with_group_id(group_id(&self.group_id))
-            .with_generation_id(generation)
-            .with_member_id(str_bytes(member_id))
-            .with_group_instance_id(instance_id.map(str_bytes));
-        let timeout = self.admin.client().config().connection.request_timeout;
-        let response = conn.request_at(&request, version, timeout).await?;
-        check_code(
-            ApiKey::Heartbeat,
-            response.error_code,
-            || self.context(member_id),
-            None,
-        )
+                response.error_code,
+                || self.context(member_id),
+                None,
+            )
+        })
+        .await
     }
 
     /// Leaves the group at once, so that the others rebalance now rather
@@ -570,55 +536,45 @@ impl GroupClient {
         instance_id: Option<&str>,
         reason: Option<&str>,
     ) -> Result<()> {
-        let result = self.leave_once(member_id, instance_id, reason).await;
-        if let Err(e) = &result {
-            self.forget_coordinator_if_moved(e);
-        }
-        result
-    }
-
-    async fn leave_once(
-        &self,
-        member_id: &str,
-        instance_id: Option<&str>,
-        reason: Option<&str>,
-    ) -> Result<()> {
-        let conn = self.control_connection().await?;
-        let version = version::<LeaveGroupRequest>(&conn)?;
-        let mut request = LeaveGroupRequest::default().with_group_id(group_id(&self.group_id));
-        if version >= LEAVE_MEMBER_LIST {
-            request = request.with_members(vec![MemberIdentity::default()
-                .with_member_id(str_bytes(member_id))
-                .with_group_instance_id(instance_id.map(str_bytes))
-                .with_reason(reason.filter(|_| version >= 5).map(str_bytes))]);
-        } else if instance_id.is_some() {
-            return Err(static_membership_unsupported(
-                &conn,
-                ApiKey::LeaveGroup,
-                version,
-            ));
-        } else {
-            request = request.with_member_id(str_bytes(member_id));
-        }
-        let timeout = self.admin.client().config().connection.request_timeout;
-        let response = conn.request_at(&request, version, timeout).await?;
-        check_code(
-            ApiKey::LeaveGroup,
-            response.error_code,
-            || self.context(member_id),
-            None,
-        )?;
-        // v3+ answers per member; the request-level code can be success
-        // while our member was refused (unknown, fenced).
-        for member in &response.members {
+        self.forgetting_moved(async {
+            let conn = self.control_connection().await?;
+            let version = version::<LeaveGroupRequest>(&conn)?;
+            let mut request = LeaveGroupRequest::default().with_group_id(group_id(&self.group_id));
+            if version >= LEAVE_MEMBER_LIST {
+                request = request.with_members(vec![MemberIdentity::default()
+                    .with_member_id(str_bytes(member_id))
+                    .with_group_instance_id(instance_id.map(str_bytes))
+                    .with_reason(reason.filter(|_| version >= 5).map(str_bytes))]);
+            } else if instance_id.is_some() {
+                return Err(static_membership_unsupported(
+                    &conn,
+                    ApiKey::LeaveGroup,
+                    version,
+                ));
+            } else {
+                request = request.with_member_id(str_bytes(member_id));
+            }
+            let timeout = self.admin.client().config().connection.request_timeout;
+            let response = conn.request_at(&request, version, timeout).await?;
             check_code(
                 ApiKey::LeaveGroup,
-                member.error_code,
-                || self.context(member.member_id.as_str()),
+                response.error_code,
+                || self.context(member_id),
                 None,
             )?;
-        }
-        Ok(())
+            // v3+ answers per member; the request-level code can be success
+            // while our member was refused (unknown, fenced).
+            for member in &response.members {
+                check_code(
+                    ApiKey::LeaveGroup,
+                    member.error_code,
+                    || self.context(member.member_id.as_str()),
+                    None,
+                )?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// The connection for JoinGroup and SyncGroup: this client's own, to
@@ -653,6 +609,18 @@ impl GroupClient {
             .connection(coordinator, Purpose::Control)
             .await
             .inspect_err(|_| self.admin.forget_coordinator(&self.group_id))
+    }
+
+    /// `call`'s outcome, the coordinator forgotten when it says it moved.
+    async fn forgetting_moved<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let result = call.await;
+        if let Err(e) = &result {
+            self.forget_coordinator_if_moved(e);
+        }
+        result
     }
 
     fn forget_coordinator_if_moved(&self, error: &ClientError) {
