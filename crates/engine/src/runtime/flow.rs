@@ -335,6 +335,8 @@ async fn run_flow_inner(
         member_stop.clone(),
     );
 
+    // Stops the flow's tasks when the flow ends, also when it fails.
+    let flow_stop = shutdown.child_token();
     // One fetcher per task, as MM2 runs one consumer per task.
     let mut fetcher_tasks = JoinSet::new();
     let mut fetchers = Vec::new();
@@ -342,7 +344,7 @@ async fn run_flow_inner(
         let (tx, rx) = mpsc::channel(64);
         let fetcher =
             SourceFetcher::new(source.clone(), tuning.fetch.clone(), ResetPolicy::Earliest);
-        let stop = shutdown.clone();
+        let stop = flow_stop.clone();
         fetcher_tasks.spawn(async move {
             tokio::select! {
                 _ = fetcher.run(rx) => {}
@@ -376,7 +378,7 @@ async fn run_flow_inner(
         ownership: Arc::default(),
         lease: membership.lease.clone(),
         remote_topics: Mutex::default(),
-        shutdown: shutdown.clone(),
+        shutdown: flow_stop.clone(),
     });
 
     let mut share = Share {
@@ -432,6 +434,7 @@ async fn run_flow_inner(
     // final positions are written, and only then does the membership end
     // (a static member does not leave: a restart within the session
     // timeout gets the same work back).
+    flow_stop.cancel();
     fetcher_tasks.join_all().await;
     share.stop_everything(&ctx, Release::Shutdown).await;
     drop(ctx);
