@@ -377,8 +377,12 @@ impl<T: Send + 'static> PartitionSender<T> {
             acks: self.config.acks,
             timeout_ms: self.config.timeout.as_millis().min(i32::MAX as u128) as i32,
         });
-        entry.response =
-            Some(batcher.submit(self.topic.clone(), self.partition, entry.batch.clone()));
+        entry.response = Some(batcher.submit(
+            self.topic.clone(),
+            self.partition,
+            entry.batch.clone(),
+            self.config.lease.clone(),
+        ));
         Ok(())
     }
 }

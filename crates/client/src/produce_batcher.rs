@@ -27,7 +27,9 @@ use kafka_protocol::ResponseError;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::cluster::{Purpose, WeakClient};
+use crate::connection::BrokerConnection;
 use crate::error::{ClientError, Result};
+use crate::lease::WriteLease;
 use crate::produce_request::{encode_produce_body, OutgoingBatch, TopicBatches};
 
 /// Requests outstanding per broker, as the Java producer's
@@ -57,6 +59,9 @@ struct Submission {
     topic: Arc<str>,
     partition: i32,
     batch: OutgoingBatch,
+    /// Checked again right before the request is written: a batch may wait
+    /// here while the process is frozen (see [`crate::lease`]).
+    lease: Option<WriteLease>,
     reply: oneshot::Sender<BatchOutcome>,
 }
 
@@ -81,12 +86,14 @@ impl BatcherHandle {
         topic: Arc<str>,
         partition: i32,
         batch: OutgoingBatch,
+        lease: Option<WriteLease>,
     ) -> oneshot::Receiver<BatchOutcome> {
         let (reply, outcome) = oneshot::channel();
         let submission = Submission {
             topic,
             partition,
             batch,
+            lease,
             reply,
         };
         if let Err(mpsc::error::SendError(submission)) = self.submissions.send(submission) {
@@ -127,8 +134,19 @@ async fn run(
             }
         }
         if !waiting.is_empty() && in_flight.len() < MAX_REQUESTS_IN_FLIGHT {
-            let request = take_request(&mut waiting);
-            match send(&client, key, &request).await {
+            let conn = match connect(&client, key).await {
+                Ok(conn) => conn,
+                Err(error) => {
+                    fail_all(take_request(&mut waiting), &error);
+                    continue;
+                }
+            };
+            // Leases last, after the only wait before the write.
+            let request = without_expired_leases(take_request(&mut waiting));
+            if request.is_empty() {
+                continue;
+            }
+            match send(&conn, key, &request).await {
                 Ok(response) => in_flight.push(answer(request, response)),
                 Err(error) => fail_all(request, &error),
             }
@@ -173,17 +191,36 @@ fn take_request(waiting: &mut VecDeque<Submission>) -> Vec<Submission> {
     taken
 }
 
-/// Puts one request with `batches` on the wire; the returned future yields
-/// the response body.
-async fn send(
-    client: &WeakClient,
-    key: BatcherKey,
-    batches: &[Submission],
-) -> Result<(i16, crate::connection::PendingResponse)> {
+/// The connection to the batcher's broker.
+async fn connect(client: &WeakClient, key: BatcherKey) -> Result<Arc<BrokerConnection>> {
     let client = client
         .upgrade()
         .ok_or_else(|| closed("the cluster client was dropped"))?;
-    let conn = client.connection(key.broker, Purpose::Produce).await?;
+    client.connection(key.broker, Purpose::Produce).await
+}
+
+/// `batches` less those whose lease ran out, which are answered with
+/// [`ClientError::LeaseExpired`].
+fn without_expired_leases(batches: Vec<Submission>) -> Vec<Submission> {
+    let mut valid = Vec::with_capacity(batches.len());
+    for submission in batches {
+        match submission.lease.as_ref().map(WriteLease::check) {
+            Some(Err(expired)) => {
+                let _ = submission.reply.send(Err(expired));
+            }
+            _ => valid.push(submission),
+        }
+    }
+    valid
+}
+
+/// Puts one request with `batches` on the wire; the returned future yields
+/// the response body.
+async fn send(
+    conn: &BrokerConnection,
+    key: BatcherKey,
+    batches: &[Submission],
+) -> Result<(i16, crate::connection::PendingResponse)> {
     let version = conn.version_for(ApiKey::Produce, ProduceRequest::VERSIONS)?;
     let mut by_topic: Vec<TopicBatches<'_>> = Vec::new();
     for submission in batches {
@@ -282,7 +319,34 @@ mod tests {
                 header: Bytes::new(),
                 body: Bytes::from(vec![0u8; size]),
             },
+            lease: None,
             reply,
+        }
+    }
+
+    #[test]
+    fn batches_whose_lease_ran_out_are_not_sent_and_say_why() {
+        let valid = WriteLease::unlimited("a->b");
+        let expired = WriteLease::expired("a->b");
+        let (reply, mut outcome) = oneshot::channel();
+        let batches = vec![
+            Submission {
+                lease: Some(valid),
+                ..submission("t", 0, 10)
+            },
+            Submission {
+                lease: Some(expired),
+                reply,
+                ..submission("t", 1, 10)
+            },
+            submission("t", 2, 10),
+        ];
+        let kept = without_expired_leases(batches);
+        let partitions: Vec<i32> = kept.iter().map(|s| s.partition).collect();
+        assert_eq!(partitions, [0, 2]);
+        match outcome.try_recv() {
+            Ok(Err(ClientError::LeaseExpired { scope })) => assert_eq!(scope, "a->b"),
+            other => panic!("expected a lease error, got {other:?}"),
         }
     }
 

@@ -89,7 +89,17 @@ pub(crate) const NOT_HONOURED_FLOW_KEYS: &[&str] = &[
 ];
 
 /// Keys only meaningful at the top level of `mm2.properties`.
-const HONOURED_TOP_LEVEL_KEYS: &[&str] = &["clusters", "bootstrap.servers", "config.providers"];
+const HONOURED_TOP_LEVEL_KEYS: &[&str] = &[
+    "clusters",
+    "bootstrap.servers",
+    "config.providers",
+    // Connect's worker group settings, for the flows' worker groups
+    // (`runtime::group_settings`).
+    "group.id",
+    "session.timeout.ms",
+    "heartbeat.interval.ms",
+    "rebalance.timeout.ms",
+];
 
 const NOT_HONOURED_TOP_LEVEL_KEYS: &[&str] = &[
     "dedicated.mode.enable.internal.rest",
@@ -201,6 +211,11 @@ mod tests {
         assert_eq!(top_level_key_support("topics"), Some(Support::Honoured));
         assert_eq!(top_level_key_support("clusters"), Some(Support::Honoured));
         assert_eq!(top_level_key_support("tasks.max"), Some(Support::Honoured));
+        assert_eq!(
+            top_level_key_support("session.timeout.ms"),
+            Some(Support::Honoured)
+        );
+        assert_eq!(top_level_key_support("group.id"), Some(Support::Honoured));
         assert_eq!(
             top_level_key_support("sync.topic.acls.enabled"),
             Some(Support::Honoured)

@@ -106,11 +106,14 @@ pub struct GroupConfig {
 
 impl Default for GroupConfig {
     fn default() -> Self {
-        // Connect's defaults.
+        // Connect's defaults, but a heartbeat every second (Connect: 3 s):
+        // the other workers learn of a rebalance at their next heartbeat,
+        // so this bounds how long a dead worker's partitions wait after
+        // its session timeout.
         GroupConfig {
             id_prefix: DEFAULT_GROUP_PREFIX.to_string(),
             session: Duration::from_secs(10),
-            heartbeat: Duration::from_secs(3),
+            heartbeat: Duration::from_secs(1),
             rebalance: Duration::from_secs(60),
         }
     }

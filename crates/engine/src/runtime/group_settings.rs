@@ -59,7 +59,8 @@ pub fn fingerprint(config: &Mm2Config, source: &str, target: &str) -> u64 {
 
 /// `group.id` (the prefix of the flows' group ids), and
 /// `session.timeout.ms`, `heartbeat.interval.ms` and `rebalance.timeout.ms`
-/// as Connect reads them from a worker's config, with Connect's defaults.
+/// as Connect reads them from a worker's config, with Connect's defaults
+/// but for the heartbeat (see [`GroupConfig::default`]).
 pub fn group_config(config: &Mm2Config) -> GroupConfig {
     let defaults = GroupConfig::default();
     let read = |key: &str, default: Duration| match config.properties().get(key) {
@@ -146,8 +147,11 @@ mod tests {
         assert_eq!(t.heartbeat, Duration::from_millis(500));
         assert_eq!(t.rebalance, Duration::from_secs(20));
         // A heartbeat interval that would let the session lapse is lowered.
-        let t = group_config(&parse("session.timeout.ms = 6000"));
+        let t = group_config(&parse(
+            "session.timeout.ms = 6000\nheartbeat.interval.ms = 3000",
+        ));
         assert_eq!(t.heartbeat, Duration::from_secs(2));
+        assert_eq!(group_config(&parse("")).heartbeat, Duration::from_secs(1));
         assert_eq!(
             group_config(&parse("session.timeout.ms = soon")).session,
             Duration::from_secs(10)
