@@ -11,6 +11,9 @@ use kmirror_testbed::KafkaCluster;
 mod traffic;
 #[allow(unused_imports)]
 pub use traffic::*;
+mod workers;
+#[allow(unused_imports)]
+pub use workers::*;
 
 /// A group id prefix no other kmirror of this test run uses.
 pub fn unique_group_prefix() -> String {
@@ -124,6 +127,11 @@ impl Kmirror {
     pub fn terminate(&mut self, timeout: Duration) -> ExitStatus {
         signal(self.pid(), "TERM");
         self.wait(timeout)
+    }
+
+    /// Sends `SIG<name>` (`STOP`, `CONT`, ...) to the process.
+    pub fn send_signal(&self, name: &str) {
+        signal(self.pid(), name);
     }
 
     /// SIGKILL, as a crash.
