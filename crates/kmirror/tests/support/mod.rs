@@ -14,6 +14,9 @@ pub use traffic::*;
 mod workers;
 #[allow(unused_imports)]
 pub use workers::*;
+mod scenario;
+#[allow(unused_imports)]
+pub use scenario::*;
 
 /// A group id prefix no other kmirror of this test run uses.
 pub fn unique_group_prefix() -> String {
