@@ -107,11 +107,24 @@ fn a_frozen_worker_is_fenced() {
 
     let before_load = Instant::now();
     let load = Load::start(a, topic, PARTITIONS, RATE, UNTIL_STOPPED);
-    let frozen = start_worker(&config, &prefix, &[]);
-    let other = start_worker(&config, &prefix, &[]);
-    let (generation, counts, _) =
-        wait_shared(&[&frozen, &other], FLOW, UNITS, 0, Duration::from_secs(120));
-    let running = partitions_per_worker(&[&frozen, &other], FLOW, topic, PARTITIONS);
+    let pair = [
+        start_worker(&config, &prefix, &[]),
+        start_worker(&config, &prefix, &[]),
+    ];
+    let (generation, counts, _) = wait_shared(
+        &[&pair[0], &pair[1]],
+        FLOW,
+        UNITS,
+        0,
+        Duration::from_secs(120),
+    );
+    // The leader freezes: the harder case, the other worker must lead the
+    // takeover.
+    let leader = leader_of(&[&pair[0], &pair[1]], FLOW, generation)
+        .expect("a leader of the shared generation");
+    let (frozen, other) = (&pair[leader], &pair[1 - leader]);
+    let counts = [counts[leader], counts[1 - leader]];
+    let running = partitions_per_worker(&[frozen, other], FLOW, topic, PARTITIONS);
     let frozen_partitions = running[0].clone();
     eprintln!("freeze: generation {generation}, units {counts:?}, partitions {running:?}");
     wait_caught_up(&load, b, remote);
@@ -121,12 +134,12 @@ fn a_frozen_worker_is_fenced() {
     frozen.send_signal("STOP");
     let frozen_at = Instant::now();
     let target_at_freeze = b.end_offsets(remote);
-    eprintln!("froze the worker running partitions {frozen_partitions:?}");
+    eprintln!("froze the leader, running partitions {frozen_partitions:?}");
 
     // The other worker takes everything over and writes the frozen one's
     // partitions.
     let (takeover, _, took) =
-        wait_shared(&[&other], FLOW, UNITS, generation, Duration::from_secs(60));
+        wait_shared(&[other], FLOW, UNITS, generation, Duration::from_secs(60));
     wait_until(
         "every target partition to grow after the freeze",
         Duration::from_secs(30),
@@ -169,7 +182,7 @@ fn a_frozen_worker_is_fenced() {
     );
     // It rejoins and gets work again.
     let (rejoined, counts, took) = wait_shared(
-        &[&frozen, &other],
+        &[frozen, other],
         FLOW,
         UNITS,
         takeover,
@@ -457,6 +470,44 @@ fn clusters_option_runs_one_region_each() {
         );
         assert!(values.values().all(|n| *n == 1), "{remote}: duplicates");
     }
+}
+
+/// The worker group settings kmirror honours are known keys, not reported
+/// as unknown.
+///
+/// ENGINE BUG (found by this test, left for the engine's owner): kmirror
+/// warns `session.timeout.ms: unknown key; neither MM2 nor kmirror knows
+/// it` (and the same for `heartbeat.interval.ms`, `rebalance.timeout.ms`,
+/// `group.id`) although `runtime/group_settings.rs` reads them: the MM2 key
+/// table (`config/mm2` keys) lacks them.
+#[test]
+fn worker_group_settings_are_known_keys() {
+    let _serial = serial();
+    let a = shared_cluster("kafka-a");
+    let b = shared_cluster("kafka-b");
+    let (_dir, config) = two_region_config(
+        a,
+        b,
+        "group.id = mirror-workers\n\
+         session.timeout.ms = 6000\n\
+         heartbeat.interval.ms = 2000\n\
+         rebalance.timeout.ms = 30000\n",
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_kmirror"))
+        .args(["check", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let unknown: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("unknown key") || l.contains("not honoured"))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "worker settings reported as unknown or not honoured:\n{}",
+        unknown.join("\n")
+    );
 }
 
 #[test]

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use kmirror_testbed::KafkaCluster;
 
 use super::{
-    latest_assignment, partitions_per_worker, shared_generation, total_end_offset,
+    latest_assignment, leader_of, partitions_per_worker, shared_generation, total_end_offset,
     two_region_config, unique_group_prefix, wait_for_every_record, wait_shared, wait_until,
-    Kmirror, Load, LoadReport, Replay,
+    Kmirror, Load, LoadReport, Replay, WORKER_LOG,
 };
 
 pub const FLOW: &str = "kafka-a->kafka-b";
@@ -64,7 +64,13 @@ pub fn worker_config(
 pub fn start_worker(config: &Path, prefix: &str, extra: &[&str]) -> Kmirror {
     let mut args = vec!["run", config.to_str().unwrap(), "--metrics-per-partition"];
     args.extend_from_slice(extra);
-    Kmirror::start_with_env(&args, &[("KMIRROR_GROUP_PREFIX", prefix)])
+    Kmirror::start_with_env(
+        &args,
+        &[
+            ("KMIRROR_GROUP_PREFIX", prefix),
+            ("KMIRROR_LOG", WORKER_LOG),
+        ],
+    )
 }
 
 /// Waits until the target is caught up with what the load had sent at the
@@ -107,8 +113,9 @@ pub fn crash_bound(report: &LoadReport, p: usize, at: Instant, lag: u64) -> u64 
     report.sent_between(p as i32, at - COMMIT_WINDOW, at) + lag + IN_FLIGHT_RECORDS
 }
 
-/// Three workers share a 12-partition topic under load; one is killed
-/// (SIGKILL) and the other two take over its partitions within the
+/// Three workers share a 12-partition topic under load; the group's
+/// leader is killed (SIGKILL: the harder case, a new leader must assign)
+/// and the other two take over its partitions within the
 /// session timeout + 2 s; every record arrives, and only the killed
 /// worker's partitions may hold records copied twice, within the crash
 /// bound.
@@ -146,8 +153,10 @@ pub fn three_workers_and_a_sigkill(a: &KafkaCluster, b: &KafkaCluster, topic: &s
     more_traffic(&load, 2);
     wait_caught_up(&load, b, remote);
 
-    let victim_partitions = running[2].clone();
-    workers[2].kill();
+    let victim = leader_of(&workers.iter().collect::<Vec<_>>(), FLOW, generation)
+        .expect("a leader of the shared generation");
+    let victim_partitions = running[victim].clone();
+    workers[victim].kill();
     let killed_at = Instant::now();
     let target_at_kill = b.end_offsets(remote);
     let sent_at_kill = load.sent();
@@ -155,7 +164,10 @@ pub fn three_workers_and_a_sigkill(a: &KafkaCluster, b: &KafkaCluster, topic: &s
     // Failover: the survivors' next assignment covers every unit, and every
     // target partition grows again (the victim's ones only once a survivor
     // runs them).
-    let survivors = [&workers[0], &workers[1]];
+    let survivors: Vec<&Kmirror> = (0..3)
+        .filter(|i| *i != victim)
+        .map(|i| &workers[i])
+        .collect();
     let mut assigned_after = None;
     let mut replicating_after = None;
     let deadline = killed_at + Duration::from_secs(60);
@@ -164,7 +176,10 @@ pub fn three_workers_and_a_sigkill(a: &KafkaCluster, b: &KafkaCluster, topic: &s
             Instant::now() < deadline,
             "no failover within 60 s: assigned after {assigned_after:?}, replicating after \
              {replicating_after:?}; survivors' last assignments {:?}",
-            survivors.map(|w| latest_assignment(w, FLOW))
+            survivors
+                .iter()
+                .map(|w| latest_assignment(w, FLOW))
+                .collect::<Vec<_>>()
         );
         if assigned_after.is_none() {
             if let Some((g, _)) = shared_generation(&survivors, FLOW, UNITS) {
@@ -188,7 +203,7 @@ pub fn three_workers_and_a_sigkill(a: &KafkaCluster, b: &KafkaCluster, topic: &s
     let assigned_after = assigned_after.unwrap();
     let replicating_after = replicating_after.unwrap();
     eprintln!(
-        "SIGKILL of one of three workers (it ran partitions {victim_partitions:?}): \
+        "SIGKILL of the leader of three workers (it ran partitions {victim_partitions:?}): \
          survivors assigned every unit after {assigned_after:.2?}, every partition \
          replicating again after {replicating_after:.2?} (session timeout {SESSION:?})"
     );

@@ -67,6 +67,28 @@ pub fn shared_generation(
     shared.then_some((generation, counts))
 }
 
+/// Log filter for the workers: the harness default plus the membership's
+/// debug lines, which name the leader of each generation.
+pub const WORKER_LOG: &str = "info,kmirror_client=debug,kmirror_engine::runtime::membership=debug";
+
+/// Which of `workers` led `generation` of `flow`'s group (its `joined`
+/// line says `leader=true`; needs [`WORKER_LOG`]).
+pub fn leader_of(workers: &[&Kmirror], flow: &str, generation: i32) -> Option<usize> {
+    let suffix = format!("-{flow}");
+    let generation = format!("generation={generation}");
+    workers.iter().position(|worker| {
+        worker.log().lines().any(|line| {
+            let tokens: Vec<&str> = line.split_whitespace().collect();
+            tokens.contains(&"joined")
+                && tokens.contains(&generation.as_str())
+                && tokens.contains(&"leader=true")
+                && tokens
+                    .iter()
+                    .any(|t| t.starts_with("group=") && t.ends_with(&suffix))
+        })
+    })
+}
+
 /// Polls (every 50 ms, for a fine measure) until [`shared_generation`]
 /// holds with a generation above `after`; returns it with the time it took.
 pub fn wait_shared(
