@@ -115,8 +115,7 @@ impl WriteLease {
 
     fn micros_since_base(&self, at: Instant) -> u64 {
         // `max(1)`: 0 means revoked.
-        (at.saturating_duration_since(self.inner.base).as_micros() as u64)
-            .clamp(1, UNLIMITED - 1)
+        (at.saturating_duration_since(self.inner.base).as_micros() as u64).clamp(1, UNLIMITED - 1)
     }
 }
 

@@ -109,14 +109,29 @@ pub async fn read_partition(
     partition: i32,
     deadline: Duration,
 ) -> Result<Vec<KeyValue>, ClientError> {
-    let start = offset_of(client, topic, partition, OffsetSpec::Earliest).await?;
-    let end = offset_of(client, topic, partition, OffsetSpec::Latest).await?;
+    let stop_at = tokio::time::Instant::now() + deadline;
+    // A topic another kmirror worker created a moment ago may not be known
+    // to every broker yet.
+    let (start, end) = loop {
+        let bounds = async {
+            let start = offset_of(client, topic, partition, OffsetSpec::Earliest).await?;
+            let end = offset_of(client, topic, partition, OffsetSpec::Latest).await?;
+            Ok::<_, ClientError>((start, end))
+        };
+        match bounds.await {
+            Ok(bounds) => break bounds,
+            Err(e) if e.is_missing_topic() && tokio::time::Instant::now() < stop_at => {
+                let _ = client.refresh_metadata(Some(&[topic.to_string()])).await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    };
     let params = FetchParams {
         max_wait: Duration::from_millis(100),
         isolation: Isolation::ReadCommitted,
         ..FetchParams::default()
     };
-    let stop_at = tokio::time::Instant::now() + deadline;
     let mut offset = start;
     let mut out = Vec::new();
     while offset < end {

@@ -52,6 +52,9 @@ mod tests {
         let wildcard = identity(Some("w1"), "0.0.0.0:8083", true);
         assert_eq!(wildcard.worker_id, "w1");
         let url = wildcard.rest_url.unwrap();
-        assert!(url.starts_with("https://") && !url.contains("0.0.0.0"), "{url}");
+        assert!(
+            url.starts_with("https://") && !url.contains("0.0.0.0"),
+            "{url}"
+        );
     }
 }

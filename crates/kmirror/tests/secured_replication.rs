@@ -497,6 +497,10 @@ fn kmirror_acls(topic: &str) -> (Vec<AclBinding>, Vec<AclBinding>) {
         source.push(allow("TOPIC", "heartbeats", operation));
     }
     source.push(allow("CLUSTER", "kafka-cluster", "DESCRIBE"));
+    // The workers' groups: kafka-b->kafka-a's (heartbeats only) is on
+    // kafka-a. The test harness gives each process its own `kmirror-test-`
+    // group prefix, so these are prefixed.
+    source.push(allow("GROUP", "kmirror-", "READ").pattern("PREFIXED"));
 
     let mut target = Vec::new();
     for operation in [
@@ -522,6 +526,7 @@ fn kmirror_acls(topic: &str) -> (Vec<AclBinding>, Vec<AclBinding>) {
         target.push(allow("TOPIC", "heartbeats", operation));
     }
     target.push(allow("CLUSTER", "kafka-cluster", "ALTER"));
+    target.push(allow("GROUP", "kmirror-", "READ").pattern("PREFIXED"));
     (source, target)
 }
 

@@ -47,37 +47,7 @@ pub fn assign(
     // worker whose name sorts first.
     eligible.sort_by_cached_key(|&i| (stable_hash(&members[i].0), members[i].0.clone()));
 
-    let mut holders: HashMap<&Unit, Vec<usize>> = HashMap::new();
-    for (index, (_, metadata)) in members.iter().enumerate() {
-        let owned: BTreeSet<&Unit> = metadata.owned.iter().collect();
-        for unit in owned {
-            // Units that no longer exist are dropped: absent from every
-            // assignment, their owner stops them.
-            if all.contains(unit) {
-                holders.entry(unit).or_default().push(index);
-            }
-        }
-    }
-    let position: HashMap<usize, usize> = eligible
-        .iter()
-        .enumerate()
-        .map(|(position, &index)| (index, position))
-        .collect();
-    let mut keepable = vec![BTreeSet::new(); eligible.len()];
-    let mut blocked = BTreeSet::new();
-    for (unit, owners) in holders {
-        match owners.as_slice() {
-            [owner] if position.contains_key(owner) => {
-                keepable[position[owner]].insert(unit.clone());
-            }
-            // Owned by two members (which should not happen) or by a refused
-            // one: revoked from all of them and given to nobody this round.
-            _ => {
-                blocked.insert(unit.clone());
-            }
-        }
-    }
-
+    let (keepable, blocked) = split_owned(members, &eligible, &all);
     let round = plan_round(&all, keepable, &blocked);
     let assigned: usize = round.iter().map(BTreeSet::len).sum();
     let pending_revocations = assigned < all.len();
@@ -96,6 +66,8 @@ pub fn assign(
             units.iter().map(move |unit| (unit.clone(), worker.clone()))
         })
         .collect();
+
+    let owners = Arc::new(owners);
 
     let mut group: Vec<MemberInfo> = members
         .iter()
@@ -128,13 +100,55 @@ pub fn assign(
                 version: PROTOCOL_VERSION,
                 units,
                 members: group.clone(),
-                owners: owners.clone(),
+                owners: Arc::clone(&owners),
                 pending_revocations,
                 refused,
             };
             (member_id.clone(), assignment)
         })
         .collect()
+}
+
+/// Sorts the units members run now: `keepable[p]` are those the accepted
+/// member at position `p` of `eligible` alone runs, the returned set those
+/// run by several members or by a refused one, which must stop everywhere
+/// before anyone gets them.
+fn split_owned(
+    members: &[(String, MemberMetadata)],
+    eligible: &[usize],
+    all: &BTreeSet<Unit>,
+) -> (Vec<BTreeSet<Unit>>, BTreeSet<Unit>) {
+    let mut holders: HashMap<&Unit, Vec<usize>> = HashMap::new();
+    for (index, (_, metadata)) in members.iter().enumerate() {
+        let owned: BTreeSet<&Unit> = metadata.owned.iter().collect();
+        for unit in owned {
+            // Units that no longer exist are dropped: absent from every
+            // assignment, their owner stops them.
+            if all.contains(unit) {
+                holders.entry(unit).or_default().push(index);
+            }
+        }
+    }
+    let position: HashMap<usize, usize> = eligible
+        .iter()
+        .enumerate()
+        .map(|(position, &index)| (index, position))
+        .collect();
+    let mut keepable = vec![BTreeSet::new(); eligible.len()];
+    let mut blocked = BTreeSet::new();
+    for (unit, owners) in holders {
+        match owners.as_slice() {
+            [owner] if position.contains_key(owner) => {
+                keepable[position[owner]].insert(unit.clone());
+            }
+            // Owned by two members (which should not happen) or by a refused
+            // one: revoked from all of them and given to nobody this round.
+            _ => {
+                blocked.insert(unit.clone());
+            }
+        }
+    }
+    (keepable, blocked)
 }
 
 /// The configuration the group runs and the worker that shows it.
@@ -197,18 +211,17 @@ fn plan_round(
         .map(|(units, &target)| keep_within(units, target))
         .collect();
 
-    let mut per_topic: Vec<HashMap<Arc<str>, usize>> = assigned
-        .iter()
-        .map(|units| {
-            let mut counts = HashMap::new();
-            for unit in units {
-                if let Unit::Partition(partition) = unit {
-                    *counts.entry(partition.topic.clone()).or_default() += 1;
-                }
+    // topic -> how many of its partitions each member runs.
+    let mut per_topic: HashMap<Arc<str>, Vec<usize>> = HashMap::new();
+    for (p, units) in assigned.iter().enumerate() {
+        for unit in units {
+            if let Unit::Partition(partition) = unit {
+                per_topic
+                    .entry(partition.topic.clone())
+                    .or_insert_with(|| vec![0; members])[p] += 1;
             }
-            counts
-        })
-        .collect();
+        }
+    }
     let mut deficit: Vec<usize> = assigned
         .iter()
         .zip(&target)
@@ -218,23 +231,28 @@ fn plan_round(
     // or free, and kept ones fill targets that sum to the unit count).
     for unit in free {
         let open = (0..members).filter(|&p| deficit[p] > 0);
-        let chosen = match &unit {
+        let mut of_topic = match &unit {
+            Unit::Control => None,
+            Unit::Partition(partition) => Some(
+                per_topic
+                    .entry(partition.topic.clone())
+                    .or_insert_with(|| vec![0; members]),
+            ),
+        };
+        let chosen = match &of_topic {
             // On a member with a spare slot the control unit takes the place
             // of a partition, so its owner never runs the most partitions.
-            Unit::Control => open.min_by_key(|&p| (Reverse(target[p]), Reverse(deficit[p]), p)),
+            None => open.min_by_key(|&p| (Reverse(target[p]), Reverse(deficit[p]), p)),
             // The member with the fewest partitions of this topic, so that a
             // topic's partitions spread over the group.
-            Unit::Partition(partition) => open.min_by_key(|&p| {
-                let of_topic = per_topic[p].get(&partition.topic).copied().unwrap_or(0);
-                (of_topic, Reverse(deficit[p]), p)
-            }),
+            Some(of_topic) => open.min_by_key(|&p| (of_topic[p], Reverse(deficit[p]), p)),
         };
         let Some(p) = chosen else {
             debug_assert!(false, "free unit {unit} found no member below its share");
             continue;
         };
-        if let Unit::Partition(partition) = &unit {
-            *per_topic[p].entry(partition.topic.clone()).or_default() += 1;
+        if let Some(of_topic) = &mut of_topic {
+            of_topic[p] += 1;
         }
         deficit[p] -= 1;
         assigned[p].insert(unit);

@@ -2,14 +2,16 @@
 //! [`MemberAssignment`] in SyncGroup.
 //!
 //! A small binary format written by hand rather than JSON or a serde format:
-//! the coordinator stores every member's assignment in one record of
-//! `__consumer_offsets` (1 MB at most), and each assignment carries the whole
-//! group view, so a flow of 10,000 partitions must stay compact. Partitions
-//! are grouped by topic (the name once, then the partition numbers as varint
-//! gaps, one byte each for a dense or strided set), which no general-purpose
-//! format does for us, and the decoder must treat the bytes as untrusted:
-//! it never allocates from a length it has not checked against the bytes
-//! left and never panics.
+//! the coordinator stores every member's metadata and assignment in one
+//! record of `__consumer_offsets` (1 MB at most), and each assignment carries
+//! the whole group view, so a flow of 10,000 partitions must stay compact.
+//! Partitions are grouped by topic (the name once, then the partition numbers
+//! as varint gaps or as ranges, whichever is shorter) and the group view
+//! lists the flow's units once with one owner index each, which no
+//! general-purpose format does for us. The decoder treats the bytes as
+//! untrusted: it never allocates from a length it has not checked against
+//! the bytes left, caps the units of each unit set at [`MAX_UNITS`],
+//! and never panics.
 //!
 //! Layout, big-endian, `varint` = unsigned LEB128 (at most 5 bytes, u32),
 //! `string` = varint length + UTF-8, `option<T>` = u8 0 | u8 1 + T,
@@ -23,21 +25,32 @@
 //!              refusal:(u8 0 | u8 1 reference_worker:string reference_fingerprint:u64)
 //!              members:varint (member_id:string worker_id:string rest_url:option<string> refused:bool)*
 //!              units:unit_set
-//!              owners:varint (worker_id:string units:unit_set)*
-//! unit_set   = control:bool topics:varint
-//!              (name:string count:varint first:varint (gap_minus_one:varint)*)*
+//!              owners:(workers:varint worker_id:string* units:unit_set owner_indexes:bits)
+//! unit_set   = control:bool topics:varint (name:string partitions)*
+//! partitions = u8 0 count:varint first:varint gap_minus_one:varint*           a list
+//!            | u8 1 ranges:varint (skip:varint length_minus_one:varint)*      ranges
 //! ```
 //!
 //! Partition numbers are written as their `u32` bit pattern in increasing
-//! order. Version 1 is the only one; a reader rejects versions it does not
-//! know with [`CodecError::UnsupportedVersion`] rather than guess.
+//! order; a range's `skip` counts the numbers between it and the previous
+//! range (the first range's `skip` is its start). The owners section has one
+//! index into its `worker_id` table per unit of its `unit_set`, in [`Unit`]
+//! order, each as wide as the largest index needs (0 bits for one worker, 2
+//! for three), packed least significant bit first into
+//! `ceil(units * width / 8)` bytes. Version 1 is the only one; a reader rejects versions it
+//! does not know with [`CodecError::UnsupportedVersion`] rather than guess.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use bytes::{Buf, BufMut, Bytes};
 
 use super::{MemberAssignment, MemberInfo, MemberMetadata, Refusal, Unit, PROTOCOL_VERSION};
 use crate::forward::TopicPartition;
+
+/// The most units one decoded unit set may describe: ranges make a few bytes
+/// stand for many partitions, and no flow comes near a million.
+pub const MAX_UNITS: usize = 1 << 20;
 
 /// Group protocol bytes that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -78,7 +91,7 @@ pub fn encode_metadata(metadata: &MemberMetadata) -> Bytes {
 /// Reads a member's JoinGroup metadata. `owned` comes back sorted and without
 /// duplicates.
 pub fn decode_metadata(bytes: &[u8]) -> Result<MemberMetadata, CodecError> {
-    let mut reader = Reader { bytes };
+    let mut reader = Reader::new(bytes);
     reader.version()?;
     let metadata = MemberMetadata {
         worker_id: reader.string("worker id")?,
@@ -117,22 +130,14 @@ pub fn encode_assignment(assignment: &MemberAssignment) -> Bytes {
         out.put_u8(member.refused.into());
     }
     put_unit_set(&mut out, &assignment.units);
-    let mut by_owner: BTreeMap<&str, Vec<Unit>> = BTreeMap::new();
-    for (unit, owner) in &assignment.owners {
-        by_owner.entry(owner).or_default().push(unit.clone());
-    }
-    put_varint(&mut out, by_owner.len() as u32);
-    for (owner, units) in by_owner {
-        put_string(&mut out, owner);
-        put_unit_set(&mut out, &units);
-    }
+    put_owners(&mut out, &assignment.owners);
     out.into()
 }
 
 /// Reads a member's SyncGroup assignment. `units` comes back sorted and
 /// without duplicates.
 pub fn decode_assignment(bytes: &[u8]) -> Result<MemberAssignment, CodecError> {
-    let mut reader = Reader { bytes };
+    let mut reader = Reader::new(bytes);
     let version = reader.version()?;
     let pending_revocations = reader.bool("pending revocations flag")?;
     let refused = match reader.u8("refusal")? {
@@ -159,25 +164,13 @@ pub fn decode_assignment(bytes: &[u8]) -> Result<MemberAssignment, CodecError> {
         });
     }
     let units = reader.unit_set("assigned units")?.into_iter().collect();
-    let owner_count = reader.varint("owner count")?;
-    let mut owners = BTreeMap::new();
-    for _ in 0..owner_count {
-        let owner = reader.string("owner worker id")?;
-        for unit in reader.unit_set("owned units")? {
-            if owners.insert(unit, owner.clone()).is_some() {
-                return Err(CodecError::Invalid {
-                    field: "owners",
-                    problem: "a unit has two owners",
-                });
-            }
-        }
-    }
+    let owners = reader.owners()?;
     reader.finish()?;
     Ok(MemberAssignment {
         version,
         units,
         members,
-        owners,
+        owners: Arc::new(owners),
         pending_revocations,
         refused,
     })
@@ -207,7 +200,7 @@ fn put_optional_string(out: &mut Vec<u8>, text: Option<&str>) {
     }
 }
 
-fn put_unit_set(out: &mut Vec<u8>, units: &[Unit]) {
+fn put_unit_set<'a>(out: &mut Vec<u8>, units: impl IntoIterator<Item = &'a Unit>) {
     let mut control = false;
     let mut by_topic: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
     for unit in units {
@@ -225,24 +218,88 @@ fn put_unit_set(out: &mut Vec<u8>, units: &[Unit]) {
         partitions.sort_unstable();
         partitions.dedup();
         put_string(out, topic);
-        put_varint(out, partitions.len() as u32);
-        let mut previous = None;
-        for partition in partitions {
-            match previous {
-                None => put_varint(out, partition),
-                Some(previous) => put_varint(out, partition - previous - 1),
-            }
-            previous = Some(partition);
+        put_partitions(out, &partitions);
+    }
+}
+
+/// Sorted, distinct partition numbers as a list of gaps (one byte each when
+/// a member holds every m-th partition) or as ranges (a few bytes for a
+/// whole topic), whichever is shorter.
+fn put_partitions(out: &mut Vec<u8>, partitions: &[u32]) {
+    let mut list = vec![0];
+    put_varint(&mut list, partitions.len() as u32);
+    let mut ranges: Vec<(u32, u32)> = Vec::new();
+    for (index, &partition) in partitions.iter().enumerate() {
+        match index {
+            0 => put_varint(&mut list, partition),
+            _ => put_varint(&mut list, partition - partitions[index - 1] - 1),
+        }
+        match ranges.last_mut() {
+            Some((_, end)) if end.checked_add(1) == Some(partition) => *end = partition,
+            _ => ranges.push((partition, partition)),
         }
     }
+    let mut ranged = vec![1];
+    put_varint(&mut ranged, ranges.len() as u32);
+    let mut next = 0u32;
+    for (start, end) in ranges {
+        put_varint(&mut ranged, start - next);
+        put_varint(&mut ranged, end - start);
+        next = end.wrapping_add(1);
+    }
+    out.put_slice(if ranged.len() < list.len() {
+        &ranged
+    } else {
+        &list
+    });
+}
+
+/// The group view: each worker id once, the units once, then each unit's
+/// owner as an index into the worker ids, packed in as few bits as the
+/// group's size needs.
+fn put_owners(out: &mut Vec<u8>, owners: &BTreeMap<Unit, String>) {
+    let workers: BTreeSet<&str> = owners.values().map(String::as_str).collect();
+    put_varint(out, workers.len() as u32);
+    for worker in &workers {
+        put_string(out, worker);
+    }
+    let index: BTreeMap<&str, u64> = workers.iter().zip(0..).map(|(w, i)| (*w, i)).collect();
+    put_unit_set(out, owners.keys());
+    let width = index_width(workers.len());
+    let mut packed = 0u64;
+    let mut bits = 0;
+    // BTreeMap order is Unit order, the order the reader rebuilds.
+    for worker in owners.values() {
+        packed |= index[worker.as_str()] << bits;
+        bits += width;
+        while bits >= 8 {
+            out.put_u8(packed as u8);
+            packed >>= 8;
+            bits -= 8;
+        }
+    }
+    if bits > 0 {
+        out.put_u8(packed as u8);
+    }
+}
+
+/// Bits needed for the indexes of a table of `workers` entries.
+fn index_width(workers: usize) -> u32 {
+    usize::BITS - workers.saturating_sub(1).leading_zeros()
 }
 
 /// Reads untrusted bytes: every read checks what is left first.
 struct Reader<'a> {
     bytes: &'a [u8],
+    /// Units read so far in the current unit set, against [`MAX_UNITS`].
+    units: usize,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Reader { bytes, units: 0 }
+    }
+
     fn need(&self, len: usize, field: &'static str) -> Result<(), CodecError> {
         if self.bytes.remaining() < len {
             return Err(CodecError::Truncated { field });
@@ -324,6 +381,7 @@ impl Reader<'_> {
 
     fn unit_set(&mut self, field: &'static str) -> Result<BTreeSet<Unit>, CodecError> {
         let mut units = BTreeSet::new();
+        self.units = 0;
         if self.bool(field)? {
             units.insert(Unit::Control);
         }
@@ -331,28 +389,129 @@ impl Reader<'_> {
         // byte, so a lying count runs out of bytes and fails.
         let topics = self.varint(field)?;
         for _ in 0..topics {
-            let topic: std::sync::Arc<str> = self.string(field)?.into();
-            let count = self.varint(field)?;
-            if count == 0 {
-                return Err(CodecError::Invalid {
-                    field,
-                    problem: "a topic without partitions",
-                });
-            }
-            let mut partition = self.varint(field)?;
-            units.insert(unit(&topic, partition));
-            for _ in 1..count {
-                partition = partition
-                    .checked_add(self.varint(field)?)
-                    .and_then(|p| p.checked_add(1))
-                    .ok_or(CodecError::Invalid {
+            let topic: Arc<str> = self.string(field)?.into();
+            match self.u8(field)? {
+                0 => self.partition_list(&topic, &mut units, field)?,
+                1 => self.partition_ranges(&topic, &mut units, field)?,
+                _ => {
+                    return Err(CodecError::Invalid {
                         field,
-                        problem: "a partition number exceeds 32 bits",
-                    })?;
-                units.insert(unit(&topic, partition));
+                        problem: "unknown partition encoding",
+                    })
+                }
             }
         }
         Ok(units)
+    }
+
+    fn partition_list(
+        &mut self,
+        topic: &Arc<str>,
+        units: &mut BTreeSet<Unit>,
+        field: &'static str,
+    ) -> Result<(), CodecError> {
+        let count = self.varint(field)?;
+        let mut previous: Option<u32> = None;
+        for _ in 0..count {
+            let gap = self.varint(field)?;
+            let partition = match previous {
+                None => Some(gap),
+                Some(previous) => previous.checked_add(gap).and_then(|p| p.checked_add(1)),
+            }
+            .ok_or_else(|| partition_overflow(field))?;
+            self.add(units, topic, partition, partition, field)?;
+            previous = Some(partition);
+        }
+        Ok(())
+    }
+
+    fn partition_ranges(
+        &mut self,
+        topic: &Arc<str>,
+        units: &mut BTreeSet<Unit>,
+        field: &'static str,
+    ) -> Result<(), CodecError> {
+        let ranges = self.varint(field)?;
+        let mut next = 0u64;
+        for _ in 0..ranges {
+            let start = next + u64::from(self.varint(field)?);
+            let end = start + u64::from(self.varint(field)?);
+            if end > u64::from(u32::MAX) {
+                return Err(partition_overflow(field));
+            }
+            self.add(units, topic, start as u32, end as u32, field)?;
+            next = end + 1;
+        }
+        Ok(())
+    }
+
+    /// Adds partitions `first..=last` of `topic`, within [`MAX_UNITS`].
+    fn add(
+        &mut self,
+        units: &mut BTreeSet<Unit>,
+        topic: &Arc<str>,
+        first: u32,
+        last: u32,
+        field: &'static str,
+    ) -> Result<(), CodecError> {
+        self.units = self
+            .units
+            .saturating_add((last - first) as usize)
+            .saturating_add(1);
+        if self.units > MAX_UNITS {
+            return Err(CodecError::Invalid {
+                field,
+                problem: "more units than any flow has (over 1,048,576)",
+            });
+        }
+        for partition in first..=last {
+            units.insert(Unit::Partition(TopicPartition {
+                topic: topic.clone(),
+                partition: partition as i32,
+            }));
+        }
+        Ok(())
+    }
+
+    fn owners(&mut self) -> Result<BTreeMap<Unit, String>, CodecError> {
+        let count = self.varint("owner worker count")?;
+        let mut workers = Vec::new();
+        for _ in 0..count {
+            workers.push(self.string("owner worker id")?);
+        }
+        let units = self.unit_set("owned units")?;
+        if workers.is_empty() && !units.is_empty() {
+            return Err(CodecError::Invalid {
+                field: "owners",
+                problem: "units without an owner table",
+            });
+        }
+        let width = index_width(workers.len());
+        let len = (units.len() * width as usize).div_ceil(8);
+        self.need(len, "owner indexes")?;
+        let (indexes, rest) = self.bytes.split_at(len);
+        self.bytes = rest;
+        let mut indexes = indexes.iter();
+        let mut packed = 0u64;
+        let mut bits = 0;
+        let mut owners = BTreeMap::new();
+        for unit in units {
+            while bits < width {
+                // Present: `len` covers every unit's bits.
+                let byte = indexes.next().copied().unwrap_or(0);
+                packed |= u64::from(byte) << bits;
+                bits += 8;
+            }
+            let index = (packed & ((1u64 << width) - 1)) as usize;
+            packed >>= width;
+            bits -= width;
+            let worker = workers.get(index).ok_or(CodecError::Invalid {
+                field: "owner index",
+                problem: "no such worker in the owner table",
+            })?;
+            owners.insert(unit, worker.clone());
+        }
+        Ok(owners)
     }
 
     fn finish(self) -> Result<(), CodecError> {
@@ -363,11 +522,11 @@ impl Reader<'_> {
     }
 }
 
-fn unit(topic: &std::sync::Arc<str>, partition: u32) -> Unit {
-    Unit::Partition(TopicPartition {
-        topic: topic.clone(),
-        partition: partition as i32,
-    })
+fn partition_overflow(field: &'static str) -> CodecError {
+    CodecError::Invalid {
+        field,
+        problem: "a partition number exceeds 32 bits",
+    }
 }
 
 #[cfg(test)]

@@ -43,6 +43,7 @@ pub use assign::assign;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::hash::Hasher;
+use std::sync::Arc;
 
 use crate::forward::TopicPartition;
 
@@ -83,7 +84,11 @@ pub struct MemberMetadata {
     /// [`units_digest`] of the unit set this member last discovered, 0 when
     /// it discovered none: a change makes the leader rebalance.
     pub units_digest: u64,
-    /// The units this member runs right now.
+    /// The units this member runs right now. A restarted worker reports the
+    /// units of its last assignment (kept in its state directory), so that
+    /// a rolling restart within the session timeout moves nothing, as
+    /// static membership intends; a stale claim is safe, since a unit two
+    /// members claim is revoked from both before it runs anywhere.
     pub owned: Vec<Unit>,
     /// When the worker process started (ms since the epoch): the oldest
     /// member breaks ties when choosing the reference configuration.
@@ -115,8 +120,9 @@ pub struct MemberAssignment {
     /// The whole group, in member id order.
     pub members: Vec<MemberInfo>,
     /// Every unit of the flow and the worker id that owns it, or will own it
-    /// once the pending revocations are done: the group view.
-    pub owners: BTreeMap<Unit, String>,
+    /// once the pending revocations are done: the group view. Shared
+    /// between the assignments of one round, which all carry the same view.
+    pub owners: Arc<BTreeMap<Unit, String>>,
     /// Some units move in two steps: they are revoked in this round and
     /// assigned in the next one, so every member must rejoin the group once
     /// it has stopped the units it lost.

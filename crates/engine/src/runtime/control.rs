@@ -89,7 +89,10 @@ pub(super) async fn flow_units(
             continue;
         }
         for p in &topic.partitions {
-            units.insert(Unit::Partition(TopicPartition::new(&topic.name, p.partition)));
+            units.insert(Unit::Partition(TopicPartition::new(
+                &topic.name,
+                p.partition,
+            )));
         }
     }
     Ok(units)
@@ -113,8 +116,7 @@ async fn run_discovery(
     let config_sync = ctx.flow.sync_topic_configs.interval();
     let mut next_config_sync = tokio::time::Instant::now();
     loop {
-        let sync_configs =
-            config_sync.is_some() && tokio::time::Instant::now() >= next_config_sync;
+        let sync_configs = config_sync.is_some() && tokio::time::Instant::now() >= next_config_sync;
         let wait = match discover(&ctx, sync_configs).await {
             Ok(units) => {
                 if let (true, Some(every)) = (sync_configs, config_sync) {

@@ -26,7 +26,7 @@ use super::membership::{self, MemberSettings, Membership, MembershipError, Membe
 use super::ownership::Ownership;
 use super::pipeline::run_pipeline;
 use super::progress::{progress_topic, ProgressStore, PROGRESS_TOPIC_PARTITIONS};
-use super::status::StatusBoard;
+use super::status::{GroupMemberStatus, GroupStatus, StatusBoard};
 use super::syncs_writer::write_offset_syncs;
 use super::topics::{ensure_compacted_topics, ensure_remote_topic, InternalTopic};
 use super::writer::RecordWriter;
@@ -298,11 +298,14 @@ async fn run_flow_inner(
     };
     let (progress, ()) = tokio::try_join!(progress_ready, index_ready)?;
 
-
     // The group of the flow's workers, on the target.
     let settings = MemberSettings {
         group_id: membership::group_id(
-            tuning.worker.group_prefix.as_deref().unwrap_or(&group.id_prefix),
+            tuning
+                .worker
+                .group_prefix
+                .as_deref()
+                .unwrap_or(&group.id_prefix),
             flow.source.as_str(),
             flow.target.as_str(),
         ),
@@ -314,6 +317,7 @@ async fn run_flow_inner(
         config_fingerprint: fingerprint,
         started_at_ms: tuning.worker.started_at_ms,
     };
+    let group_id = settings.group_id.clone();
     let member_stop = shutdown.child_token();
     let discover = {
         let flow = flow.clone();
@@ -324,8 +328,12 @@ async fn run_flow_inner(
             async move { Ok(flow_units(&flow, &source).await?.into_iter().collect()) }
         }
     };
-    let (mut membership, mut member_task) =
-        membership::start(target.group(&settings.group_id), settings, discover, member_stop.clone());
+    let (mut membership, mut member_task) = membership::start(
+        target.group(&settings.group_id),
+        settings,
+        discover,
+        member_stop.clone(),
+    );
 
     // One fetcher per task, as MM2 runs one consumer per task.
     let mut fetcher_tasks = JoinSet::new();
@@ -392,10 +400,17 @@ async fn run_flow_inner(
                     if let Err(e) = share.apply(&ctx, &membership, &assignment).await {
                         break Err(FlowError::from(e));
                     }
+                    ctx.status.group_changed(&name, group_status(&group_id, generation, &tuning.worker.worker_id, &assignment));
                     membership.applied(generation, share.units());
                 }
                 MembershipEvent::Lost => {
                     share.stop_everything(&ctx).await;
+                    ctx.status.group_changed(&name, GroupStatus {
+                        group_id: group_id.clone(),
+                        generation: -1,
+                        worker_id: tuning.worker.worker_id.clone(),
+                        members: Vec::new(),
+                    });
                     membership.applied(-1, Vec::new());
                 }
             },
@@ -423,6 +438,44 @@ async fn run_flow_inner(
     }
     info!(flow = %name, "flow stopped");
     outcome
+}
+
+/// The group as an assignment shows it, for the status.
+fn group_status(
+    group_id: &str,
+    generation: i32,
+    worker_id: &str,
+    assignment: &MemberAssignment,
+) -> GroupStatus {
+    let members = assignment
+        .members
+        .iter()
+        .map(|member| {
+            let owned = assignment
+                .owners
+                .iter()
+                .filter(|(_, owner)| **owner == member.worker_id);
+            let mut status = GroupMemberStatus {
+                worker_id: member.worker_id.clone(),
+                rest_url: member.rest_url.clone(),
+                refused: member.refused,
+                ..GroupMemberStatus::default()
+            };
+            for (unit, _) in owned {
+                match unit {
+                    Unit::Control => status.control = true,
+                    Unit::Partition(_) => status.partitions += 1,
+                }
+            }
+            status
+        })
+        .collect();
+    GroupStatus {
+        group_id: group_id.to_string(),
+        generation,
+        worker_id: worker_id.to_string(),
+        members,
+    }
 }
 
 /// What this worker runs of the flow.
@@ -462,8 +515,9 @@ impl Share {
         let wanted: BTreeSet<Unit> = assignment.units.iter().cloned().collect();
         // Every unit of the flow, whoever runs it.
         let all: Vec<&Unit> = assignment.owners.keys().collect();
-        self.assigned_digest
-            .send_replace(units_digest(&assignment.owners.keys().cloned().collect::<Vec<_>>()));
+        self.assigned_digest.send_replace(units_digest(
+            &assignment.owners.keys().cloned().collect::<Vec<_>>(),
+        ));
 
         let lost: Vec<TopicPartition> = self
             .pipelines

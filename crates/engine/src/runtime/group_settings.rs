@@ -131,8 +131,14 @@ mod tests {
         // A heartbeat interval that would let the session lapse is lowered.
         let t = group_config(&parse("session.timeout.ms = 6000"));
         assert_eq!(t.heartbeat, Duration::from_secs(2));
-        assert_eq!(group_config(&parse("session.timeout.ms = soon")).session, Duration::from_secs(10));
+        assert_eq!(
+            group_config(&parse("session.timeout.ms = soon")).session,
+            Duration::from_secs(10)
+        );
         assert_eq!(group_config(&parse("")).id_prefix, "kmirror");
-        assert_eq!(group_config(&parse("group.id = team-a")).id_prefix, "team-a");
+        assert_eq!(
+            group_config(&parse("group.id = team-a")).id_prefix,
+            "team-a"
+        );
     }
 }

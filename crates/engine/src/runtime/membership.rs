@@ -139,7 +139,10 @@ pub fn start<D, F>(
     settings: MemberSettings,
     discover: D,
     shutdown: CancellationToken,
-) -> (Membership, tokio::task::JoinHandle<Result<(), MembershipError>>)
+) -> (
+    Membership,
+    tokio::task::JoinHandle<Result<(), MembershipError>>,
+)
 where
     D: Fn() -> F + Send + Sync + 'static,
     F: std::future::Future<Output = Result<Vec<Unit>, ClientError>> + Send + 'static,
@@ -267,13 +270,18 @@ impl Member {
                             refusal,
                         });
                     }
-                    let pending = assignment.pending_revocations;
+                    // Only a member that gives units up rejoins at once
+                    // (its changed metadata starts the second round, which
+                    // assigns them); the others learn of that round from
+                    // their heartbeats. A member that rejoined unchanged
+                    // would only get the same assignment back.
+                    let gives_up = assignment.pending_revocations
+                        && self.owned.iter().any(|unit| !assignment.units.contains(unit));
                     self.last_units = assignment.owners.keys().cloned().collect();
                     if !self.apply(assignment, generation).await {
                         return Ok(());
                     }
-                    if pending {
-                        // The second round: units given up are assigned.
+                    if gives_up {
                         continue;
                     }
                     if !self.stable(generation).await? {
@@ -371,7 +379,9 @@ impl Member {
             for member in &joined.members {
                 match decode_metadata(&member.metadata) {
                     Ok(metadata) => members.push((member.member_id.clone(), metadata)),
-                    Err(e) => warn!(group = %self.settings.group_id, member = %member.member_id, error = %e, "member metadata unreadable (another kmirror version?); it gets no work"),
+                    Err(e) => {
+                        warn!(group = %self.settings.group_id, member = %member.member_id, error = %e, "member metadata unreadable (another kmirror version?); it gets no work")
+                    }
                 }
             }
             assign(&members, &units)

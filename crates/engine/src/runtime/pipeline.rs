@@ -2,8 +2,8 @@
 //! record progress; paused with backoff on errors.
 
 use std::hash::{Hash, Hasher};
-use std::time::Duration;
 use std::sync::Arc;
+use std::time::Duration;
 
 use kmirror_client::admin::OffsetSpec;
 use kmirror_client::produce::{init_producer_id, PartitionSender, SendConfig};
@@ -71,7 +71,8 @@ pub(super) async fn run_pipeline(
             Ok(next) => break next,
             Err((kind, error)) => {
                 warn!(flow = %ctx.name, %tp, error = %error, "cannot start the partition; retrying");
-                ctx.status.partition_paused(&ctx.name, &tp, kind, error, now_ms());
+                ctx.status
+                    .partition_paused(&ctx.name, &tp, kind, error, now_ms());
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
                     _ = stop.cancelled() => return,
@@ -292,4 +293,3 @@ fn record_progress(
     }
     ctx.positions.lock().unwrap().insert(tp.clone(), *next);
 }
-

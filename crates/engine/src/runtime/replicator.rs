@@ -24,6 +24,7 @@ use super::authorization;
 use super::clients;
 use super::flow::{run_flow, FlowError, FlowRun, FlowTuning, GroupConfig};
 use super::group_settings;
+use super::membership::MembershipError;
 use super::status::{FlowState, StatusBoard};
 use super::ticker::Ticker;
 use super::topics::effective_replication_factor;
@@ -590,16 +591,22 @@ async fn supervise_flow(inner: Arc<Inner>, spec: FlowSpec, stop: CancellationTok
                 match result {
                     Ok(()) => return,
                     Err(e) => {
-                        let hint = match &e {
-                            FlowError::Client(e) => authorization::flow_failure_hint(
-                                e,
-                            spec.flow.source.as_str(),
-                            principals.0.as_deref(),
-                            spec.flow.target.as_str(),
-                                principals.1.as_deref(),
-                            ),
+                        let client_error = match &e {
+                            FlowError::Client(e)
+                            | FlowError::Membership(MembershipError::Join { source: e, .. }) => {
+                                Some(e)
+                            }
                             FlowError::Membership(_) => None,
                         };
+                        let hint = client_error.and_then(|e| {
+                            authorization::flow_failure_hint(
+                                e,
+                                spec.flow.source.as_str(),
+                                principals.0.as_deref(),
+                                spec.flow.target.as_str(),
+                                principals.1.as_deref(),
+                            )
+                        });
                         match hint {
                             Some(hint) => {
                                 error!(flow = %name, error = %e, hint, "flow failed; restarting")

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::writer::now_ms;
 use crate::forward::{Forwarded, TopicPartition};
@@ -138,6 +138,34 @@ pub struct FlowStatus {
     /// When (ms) this flow last wrote a heartbeat.
     pub last_heartbeat_ms: i64,
     pub partitions: Vec<PartitionStatus>,
+    /// The flow's worker group, as of the last assignment.
+    pub group: Option<GroupStatus>,
+}
+
+/// A flow's worker group: who runs what.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupStatus {
+    pub group_id: String,
+    /// The generation of the last assignment; -1 while this worker has
+    /// lost its membership.
+    pub generation: i32,
+    /// This worker.
+    pub worker_id: String,
+    pub members: Vec<GroupMemberStatus>,
+}
+
+/// One worker of a flow's group.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupMemberStatus {
+    pub worker_id: String,
+    pub rest_url: Option<String>,
+    /// Source partitions it runs (or will, once a hand-over completes).
+    pub partitions: usize,
+    /// Whether it runs the flow's singletons (heartbeats, checkpoints,
+    /// topic discovery, config and ACL sync).
+    pub control: bool,
+    /// Refused: its configuration differs from the group's.
+    pub refused: bool,
 }
 
 impl FlowStatus {
@@ -235,6 +263,13 @@ impl StatusBoard {
     pub fn flow_discovered(&self, name: &str) {
         if let Some(entry) = self.flows.lock().unwrap().get_mut(name) {
             entry.status.discovered = true;
+        }
+    }
+
+    /// The flow's group after an assignment (or a loss of membership).
+    pub fn group_changed(&self, name: &str, group: GroupStatus) {
+        if let Some(entry) = self.flows.lock().unwrap().get_mut(name) {
+            entry.status.group = Some(group);
         }
     }
 

@@ -42,4 +42,3 @@ pub(super) async fn write_offset_syncs(
         }
     }
 }
-

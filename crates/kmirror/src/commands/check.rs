@@ -19,9 +19,9 @@ pub struct CheckArgs {
 }
 
 pub async fn check(args: CheckArgs) -> u8 {
-    let config = match config_file::load(&args.config).and_then(|config| {
-        config_file::only_targets(config, args.clusters.as_deref())
-    }) {
+    let config = match config_file::load(&args.config)
+        .and_then(|config| config_file::only_targets(config, args.clusters.as_deref()))
+    {
         Ok(config) => config,
         Err(e) => {
             eprintln!("kmirror: {e}");

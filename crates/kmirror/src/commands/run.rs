@@ -132,11 +132,13 @@ pub async fn run(args: RunArgs) -> u8 {
             }
         }
     };
-    let listen = bound
-        .as_ref()
-        .map_or_else(|| args.rest_listen.clone(), |(_, address)| address.to_string());
+    let listen = bound.as_ref().map_or_else(
+        || args.rest_listen.clone(),
+        |(_, address)| address.to_string(),
+    );
     let mut worker = worker::identity(args.worker_id.as_deref(), &listen, guard.tls.is_some());
     worker.group_prefix = args.group_prefix.clone();
+    let worker_id = worker.worker_id.clone();
     let tuning = FlowTuning {
         worker,
         ..FlowTuning::default()
@@ -155,7 +157,7 @@ pub async fn run(args: RunArgs) -> u8 {
             metrics,
             history.clone(),
             registry.clone(),
-            address.to_string(),
+            worker_id,
         ));
         rest_task = Some(tokio::spawn(rest::serve(
             listener,

@@ -338,6 +338,7 @@ fn render(instance: &InstanceView, history: &[SampleAnswer], color: bool, width:
             }
         }
     }
+    render_groups(&mut out, instance, bold, dim, red, reset);
     if !problems.is_empty() {
         let _ = writeln!(out, "\n{bold}Paused partitions and errors{reset}");
         for problem in problems {
@@ -345,6 +346,69 @@ fn render(instance: &InstanceView, history: &[SampleAnswer], color: bool, width:
         }
     }
     out
+}
+
+/// Who runs what of each flow: the flows above show this worker's share.
+fn render_groups(
+    out: &mut String,
+    instance: &InstanceView,
+    bold: &str,
+    dim: &str,
+    red: &str,
+    reset: &str,
+) {
+    let groups: Vec<_> = instance
+        .flows
+        .iter()
+        .filter_map(|flow| flow.group.as_ref().map(|g| (flow, g)))
+        .collect();
+    if groups.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n{bold}Workers{reset} {dim}(the flows above show this worker's share){reset}"
+    );
+    for (flow, group) in groups {
+        if group.generation < 0 {
+            let _ = writeln!(
+                out,
+                "  {red}{}: not a member of {} (rejoining){reset}",
+                flow.name, group.group_id
+            );
+            continue;
+        }
+        let members: Vec<String> = group
+            .members
+            .iter()
+            .map(|m| {
+                let mut runs = Vec::new();
+                if m.control {
+                    runs.push("control".to_string());
+                }
+                runs.push(format!("{} partitions", m.partitions));
+                let this = if m.worker_id == group.worker_id {
+                    " (this)"
+                } else {
+                    ""
+                };
+                let refused = if m.refused {
+                    ", REFUSED: configuration differs"
+                } else {
+                    ""
+                };
+                format!("{}{this}: {}{refused}", m.worker_id, runs.join(" + "))
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {} {dim}{} generation {}{reset}: {}",
+            flow.name,
+            group.group_id,
+            group.generation,
+            members.join(", ")
+        );
+    }
 }
 
 #[cfg(test)]
@@ -383,8 +447,38 @@ mod tests {
         };
         let text = render(&instance, &history, false, 100);
         assert!(text.contains("catching up ["), "{text}");
+        assert!(!text.contains("Workers"), "no group yet: {text}");
         assert!(text.contains("40%"), "{text}");
         assert!(text.contains("ETA 6s"), "{text}");
         assert!(!text.contains('\x1b'), "plain text on a pipe");
+    }
+
+    #[test]
+    fn the_group_shows_who_runs_what() {
+        let mut a_to_b = flow("a->b", 0);
+        a_to_b.group = Some(serde_json::from_value(serde_json::json!({
+            "group_id": "kmirror-a->b", "generation": 7, "worker_id": "h:1",
+            "members": [
+                {"worker_id": "h:1", "rest_url": null, "partitions": 4, "control": true, "refused": false},
+                {"worker_id": "h:2", "rest_url": null, "partitions": 5, "control": false, "refused": false},
+                {"worker_id": "h:3", "rest_url": null, "partitions": 0, "control": false, "refused": true}
+            ]
+        })).unwrap());
+        let instance = InstanceView {
+            phase: "running".into(),
+            worker_id: "h:1".into(),
+            version: "0".into(),
+            uptime_seconds: 1.0,
+            time_ms: 0,
+            flows: vec![a_to_b],
+        };
+        let text = render(&instance, &[], false, 100);
+        assert!(text.contains("kmirror-a->b generation 7"), "{text}");
+        assert!(
+            text.contains("h:1 (this): control + 4 partitions"),
+            "{text}"
+        );
+        assert!(text.contains("h:2: 5 partitions"), "{text}");
+        assert!(text.contains("h:3: 0 partitions, REFUSED"), "{text}");
     }
 }

@@ -26,6 +26,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use kmirror_engine::config::mm2::ConnectorClass;
+use kmirror_engine::runtime::status::GroupMemberStatus;
 use kmirror_engine::runtime::FlowState;
 use serde_json::{json, Map, Value};
 
@@ -259,25 +260,64 @@ fn status_json(state: &AppState, connector: &Connector) -> Value {
     let worker_id = state.worker_id();
     let flows = task_flows(state, connector);
     let board = state.status.snapshot();
-    let tasks: Vec<Value> = flows
-        .iter()
-        .enumerate()
-        .map(|(id, flow)| {
-            let status = board.iter().find(|f| &f.name == flow);
-            let (task_state, trace) = match status.map(|f| (f.state(), f.error.clone())) {
-                _ if connector.paused => ("PAUSED", None),
-                Some((FlowState::Running, _)) => ("RUNNING", None),
-                Some((FlowState::Paused, _)) => ("PAUSED", None),
-                Some((FlowState::Failed, error)) => ("FAILED", error),
-                Some((FlowState::Stopped, _)) | None => ("UNASSIGNED", None),
-            };
-            let mut task = json!({ "id": id, "state": task_state, "worker_id": worker_id });
+    // One task per flow and worker of its group that runs part of it;
+    // before the first assignment, one per flow.
+    let mut tasks: Vec<Value> = Vec::new();
+    for flow in &flows {
+        let status = board.iter().find(|f| &f.name == flow);
+        let (local_state, trace) = match status.map(|f| (f.state(), f.error.clone())) {
+            _ if connector.paused => ("PAUSED", None),
+            Some((FlowState::Running, _)) => ("RUNNING", None),
+            Some((FlowState::Paused, _)) => ("PAUSED", None),
+            Some((FlowState::Failed, error)) => ("FAILED", error),
+            Some((FlowState::Stopped, _)) | None => ("UNASSIGNED", None),
+        };
+        let members: Vec<&GroupMemberStatus> = status
+            .and_then(|f| f.group.as_ref())
+            .map(|g| {
+                g.members
+                    .iter()
+                    .filter(|m| m.refused || m.control || m.partitions > 0)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if members.is_empty() {
+            let mut task = json!({ "id": tasks.len(), "state": local_state, "worker_id": worker_id, "flow": flow });
             if let Some(trace) = trace {
                 task["trace"] = Value::String(trace);
             }
-            task
-        })
-        .collect();
+            tasks.push(task);
+            continue;
+        }
+        for member in members {
+            let mine = member.worker_id == worker_id;
+            let (state, trace) = if member.refused {
+                (
+                    "FAILED",
+                    Some("refused by the group: its configuration differs".to_string()),
+                )
+            } else if mine {
+                (local_state, trace.clone())
+            } else if connector.paused {
+                ("PAUSED", None)
+            } else {
+                // Another worker's share, as the last assignment gave it.
+                ("RUNNING", None)
+            };
+            let mut task = json!({
+                "id": tasks.len(),
+                "state": state,
+                "worker_id": member.worker_id,
+                "flow": flow,
+                "partitions": member.partitions,
+                "control": member.control,
+            });
+            if let Some(trace) = trace {
+                task["trace"] = Value::String(trace);
+            }
+            tasks.push(task);
+        }
+    }
     let mut connector_status = if connector.paused {
         json!({ "state": "PAUSED", "worker_id": worker_id })
     } else {

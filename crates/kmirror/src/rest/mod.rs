@@ -67,7 +67,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub history: Arc<History>,
     pub registry: Arc<Registry>,
-    /// `host:port` of the REST listener, Connect's `worker_id`.
+    /// This worker's id in the flows' groups (`--worker-id`), Connect's
+    /// `worker_id`.
     pub worker_id: String,
     pub started: Instant,
 }

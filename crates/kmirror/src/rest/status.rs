@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use kmirror_engine::runtime::status::PartitionState;
+use kmirror_engine::runtime::status::{GroupStatus, PartitionState};
 use kmirror_engine::runtime::writer::now_ms;
 use kmirror_engine::runtime::FlowStatus;
 use serde::{Deserialize, Serialize};
@@ -59,6 +59,10 @@ pub struct FlowView {
     pub heartbeat_emit_age_seconds: Option<f64>,
     pub paused_partitions: usize,
     pub topics: Vec<TopicView>,
+    /// The flow's worker group: its members and what each runs. This
+    /// worker's own partitions are in `topics`.
+    #[serde(default)]
+    pub group: Option<GroupStatus>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -176,5 +180,6 @@ fn flow_view(
             .then(|| (now - flow.last_heartbeat_ms).max(0) as f64 / 1000.0),
         paused_partitions: flow.partitions.iter().filter(|p| p.is_paused()).count(),
         topics,
+        group: flow.group.clone(),
     }
 }

@@ -30,7 +30,9 @@ impl Mm2Config {
             wanted.push(ClusterAlias::new(alias));
         }
         let mut restricted = self.clone();
-        restricted.pairs.retain(|pair| wanted.contains(&pair.target));
+        restricted
+            .pairs
+            .retain(|pair| wanted.contains(&pair.target));
         Ok(restricted)
     }
 }
@@ -70,6 +72,9 @@ mod tests {
     fn an_undeclared_alias_is_an_error() {
         let error = config().only_targets(&["kafka-c".to_string()]).unwrap_err();
         let text = error.to_string();
-        assert!(text.contains("kafka-c") && text.contains("--clusters"), "{text}");
+        assert!(
+            text.contains("kafka-c") && text.contains("--clusters"),
+            "{text}"
+        );
     }
 }

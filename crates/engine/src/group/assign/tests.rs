@@ -261,6 +261,23 @@ fn a_joining_member_takes_its_share_from_the_most_loaded_only() {
 }
 
 #[test]
+fn a_restarted_worker_reporting_its_last_assignment_keeps_it() {
+    let units = flow_units(&[("a", 12), ("b", 5)]);
+    let (mut members, before) = settle(fresh_group(&["w1", "w2", "w3"]), &units);
+    // w2 restarts: static membership gives it a new member id, and it reports
+    // the units of its last assignment from its state directory.
+    members[1].0 = "w2-member-after-restart".to_owned();
+    let after = assign(&members, &units);
+    assert!(after.values().all(|a| !a.pending_revocations));
+    assert_eq!(
+        after["w2-member-after-restart"].units,
+        before["w2-member"].units
+    );
+    assert_eq!(after["w1-member"].units, before["w1-member"].units);
+    assert_eq!(after["w3-member"].units, before["w3-member"].units);
+}
+
+#[test]
 fn a_topic_spreads_over_the_group() {
     let units = flow_units(&[("big", 30), ("small", 3)]);
     let (_, assignments) = settle(fresh_group(&["w1", "w2", "w3"]), &units);

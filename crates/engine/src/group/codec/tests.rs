@@ -1,6 +1,6 @@
-use std::collections::BTreeMap;
-
 use proptest::prelude::*;
+
+use std::sync::Arc;
 
 use super::*;
 use crate::group::assign;
@@ -32,7 +32,8 @@ fn metadata_bytes_are_pinned() {
         0, 0, 0, 0, 0, 0, 0, 9, // units digest
         255, 255, 255, 255, 255, 255, 255, 255, // started at
         1,   // control
-        1, 1, b't', 3, 0, 0, 3, // topic t: partitions 0, 1 (gap 0), 5 (gap 3)
+        1, 1, b't', // one topic: t
+        0, 3, 0, 0, 3, // a list of 3 partitions: 0, 1 (gap 0), 5 (gap 3)
     ];
     assert_eq!(&bytes[..], expected);
     assert_eq!(decode_metadata(&bytes).unwrap(), sample_metadata());
@@ -104,23 +105,72 @@ fn corrupt_fields_are_reported() {
 }
 
 #[test]
-fn an_assignment_with_two_owners_for_a_unit_is_refused() {
-    let mut assignment = assign(&[("m".to_owned(), sample_metadata())], &[tp("t", 0)])["m"].clone();
-    assignment.owners = BTreeMap::from([(tp("t", 0), "a".to_owned())]);
-    let mut bytes = encode_assignment(&assignment).to_vec();
-    // Append a second owner listing the same unit, and bump the owner count.
-    let owner_section = [1u8, b'a', 0, 1, 1, b't', 1, 0];
-    let at = bytes.len() - owner_section.len() - 1;
-    assert_eq!(bytes[at], 1, "owner count");
-    bytes[at] = 2;
-    bytes.extend_from_slice(&[1, b'b', 0, 1, 1, b't', 1, 0]);
+fn contiguous_partitions_are_written_as_ranges() {
+    let units: Vec<Unit> = (0..1000).chain(2000..3000).map(|p| tp("t", p)).collect();
+    let metadata = MemberMetadata {
+        owned: units.clone(),
+        ..sample_metadata()
+    };
+    let bytes = encode_metadata(&metadata);
+    let tail: &[u8] = &[0, 1, 1, b't', 1, 2, 0, 0xe7, 0x07, 0xe8, 0x07, 0xe7, 0x07];
+    assert!(
+        bytes.ends_with(tail),
+        "{:?}",
+        &bytes[bytes.len() - tail.len()..]
+    );
+    assert_eq!(decode_metadata(&bytes).unwrap().owned, units);
+}
+
+#[test]
+fn a_range_beyond_the_unit_cap_is_refused() {
+    let mut bytes = encode_metadata(&MemberMetadata {
+        owned: vec![],
+        ..sample_metadata()
+    })
+    .to_vec();
+    let topics_at = bytes.len() - 1;
+    // One topic "t" with one range 0..=2^31, far more units than any flow.
+    bytes.truncate(topics_at);
+    bytes.extend_from_slice(&[1, 1, b't', 1, 1, 0, 0x80, 0x80, 0x80, 0x80, 0x08]);
+    assert!(matches!(
+        decode_metadata(&bytes),
+        Err(CodecError::Invalid { field: "owned units", problem }) if problem.contains("more units")
+    ));
+}
+
+#[test]
+fn owner_indexes_are_packed_and_checked() {
+    let mut assignment = assign(&[("m".to_owned(), sample_metadata())], &[])["m"].clone();
+    assignment.owners = Arc::new(
+        (0..5)
+            .map(|p| (tp("t", p), ["a", "b", "c"][p as usize % 3].to_owned()))
+            .collect(),
+    );
+    Arc::make_mut(&mut assignment.owners).insert(Unit::Control, "c".to_owned());
+    let bytes = encode_assignment(&assignment);
+    // Owners of control, t-0..t-4: c a b c a b, two bits each: 10 00 01 10 | 00 01.
+    assert_eq!(&bytes[bytes.len() - 2..], &[0b1001_0010, 0b0000_0100]);
+    assert_eq!(decode_assignment(&bytes).unwrap(), assignment);
+    // Index 3 in a table of three.
+    let mut corrupt = bytes.to_vec();
+    *corrupt.last_mut().unwrap() = 0b0000_0111;
     assert_eq!(
-        decode_assignment(&bytes),
+        decode_assignment(&corrupt),
         Err(CodecError::Invalid {
-            field: "owners",
-            problem: "a unit has two owners"
+            field: "owner index",
+            problem: "no such worker in the owner table"
         })
     );
+    // One worker: no index bytes at all.
+    Arc::make_mut(&mut assignment.owners)
+        .values_mut()
+        .for_each(|w| *w = "a".to_owned());
+    let bytes = encode_assignment(&assignment);
+    assert!(
+        bytes.ends_with(&[1, 1, b'a', 1, 1, 1, b't', 1, 1, 0, 4]),
+        "{bytes:?}"
+    );
+    assert_eq!(decode_assignment(&bytes).unwrap(), assignment);
 }
 
 /// 10,000 partitions over 100 topics, 3 members: what the coordinator
@@ -148,7 +198,7 @@ fn a_large_flow_stays_compact() {
         })
         .collect();
     let assignments = assign(&members, &units);
-    let mut total = 0;
+    let mut stored = 0;
     for (member, assignment) in &assignments {
         let bytes = encode_assignment(assignment);
         eprintln!(
@@ -156,11 +206,48 @@ fn a_large_flow_stays_compact() {
             assignment.units.len(),
             bytes.len()
         );
-        assert!(bytes.len() < 30_000, "assignment of {} bytes", bytes.len());
+        assert!(bytes.len() < 15_000, "assignment of {} bytes", bytes.len());
         assert_eq!(&decode_assignment(&bytes).unwrap(), assignment);
-        total += bytes.len();
+        // The member rejoins owning what it was given.
+        let (_, metadata) = members.iter().find(|(id, _)| id == member).unwrap();
+        let rejoined = MemberMetadata {
+            owned: assignment.units.clone(),
+            ..metadata.clone()
+        };
+        let metadata_bytes = encode_metadata(&rejoined);
+        eprintln!(
+            "metadata of {member} owning them: {} bytes",
+            metadata_bytes.len()
+        );
+        assert!(metadata_bytes.len() < 10_000);
+        stored += bytes.len() + metadata_bytes.len();
     }
-    eprintln!("all three assignments: {total} bytes");
+    eprintln!(
+        "three members' metadata and assignments, as the coordinator stores them: {stored} bytes"
+    );
+    assert!(stored < 60_000);
+    // Thirty workers: the group view grows with log2 of the group, not with it.
+    let thirty: Vec<(String, MemberMetadata)> = (1..=30)
+        .map(|w| {
+            (
+                format!("member-{w:02}"),
+                metadata(&format!("kmirror-worker-{w:02}")),
+            )
+        })
+        .collect();
+    let stored: usize = assign(&thirty, &units)
+        .iter()
+        .map(|(member, assignment)| {
+            let (_, metadata) = thirty.iter().find(|(id, _)| id == member).unwrap();
+            let rejoined = MemberMetadata {
+                owned: assignment.units.clone(),
+                ..metadata.clone()
+            };
+            encode_assignment(assignment).len() + encode_metadata(&rejoined).len()
+        })
+        .sum();
+    eprintln!("thirty members' metadata and assignments: {stored} bytes");
+    assert!(stored < 1_000_000);
     // A member that runs all 10,000 partitions (a group of one) and rejoins.
     let everything = assign(&members[..1], &units);
     let joined = MemberMetadata {
@@ -241,7 +328,7 @@ fn any_assignment() -> impl Strategy<Value = MemberAssignment> {
                 version: PROTOCOL_VERSION,
                 units,
                 members,
-                owners,
+                owners: Arc::new(owners),
                 pending_revocations,
                 refused,
             },

@@ -179,6 +179,36 @@ function drawTable(status) {
   }
 }
 
+// Who runs what of each flow (the flows table shows this worker's share).
+function drawWorkers(status) {
+  const body = document.querySelector("#workers tbody");
+  body.replaceChildren();
+  for (const f of status.flows) {
+    const g = f.group;
+    if (!g) continue;
+    const members = g.generation < 0 ? [null] : g.members;
+    for (const m of members) {
+      const tr = document.createElement("tr");
+      const runs = !m ? "not a member (rejoining)"
+        : (m.refused ? "refused: configuration differs"
+          : [m.control ? "control" : null, `${m.partitions} partitions`].filter(Boolean).join(" + "));
+      const worker = !m ? g.worker_id : m.worker_id + (m.worker_id === g.worker_id ? " (this)" : "");
+      for (const c of [f.name, g.group_id, String(g.generation), worker, runs]) {
+        const td = document.createElement("td");
+        td.textContent = c;
+        tr.appendChild(td);
+      }
+      body.appendChild(tr);
+    }
+  }
+  if (!body.children.length) {
+    const tr = document.createElement("tr");
+    const td = document.createElement("td");
+    td.colSpan = 5; td.className = "muted"; td.textContent = "no group yet";
+    tr.appendChild(td); body.appendChild(tr);
+  }
+}
+
 function drawProblems(status) {
   const list = document.getElementById("problems");
   list.replaceChildren();
@@ -213,6 +243,7 @@ async function refresh() {
     drawChart("lag-chart", "lag-legend", history, names, s => s.lag_records, "records");
     drawChart("latency-chart", "latency-legend", history, names, s => s.latency_mean_ms, "ms");
     drawTable(status);
+    drawWorkers(status);
     drawProblems(status);
     document.body.dataset.updated = String(Date.now());
   } catch (e) {
