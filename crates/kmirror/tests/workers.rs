@@ -161,21 +161,25 @@ fn a_frozen_worker_is_fenced() {
     frozen.send_signal("CONT");
     let thawed_at = Instant::now();
 
+    // The flow's group, not the heartbeats-only reverse flow's.
+    let group_suffix = format!("-{FLOW}");
+    let lost_line = || {
+        frozen
+            .log()
+            .lines()
+            .find(|l| {
+                (l.contains("membership lost") || l.contains("has not confirmed this worker"))
+                    && l.split_whitespace()
+                        .any(|t| t.starts_with("group=") && t.ends_with(&group_suffix))
+            })
+            .map(str::to_string)
+    };
     wait_until(
         "the frozen worker to notice it lost its membership",
         Duration::from_secs(30),
-        || {
-            let log = frozen.log();
-            log.contains("membership lost")
-                || log.contains("the group coordinator has not confirmed this worker in time")
-        },
+        || lost_line().is_some(),
     );
-    let lost_line = frozen
-        .log()
-        .lines()
-        .find(|l| l.contains("membership lost") || l.contains("has not confirmed this worker"))
-        .unwrap_or_default()
-        .to_string();
+    let lost_line = lost_line().unwrap();
     eprintln!(
         "frozen worker after SIGCONT ({:.2?}): {lost_line}",
         thawed_at.elapsed()
@@ -332,7 +336,16 @@ fn a_rolling_restart_moves_no_partition() {
         wait_caught_up(&load, b, remote);
     }
 
-    more_traffic(&load, 2);
+    // Still the generation of the start, more than a heartbeat interval
+    // after the last restart: no rebalance came late either.
+    more_traffic(&load, 3);
+    for (worker, id) in workers.iter().zip(ids) {
+        assert_eq!(
+            latest_assignment(worker, FLOW).map(|a| a.generation),
+            Some(generation),
+            "{id} saw a rebalance after the restarts"
+        );
+    }
     let report = load.finish();
     let replays = wait_for_every_record(a, b, topic, remote, &report);
     print_replays("rolling restart", &replays);
