@@ -94,6 +94,23 @@ fn a_joining_worker_takes_a_share_and_nothing_is_lost() {
     assert_eq!(total_duplicates(&replays), 0, "copied twice: {replays:?}");
 }
 
+/// The lines of a worker's log (index and text) that say it lost its
+/// membership in `flow`'s group or let its write lease lapse.
+fn lapses(log: &str, flow: &str) -> Vec<(usize, String)> {
+    let suffix = format!("-{flow}");
+    log.lines()
+        .enumerate()
+        .filter(|(_, l)| {
+            l.contains("membership lost") || l.contains("has not confirmed this worker")
+        })
+        .filter(|(_, l)| {
+            l.split_whitespace()
+                .any(|t| t.starts_with("group=") && t.ends_with(&suffix))
+        })
+        .map(|(i, l)| (i, l.to_string()))
+        .collect()
+}
+
 #[test]
 fn a_frozen_worker_is_fenced() {
     let _serial = serial();
@@ -131,6 +148,7 @@ fn a_frozen_worker_is_fenced() {
     more_traffic(&load, 2);
     wait_caught_up(&load, b, remote);
 
+    let log_lines_at_freeze = frozen.log().lines().count();
     frozen.send_signal("STOP");
     let frozen_at = Instant::now();
     let target_at_freeze = b.end_offsets(remote);
@@ -161,18 +179,13 @@ fn a_frozen_worker_is_fenced() {
     frozen.send_signal("CONT");
     let thawed_at = Instant::now();
 
-    // The flow's group, not the heartbeats-only reverse flow's.
-    let group_suffix = format!("-{FLOW}");
+    // Lines after the freeze, of the flow's group (not the heartbeats-only
+    // reverse flow's).
     let lost_line = || {
-        frozen
-            .log()
-            .lines()
-            .find(|l| {
-                (l.contains("membership lost") || l.contains("has not confirmed this worker"))
-                    && l.split_whitespace()
-                        .any(|t| t.starts_with("group=") && t.ends_with(&group_suffix))
-            })
-            .map(str::to_string)
+        lapses(&frozen.log(), FLOW)
+            .into_iter()
+            .find(|(line, _)| *line >= log_lines_at_freeze)
+            .map(|(_, text)| text)
     };
     wait_until(
         "the frozen worker to notice it lost its membership",
@@ -193,6 +206,21 @@ fn a_frozen_worker_is_fenced() {
         Duration::from_secs(60),
     );
     eprintln!("rejoined: generation {rejoined} after {took:.2?}, units {counts:?}");
+    let early: Vec<String> = lapses(&frozen.log(), FLOW)
+        .into_iter()
+        .filter(|(line, _)| *line < log_lines_at_freeze)
+        .map(|(_, text)| text)
+        .collect();
+    assert!(
+        early.is_empty(),
+        "the worker lost its membership before it was frozen:\n{}",
+        early.join("\n")
+    );
+    let other_lapses = lapses(&other.log(), FLOW);
+    assert!(
+        other_lapses.is_empty(),
+        "the worker that was never frozen lost its membership: {other_lapses:?}"
+    );
 
     more_traffic(&load, 3);
     let report = load.finish();
