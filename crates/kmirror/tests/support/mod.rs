@@ -17,6 +17,9 @@ pub use workers::*;
 mod scenario;
 #[allow(unused_imports)]
 pub use scenario::*;
+mod fencing;
+#[allow(unused_imports)]
+pub use fencing::*;
 
 /// A group id prefix no other kmirror of this test run uses.
 pub fn unique_group_prefix() -> String {

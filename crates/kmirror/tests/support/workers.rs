@@ -237,19 +237,15 @@ pub struct WrittenBatch {
     pub producer_id: i64,
 }
 
-/// Every batch of `topic`'s `partition` on the first broker that holds a
-/// replica, in offset order, from Kafka's own
-/// `kafka.tools.DumpLogSegments` on its segment files: an independent
-/// reader of what each producer id wrote.
+/// Every batch of `topic`'s `partition` on the broker that leads it, in
+/// offset order, from Kafka's own `kafka.tools.DumpLogSegments` on its
+/// segment files: an independent reader of what each producer id wrote.
 pub fn written_batches(cluster: &KafkaCluster, topic: &str, partition: i32) -> Vec<WrittenBatch> {
-    let dir = (0..cluster.broker_count())
-        .map(|i| {
-            cluster
-                .dir()
-                .join(format!("broker-{i}/data/{topic}-{partition}"))
-        })
-        .find(|dir| dir.is_dir())
-        .unwrap_or_else(|| panic!("no broker of {} holds {topic}-{partition}", cluster.name()));
+    let leader = cluster.leaders(topic)[partition as usize]
+        .unwrap_or_else(|| panic!("{topic}-{partition} has no leader on {}", cluster.name()));
+    let dir = cluster
+        .dir()
+        .join(format!("broker-{leader}/data/{topic}-{partition}"));
     let segments = segment_files(&dir);
     let files = segments
         .iter()
