@@ -206,6 +206,10 @@ impl RunningReplicator {
                         "KMIRROR_REST_LISTEN",
                         format!("127.0.0.1:{}", kmirror_testbed::free_port()),
                     )
+                    // A worker group of its own: the last round's stopped
+                    // worker stays a static member of the default group for
+                    // the session timeout, which a new worker would wait out.
+                    .env("KMIRROR_GROUP_PREFIX", unique_group_prefix())
                     .stdin(Stdio::null())
                     .stdout(out.try_clone()?)
                     .stderr(out)
@@ -328,6 +332,16 @@ impl Drop for RunningReplicator {
     }
 }
 
+/// A group id prefix of its own for each kmirror run.
+fn unique_group_prefix() -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    format!(
+        "kmirror-bench-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,3 +401,4 @@ mod tests {
         }
     }
 }
+

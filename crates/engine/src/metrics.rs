@@ -60,6 +60,9 @@ pub enum ErrorKind {
     Checkpoint,
     /// A topic ACL sync round failed (replication goes on).
     AclSync,
+    /// This worker lost its membership in the flow's group (its partitions
+    /// wait until the group assigns them again).
+    Membership,
 }
 
 impl ErrorKind {
@@ -75,6 +78,7 @@ impl ErrorKind {
             ErrorKind::Heartbeat => "heartbeat",
             ErrorKind::Checkpoint => "checkpoint",
             ErrorKind::AclSync => "acl_sync",
+            ErrorKind::Membership => "membership",
         }
     }
 }
@@ -467,6 +471,7 @@ impl Metrics {
             ErrorKind::Heartbeat,
             ErrorKind::Checkpoint,
             ErrorKind::AclSync,
+            ErrorKind::Membership,
         ] {
             self.errors.remove(&ErrorLabels {
                 flow: flow.to_string(),

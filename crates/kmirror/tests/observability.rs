@@ -671,7 +671,12 @@ fn lag_rises_while_the_target_is_down_and_returns_to_zero() {
         "lag back to zero {:?} after the target restarted",
         restarted.elapsed()
     );
-    assert!(total_end_offset(&c, "kafka-a.lag-events") >= 400);
+    let on_target = total_end_offset(&c, "kafka-a.lag-events");
+    assert!(
+        on_target >= 400,
+        "{on_target} records on the target; kmirror's log:\n{}",
+        kmirror.log()
+    );
     wait_until("heartbeats flow again", Duration::from_secs(30), || {
         metric(
             &metrics(&address),

@@ -29,11 +29,12 @@ use super::progress::{progress_topic, ProgressStore, PROGRESS_TOPIC_PARTITIONS};
 use super::status::{GroupMemberStatus, GroupStatus, StatusBoard};
 use super::syncs_writer::write_offset_syncs;
 use super::topics::{ensure_compacted_topics, ensure_remote_topic, InternalTopic};
-use super::writer::RecordWriter;
+use super::writer::{now_ms, RecordWriter};
 use crate::config::mm2::FlowConfig;
 use crate::forward::fetcher::{FetcherCommand, ResetPolicy, SourceFetcher};
 use crate::forward::TopicPartition;
 use crate::group::{units_digest, MemberAssignment, Unit};
+use crate::metrics::ErrorKind;
 use crate::offsets::store::index_topic;
 use crate::offsets::IndexRegistry;
 
@@ -386,6 +387,7 @@ async fn run_flow_inner(
         progress_writer: RecordWriter::new(target.clone()).with_lease(ctx.lease.clone()),
         assigned_digest: watch::channel(0).0,
         assignments: 0,
+        suspended: BTreeSet::new(),
     };
     let mut commit_tick = tokio::time::interval(tuning.progress_commit_interval);
     commit_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -404,7 +406,8 @@ async fn run_flow_inner(
                     membership.applied(generation, share.units());
                 }
                 MembershipEvent::Lost => {
-                    share.stop_everything(&ctx).await;
+                    ctx.status.error(&name, ErrorKind::Membership);
+                    share.stop_everything(&ctx, Release::MembershipLost).await;
                     ctx.status.group_changed(&name, GroupStatus {
                         group_id: group_id.clone(),
                         generation: -1,
@@ -430,7 +433,7 @@ async fn run_flow_inner(
     // final positions are written.
     member_stop.cancel();
     fetcher_tasks.join_all().await;
-    share.stop_everything(&ctx).await;
+    share.stop_everything(&ctx, Release::Shutdown).await;
     drop(ctx);
     background.join_all().await;
     if !member_done {
@@ -478,6 +481,18 @@ fn group_status(
     }
 }
 
+/// Why partitions stop, for their status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Release {
+    /// Another worker runs them now: their status goes.
+    HandedOver,
+    /// The membership was lost: shown as paused until the next assignment
+    /// says who runs them.
+    MembershipLost,
+    /// The flow stops: the status stays as it was.
+    Shutdown,
+}
+
 /// What this worker runs of the flow.
 struct Share {
     pipelines: BTreeMap<TopicPartition, (CancellationToken, JoinHandle<()>)>,
@@ -488,6 +503,9 @@ struct Share {
     /// Digest of every unit of the last assignment, for the discovery.
     assigned_digest: watch::Sender<u64>,
     assignments: u64,
+    /// Partitions stopped when the membership was lost, shown as paused
+    /// until the next assignment says who runs them.
+    suspended: BTreeSet<TopicPartition>,
 }
 
 impl Share {
@@ -527,7 +545,12 @@ impl Share {
             .collect();
         if !lost.is_empty() {
             info!(flow = %ctx.name, partitions = lost.len(), "handing partitions over to other workers");
-            self.stop_pipelines(ctx, &lost).await;
+            self.stop_pipelines(ctx, &lost, Release::HandedOver).await;
+        }
+        for tp in std::mem::take(&mut self.suspended) {
+            if !wanted.contains(&Unit::Partition(tp.clone())) {
+                ctx.status.partition_removed(&ctx.name, &tp);
+            }
         }
         match (self.control.is_some(), wanted.contains(&Unit::Control)) {
             (true, false) => self.stop_control().await,
@@ -584,7 +607,7 @@ impl Share {
 
     /// Stops `tps` after their in-flight batches, writes their final
     /// progress and index, and forgets them.
-    async fn stop_pipelines(&mut self, ctx: &FlowContext, tps: &[TopicPartition]) {
+    async fn stop_pipelines(&mut self, ctx: &FlowContext, tps: &[TopicPartition], why: Release) {
         let mut stopping = Vec::new();
         for tp in tps {
             if let Some((stop, task)) = self.pipelines.remove(tp) {
@@ -599,7 +622,18 @@ impl Share {
         let mut positions = ctx.positions.lock().unwrap();
         for tp in tps {
             positions.remove(tp);
-            ctx.status.partition_removed(&ctx.name, tp);
+            if why == Release::HandedOver {
+                ctx.status.partition_removed(&ctx.name, tp);
+            } else if why == Release::MembershipLost {
+                ctx.status.partition_paused(
+                    &ctx.name,
+                    tp,
+                    ErrorKind::Membership,
+                    "this worker's membership in the flow's group is not confirmed: waiting for the group to assign the partition again".to_string(),
+                    now_ms(),
+                );
+                self.suspended.insert(tp.clone());
+            }
         }
         drop(positions);
         ctx.indexes.forget(&ctx.name, tps);
@@ -612,10 +646,11 @@ impl Share {
         }
     }
 
-    async fn stop_everything(&mut self, ctx: &FlowContext) {
+    /// Stops everything at once.
+    async fn stop_everything(&mut self, ctx: &FlowContext, why: Release) {
         self.stop_control().await;
         let all: Vec<TopicPartition> = self.pipelines.keys().cloned().collect();
-        self.stop_pipelines(ctx, &all).await;
+        self.stop_pipelines(ctx, &all, why).await;
         ctx.ownership.set(BTreeSet::new(), true);
     }
 

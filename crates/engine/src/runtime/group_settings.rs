@@ -31,13 +31,24 @@ fn is_per_worker(key: &str) -> bool {
         )
 }
 
-/// A hash of every setting of `config` that all workers of a flow's group
-/// must share (topics, groups, policies, intervals, ...).
-pub fn fingerprint(config: &Mm2Config) -> u64 {
+/// Whether `key` is a setting of another flow than `source->target`
+/// (`kafka-b->kafka-a.enabled` for the flow `kafka-a->kafka-b`).
+fn is_other_flows(key: &str, source: &str, target: &str) -> bool {
+    match key.split_once("->") {
+        Some((from, rest)) => !(from == source && rest.starts_with(&format!("{target}."))),
+        None => false,
+    }
+}
+
+/// A hash of every setting of `config` that all workers of the flow
+/// `source->target`'s group must share (topics, groups, policies,
+/// intervals, ...). Settings of other flows are left out: changing one flow
+/// leaves the others running.
+pub fn fingerprint(config: &Mm2Config, source: &str, target: &str) -> u64 {
     let mut settings: Vec<(&str, &str)> = config
         .properties()
         .iter()
-        .filter(|(key, _)| !is_per_worker(key))
+        .filter(|(key, _)| !is_per_worker(key) && !is_other_flows(key, source, target))
         .map(|(key, entry)| (key, entry.value.as_str()))
         .collect();
     settings.sort();
@@ -96,6 +107,10 @@ mod tests {
         .unwrap()
     }
 
+    fn fingerprint(config: &Mm2Config) -> u64 {
+        super::fingerprint(config, "a", "b")
+    }
+
     #[test]
     fn per_worker_settings_do_not_change_the_fingerprint() {
         let base = fingerprint(&parse(""));
@@ -106,6 +121,8 @@ mod tests {
             "a.bootstrap.servers = a2:9092",
             "session.timeout.ms = 6000",
             "security.protocol = SSL",
+            "b->a.enabled = true",
+            "b->a.topics = other",
         ] {
             assert_eq!(fingerprint(&parse(per_worker)), base, "{per_worker}");
         }

@@ -276,7 +276,10 @@ impl Member {
                     // their heartbeats. A member that rejoined unchanged
                     // would only get the same assignment back.
                     let gives_up = assignment.pending_revocations
-                        && self.owned.iter().any(|unit| !assignment.units.contains(unit));
+                        && self
+                            .owned
+                            .iter()
+                            .any(|unit| !assignment.units.contains(unit));
                     self.last_units = assignment.owners.keys().cloned().collect();
                     if !self.apply(assignment, generation).await {
                         return Ok(());

@@ -206,12 +206,15 @@ impl Replicator {
     /// [`Replicator::flows_of`] with their clusters, running.
     pub fn flow_specs(config: &Mm2Config) -> Vec<FlowSpec> {
         let group = group_settings::group_config(config);
-        let fingerprint = group_settings::fingerprint(config);
         Self::flows_of(config)
             .into_iter()
             .map(|flow| FlowSpec {
                 group: group.clone(),
-                fingerprint,
+                fingerprint: group_settings::fingerprint(
+                    config,
+                    flow.source.as_str(),
+                    flow.target.as_str(),
+                ),
                 source: config
                     .cluster(flow.source.as_str())
                     .expect("validated config knows every flow's clusters")
