@@ -138,33 +138,25 @@ pub fn a_frozen_leader_is_fenced(a: &KafkaCluster, b: &KafkaCluster, topic: &str
 
     more_traffic(&load, 3);
     let report = load.finish();
-    let replays = wait_for_every_record(a, b, topic, remote, &report);
-    print_replays("freeze", &replays);
-    for (p, replay) in replays.iter().enumerate() {
-        if frozen_partitions.contains(&(p as i32)) {
-            let sent_before = report.sent_between(p as i32, before_load, frozen_at);
-            let lag = sent_before.saturating_sub(target_at_freeze[p] as u64);
-            let bound = crash_bound(&report, p, frozen_at, lag);
-            assert!(
-                replay.duplicates as u64 <= bound,
-                "partition {p} of the frozen worker: {replay:?}, bound {bound}"
-            );
-        }
-    }
+    wait_until_target_as_long(a, b, topic, remote);
 
     // What each producer id wrote: the frozen worker's writer of each of
     // its partitions (the one that wrote last before the freeze) wrote
     // nothing after the first batch of the writer that took over.
+    // Checked before the records: a late write shows up there as a replay
+    // out of order, here as what it is.
     let mut taken_over = 0;
+    let mut late_writes = Vec::new();
     for p in 0..PARTITIONS {
         let batches = written_batches(b, remote, p);
         let late = interleaved_writers(&batches);
-        assert!(
-            late.is_empty(),
-            "partition {p}: producer ids wrote after another took over (id, offset): {late:?}; \
-             runs {:?}",
-            writer_runs(&batches)
-        );
+        if !late.is_empty() {
+            late_writes.push(format!(
+                "partition {p}: late (producer id, offset) {late:?}; runs (producer id, first, \
+                 last offset) {:?}",
+                writer_runs(&batches)
+            ));
+        }
         if !frozen_partitions.contains(&p) {
             continue;
         }
@@ -195,7 +187,34 @@ pub fn a_frozen_leader_is_fenced(a: &KafkaCluster, b: &KafkaCluster, topic: &str
         }
     }
     assert!(
+        late_writes.is_empty(),
+        "producer ids wrote after another took their partition over (target end offsets at \
+         the freeze {target_at_freeze:?}):\n{}\nthe frozen worker's log after the freeze:\n{}",
+        late_writes.join("\n"),
+        frozen
+            .log()
+            .lines()
+            .skip(log_lines_at_freeze)
+            .take(80)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(
         taken_over > 0,
         "no partition of the frozen worker was written by another producer id"
     );
+
+    let replays = wait_for_every_record(a, b, topic, remote, &report);
+    print_replays("freeze", &replays);
+    for (p, replay) in replays.iter().enumerate() {
+        if frozen_partitions.contains(&(p as i32)) {
+            let sent_before = report.sent_between(p as i32, before_load, frozen_at);
+            let lag = sent_before.saturating_sub(target_at_freeze[p] as u64);
+            let bound = crash_bound(&report, p, frozen_at, lag);
+            assert!(
+                replay.duplicates as u64 <= bound,
+                "partition {p} of the frozen worker: {replay:?}, bound {bound}"
+            );
+        }
+    }
 }

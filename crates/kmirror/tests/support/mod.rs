@@ -81,8 +81,12 @@ impl Kmirror {
         self.child.as_ref().unwrap().id()
     }
 
+    /// The log so far (lossy: a line cut in the middle of a character by
+    /// a read during a write must not hide the rest).
     pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        std::fs::read(&self.log)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default()
     }
 
     /// The REST API's address, once kmirror logged it.

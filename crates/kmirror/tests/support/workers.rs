@@ -174,18 +174,14 @@ pub fn partitions_per_worker(
     per_worker
 }
 
-/// Waits until `target` holds every record the load sent to `source`'s
-/// `topic` (as `remote`), then returns how each target partition compares
-/// with its source partition. Checks that the source holds the producer's
-/// records in order.
-pub fn wait_for_every_record(
+/// Waits until each partition of `remote` on `target` is at least as long
+/// as that of `topic` on `source`.
+pub fn wait_until_target_as_long(
     source: &KafkaCluster,
     target: &KafkaCluster,
     topic: &str,
     remote: &str,
-    report: &LoadReport,
-) -> Vec<Replay> {
-    let partitions = report.per_partition.len() as i32;
+) {
     let source_ends = source.end_offsets(topic);
     super::wait_until(
         "the target to be as long as the source",
@@ -198,6 +194,21 @@ pub fn wait_for_every_record(
                 .all(|(t, s)| t >= s)
         },
     );
+}
+
+/// Waits until `target` holds every record the load sent to `source`'s
+/// `topic` (as `remote`), then returns how each target partition compares
+/// with its source partition. Checks that the source holds the producer's
+/// records in order.
+pub fn wait_for_every_record(
+    source: &KafkaCluster,
+    target: &KafkaCluster,
+    topic: &str,
+    remote: &str,
+    report: &LoadReport,
+) -> Vec<Replay> {
+    let partitions = report.per_partition.len() as i32;
+    wait_until_target_as_long(source, target, topic, remote);
     let from_source = read_load(source, topic, partitions);
     for (p, seqs) in from_source.iter().enumerate() {
         assert_eq!(
