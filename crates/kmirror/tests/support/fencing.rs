@@ -144,7 +144,8 @@ pub fn a_frozen_leader_is_fenced(a: &KafkaCluster, b: &KafkaCluster, topic: &str
     // its partitions (the one that wrote last before the freeze) wrote
     // nothing after the first batch of the writer that took over.
     // Checked before the records: a late write shows up there as a replay
-    // out of order, here as what it is.
+    // out of order, here as what it is. (Fails on three brokers per cluster:
+    // see the engine bug described in workers_three_brokers.rs.)
     let mut taken_over = 0;
     let mut late_writes = Vec::new();
     for p in 0..PARTITIONS {
