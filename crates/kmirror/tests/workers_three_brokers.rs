@@ -36,8 +36,8 @@ fn three_workers_survive_a_sigkill_with_three_brokers_per_cluster() {
     support::three_workers_and_a_sigkill(a, b, "w3-kill-events");
 }
 
-/// ENGINE BUG (found by this test, left for the engine's owner; fails 3 runs
-/// out of 3 here, passes on one broker): after SIGCONT the frozen worker
+/// ENGINE BUG (found by this test, left for the engine's owner; failed 3
+/// of 4 runs here, passes on one broker): after SIGCONT the frozen worker
 /// still writes one batch of a partition the other worker has taken over,
 /// e.g. partition 3: producer id 2 wrote offsets 0..=462, the new owner's
 /// id 29 wrote 463..=713, then id 2 wrote 714 (a stale copy of records
