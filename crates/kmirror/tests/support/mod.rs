@@ -11,6 +11,15 @@ use kmirror_testbed::KafkaCluster;
 mod traffic;
 #[allow(unused_imports)]
 pub use traffic::*;
+mod workers;
+#[allow(unused_imports)]
+pub use workers::*;
+mod scenario;
+#[allow(unused_imports)]
+pub use scenario::*;
+mod fencing;
+#[allow(unused_imports)]
+pub use fencing::*;
 
 /// A group id prefix no other kmirror of this test run uses.
 pub fn unique_group_prefix() -> String {
@@ -72,8 +81,12 @@ impl Kmirror {
         self.child.as_ref().unwrap().id()
     }
 
+    /// The log so far (lossy: a line cut in the middle of a character by
+    /// a read during a write must not hide the rest).
     pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        std::fs::read(&self.log)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default()
     }
 
     /// The REST API's address, once kmirror logged it.
@@ -124,6 +137,11 @@ impl Kmirror {
     pub fn terminate(&mut self, timeout: Duration) -> ExitStatus {
         signal(self.pid(), "TERM");
         self.wait(timeout)
+    }
+
+    /// Sends `SIG<name>` (`STOP`, `CONT`, ...) to the process.
+    pub fn send_signal(&self, name: &str) {
+        signal(self.pid(), name);
     }
 
     /// SIGKILL, as a crash.
