@@ -24,7 +24,7 @@ use kmirror_wire::mm2::Checkpoint;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use super::store::IndexRegistry;
+use super::store::{index_topic, IndexRegistry};
 use crate::config::mm2::FlowConfig;
 use crate::filter::{should_replicate_group, should_replicate_topic};
 use crate::forward::TopicPartition;
@@ -132,19 +132,17 @@ pub async fn run_checkpoints(
     let mut ticker = Ticker::new(every, &shutdown);
     while ticker.tick().await {
         let round_started_ms = now_ms();
-        if ownership.others_own_some() {
-            // Other workers run some partitions: translate through what
-            // they persisted of their indexes.
-            let loaded = indexes
-                .load_matching(&flow.name(), &target, flow.source.as_str(), |tp| {
-                    !ownership.owns(tp)
-                })
-                .await;
-            if let Err(e) = loaded {
-                warn!(flow = %flow.name(), error = %e, "cannot read the other workers' offset indexes");
-            }
-        }
-        let translated = match checkpoint_round(&flow, &source, &indexes).await {
+        // Other workers run some partitions: translate through what every
+        // worker persisted of both directions' indexes (at most a progress
+        // commit behind), not through this worker's live share.
+        let persisted;
+        let translate_with = if ownership.others_own_some() {
+            persisted = persisted_indexes(&flow, &source, &target).await;
+            &persisted
+        } else {
+            &*indexes
+        };
+        let translated = match checkpoint_round(&flow, &source, translate_with).await {
             Ok(t) => t,
             Err(e) => {
                 warn!(flow = %flow.name(), error = %e, "cannot read source groups");
@@ -198,6 +196,39 @@ pub async fn run_checkpoints(
             }
         }
     }
+}
+
+/// Both directions' offset indexes as persisted in their topics: this
+/// flow's on its target, the opposite flow's (if it runs) on its source.
+async fn persisted_indexes(
+    flow: &FlowConfig,
+    source: &KafkaClient,
+    target: &KafkaClient,
+) -> IndexRegistry {
+    let registry = IndexRegistry::default();
+    if let Err(e) = registry
+        .load(&flow.name(), target, flow.source.as_str())
+        .await
+    {
+        warn!(flow = %flow.name(), error = %e, "cannot read the offset index the workers persisted");
+    }
+    let backward = format!("{}->{}", flow.target, flow.source);
+    let topic = index_topic(flow.target.as_str());
+    let exists = source
+        .refresh_metadata(Some(std::slice::from_ref(&topic)))
+        .await
+        .is_ok_and(|metadata| {
+            metadata
+                .topics
+                .get(&topic)
+                .is_some_and(|t| t.error.is_none())
+        });
+    if exists {
+        if let Err(e) = registry.load(&backward, source, flow.target.as_str()).await {
+            warn!(flow = %backward, error = %e, "cannot read the offset index the workers persisted");
+        }
+    }
+    registry
 }
 
 async fn checkpoint_round(

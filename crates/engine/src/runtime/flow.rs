@@ -606,7 +606,7 @@ impl Share {
         let others_own_some = all
             .iter()
             .any(|unit| matches!(unit, Unit::Partition(tp) if !mine.contains(tp)));
-        ctx.ownership.set(mine, others_own_some);
+        ctx.ownership.set(others_own_some);
         if self.assignments == 0 {
             ctx.status.flow_discovered(&ctx.name);
         }
@@ -660,7 +660,7 @@ impl Share {
         self.stop_control().await;
         let all: Vec<TopicPartition> = self.pipelines.keys().cloned().collect();
         self.stop_pipelines(ctx, &all, why).await;
-        ctx.ownership.set(BTreeSet::new(), true);
+        ctx.ownership.set(true);
     }
 
     async fn commit_progress(&mut self, ctx: &FlowContext) {

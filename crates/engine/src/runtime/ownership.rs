@@ -1,30 +1,20 @@
-//! Which partitions of a flow this worker runs, for the tasks that need to
-//! know: the checkpoints translate every partition of the flow, reading the
-//! offset index of partitions other workers run from what they persisted.
+//! Whether other workers run part of a flow, for the tasks that need to
+//! know: the checkpoints then translate through the offset indexes every
+//! worker persisted rather than through this worker's live share.
 
-use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
-
-use crate::forward::TopicPartition;
 
 #[derive(Debug, Default)]
 pub struct Ownership {
-    partitions: Mutex<BTreeSet<TopicPartition>>,
     others_own_some: AtomicBool,
 }
 
 impl Ownership {
-    /// The partitions this worker runs after an assignment, and whether
-    /// other workers run some of the flow's partitions.
-    pub fn set(&self, partitions: BTreeSet<TopicPartition>, others_own_some: bool) {
-        *self.partitions.lock().unwrap() = partitions;
+    /// After an assignment: whether other workers run some of the flow's
+    /// partitions.
+    pub fn set(&self, others_own_some: bool) {
         self.others_own_some
             .store(others_own_some, Ordering::Release);
-    }
-
-    pub fn owns(&self, tp: &TopicPartition) -> bool {
-        self.partitions.lock().unwrap().contains(tp)
     }
 
     pub fn others_own_some(&self) -> bool {

@@ -68,13 +68,16 @@ impl ProgressStore {
             .list_offsets(&all, OffsetSpec::Latest)
             .await
             .unwrap_or_default();
-        let mut records: Vec<KeyValue> = Vec::new();
-        for p in 0..partitions {
-            if matches!(ends.get(&(topic.clone(), p)), Some(Ok(0))) {
-                continue;
-            }
-            records.extend(read_partition(target, &topic, p, Duration::from_secs(60)).await?);
-        }
+        // The others, all at once: a worker taking over partitions reads
+        // them while those partitions wait.
+        let reads = (0..partitions)
+            .filter(|p| !matches!(ends.get(&(topic.clone(), *p)), Some(Ok(0))))
+            .map(|p| read_partition(target, &topic, p, Duration::from_secs(60)));
+        let mut records: Vec<KeyValue> = futures::future::try_join_all(reads)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
         // Partitions are merged by time: with a partition count that changed
         // or another writer, the newest value of a key wins.
         records.sort_by_key(|r| r.timestamp);
