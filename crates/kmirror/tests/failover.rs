@@ -12,7 +12,10 @@ use std::time::Duration;
 use kmirror_testbed::{
     shared_cluster, ConsumeOptions, JavaCommand, KafkaCluster, ProduceOptions, TestRecord,
 };
-use support::{total_end_offset, two_region_config, wait_until, Kmirror};
+use support::{
+    partitions_per_worker, total_end_offset, two_region_config, unique_group_prefix, wait_until,
+    Kmirror,
+};
 
 const TOPIC: &str = "payment-events";
 const REMOTE: &str = "kafka-a.payment-events";
@@ -28,6 +31,10 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 }
 
 fn produce_sequence(cluster: &KafkaCluster, from: usize, count: usize) {
+    produce_sequence_to(cluster, TOPIC, from, count);
+}
+
+fn produce_sequence_to(cluster: &KafkaCluster, topic: &str, from: usize, count: usize) {
     let records: Vec<TestRecord> = (from..from + count)
         .map(|i| {
             TestRecord::new()
@@ -35,7 +42,7 @@ fn produce_sequence(cluster: &KafkaCluster, from: usize, count: usize) {
                 .value(format!("seq-{i}"))
         })
         .collect();
-    cluster.produce(TOPIC, &ProduceOptions::default(), &records);
+    cluster.produce(topic, &ProduceOptions::default(), &records);
 }
 
 fn consume_group(cluster: &KafkaCluster, topic: &str, group: &str, max: usize) -> Vec<String> {
@@ -431,4 +438,64 @@ fn active_and_target_only_groups_are_left_alone() {
         "a target-only group was touched"
     );
     let _ = active_b.join();
+}
+
+/// Two workers share the flow: the one that runs the checkpoints translates
+/// the other's partitions through the offset index that one persisted, and
+/// the group lands on the target at exactly its source positions.
+#[test]
+fn checkpoints_of_a_flow_shared_by_two_workers_are_exact() {
+    let _serial = serial();
+    let a = shared_cluster("kafka-a");
+    let b = shared_cluster("kafka-b");
+    let topic = "shared-payments";
+    let remote = "kafka-a.shared-payments";
+    let partitions = 4;
+    a.create_topic(topic, partitions, 1, &[]);
+    let (_dir, config) = two_region_config(
+        a,
+        b,
+        "kafka-a->kafka-b.topics = shared-payments\n\
+         emit.checkpoints.interval.seconds = 1\n\
+         refresh.groups.interval.seconds = 1\n\
+         sync.group.offsets.enabled = true\n\
+         sync.group.offsets.interval.seconds = 1",
+    );
+    let prefix = unique_group_prefix();
+    let start = || {
+        Kmirror::start_with_env(
+            &["run", config.to_str().unwrap(), "--metrics-per-partition"],
+            &[("KMIRROR_GROUP_PREFIX", prefix.as_str())],
+        )
+    };
+    let one = start();
+    let two = start();
+
+    produce_sequence_to(a, topic, 0, 2000);
+    wait_until(
+        "replication of 2000 records",
+        Duration::from_secs(60),
+        || total_end_offset(b, remote) >= 2000,
+    );
+    // Each worker runs some of the topic's partitions.
+    let shares = partitions_per_worker(&[&one, &two], "kafka-a->kafka-b", topic, partitions);
+    assert!(shares.iter().all(|share| !share.is_empty()), "{shares:?}");
+
+    // Every partition read to its end: each worker's partitions are in the
+    // group's committed offsets.
+    let read_on_a = consume_group(a, topic, "ledger", 2000);
+    assert_eq!(read_on_a.len(), 2000);
+    let expected: BTreeSet<String> = group_offsets(a, "ledger")
+        .iter()
+        .map(|l| l.replacen(topic, remote, 1))
+        .collect();
+    assert_eq!(expected.len(), partitions as usize, "{expected:?}");
+    wait_until("ledger synced on kafka-b", Duration::from_secs(60), || {
+        group_offsets(b, "ledger") == expected
+    });
+    assert_eq!(
+        mm2_translate(b, "kafka-a", "ledger"),
+        expected,
+        "MM2's RemoteClusterUtils"
+    );
 }
