@@ -585,8 +585,9 @@ impl Share {
             .collect();
         if let (false, Some(progress)) = (gained.is_empty(), self.progress.as_mut()) {
             // Another worker may have run them since this process read
-            // the progress and the index at start.
-            if self.assignments > 0 {
+            // the progress and the index at start; a lone worker's first
+            // assignment starts from what it just read.
+            if self.assignments > 0 || assignment.members.len() > 1 {
                 progress.reload(&ctx.target, &gained).await?;
                 let gained_set: BTreeSet<&TopicPartition> = gained.iter().collect();
                 ctx.indexes
