@@ -234,11 +234,13 @@ fn tls_1_2_and_tls_1_3_key_updates_carry_megabytes_intact() {
 
     // 8 MiB of incompressible values: many TLS records and key updates.
     const N: usize = 512;
+    const VALUE_BYTES: u32 = 16 * 1024;
+    assert!(N as u64 * u64::from(VALUE_BYTES) >= 16 * TLS_KEY_UPDATE_BYTES);
     let sent: Vec<_> = records("bulk", N)
         .into_iter()
         .enumerate()
         .map(|(i, record)| {
-            let value: Vec<u8> = (0..16 * 1024u32)
+            let value: Vec<u8> = (0..VALUE_BYTES)
                 .map(|j| (j.wrapping_mul(2_654_435_761) ^ i as u32).to_le_bytes()[1])
                 .collect();
             record.value(value)
