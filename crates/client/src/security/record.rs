@@ -88,21 +88,13 @@ impl DirectionKeys {
         };
         let key = LessSafeKey::new(UnboundKey::new(algorithm, key.as_ref()).ok()?);
         let iv: [u8; NONCE_LEN] = iv.as_ref().try_into().ok()?;
-        Some(
-            DirectionKeys {
-                key,
-                iv,
-                explicit_nonce: gcm && version == RecordVersion::Tls12,
-                version,
-                seq: 0,
-            }
-            .at_seq(seq),
-        )
-    }
-
-    fn at_seq(mut self, seq: u64) -> Self {
-        self.seq = seq;
-        self
+        Some(DirectionKeys {
+            key,
+            iv,
+            explicit_nonce: gcm && version == RecordVersion::Tls12,
+            version,
+            seq,
+        })
     }
 
     /// Records sealed or opened with this key so far.
