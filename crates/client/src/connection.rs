@@ -7,7 +7,6 @@
 //! socket without being copied into a request buffer.
 
 use std::collections::HashMap;
-use std::io::IoSlice;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
@@ -17,7 +16,6 @@ use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes, VersionRange};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{oneshot, Notify};
 use tokio::task::AbortHandle;
 use tracing::{debug, warn};
@@ -418,7 +416,7 @@ impl BrokerConnection {
             }
             shared.pending.insert(correlation_id, slot);
         }
-        if let Err(source) = write_all_segments(writer, &segments).await {
+        if let Err(source) = writer.write_segments(&segments).await {
             self.state.poison(&format!("write failed: {source}"));
             return Err(ClientError::Io {
                 addr: self.addr.clone(),
@@ -527,30 +525,6 @@ pub fn api_key<R: Request>() -> ApiKey {
     ApiKey::try_from(R::KEY).expect("kafka-protocol request types have known keys")
 }
 
-/// Writes every segment, using vectored writes so segments are not joined.
-async fn write_all_segments(writer: &mut BrokerWriter, segments: &[Bytes]) -> std::io::Result<()> {
-    let mut index = 0;
-    let mut offset = 0;
-    while index < segments.len() {
-        let slices: Vec<IoSlice<'_>> = std::iter::once(&segments[index][offset..])
-            .chain(segments[index + 1..].iter().map(|s| &s[..]))
-            .take(64)
-            .map(IoSlice::new)
-            .collect();
-        let mut written = writer.write_vectored(&slices).await?;
-        if written == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
-        }
-        while index < segments.len() && written >= segments[index].len() - offset {
-            written -= segments[index].len() - offset;
-            index += 1;
-            offset = 0;
-        }
-        offset += written;
-    }
-    writer.flush().await
-}
-
 /// Reads response frames and hands each to the request waiting for its
 /// correlation id. Ends (and poisons the connection) on EOF or any error.
 async fn read_responses(
@@ -559,40 +533,15 @@ async fn read_responses(
     max_response_bytes: usize,
 ) {
     let reason = loop {
-        let size = match reader.read_i32().await {
-            Ok(size) => size,
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                break "connection closed by broker".to_string()
-            }
-            Err(e) => {
-                shared.inner.lock().unwrap().tls_failure = reader.tls_failure(&e);
-                break reader.describe_read_error(&e);
+        let frame = match reader.read_frame(max_response_bytes).await {
+            Ok(frame) => frame,
+            Err(failure) => {
+                if failure.tls_failure.is_some() {
+                    shared.inner.lock().unwrap().tls_failure = failure.tls_failure;
+                }
+                break failure.reason;
             }
         };
-        if size < 4 || size as usize > max_response_bytes {
-            break crate::transport::describe_bad_frame_size(size);
-        }
-        let size = size as usize;
-        let mut frame = BytesMut::with_capacity(size);
-        let mut failed = None;
-        while frame.len() < size {
-            let mut limited = (&mut reader).take((size - frame.len()) as u64);
-            match limited.read_buf(&mut frame).await {
-                Ok(0) => {
-                    failed = Some("connection closed mid-response".to_string());
-                    break;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    failed = Some(reader.describe_read_error(&e));
-                    break;
-                }
-            }
-        }
-        if let Some(reason) = failed {
-            break reason;
-        }
-        let frame = frame.freeze();
         let correlation_id = (&frame[..4]).get_i32();
         let (slot, drained) = {
             let mut inner = shared.inner.lock().unwrap();

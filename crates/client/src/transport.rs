@@ -2,18 +2,26 @@
 //! (`security.protocol` SSL / SASL_SSL). SASL runs above this, as Kafka
 //! requests on the open stream (see `security::sasl`).
 
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::io::IoSlice;
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
 use crate::error::{ClientError, Result};
 use crate::security::tls::TlsFailure;
+use crate::security::tls_stream::{FrameError, TlsReader, TlsWriter};
 use crate::security::SecurityConfig;
 
 /// The write half of a broker stream.
-pub struct BrokerWriter(Box<dyn AsyncWrite + Send + Unpin>);
+pub struct BrokerWriter(WriterKind);
+
+enum WriterKind {
+    Plain(OwnedWriteHalf),
+    /// Boxed: ring's key schedules make it large.
+    Tls(Box<TlsWriter>),
+}
 
 impl std::fmt::Debug for BrokerWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -21,42 +29,61 @@ impl std::fmt::Debug for BrokerWriter {
     }
 }
 
-impl AsyncWrite for BrokerWriter {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.0.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
+impl BrokerWriter {
+    /// Writes every segment in order. Over plain TCP with vectored writes,
+    /// so segments are not joined; over TLS sealed into full records.
+    pub async fn write_segments(&mut self, segments: &[Bytes]) -> std::io::Result<()> {
+        match &mut self.0 {
+            WriterKind::Plain(tcp) => write_all_vectored(tcp, segments).await,
+            WriterKind::Tls(tls) => tls.write_segments(segments).await,
+        }
     }
 }
 
+/// Writes every segment with vectored writes.
+async fn write_all_vectored(tcp: &mut OwnedWriteHalf, segments: &[Bytes]) -> std::io::Result<()> {
+    let mut index = 0;
+    let mut offset = 0;
+    while index < segments.len() {
+        let slices: Vec<IoSlice<'_>> = std::iter::once(&segments[index][offset..])
+            .chain(segments[index + 1..].iter().map(|s| &s[..]))
+            .take(64)
+            .map(IoSlice::new)
+            .collect();
+        let mut written = tcp.write_vectored(&slices).await?;
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        while index < segments.len() && written >= segments[index].len() - offset {
+            written -= segments[index].len() - offset;
+            index += 1;
+            offset = 0;
+        }
+        offset += written;
+    }
+    Ok(())
+}
+
+/// Why no response frame could be read, in words for the poisoned
+/// connection's callers.
+#[derive(Debug)]
+pub struct ReadFailure {
+    pub reason: String,
+    /// The TLS failure behind it (a refused client certificate shows up
+    /// only at the first read under TLS 1.3).
+    pub tls_failure: Option<TlsFailure>,
+}
+
 /// The read half of a broker stream; knows whether it is TLS so that read
-/// failures can say what went wrong (a refused client certificate shows up
-/// only at the first read under TLS 1.3).
+/// failures can say what went wrong.
 pub struct BrokerReader {
-    inner: Box<dyn AsyncRead + Send + Unpin>,
+    inner: ReaderKind,
     tls_host: Option<String>,
+}
+
+enum ReaderKind {
+    Plain(OwnedReadHalf),
+    Tls(Box<TlsReader>),
 }
 
 impl std::fmt::Debug for BrokerReader {
@@ -68,30 +95,73 @@ impl std::fmt::Debug for BrokerReader {
 }
 
 impl BrokerReader {
-    /// The TLS failure behind a read error on a TLS stream.
-    pub fn tls_failure(&self, error: &std::io::Error) -> Option<TlsFailure> {
-        self.tls_host
-            .as_deref()
-            .map(|host| TlsFailure::from_io(error, host))
-    }
-
-    /// Why a read failed, in words that say what to fix.
-    pub fn describe_read_error(&self, error: &std::io::Error) -> String {
-        match self.tls_failure(error) {
-            Some(failure) => format!("read failed: {failure}"),
-            None => format!("read failed: {error}"),
-        }
+    /// The next response frame (without its size prefix), at most
+    /// `max_bytes` long.
+    pub async fn read_frame(
+        &mut self,
+        max_bytes: usize,
+    ) -> std::result::Result<Bytes, ReadFailure> {
+        let result = match &mut self.inner {
+            ReaderKind::Plain(tcp) => read_plain_frame(tcp, max_bytes).await,
+            ReaderKind::Tls(tls) => tls.read_frame(max_bytes).await,
+        };
+        result.map_err(|error| match error {
+            FrameError::Closed { mid_frame: false } => ReadFailure {
+                reason: "connection closed by broker".to_string(),
+                tls_failure: None,
+            },
+            FrameError::Closed { mid_frame: true } => ReadFailure {
+                reason: "connection closed mid-response".to_string(),
+                tls_failure: None,
+            },
+            FrameError::BadSize(size) => ReadFailure {
+                reason: describe_bad_frame_size(size),
+                tls_failure: None,
+            },
+            FrameError::Io(error) => {
+                let tls_failure = self
+                    .tls_host
+                    .as_deref()
+                    .map(|host| TlsFailure::from_io(&error, host));
+                let reason = match &tls_failure {
+                    Some(failure) => format!("read failed: {failure}"),
+                    None => format!("read failed: {error}"),
+                };
+                ReadFailure {
+                    reason,
+                    tls_failure,
+                }
+            }
+        })
     }
 }
 
-impl AsyncRead for BrokerReader {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+/// Reads one frame over plain TCP straight into a buffer of its size.
+async fn read_plain_frame(
+    tcp: &mut OwnedReadHalf,
+    max_bytes: usize,
+) -> std::result::Result<Bytes, FrameError> {
+    let size = match tcp.read_i32().await {
+        Ok(size) => size,
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            return Err(FrameError::Closed { mid_frame: false })
+        }
+        Err(e) => return Err(FrameError::Io(e)),
+    };
+    if size < 4 || size as usize > max_bytes {
+        return Err(FrameError::BadSize(size));
     }
+    let size = size as usize;
+    let mut frame = BytesMut::with_capacity(size);
+    while frame.len() < size {
+        let mut limited = (&mut *tcp).take((size - frame.len()) as u64);
+        match limited.read_buf(&mut frame).await {
+            Ok(0) => return Err(FrameError::Closed { mid_frame: true }),
+            Ok(_) => {}
+            Err(e) => return Err(FrameError::Io(e)),
+        }
+    }
+    Ok(frame.freeze())
 }
 
 /// A frame size that cannot start a Kafka response. A TLS record header
@@ -129,28 +199,27 @@ impl Transport {
                 let (read, write) = tcp.into_split();
                 Ok((
                     BrokerReader {
-                        inner: Box::new(read),
+                        inner: ReaderKind::Plain(read),
                         tls_host: None,
                     },
-                    BrokerWriter(Box::new(write)),
+                    BrokerWriter(WriterKind::Plain(write)),
                 ))
             }
             Some(tls) => {
                 let host = host_of(addr);
-                let stream = tls
-                    .connect(host, tcp)
-                    .await
-                    .map_err(|failure| ClientError::Tls {
-                        addr: addr.to_string(),
-                        failure,
-                    })?;
-                let (read, write) = tokio::io::split(stream);
+                let (read, write) =
+                    tls.connect(host, tcp)
+                        .await
+                        .map_err(|failure| ClientError::Tls {
+                            addr: addr.to_string(),
+                            failure,
+                        })?;
                 Ok((
                     BrokerReader {
-                        inner: Box::new(read),
+                        inner: ReaderKind::Tls(Box::new(read)),
                         tls_host: Some(host.to_string()),
                     },
-                    BrokerWriter(Box::new(write)),
+                    BrokerWriter(WriterKind::Tls(Box::new(write))),
                 ))
             }
         }

@@ -22,7 +22,8 @@ use kmirror_testbed::{
 };
 use secured::{
     admin, assert_each_once, assert_no_secret, http, log_lines, one_at_a_time, produce_secured,
-    read_secured, records, secured_pair, Mm2File, ALICE, REAUTH, TOKEN_LIFETIME,
+    read_secured, records, secured_pair, Mm2File, ALICE, REAUTH, TLS_KEY_UPDATE_BYTES,
+    TOKEN_LIFETIME,
 };
 use support::{total_end_offset, wait_until, Kmirror};
 
@@ -192,6 +193,75 @@ fn sasl_ssl_both_ways_with_jks_pem_and_a_file_provider() {
         log_lines(&log, "re-authentication failed").is_empty(),
         "{log}"
     );
+    let status = kmirror.terminate(Duration::from_secs(15));
+    assert!(status.success(), "exit status {status}; log:\n{log}");
+}
+
+/// kmirror's own TLS record layer (after rustls's handshake) on both TLS
+/// versions: it fetches megabytes from kafka-a over TLS 1.2 and writes them
+/// to kafka-b over TLS 1.3, whose broker updates its keys every
+/// [`TLS_KEY_UPDATE_BYTES`] and asks kmirror to update its own in return.
+/// Every record arrives intact and once, and both key updates happened.
+#[test]
+fn tls_1_2_and_tls_1_3_key_updates_carry_megabytes_intact() {
+    let _serial = one_at_a_time();
+    let pair = secured_pair();
+    let (a, b) = (&pair.a, &pair.b);
+    let topic = random_topic_name("bulk");
+    a.create_topic(&topic, 2, 1, &[]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = Mm2File::new(
+        &a.listener_bootstrap("SASL_SSL"),
+        &b.listener_bootstrap("SASL_SSL"),
+    );
+    file.set("kafka-a->kafka-b.enabled", "true")
+        .set("kafka-a->kafka-b.topics", &topic)
+        .set("kafka-a.ssl.protocol", "TLSv1.2");
+    for alias in ["kafka-a", "kafka-b"] {
+        let cluster = if alias == "kafka-a" { a } else { b };
+        scram(
+            &mut file,
+            alias,
+            "SCRAM-SHA-512",
+            ADMIN_USER,
+            cluster.security().password(ADMIN_USER),
+        );
+        jks_truststore(&mut file, alias);
+    }
+    let config = file.write(dir.path());
+    let mut kmirror = Kmirror::run(&config);
+
+    // 8 MiB of incompressible values: many TLS records and key updates.
+    const N: usize = 512;
+    const VALUE_BYTES: u32 = 16 * 1024;
+    assert!(N as u64 * u64::from(VALUE_BYTES) >= 16 * TLS_KEY_UPDATE_BYTES);
+    let sent: Vec<_> = records("bulk", N)
+        .into_iter()
+        .enumerate()
+        .map(|(i, record)| {
+            let value: Vec<u8> = (0..VALUE_BYTES)
+                .map(|j| (j.wrapping_mul(2_654_435_761) ^ i as u32).to_le_bytes()[1])
+                .collect();
+            record.value(value)
+        })
+        .collect();
+    produce_secured(a, &topic, &sent);
+    let remote = format!("kafka-a.{topic}");
+    wait_for_records(b, &remote, N, Duration::from_secs(90));
+    assert_each_once(
+        &format!("{remote} on {}", b.name()),
+        &sent,
+        &read_secured(b, &remote, N),
+    );
+
+    let log = kmirror.log();
+    for direction in ["read", "write"] {
+        assert!(
+            !log_lines(&log, &format!("TLS {direction} key updated")).is_empty(),
+            "no TLS {direction} key update in kmirror's log:\n{log}"
+        );
+    }
     let status = kmirror.terminate(Duration::from_secs(15));
     assert!(status.success(), "exit status {status}; log:\n{log}");
 }

@@ -691,7 +691,18 @@ impl KafkaCluster {
     }
 
     fn spawn_broker(&self, broker: &Broker) {
-        let process = JavaCommand::new("kafka.Kafka")
+        let mut command = JavaCommand::new("kafka.Kafka");
+        if let Some(overrides) = self
+            .security
+            .as_ref()
+            .and_then(SecurityOptions::java_security_overrides)
+        {
+            let file = broker.dir.join("java.security");
+            fs::write(&file, overrides).expect("write java.security overrides");
+            command =
+                command.system_property("java.security.properties", file.display().to_string());
+        }
+        let process = command
             .name(format!("broker {} of {}", broker.id, self.name))
             .arg(&broker.config)
             .heap(&self.heap)

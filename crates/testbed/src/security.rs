@@ -176,6 +176,7 @@ pub struct SecurityOptions {
     pub(crate) super_users: Vec<String>,
     pub(crate) reauth: Option<Duration>,
     pub(crate) oauth: Option<OAuthListener>,
+    pub(crate) tls_key_update_bytes: Option<u64>,
 }
 
 /// Where the OAUTHBEARER listener checks tokens.
@@ -206,6 +207,7 @@ impl SecurityOptions {
             super_users: vec!["User:ANONYMOUS".to_string(), format!("User:{ADMIN_USER}")],
             reauth: None,
             oauth: None,
+            tls_key_update_bytes: None,
         }
     }
 
@@ -265,6 +267,26 @@ impl SecurityOptions {
             audience: server.audience().to_string(),
         });
         self
+    }
+
+    /// TLS 1.3 key updates every `bytes` (the JDK's `jdk.tls.keyLimits`,
+    /// 2^37 bytes by default): the broker then sends a KeyUpdate asking the
+    /// client for one in return each time that much has been read or
+    /// written on a connection, so tests see key updates without moving
+    /// terabytes.
+    pub fn tls_key_update_bytes(mut self, bytes: u64) -> Self {
+        self.tls_key_update_bytes = Some(bytes);
+        self
+    }
+
+    /// The `java.security` overrides a broker JVM needs, if any.
+    pub(crate) fn java_security_overrides(&self) -> Option<String> {
+        self.tls_key_update_bytes.map(|bytes| {
+            format!(
+                "jdk.tls.keyLimits=AES/GCM/NoPadding KeyUpdate {bytes}, \
+                 ChaCha20-Poly1305 KeyUpdate {bytes}\n"
+            )
+        })
     }
 
     pub(crate) fn listeners(&self) -> Vec<SecuredListener> {

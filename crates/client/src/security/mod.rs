@@ -26,10 +26,12 @@ pub mod jaas;
 mod jks;
 mod legacy_pbe;
 pub mod oauth;
+mod record;
 pub mod sasl;
 pub mod scram;
 mod stores;
 pub mod tls;
+pub(crate) mod tls_stream;
 
 use std::collections::HashMap;
 use std::fmt;

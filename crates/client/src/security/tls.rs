@@ -11,10 +11,9 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio::net::TcpStream;
-use tokio_rustls::client::TlsStream;
-use tokio_rustls::TlsConnector;
 
 use super::stores::ClientIdentity;
+use super::tls_stream::{self, TlsReader, TlsWriter};
 use super::{IgnoredSetting, SecurityError, StoreProblem};
 
 /// The TLS versions `ssl.protocol` and `ssl.enabled.protocols` allow.
@@ -74,7 +73,7 @@ impl TlsVersions {
 
 /// A ready rustls client configuration.
 pub struct TlsSettings {
-    connector: TlsConnector,
+    config: Arc<rustls::ClientConfig>,
     verify_hostname: bool,
     mutual: bool,
     versions: TlsVersions,
@@ -142,14 +141,17 @@ impl TlsSettings {
             .dangerous()
             .with_custom_certificate_verifier(verifier);
         let mutual = identity.is_some();
-        let config = match identity {
+        let mut config = match identity {
             Some(identity) => builder
                 .with_client_auth_cert(identity.chain, identity.key)
                 .map_err(|e| SecurityError::UnusableIdentity(e.to_string()))?,
             None => builder.with_no_client_auth(),
         };
+        // The handshake's traffic keys go to kmirror's own record layer
+        // (see `tls_stream`); they never leave the process.
+        config.enable_secret_extraction = true;
         Ok(TlsSettings {
-            connector: TlsConnector::from(Arc::new(config)),
+            config: Arc::new(config),
             verify_hostname,
             mutual,
             versions,
@@ -161,13 +163,10 @@ impl TlsSettings {
         &self,
         host: &str,
         tcp: TcpStream,
-    ) -> Result<TlsStream<TcpStream>, TlsFailure> {
+    ) -> Result<(TlsReader, TlsWriter), TlsFailure> {
         let name = ServerName::try_from(host.to_string())
             .map_err(|_| TlsFailure::BadHostName(host.to_string()))?;
-        self.connector
-            .connect(name, tcp)
-            .await
-            .map_err(|e| TlsFailure::from_io(&e, host))
+        tls_stream::connect(self.config.clone(), name, tcp, host).await
     }
 }
 
@@ -261,7 +260,7 @@ impl TlsFailure {
         }
     }
 
-    fn from_rustls(error: &rustls::Error, host: &str) -> Self {
+    pub(crate) fn from_rustls(error: &rustls::Error, host: &str) -> Self {
         use rustls::AlertDescription as Alert;
         match error {
             rustls::Error::InvalidCertificate(cert) => match cert {

@@ -36,6 +36,9 @@ pub struct SecuredPair {
     pub tokens: TokenServer,
 }
 
+/// How often the brokers update their TLS 1.3 keys, in bytes each way.
+pub const TLS_KEY_UPDATE_BYTES: u64 = 256 * 1024;
+
 pub fn secured_pair() -> &'static SecuredPair {
     static PAIR: OnceLock<SecuredPair> = OnceLock::new();
     PAIR.get_or_init(|| {
@@ -54,6 +57,8 @@ pub fn secured_pair() -> &'static SecuredPair {
                 .super_user(CLIENT_PRINCIPAL)
                 .super_user(&format!("User:{OAUTH_CLIENT}"))
                 .reauthentication(REAUTH)
+                // TLS 1.3 key updates all the time, not after 2^37 bytes.
+                .tls_key_update_bytes(TLS_KEY_UPDATE_BYTES)
         };
         let (a, b) = std::thread::scope(|scope| {
             let a = scope.spawn(|| {
