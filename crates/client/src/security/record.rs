@@ -370,4 +370,41 @@ mod tests {
         assert_eq!(ciphertext_len(MAX_PLAINTEXT, 22), MAX_PLAINTEXT + 22);
         assert_eq!(ciphertext_len(MAX_PLAINTEXT + 1, 22), MAX_PLAINTEXT + 45);
     }
+
+    proptest::proptest! {
+        /// Whatever a peer sends, framing and opening answer with a length,
+        /// "incomplete" or an error: never a panic, never plaintext from a
+        /// record that does not verify.
+        #[test]
+        fn arbitrary_bytes_never_panic_or_open(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+            tls13 in proptest::prelude::any::<bool>(),
+            chacha in proptest::prelude::any::<bool>(),
+        ) {
+            let version = if tls13 { RecordVersion::Tls13 } else { RecordVersion::Tls12 };
+            let (_, mut opener) = pair(version, u8::from(chacha));
+            let mut buf = bytes;
+            if let Ok(Some(len)) = complete_record_len(&buf) {
+                proptest::prop_assert!(len <= buf.len());
+                let opened = opener.open(&mut buf, 0, 0);
+                proptest::prop_assert!(opened.is_err(), "a forged record opened: {opened:?}");
+            }
+        }
+
+        /// A record sealed here and cut anywhere is incomplete until whole.
+        #[test]
+        fn sealed_records_are_complete_only_when_whole(
+            plain in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            cut in 0usize..400,
+            tls13 in proptest::prelude::any::<bool>(),
+        ) {
+            let version = if tls13 { RecordVersion::Tls13 } else { RecordVersion::Tls12 };
+            let (mut sealer, mut opener) = pair(version, 0);
+            let mut wire = seal_all(&mut sealer, &[&plain]);
+            let cut = cut.min(wire.len());
+            let complete = complete_record_len(&wire[..cut]).unwrap();
+            proptest::prop_assert_eq!(complete.is_some(), cut == wire.len());
+            proptest::prop_assert_eq!(open_all(&mut opener, &mut wire).unwrap(), plain);
+        }
+    }
 }
