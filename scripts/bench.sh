@@ -13,7 +13,7 @@
 #   scripts/bench.sh --scenario workers   kmirror with 1, 2 and 3 worker
 #       processes on one flow, then a worker joining, one stopped (SIGTERM)
 #       and one killed (SIGKILL) while copying (issue 10); writes
-#       docs/bench-results/results-workers.*. About five minutes.
+#       docs/bench-results/results-workers.*. About three minutes.
 #   scripts/bench.sh raw-forward [options] the raw data path alone (issue 2).
 #
 # Options: scripts/bench.sh --help, scripts/bench.sh raw-forward --help.

@@ -14,7 +14,7 @@
 //! 2. **Rebalances** while a producer writes at a fixed rate: two workers,
 //!    then (a) a third joins, (b) one gets SIGTERM, (c) one gets SIGKILL.
 //!    Every worker's `/status` is read every `poll`; a partition has no
-//!    owner while no worker lists it ([`ownership`]).
+//!    owner while no worker lists it (see `ownership`).
 //! 3. After every run the remote topic's end offsets must equal the
 //!    source's, partition by partition: a run that loses records fails the
 //!    scenario (after the report is written).
@@ -74,8 +74,8 @@ impl Default for WorkersOptions {
 }
 
 impl CompareOptions {
-    /// The workers scenario alone, sized to take about four minutes on two
-    /// cores: 512 MiB of lz4 data (`quick`: 32 MiB) in 12 partitions, three
+    /// The workers scenario alone, sized to take about three minutes on two
+    /// cores: 512 MiB of lz4 data (`quick`: 32 MiB) in 12 partitions, five
     /// rounds of 1, 2 and 3 workers, then the rebalance events.
     pub fn workers(quick: bool) -> Self {
         let base = if quick { Self::quick() } else { Self::full() };
@@ -85,7 +85,7 @@ impl CompareOptions {
             codecs: vec![Compression::Lz4],
             catchup_bytes: if quick { 32 << 20 } else { 512 << 20 },
             catchup_other_bytes: if quick { 32 << 20 } else { 512 << 20 },
-            rounds: if quick { 1 } else { 3 },
+            rounds: if quick { 1 } else { 5 },
             ..base
         }
     }
