@@ -10,6 +10,10 @@
 #       kmirror and MM2 tuned over SASL_SSL, kmirror over PLAINTEXT, on two
 #       secured clusters; writes docs/bench-results/results-sasl-ssl.*.
 #       About three minutes on two cores.
+#   scripts/bench.sh --scenario workers   kmirror with 1, 2 and 3 worker
+#       processes on one flow, then a worker joining, one stopped (SIGTERM)
+#       and one killed (SIGKILL) while copying (issue 10); writes
+#       docs/bench-results/results-workers.*. About three minutes.
 #   scripts/bench.sh raw-forward [options] the raw data path alone (issue 2).
 #
 # Options: scripts/bench.sh --help, scripts/bench.sh raw-forward --help.

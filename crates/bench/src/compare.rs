@@ -39,11 +39,13 @@ use crate::report::{self, Report};
 
 mod perf_tools;
 mod sasl_ssl;
+pub mod workers;
 
 use perf_tools::{
     parse_consumer_performance, parse_producer_performance, tool_stdout, write_payload_file,
 };
 pub use sasl_ssl::SecuredAccess;
+pub use workers::{WorkersOptions, WorkersResults};
 
 /// The scenarios of issue 4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -59,16 +61,21 @@ pub enum Scenario {
     /// kmirror over PLAINTEXT on the same clusters (issue 9); not part of
     /// the default set, see [`CompareOptions::sasl_ssl`].
     SaslSsl,
+    /// Catch-up with 1, 2 and 3 kmirror worker processes and the time
+    /// partitions have no owner while workers join and leave (issue 10);
+    /// not part of the default set, see [`CompareOptions::workers`].
+    Workers,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 7] = [
         Self::Ceiling,
         Self::CatchUp,
         Self::Latency,
         Self::StartUp,
         Self::FarRegion,
         Self::SaslSsl,
+        Self::Workers,
     ];
 
     /// What a full run measures when no scenario is named.
@@ -88,6 +95,7 @@ impl Scenario {
             Self::StartUp => "start-up",
             Self::FarRegion => "far-region",
             Self::SaslSsl => "sasl-ssl",
+            Self::Workers => "workers",
         }
     }
 
@@ -142,6 +150,8 @@ pub struct CompareOptions {
     pub far_round_trip: Duration,
     /// The capped far-region runs' bandwidth per direction, bytes/s.
     pub far_bandwidth: u64,
+    /// The workers scenario's settings.
+    pub workers: WorkersOptions,
 }
 
 fn codec_names<S: serde::Serializer>(codecs: &[Compression], s: S) -> Result<S::Ok, S::Error> {
@@ -173,6 +183,7 @@ impl CompareOptions {
             far_window: Duration::from_secs(8),
             far_round_trip: Duration::from_millis(30),
             far_bandwidth: 25_000_000,
+            workers: WorkersOptions::default(),
         }
     }
 
@@ -318,6 +329,7 @@ pub fn run(options: &CompareOptions) -> Result<Report> {
         runs: 0,
         measurements: Vec::new(),
         ceiling: None,
+        workers: None,
     };
     let result = bench.run_all();
     if result.is_err() || std::env::var_os("KMIRROR_KEEP_BENCH").is_some() {
@@ -329,6 +341,7 @@ pub fn run(options: &CompareOptions) -> Result<Report> {
     }
     let mut report = Report::new(options, bench.ceiling.clone(), bench.measurements.clone());
     report.elapsed_s = started.elapsed().as_secs_f64();
+    report.workers = bench.workers.take();
     let written = report::write(&report, &options.out, options.quick);
     result?;
     let (md, json) = written?;
@@ -443,6 +456,7 @@ struct Bench<'a> {
     runs: usize,
     measurements: Vec<Measurement>,
     ceiling: Option<Ceiling>,
+    workers: Option<WorkersResults>,
 }
 
 /// A cluster as the harness uses it: its test-bed handle (for the Java
@@ -486,6 +500,9 @@ impl Bench<'_> {
         }
         if self.wants(Scenario::SaslSsl) {
             self.sasl_ssl()?;
+        }
+        if self.wants(Scenario::Workers) {
+            self.workers()?;
         }
         Ok(())
     }

@@ -12,7 +12,10 @@
 //!   ([`report`]).
 //!   Its SASL_SSL scenario (issue 9, run alone with `--scenario
 //!   sasl-ssl`) copies the same data over SASL_SSL (kmirror, MM2) and over
-//!   PLAINTEXT (kmirror) on two secured clusters.
+//!   PLAINTEXT (kmirror) on two secured clusters. Its workers scenario
+//!   (issue 10, `--scenario workers`) runs 1, 2 and 3 kmirror processes on
+//!   one flow and measures how long partitions have no owner while workers
+//!   join and leave ([`compare::workers`]).
 //!
 //! `scripts/bench.sh` runs the full comparison; `docs/BENCHMARKS.md` holds
 //! the method and the latest table. The CI smoke test runs the quickest

@@ -73,7 +73,9 @@ enum Command {
         kmirror_config: String,
         /// Comma-separated: ceiling, catch-up, latency, start-up, far-region
         /// (the default set), sasl-ssl (only when named; alone, it defaults
-        /// to kmirror and MM2 tuned, lz4 and none, 512 MiB each).
+        /// to kmirror and MM2 tuned, lz4 and none, 512 MiB each), workers
+        /// (only when named; alone, 1, 2 and 3 kmirror processes on 512 MiB
+        /// of lz4 data, then joins and departures while copying).
         #[arg(long, alias = "scenario", value_delimiter = ',')]
         scenarios: Vec<String>,
         /// Comma-separated: kmirror, mm2-default, mm2-tuned.
@@ -184,9 +186,10 @@ fn main() -> Result<()> {
             far_rtt_ms,
             far_mbit,
         } => {
-            let sasl_ssl_alone = scenarios == ["sasl-ssl"];
-            let mut options = if sasl_ssl_alone {
+            let mut options = if scenarios == ["sasl-ssl"] {
                 CompareOptions::sasl_ssl(quick)
+            } else if scenarios == ["workers"] {
+                CompareOptions::workers(quick)
             } else if quick {
                 CompareOptions::quick()
             } else {

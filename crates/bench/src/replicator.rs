@@ -18,12 +18,15 @@
 
 use std::fmt::Write as _;
 use std::fs::File;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
 use kmirror_testbed::{Compression, JavaCommand, JavaProcess};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 use serde::Serialize;
 
 use crate::proc_stats::ProcStats;
@@ -174,6 +177,8 @@ pub struct RunningReplicator {
     started: Instant,
     process: Option<Process>,
     log: PathBuf,
+    /// kmirror's REST API (status, metrics); `None` for MM2.
+    rest: Option<SocketAddr>,
 }
 
 impl RunningReplicator {
@@ -187,8 +192,11 @@ impl RunningReplicator {
     ) -> Result<Self> {
         let log = dir.join(format!("{}.log", kind.key()));
         let started = Instant::now();
+        let mut rest = None;
         let process = match kind {
             ReplicatorKind::Kmirror => {
+                let listen = SocketAddr::from(([127, 0, 0, 1], kmirror_testbed::free_port()));
+                rest = Some(listen);
                 let out = File::create(&log)
                     .with_context(|| format!("cannot create {}", log.display()))?;
                 let child = Command::new("setpriv")
@@ -202,14 +210,8 @@ impl RunningReplicator {
                     // and its REST API (on by default, as users run it)
                     // on a port of its own.
                     .current_dir(dir)
-                    .env(
-                        "KMIRROR_REST_LISTEN",
-                        format!("127.0.0.1:{}", kmirror_testbed::free_port()),
-                    )
-                    // A worker group of its own: the last round's stopped
-                    // worker stays a static member of the default group for
-                    // the session timeout, which a new worker would wait out.
-                    .env("KMIRROR_GROUP_PREFIX", unique_group_prefix())
+                    .env("KMIRROR_REST_LISTEN", listen.to_string())
+                    .envs(own_group(config))
                     .stdin(Stdio::null())
                     .stdout(out.try_clone()?)
                     .stderr(out)
@@ -256,7 +258,37 @@ impl RunningReplicator {
             started,
             process: Some(process),
             log,
+            rest,
         })
+    }
+
+    /// Where kmirror serves its REST API (`None` for MM2).
+    pub fn rest_addr(&self) -> Option<SocketAddr> {
+        self.rest
+    }
+
+    /// Sends `signal` (SIGTERM: a graceful stop; SIGKILL: a crash) and
+    /// leaves the process to exit on its own; it is reaped later.
+    pub fn signal(&self, signal: Signal) -> Result<()> {
+        let pid = i32::try_from(self.pid).context("pid out of range")?;
+        kill(Pid::from_raw(pid), signal)
+            .with_context(|| format!("cannot send {signal} to {} ({})", self.kind.label(), pid))
+    }
+
+    /// Waits up to `timeout` for the process to exit; whether it did.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Result<bool> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let exited = match self.process.as_mut() {
+                Some(Process::Native(child)) => child.try_wait()?.is_some(),
+                Some(Process::Java(java)) => java.try_wait().is_some(),
+                None => true,
+            };
+            if exited || Instant::now() >= deadline {
+                return Ok(exited);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     pub fn kind(&self) -> ReplicatorKind {
@@ -330,6 +362,18 @@ impl Drop for RunningReplicator {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// A worker group of its own for a kmirror whose properties name none:
+/// the last round's stopped worker stays a static member of the default
+/// group for the session timeout, which a new worker would wait out.
+/// Workers meant to share a group get a `group.id` in their properties.
+fn own_group(config: &Path) -> Option<(&'static str, String)> {
+    let text = std::fs::read_to_string(config).unwrap_or_default();
+    let names_group = text
+        .lines()
+        .any(|line| line.trim_start().starts_with("group.id"));
+    (!names_group).then(|| ("KMIRROR_GROUP_PREFIX", unique_group_prefix()))
 }
 
 /// A group id prefix of its own for each kmirror run.

@@ -120,6 +120,9 @@ pub struct Report {
     pub goals: Vec<Goal>,
     pub summary: Vec<Summary>,
     pub measurements: Vec<Measurement>,
+    /// The workers scenario's own results (issue 10).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workers: Option<crate::compare::WorkersResults>,
 }
 
 fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
@@ -143,6 +146,7 @@ impl Report {
             goals,
             summary,
             measurements,
+            workers: None,
         }
     }
 
@@ -158,9 +162,14 @@ impl Report {
         let m = &self.machine;
         let o = &self.options;
         let w = &mut md;
+        let title = if o.scenarios == [Scenario::Workers] {
+            "kmirror with several worker processes"
+        } else {
+            "kmirror vs MirrorMaker 2"
+        };
         let _ = writeln!(
             w,
-            "# kmirror vs MirrorMaker 2: {} run\n",
+            "# {title}: {} run\n",
             if o.quick { "quick" } else { "full" }
         );
         let _ = writeln!(
@@ -403,6 +412,12 @@ impl Report {
         }
 
         self.sasl_ssl_markdown(w);
+        if let Some(workers) = &self.workers {
+            workers.write_markdown(w);
+        }
+        if self.measurements.is_empty() {
+            return md;
+        }
 
         let _ = writeln!(w, "## Every run\n");
         let _ = writeln!(w, "| scenario | replicator | round | result |");
@@ -746,19 +761,19 @@ pub fn one_line(m: &Measurement) -> String {
 }
 
 /// Writes `results.md` and `results.json` (`results-quick.*` for a quick
-/// run, `results-sasl-ssl*` for the SASL_SSL scenario alone) into `out`;
-/// returns their paths.
+/// run, `results-sasl-ssl*` for the SASL_SSL scenario alone,
+/// `results-workers*` for the workers scenario alone) into `out`; returns
+/// their paths.
 pub fn write(report: &Report, out: &Path, quick: bool) -> Result<(PathBuf, PathBuf)> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     // The SASL_SSL scenario alone keeps its own files, next to the full
     // run's.
-    let alone = report.options.scenarios == [crate::compare::Scenario::SaslSsl];
-    let stem = match (alone, quick) {
-        (false, false) => "results",
-        (false, true) => "results-quick",
-        (true, false) => "results-sasl-ssl",
-        (true, true) => "results-sasl-ssl-quick",
+    let alone = match report.options.scenarios.as_slice() {
+        [Scenario::SaslSsl] => "-sasl-ssl",
+        [Scenario::Workers] => "-workers",
+        _ => "",
     };
+    let stem = format!("results{alone}{}", if quick { "-quick" } else { "" });
     let md = out.join(format!("{stem}.md"));
     let json = out.join(format!("{stem}.json"));
     std::fs::write(&md, report.to_markdown())
