@@ -230,29 +230,12 @@ impl Report {
             }
         );
 
-        if !self.goals.is_empty() {
-            let _ = writeln!(w, "## Goals (kmirror / baseline, same run)\n");
-            let _ = writeln!(w, "| goal | target | kmirror | baseline | ratio | met |");
-            let _ = writeln!(w, "|---|---|---:|---:|---:|:---:|");
-            for g in &self.goals {
-                let _ = writeln!(
-                    w,
-                    "| {} | {} | {} | {} {} | {} | {} |",
-                    g.goal,
-                    g.target,
-                    num(g.kmirror),
-                    num(g.baseline),
-                    g.baseline_name,
-                    ratio(g.ratio),
-                    match g.met {
-                        Some(true) => "yes",
-                        Some(false) => "**no**",
-                        None => "n/a",
-                    }
-                );
-            }
-            let _ = writeln!(w);
-        }
+        write_goals(
+            w,
+            "## Goals (kmirror / baseline, same run)",
+            "kmirror",
+            &self.goals,
+        );
 
         if let Some(c) = &self.ceiling {
             let producers = c
@@ -698,7 +681,36 @@ fn goals(summary: &[Summary], ceiling: Option<&Ceiling>) -> Vec<Goal> {
     goals
 }
 
-fn num(value: Option<f64>) -> String {
+/// The goals table under `heading` (nothing without goals); the measured
+/// column is headed `measured`.
+pub(crate) fn write_goals(w: &mut String, heading: &str, measured: &str, goals: &[Goal]) {
+    if goals.is_empty() {
+        return;
+    }
+    let _ = writeln!(w, "{heading}\n");
+    let _ = writeln!(w, "| goal | target | {measured} | baseline | ratio | met |");
+    let _ = writeln!(w, "|---|---|---:|---:|---:|:---:|");
+    for g in goals {
+        let _ = writeln!(
+            w,
+            "| {} | {} | {} | {} {} | {} | {} |",
+            g.goal,
+            g.target,
+            num(g.kmirror),
+            num(g.baseline),
+            g.baseline_name,
+            ratio(g.ratio),
+            match g.met {
+                Some(true) => "yes",
+                Some(false) => "**no**",
+                None => "n/a",
+            }
+        );
+    }
+    let _ = writeln!(w);
+}
+
+pub(crate) fn num(value: Option<f64>) -> String {
     match value {
         None => "–".into(),
         Some(v) if v.abs() >= 100.0 => format!("{v:.0}"),

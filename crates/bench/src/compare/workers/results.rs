@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::ownership::{Bounds, OwnershipSummary};
 use super::WorkersOptions;
-use crate::report::Goal;
+use crate::report::{num, write_goals, Goal};
 
 /// One worker process's share of a catch-up.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -177,15 +177,6 @@ fn mean(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
     (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
 }
 
-fn num(v: Option<f64>) -> String {
-    match v {
-        None => "–".into(),
-        Some(v) if v.abs() >= 100.0 => format!("{v:.0}"),
-        Some(v) if v.abs() >= 10.0 => format!("{v:.1}"),
-        Some(v) => format!("{v:.2}"),
-    }
-}
-
 fn bounds(b: Bounds) -> String {
     format!("{:.2}–{:.2}", b.low_s, b.high_s)
 }
@@ -284,29 +275,7 @@ impl WorkersResults {
             o.session_timeout.as_millis(),
             o.poll.as_millis()
         );
-        if !self.goals.is_empty() {
-            let _ = writeln!(w, "### Goals\n");
-            let _ = writeln!(w, "| goal | target | measured | baseline | ratio | met |");
-            let _ = writeln!(w, "|---|---|---:|---:|---:|:---:|");
-            for g in &self.goals {
-                let _ = writeln!(
-                    w,
-                    "| {} | {} | {} | {} {} | {} | {} |",
-                    g.goal,
-                    g.target,
-                    num(g.kmirror),
-                    num(g.baseline),
-                    g.baseline_name,
-                    g.ratio.map_or("–".into(), |r| format!("{r:.2}×")),
-                    match g.met {
-                        Some(true) => "yes",
-                        Some(false) => "**no**",
-                        None => "n/a",
-                    }
-                );
-            }
-            let _ = writeln!(w);
-        }
+        write_goals(w, "### Goals", "measured", &self.goals);
         self.catch_up_markdown(w);
         self.rebalance_markdown(w);
     }
