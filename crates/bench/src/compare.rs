@@ -370,8 +370,14 @@ pub fn start_cluster_pair(quick: bool, secured: bool) -> Result<(KafkaCluster, K
             }
         })
     };
-    let a = start("kafka-a");
-    let b = start("kafka-b");
+    join_clusters(start("kafka-a"), start("kafka-b"))
+}
+
+/// The two clusters started side by side.
+pub(crate) fn join_clusters(
+    a: std::thread::JoinHandle<KafkaCluster>,
+    b: std::thread::JoinHandle<KafkaCluster>,
+) -> Result<(KafkaCluster, KafkaCluster)> {
     let a = a
         .join()
         .map_err(|_| anyhow::anyhow!("kafka-a did not start"))?;

@@ -106,14 +106,7 @@ fn start_clusters(options: &CompareOptions) -> Result<(KafkaCluster, KafkaCluste
                 .start()
         })
     };
-    let (a, b) = (start("kafka-a"), start("kafka-b"));
-    let a = a
-        .join()
-        .map_err(|_| anyhow::anyhow!("kafka-a did not start"))?;
-    let b = b
-        .join()
-        .map_err(|_| anyhow::anyhow!("kafka-b did not start"))?;
-    Ok((a, b))
+    super::join_clusters(start("kafka-a"), start("kafka-b"))
 }
 
 /// A flow's name as kmirror shows it.
