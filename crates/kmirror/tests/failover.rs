@@ -13,8 +13,8 @@ use kmirror_testbed::{
     shared_cluster, ConsumeOptions, JavaCommand, KafkaCluster, ProduceOptions, TestRecord,
 };
 use support::{
-    partitions_per_worker, total_end_offset, two_region_config, unique_group_prefix, wait_until,
-    Kmirror,
+    partitions_per_worker, total_end_offset, two_region_config, unique_group_prefix, wait_shared,
+    wait_until, Kmirror,
 };
 
 const TOPIC: &str = "payment-events";
@@ -470,6 +470,18 @@ fn checkpoints_of_a_flow_shared_by_two_workers_are_exact() {
     };
     let one = start();
     let two = start();
+    // The records go in once the workers share the flow: a partition read to
+    // its end before the hand-over would show no records forwarded by its
+    // new owner. The flow's units: the topic's partitions, heartbeats,
+    // canary and the control unit.
+    let units = partitions as usize + 3;
+    wait_shared(
+        &[&one, &two],
+        "kafka-a->kafka-b",
+        units,
+        0,
+        Duration::from_secs(60),
+    );
 
     produce_sequence_to(a, topic, 0, 2000);
     wait_until(
