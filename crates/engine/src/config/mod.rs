@@ -7,6 +7,7 @@
 //! Kafka config provider placeholders (`${file:path:key}`, `${env:NAME}`, ...)
 //! are resolved between the two ([`providers`]).
 
+pub(crate) mod client_keys;
 mod connect;
 mod error;
 pub(crate) mod keys;

@@ -1,0 +1,188 @@
+//! The settings of Kafka's Java clients (`CommonClientConfigs`,
+//! `ConsumerConfig`, `ProducerConfig`, `AdminClientConfig`, Kafka 4.x), as
+//! they reach kmirror through `<alias>.consumer.*`, `<alias>.producer.*`,
+//! `<alias>.admin.*`, their flow-level forms and Connect's
+//! `producer.override.*` / `consumer.override.*`, and what kmirror's own
+//! client makes of each.
+//!
+//! kmirror has one client per cluster side, not Java's three, and forwards
+//! record batches as they are, so some client settings mean nothing here:
+//! those are [`ClientKeySupport::NotApplicable`] with the reason an operator
+//! is told once.
+
+// Wired into the key reports and the client settings by the issue 11 work.
+#![allow(dead_code)]
+
+/// What kmirror's client does with a Kafka client setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClientKeySupport {
+    /// Applied to kmirror's own client (see `docs/CLIENT-SETTINGS.md`).
+    Honoured,
+    /// Cannot apply to batch pass-through or to kmirror's client; the text
+    /// says why.
+    NotApplicable(&'static str),
+    /// A Kafka client setting kmirror accepts and does not act on.
+    NotHonoured,
+}
+
+/// Client settings kmirror applies (besides the security keys and
+/// `bootstrap.servers`).
+const HONOURED: &[&str] = &[
+    "client.id",
+    "client.rack",
+    "request.timeout.ms",
+    "retry.backoff.ms",
+    "retry.backoff.max.ms",
+    "reconnect.backoff.ms",
+    "reconnect.backoff.max.ms",
+    "socket.connection.setup.timeout.ms",
+    "socket.connection.setup.timeout.max.ms",
+    "connections.max.idle.ms",
+    "metadata.max.age.ms",
+    "fetch.max.bytes",
+    "max.partition.fetch.bytes",
+    "fetch.min.bytes",
+    "fetch.max.wait.ms",
+    "receive.buffer.bytes",
+    "send.buffer.bytes",
+    "max.request.size",
+    "acks",
+    "delivery.timeout.ms",
+    "max.in.flight.requests.per.connection",
+];
+
+const RECORDS_ARE_NOT_DESERIALIZED: &str =
+    "batches are forwarded as they are: records are never deserialized or serialized";
+const BATCHES_KEEP_THEIR_CODEC: &str =
+    "batches keep the source's codec: kmirror never recompresses";
+const BATCHES_ARE_NOT_REBUILT: &str =
+    "batches are forwarded as the source wrote them: kmirror does not build batches";
+const PARTITIONS_ARE_KEPT: &str = "a record goes to the same partition number it had on the source";
+const NO_CONSUMER_GROUP: &str =
+    "kmirror reads by partition and keeps its positions in MM2's offsets topic, not in a consumer group";
+const ALWAYS_IDEMPOTENT: &str =
+    "kmirror's producer is always idempotent: it is what makes retries free of duplicates";
+
+/// Client settings that cannot apply, with the reason.
+const NOT_APPLICABLE: &[(&str, &str)] = &[
+    ("key.serializer", RECORDS_ARE_NOT_DESERIALIZED),
+    ("value.serializer", RECORDS_ARE_NOT_DESERIALIZED),
+    ("key.deserializer", RECORDS_ARE_NOT_DESERIALIZED),
+    ("value.deserializer", RECORDS_ARE_NOT_DESERIALIZED),
+    ("check.crcs", RECORDS_ARE_NOT_DESERIALIZED),
+    ("interceptor.classes", RECORDS_ARE_NOT_DESERIALIZED),
+    ("compression.type", BATCHES_KEEP_THEIR_CODEC),
+    ("compression.gzip.level", BATCHES_KEEP_THEIR_CODEC),
+    ("compression.lz4.level", BATCHES_KEEP_THEIR_CODEC),
+    ("compression.zstd.level", BATCHES_KEEP_THEIR_CODEC),
+    ("linger.ms", BATCHES_ARE_NOT_REBUILT),
+    ("batch.size", BATCHES_ARE_NOT_REBUILT),
+    ("buffer.memory", BATCHES_ARE_NOT_REBUILT),
+    ("partitioner.class", PARTITIONS_ARE_KEPT),
+    ("partitioner.ignore.keys", PARTITIONS_ARE_KEPT),
+    (
+        "partitioner.adaptive.partitioning.enable",
+        PARTITIONS_ARE_KEPT,
+    ),
+    ("partitioner.availability.timeout.ms", PARTITIONS_ARE_KEPT),
+    ("group.id", NO_CONSUMER_GROUP),
+    ("group.instance.id", NO_CONSUMER_GROUP),
+    ("group.protocol", NO_CONSUMER_GROUP),
+    ("group.remote.assignor", NO_CONSUMER_GROUP),
+    ("partition.assignment.strategy", NO_CONSUMER_GROUP),
+    ("enable.auto.commit", NO_CONSUMER_GROUP),
+    ("auto.commit.interval.ms", NO_CONSUMER_GROUP),
+    ("max.poll.records", NO_CONSUMER_GROUP),
+    ("max.poll.interval.ms", NO_CONSUMER_GROUP),
+    ("enable.idempotence", ALWAYS_IDEMPOTENT),
+];
+
+/// Kafka client settings kmirror accepts without acting on them.
+const NOT_HONOURED: &[&str] = &[
+    "client.dns.lookup",
+    "default.api.timeout.ms",
+    "metrics.sample.window.ms",
+    "metrics.num.samples",
+    "metrics.recording.level",
+    "metric.reporters",
+    "auto.include.jmx.reporter",
+    "enable.metrics.push",
+    "security.providers",
+    "metadata.recovery.strategy",
+    "metadata.recovery.rebootstrap.trigger.ms",
+    "bootstrap.controllers",
+    "retries",
+    "session.timeout.ms",
+    "heartbeat.interval.ms",
+    "auto.offset.reset",
+    "exclude.internal.topics",
+    "isolation.level",
+    "allow.auto.create.topics",
+    "max.block.ms",
+    "metadata.max.idle.ms",
+    "transactional.id",
+    "transaction.timeout.ms",
+    "internal.leave.group.on.close",
+    "internal.throw.on.fetch.stable.offset.unsupported",
+];
+
+/// What kmirror does with the Kafka client setting `key` (prefix such as
+/// `consumer.` already stripped), if it is one. Security keys and
+/// `bootstrap.servers` are honoured.
+pub(crate) fn client_key_support(key: &str) -> Option<ClientKeySupport> {
+    if key == "bootstrap.servers" || super::keys::is_security_key(key) || HONOURED.contains(&key) {
+        return Some(ClientKeySupport::Honoured);
+    }
+    if let Some((_, reason)) = NOT_APPLICABLE.iter().find(|(k, _)| *k == key) {
+        return Some(ClientKeySupport::NotApplicable(reason));
+    }
+    NOT_HONOURED
+        .contains(&key)
+        .then_some(ClientKeySupport::NotHonoured)
+}
+
+/// Every client setting name known here, for "did you mean" suggestions.
+pub(crate) fn known_client_keys() -> impl Iterator<Item = &'static str> {
+    HONOURED
+        .iter()
+        .copied()
+        .chain(NOT_APPLICABLE.iter().map(|(k, _)| *k))
+        .chain(NOT_HONOURED.iter().copied())
+        .chain(["bootstrap.servers", "security.protocol"])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_do_not_overlap() {
+        let mut seen = std::collections::BTreeSet::new();
+        for key in
+            known_client_keys().filter(|k| *k != "bootstrap.servers" && *k != "security.protocol")
+        {
+            assert!(seen.insert(key), "{key} is listed twice");
+        }
+    }
+
+    #[test]
+    fn classification() {
+        assert_eq!(
+            client_key_support("client.rack"),
+            Some(ClientKeySupport::Honoured)
+        );
+        assert_eq!(
+            client_key_support("ssl.truststore.location"),
+            Some(ClientKeySupport::Honoured)
+        );
+        assert!(matches!(
+            client_key_support("linger.ms"),
+            Some(ClientKeySupport::NotApplicable(_))
+        ));
+        assert_eq!(
+            client_key_support("metric.reporters"),
+            Some(ClientKeySupport::NotHonoured)
+        );
+        assert_eq!(client_key_support("fetch.max.byte"), None);
+    }
+}
