@@ -1,0 +1,175 @@
+//! Checks that MM2 does not make but that stop a mistake before kmirror
+//! connects anywhere: bootstrap servers that are not `host:port`, a file with
+//! nothing to replicate, and unknown keys in strict mode.
+
+use super::{Builder, ClusterAlias, Mm2Config};
+use crate::config::error::{ConfigError, ConfigErrorKind, Location};
+use crate::filter::parse_list;
+
+impl Builder<'_> {
+    /// Every bootstrap server the file sets is `host:port`: Kafka's clients
+    /// refuse anything else at start (`ClientUtils.parseAndValidateAddresses`),
+    /// and kmirror would otherwise only find out by failing to connect.
+    pub(super) fn check_bootstrap_servers(&mut self, aliases: &[ClusterAlias]) {
+        let keys = std::iter::once("bootstrap.servers".to_owned()).chain(
+            aliases
+                .iter()
+                .map(|alias| format!("{alias}.bootstrap.servers")),
+        );
+        for key in keys {
+            let Some(value) = self.raw.get(&key) else {
+                continue;
+            };
+            for server in parse_list(value) {
+                if server.is_empty() {
+                    continue;
+                }
+                if let Some(reason) = bootstrap_server_problem(&server) {
+                    let error =
+                        self.error_at(&key, ConfigErrorKind::BadBootstrapServer { server, reason });
+                    self.errors.push(error);
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// What is wrong with one `bootstrap.servers` entry, if anything. Accepts
+/// what Kafka's clients accept, less a scheme prefix kmirror cannot connect
+/// to: `host:port`, `[ipv6]:port`.
+pub(crate) fn bootstrap_server_problem(server: &str) -> Option<&'static str> {
+    if server.contains("://") {
+        return Some("write host:port, without a listener name or scheme");
+    }
+    let Some((host, port)) = server.rsplit_once(':') else {
+        return Some("no port; write host:port, e.g. 127.0.0.1:9092");
+    };
+    let host = host
+        .strip_prefix('[')
+        .and_then(|host| host.strip_suffix(']'))
+        .unwrap_or(host);
+    if host.is_empty() {
+        return Some("no host; write host:port, e.g. 127.0.0.1:9092");
+    }
+    if !host
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '%' | '.' | '_' | ':'))
+    {
+        return Some("the host may only hold letters, digits, '-', '.', '_', ':' and '%'");
+    }
+    match port.parse::<u16>() {
+        Ok(1..) => None,
+        _ => Some("the port must be a number from 1 to 65535"),
+    }
+}
+
+impl Mm2Config {
+    /// Strict mode: an unknown key is an error. The error names the first
+    /// one with its line and the closest known key, and lists the others.
+    pub fn refuse_unknown_keys(&self) -> Result<(), ConfigError> {
+        let Some(first) = self.unknown.first() else {
+            return Ok(());
+        };
+        let others = self.unknown[1..]
+            .iter()
+            .map(|unknown| match unknown.location.line {
+                Some(line) => format!("{} (line {line})", unknown.key),
+                None => unknown.key.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        Err(ConfigError::new(
+            first.location.clone(),
+            first.key.clone(),
+            ConfigErrorKind::UnknownKey {
+                suggestion: first.suggestion.clone(),
+                others,
+            },
+        ))
+    }
+
+    /// Refuses a config in which no flow replicates (into one of `targets`,
+    /// when given as with `--clusters`). MM2 would still run: its herders
+    /// emit heartbeats for every pair of clusters even when no
+    /// `source->target.enabled` is true, and it replicates nothing. kmirror
+    /// emits heartbeats only alongside replication, so such a file would
+    /// run nothing at all; it is almost always a forgotten `enabled = true`
+    /// (MM2 dedicated mode defaults it to false).
+    pub fn check_something_to_replicate(
+        &self,
+        targets: Option<&[String]>,
+    ) -> Result<(), ConfigError> {
+        let wanted = |alias: &ClusterAlias| {
+            targets.is_none_or(|targets| targets.iter().any(|t| t.trim() == alias.as_str()))
+        };
+        if self.flows().any(|flow| wanted(&flow.target)) {
+            return Ok(());
+        }
+        let aliases: Vec<&ClusterAlias> = self.clusters.keys().collect();
+        let candidates: Vec<String> = aliases
+            .iter()
+            .flat_map(|source| aliases.iter().map(move |target| (*source, *target)))
+            .filter(|(source, target)| source != target && wanted(target))
+            .map(|(source, target)| format!("{source}->{target}.enabled = true"))
+            .take(2)
+            .collect();
+        let mut hint = match candidates.as_slice() {
+            [] => "declare at least two clusters in clusters".to_owned(),
+            [one] => format!("set {one}"),
+            [one, other, ..] => format!("set {one} or {other}"),
+        };
+        if let Some(targets) = targets {
+            hint.push_str(&format!(
+                "; --clusters {} keeps only the flows into them",
+                targets.join(",")
+            ));
+        }
+        // Point at an `enabled` line that turns a flow off, if there is one.
+        let disabled = self.properties.iter().find(|(key, entry)| {
+            key.ends_with(".enabled") && key.contains("->") && entry.value.trim() != "true"
+        });
+        let (location, key) = match disabled {
+            Some((key, entry)) => (
+                Location::new(self.source_name.clone(), entry.line),
+                entry.original_key.clone().unwrap_or_else(|| key.to_owned()),
+            ),
+            None => (Location::new(self.source_name.clone(), None), String::new()),
+        };
+        Err(ConfigError::new(
+            location,
+            key,
+            ConfigErrorKind::NothingToReplicate { hint },
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bootstrap_server_problem;
+
+    #[test]
+    fn bootstrap_servers() {
+        for good in [
+            "127.0.0.1:9092",
+            "kafka-a-1.example:9093",
+            "[::1]:9092",
+            "h_1:1",
+        ] {
+            assert_eq!(bootstrap_server_problem(good), None, "{good}");
+        }
+        for (bad, reason) in [
+            ("127.0.0.1", "no port"),
+            ("127.0.0.1:", "the port"),
+            ("127.0.0.1:0", "the port"),
+            ("127.0.0.1:65536", "the port"),
+            ("127.0.0.1:90x2", "the port"),
+            (":9092", "no host"),
+            ("PLAINTEXT://h:9092", "scheme"),
+            ("h st:9092", "the host"),
+        ] {
+            let problem = bootstrap_server_problem(bad).unwrap_or_else(|| panic!("{bad}"));
+            assert!(problem.contains(reason), "{bad}: {problem}");
+        }
+    }
+}
