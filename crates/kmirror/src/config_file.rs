@@ -24,14 +24,16 @@ pub fn only_targets(
     if strict {
         config.refuse_unknown_keys().map_err(|e| e.to_string())?;
     }
-    let config = match targets {
+    let restricted = match targets {
         Some(targets) => config.only_targets(targets).map_err(|e| e.to_string())?,
-        None => config,
+        None => config.clone(),
     };
+    // On the whole config: it tells "no flow enabled" from "none into
+    // these clusters".
     config
         .check_something_to_replicate(targets)
         .map_err(|e| e.to_string())?;
-    Ok(config)
+    Ok(restricted)
 }
 
 /// [`load`], also returning the file's text.

@@ -228,10 +228,10 @@ pub enum ConfigErrorKind {
         reason: &'static str,
     },
     /// No flow replicates anything.
-    #[error("nothing to replicate: no flow is enabled ({hint})")]
+    #[error("nothing to replicate: {reason}")]
     NothingToReplicate {
-        /// Which `source->target.enabled` to set.
-        hint: String,
+        /// Why, and which `source->target.enabled` to set.
+        reason: String,
     },
     /// A required key is missing.
     #[error("missing: {what}")]

@@ -840,6 +840,7 @@ impl<'a> Builder<'a> {
         let mut collected = self.collect_keys(&aliases);
         self.resolve_connections(&mut collected.clusters);
         self.check_bootstrap_servers(&aliases);
+        self.check_worker_group_settings();
         let pairs = self.resolve_pairs(&aliases, &mut collected.flow_client_overrides);
         if let Some(error) = self.first_error() {
             return Err(error);

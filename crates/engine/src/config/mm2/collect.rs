@@ -129,7 +129,11 @@ impl Builder<'_> {
         if !keys::is_exact_known_key(setting) {
             overrides.absorb(setting, value, self.is_from_provider(key));
         }
-        self.report(key, setting, key_verdicts::flow(setting));
+        let verdict = key_verdicts::flow(setting);
+        if verdict == Verdict::Honoured {
+            self.check_connector_value(key, setting, value);
+        }
+        self.report(key, setting, verdict);
     }
 
     /// `<alias>.<setting>`: connection, security, client and worker settings.
@@ -167,8 +171,14 @@ impl Builder<'_> {
             overrides.absorb(key, value, self.is_from_provider(key));
         }
         match key_verdicts::top_level(key) {
-            Verdict::Unknown { .. } if self.report_undeclared_alias(key, aliases) => {}
-            verdict => self.report(key, key, verdict),
+            Verdict::Unknown { suggestion: None } if self.report_undeclared_alias(key, aliases) => {
+            }
+            verdict => {
+                if verdict == Verdict::Honoured && keys::flow_key_support(key).is_some() {
+                    self.check_connector_value(key, key, value);
+                }
+                self.report(key, key, verdict)
+            }
         }
     }
 
@@ -178,7 +188,10 @@ impl Builder<'_> {
     fn report_undeclared_alias(&mut self, key: &str, aliases: &[ClusterAlias]) -> bool {
         let split = key.match_indices('.').find_map(|(dot, _)| {
             let setting = &key[dot + 1..];
-            let known = !matches!(key_verdicts::cluster(setting), Verdict::Unknown { .. });
+            let known = matches!(
+                key_verdicts::cluster(setting),
+                Verdict::Honoured | Verdict::NotHonoured
+            );
             known.then_some((&key[..dot], setting))
         });
         let Some((alias, setting)) = split else {

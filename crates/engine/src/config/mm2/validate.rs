@@ -33,7 +33,78 @@ impl Builder<'_> {
             }
         }
     }
+
+    /// Checks the value of a connector-level key (`setting` of `key`) that
+    /// only some flows may read: a flow's `enabled` decides whether the flow
+    /// exists at all, so a bad boolean there would otherwise pass unnoticed
+    /// (MM2 reads anything but `true` as false); an empty `topics` or
+    /// `groups` list matches nothing.
+    pub(super) fn check_connector_value(&mut self, key: &str, setting: &str, value: &str) {
+        let value = value.trim();
+        if setting.ends_with("enabled")
+            && !value.eq_ignore_ascii_case("true")
+            && !value.eq_ignore_ascii_case("false")
+        {
+            let error = self.error_at(
+                key,
+                ConfigErrorKind::BadBoolean {
+                    value: value.to_owned(),
+                },
+            );
+            self.errors.push(error);
+        }
+        let what = match setting {
+            "topics" => "topic",
+            "groups" => "consumer group",
+            _ => return,
+        };
+        if value.is_empty() {
+            let message = format!(
+                "empty: matches no {what}; remove the key for MM2's default .* (every {what})"
+            );
+            self.warn(key, message);
+        }
+    }
+
+    /// Connect's worker group timeouts, which kmirror's flows' groups use
+    /// (`runtime::group_settings`): positive milliseconds; and `group.id`,
+    /// which prefixes the groups' ids, must not be empty.
+    pub(super) fn check_worker_group_settings(&mut self) {
+        for key in [
+            "session.timeout.ms",
+            "heartbeat.interval.ms",
+            "rebalance.timeout.ms",
+        ] {
+            let Some(value) = self.raw.get(key).map(str::trim) else {
+                continue;
+            };
+            let kind = match value.parse::<i64>() {
+                Ok(1..=MAX_INT) => continue,
+                Ok(_) => ConfigErrorKind::OutOfRange {
+                    value: value.to_owned(),
+                    reason: "must be a positive number of milliseconds",
+                },
+                Err(_) => ConfigErrorKind::NotANumber {
+                    value: value.to_owned(),
+                    expected: "32-bit integer",
+                },
+            };
+            let error = self.error_at(key, kind);
+            self.errors.push(error);
+        }
+        if self
+            .raw
+            .get("group.id")
+            .is_some_and(|id| id.trim().is_empty())
+        {
+            let error = self.error_at("group.id", ConfigErrorKind::Empty);
+            self.errors.push(error);
+        }
+    }
 }
+
+/// Connect reads the group timeouts as Java ints.
+const MAX_INT: i64 = i32::MAX as i64;
 
 /// What is wrong with one `bootstrap.servers` entry, if anything. Accepts
 /// what Kafka's clients accept, less a scheme prefix kmirror cannot connect
@@ -114,17 +185,20 @@ impl Mm2Config {
             .map(|(source, target)| format!("{source}->{target}.enabled = true"))
             .take(2)
             .collect();
-        let mut hint = match candidates.as_slice() {
+        let set = match candidates.as_slice() {
             [] => "declare at least two clusters in clusters".to_owned(),
             [one] => format!("set {one}"),
             [one, other, ..] => format!("set {one} or {other}"),
         };
-        if let Some(targets) = targets {
-            hint.push_str(&format!(
-                "; --clusters {} keeps only the flows into them",
-                targets.join(",")
-            ));
-        }
+        let reason = match targets {
+            Some(targets) if self.flows().next().is_some() => format!(
+                "no enabled flow goes into {} (--clusters); {set}",
+                targets.join(", ")
+            ),
+            _ => format!(
+                "no flow is enabled (MM2 defaults <source>-><target>.enabled to false); {set}"
+            ),
+        };
         // Point at an `enabled` line that turns a flow off, if there is one.
         let disabled = self.properties.iter().find(|(key, entry)| {
             key.ends_with(".enabled") && key.contains("->") && entry.value.trim() != "true"
@@ -139,7 +213,7 @@ impl Mm2Config {
         Err(ConfigError::new(
             location,
             key,
-            ConfigErrorKind::NothingToReplicate { hint },
+            ConfigErrorKind::NothingToReplicate { reason },
         ))
     }
 }
