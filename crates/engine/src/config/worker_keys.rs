@@ -64,11 +64,12 @@ const WORKER_KEYS: &[&str] = &[
 ];
 
 /// Worker settings whose names continue freely after the prefix: a
-/// converter's own settings and the REST admin listener's TLS settings.
+/// converter's own settings and the REST listeners' TLS settings.
 const WORKER_KEY_PREFIXES: &[&str] = &[
     "key.converter.",
     "value.converter.",
     "header.converter.",
+    "listeners.https.",
     "admin.listeners.https.",
 ];
 
