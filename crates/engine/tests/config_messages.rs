@@ -351,7 +351,9 @@ fn bad_booleans_and_empty_lists_are_reported() {
         )),
         "mm2.properties:6: kafka-b->kafka-a.enabled: \"yes\" is not a boolean (expected true or false)"
     );
-    let config = parse(&format!("{BASE}kafka-a->kafka-b.topics =\ngroups = \n"));
+    let config = parse(&format!(
+        "{BASE}kafka-a->kafka-b.topics =\ngroups = \nrefresh.topics.interval.seconds = -5\n"
+    ));
     let warnings: Vec<String> = config.warnings().iter().map(ToString::to_string).collect();
     assert_eq!(
         warnings,
@@ -360,6 +362,8 @@ fn bad_booleans_and_empty_lists_are_reported() {
              for MM2's default .* (every topic)",
             "mm2.properties:6: groups: empty: matches no consumer group; remove the key for \
              MM2's default .* (every consumer group)",
+            "mm2.properties:7: refresh.topics.interval.seconds: negative: turns refresh.topics \
+             off, as in MM2 (refresh.topics.enabled = false says so plainly)",
         ]
     );
 }

@@ -38,7 +38,7 @@ impl Builder<'_> {
     /// only some flows may read: a flow's `enabled` decides whether the flow
     /// exists at all, so a bad boolean there would otherwise pass unnoticed
     /// (MM2 reads anything but `true` as false); an empty `topics` or
-    /// `groups` list matches nothing.
+    /// `groups` list matches nothing; a negative interval turns its job off.
     pub(super) fn check_connector_value(&mut self, key: &str, setting: &str, value: &str) {
         let value = value.trim();
         if setting.ends_with("enabled")
@@ -52,6 +52,16 @@ impl Builder<'_> {
                 },
             );
             self.errors.push(error);
+        }
+        if let Some(job) = setting.strip_suffix(".interval.seconds") {
+            // MM2's scheduler skips a job with a negative interval, without
+            // a word; kmirror does the same but says so.
+            if value.parse::<i64>().is_ok_and(|seconds| seconds < 0) {
+                let message = format!(
+                    "negative: turns {job} off, as in MM2 ({job}.enabled = false says so plainly)"
+                );
+                self.warn(key, message);
+            }
         }
         let what = match setting {
             "topics" => "topic",
