@@ -70,9 +70,10 @@ fn client_key_names() -> impl Iterator<Item = &'static str> {
     known_client_keys().chain(SECURITY_KEYS.iter().copied())
 }
 
-/// `ssl.*` and `sasl.*` are judged by exact name: `Some(verdict)` for them.
+/// `ssl.*` and `sasl.*` client settings are judged by exact name:
+/// `Some(verdict)` for them (not for the REST server's `ssl.client.auth`).
 fn security_verdict(key: &str) -> Option<Verdict> {
-    if !keys::is_security_key(key) {
+    if !keys::is_security_key(key) || is_worker_key(key) {
         return None;
     }
     Some(if SECURITY_KEYS.contains(&key) {
@@ -230,6 +231,7 @@ mod tests {
             "key.converter.schemas.enable",
             "transforms.x.type",
             "listeners",
+            "ssl.client.auth",
             "producer.batch.size",
             "producer.override.acks",
             "metadata.max.age.ms",
@@ -293,6 +295,7 @@ mod tests {
         assert_eq!(cluster("consumer.security.protocol"), Verdict::Honoured);
         assert_eq!(cluster("client.id"), Verdict::NotHonoured);
         assert_eq!(cluster("offset.flush.interval.ms"), Verdict::NotHonoured);
+        assert_eq!(cluster("ssl.client.auth"), Verdict::NotHonoured);
         assert!(matches!(cluster("topics"), Verdict::Misplaced(_)));
         assert_eq!(
             suggestion(cluster("bootstrap.server")).as_deref(),
