@@ -35,14 +35,22 @@ fn check_prints_the_plan_and_writes_nothing() {
     let stdout = check(&config);
     assert!(stdout.contains("cluster kafka-a: reachable"), "{stdout}");
     assert!(
-        stdout.contains("kafka-a.payment-events -> kafka-b.kafka-a.payment-events (3 partitions)"),
+        stdout
+            .contains("kafka-a: payment-events -> kafka-b: kafka-a.payment-events (3 partitions)"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("kafka-a.user-actions -> kafka-b.kafka-a.user-actions (1 partitions)"),
+        stdout.contains("kafka-a: user-actions -> kafka-b: kafka-a.user-actions (1 partitions)"),
         "{stdout}"
     );
     assert!(!stdout.contains("not-listed"), "{stdout}");
+    // "valid" comes last, once every cluster answered.
+    assert!(
+        stdout
+            .trim_end()
+            .ends_with(&format!("{}: valid", config.display())),
+        "{stdout}"
+    );
     assert_eq!(
         b.list_topics_with_internal(),
         before,
@@ -66,7 +74,42 @@ fn check_prints_the_plan_and_writes_nothing() {
     let stdout = check(&json_path);
     assert!(stdout.contains("flow kafka-a->kafka-b"), "{stdout}");
     assert!(
-        stdout.contains("kafka-a.payment-events -> kafka-b.kafka-a.payment-events"),
+        stdout.contains("kafka-a: payment-events -> kafka-b: kafka-a.payment-events"),
         "{stdout}"
+    );
+}
+
+/// `check` says "valid" only when the file, every cluster and every flow
+/// check out: an unreachable cluster is exit 1 (a cluster problem) with
+/// one line naming it, and no "valid" anywhere.
+#[test]
+fn check_is_not_valid_while_a_cluster_is_unreachable() {
+    let a = shared_cluster("kafka-a");
+    // A loopback port that was bound and closed: nothing listens there.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    let text = kmirror_testbed::two_region_config(&a.bootstrap(), &closed, "");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("mm2.properties");
+    std::fs::write(&config, text).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_kmirror"))
+        .args(["check", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(!stdout.contains("valid"), "{stdout}");
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("kmirror: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].contains("cluster kafka-b") && errors[0].contains(&closed),
+        "{stderr}"
     );
 }

@@ -33,11 +33,10 @@ pub async fn check(args: CheckArgs) -> u8 {
         }
     };
     config_file::report(&config);
-    println!("{}: valid", args.config.display());
     let replicator = match Replicator::connect(&config, FlowTuning::default()).await {
         Ok(replicator) => replicator,
         Err(e) => {
-            eprintln!("kmirror: {e}");
+            eprintln!("kmirror: {}: {e}", args.config.display());
             return if e.is_config_error() {
                 EXIT_CONFIG
             } else {
@@ -67,7 +66,11 @@ pub async fn check(args: CheckArgs) -> u8 {
         let metadata = match source.refresh_metadata(None).await {
             Ok(metadata) => metadata,
             Err(e) => {
-                eprintln!("kmirror: cannot list topics of {}: {e}", flow.source);
+                eprintln!(
+                    "kmirror: {}: cannot list the topics of cluster {}: {e}",
+                    args.config.display(),
+                    flow.source
+                );
                 return EXIT_FAILURE;
             }
         };
@@ -79,8 +82,10 @@ pub async fn check(args: CheckArgs) -> u8 {
         topics.sort_by(|a, b| a.name.cmp(&b.name));
         println!("flow {}: {} topic(s)", flow.name(), topics.len());
         for topic in topics {
+            // `cluster: topic`: a dot between them would read as one
+            // (remote) topic name.
             println!(
-                "  {}.{} -> {}.{} ({} partitions)",
+                "  {}: {} -> {}: {} ({} partitions)",
                 flow.source,
                 topic.name,
                 flow.target,
@@ -89,5 +94,7 @@ pub async fn check(args: CheckArgs) -> u8 {
             );
         }
     }
+    // Only now: the file, every cluster and every flow's topics check out.
+    println!("{}: valid", args.config.display());
     0
 }
