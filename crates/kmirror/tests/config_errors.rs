@@ -59,6 +59,12 @@ fn unreachable_cluster_exits_non_zero_naming_it() {
         log.contains("cluster a") && log.contains("127.0.0.1:1"),
         "{log}"
     );
+    // Said once, not logged and then printed again.
+    assert_eq!(
+        log.matches("is unreachable").count(),
+        1,
+        "the refusal is repeated:\n{log}"
+    );
 }
 
 #[test]

@@ -276,10 +276,18 @@ async fn run_flow_inner(
             replication_factor: progress_rf,
         });
     }
-    let (created, _) = tokio::try_join!(
-        ensure_compacted_topics(&target, &on_target),
-        ensure_compacted_topics(&source, &on_source),
-    )?;
+    // Each start-up step may wait on a slow or retrying cluster: a stop
+    // asked for meanwhile ends the flow at once (`None`), not after it.
+    let topics = async {
+        tokio::try_join!(
+            ensure_compacted_topics(&target, &on_target),
+            ensure_compacted_topics(&source, &on_source),
+        )
+    };
+    let Some(topics) = shutdown.run_until_cancelled(topics).await else {
+        return Ok(());
+    };
+    let (created, _) = topics?;
     // A topic created just now holds nothing: reading it would only wait
     // for its partitions' leaders.
     let progress_ready = async {
@@ -299,7 +307,11 @@ async fn run_flow_inner(
         }
         Ok(())
     };
-    let (progress, ()) = tokio::try_join!(progress_ready, index_ready)?;
+    let loaded = async { tokio::try_join!(progress_ready, index_ready) };
+    let Some(loaded) = shutdown.run_until_cancelled(loaded).await else {
+        return Ok(());
+    };
+    let (progress, ()) = loaded?;
 
     // The group of the flow's workers, on the target.
     let settings = MemberSettings {

@@ -571,7 +571,13 @@ async fn supervise_flow(inner: Arc<Inner>, spec: FlowSpec, stop: CancellationTok
         };
         match clients {
             Ok((source, target)) => {
-                ensure_canary_topic(&source, &spec.flow).await;
+                if stop
+                    .run_until_cancelled(ensure_canary_topic(&source, &spec.flow))
+                    .await
+                    .is_none()
+                {
+                    return;
+                }
                 let principals = (
                     source.config().connection.security.principal(),
                     target.config().connection.security.principal(),

@@ -9,7 +9,7 @@ use clap::Args;
 use kmirror_engine::metrics::Metrics;
 use kmirror_engine::runtime::{FlowTuning, Replicator};
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 use crate::connectors::state::StateStore;
 use crate::connectors::{FileConnector, Registry};
@@ -17,7 +17,7 @@ use crate::history::History;
 use crate::rest::guard::{RestGuard, RestGuardArgs};
 use crate::rest::peers::Peers;
 use crate::rest::{self, AppState, Phase};
-use crate::{config_file, worker, EXIT_CONFIG, EXIT_FAILURE};
+use crate::{config_file, logging, worker, EXIT_CONFIG, EXIT_FAILURE};
 
 /// How long shutdown may take before the process exits anyway; in-flight
 /// batches not acknowledged by then are copied again on restart.
@@ -73,7 +73,16 @@ pub struct RunArgs {
 }
 
 pub async fn run(args: RunArgs) -> u8 {
-    // First: a guard that cannot be set up must stop kmirror before it
+    // Before anything that may wait on a cluster: SIGINT and SIGTERM stop
+    // kmirror at any point of the start-up, not only once it replicates.
+    let shutdown = match stop_on_signal() {
+        Ok(shutdown) => shutdown,
+        Err(e) => {
+            logging::fatal(&format_args!("cannot listen for SIGINT and SIGTERM: {e}"));
+            return EXIT_FAILURE;
+        }
+    };
+    // Then: a guard that cannot be set up must stop kmirror before it
     // connects anywhere or serves anything.
     let guard = if args.no_rest {
         RestGuard::default()
@@ -81,8 +90,7 @@ pub async fn run(args: RunArgs) -> u8 {
         match args.guard.load() {
             Ok(guard) => guard,
             Err(e) => {
-                error!("{e}");
-                eprintln!("kmirror: {e}");
+                logging::fatal(&e);
                 return EXIT_CONFIG;
             }
         }
@@ -99,7 +107,7 @@ pub async fn run(args: RunArgs) -> u8 {
                 Some(FileConnector::new(path, text, config))
             }
             Err(e) => {
-                eprintln!("kmirror: {e}");
+                logging::fatal(&e);
                 return EXIT_CONFIG;
             }
         },
@@ -108,8 +116,7 @@ pub async fn run(args: RunArgs) -> u8 {
     let store = match StateStore::open(&args.state_dir) {
         Ok(store) => store,
         Err(e) => {
-            error!("{e}");
-            eprintln!("kmirror: {e}");
+            logging::fatal(&e);
             return EXIT_FAILURE;
         }
     };
@@ -117,8 +124,7 @@ pub async fn run(args: RunArgs) -> u8 {
     {
         Ok(registry) => Arc::new(registry),
         Err(e) => {
-            error!("{e}");
-            eprintln!("kmirror: {e}");
+            logging::fatal(&e);
             return EXIT_CONFIG;
         }
     };
@@ -131,8 +137,7 @@ pub async fn run(args: RunArgs) -> u8 {
         match rest::bind(&args.rest_listen).await {
             Ok(bound) => Some(bound),
             Err(e) => {
-                error!("{e}");
-                eprintln!("kmirror: {e}");
+                logging::fatal(&e);
                 return EXIT_FAILURE;
             }
         }
@@ -181,19 +186,31 @@ pub async fn run(args: RunArgs) -> u8 {
     }
 
     if let (true, Some(file)) = (registry.file_connector_active(), &file) {
-        if let Err(e) = replicator.connect_clusters(&file.mm2).await {
-            error!("{e}");
-            eprintln!("kmirror: {e}");
-            return if e.is_config_error() {
-                EXIT_CONFIG
-            } else {
-                EXIT_FAILURE
-            };
+        let connected = shutdown
+            .run_until_cancelled(replicator.connect_clusters(&file.mm2))
+            .await;
+        match connected {
+            None => {
+                info!("stopped before replication started");
+                stop_rest.cancel();
+                if let Some(task) = rest_task {
+                    let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
+                }
+                return 0;
+            }
+            Some(Err(e)) => {
+                logging::fatal(&e);
+                return if e.is_config_error() {
+                    EXIT_CONFIG
+                } else {
+                    EXIT_FAILURE
+                };
+            }
+            Some(Ok(())) => {}
         }
     }
     replicator.set_initial_flows(registry.initial_flows());
     let status = replicator.status();
-    let shutdown = CancellationToken::new();
     let handle = replicator.start(shutdown.clone()).await;
     registry.attach(handle.clone());
     tokio::spawn(history.run_sampler(status, shutdown.clone()));
@@ -202,7 +219,7 @@ pub async fn run(args: RunArgs) -> u8 {
     }
     let engine = tokio::spawn(async move { handle.stopped().await });
 
-    wait_for_signal().await;
+    shutdown.cancelled().await;
     info!("stopping: finishing in-flight batches and writing progress");
     if let Some(app) = &app {
         app.set_phase(Phase::Stopping);
@@ -219,25 +236,25 @@ pub async fn run(args: RunArgs) -> u8 {
     0
 }
 
-async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
+/// A token cancelled at the first SIGINT or SIGTERM. The handlers are in
+/// place when this returns (a signal that comes before the first poll of
+/// the task is not lost), so nothing after it can be killed mid-write by
+/// the default action. A stop asked for by a signal exits 0, before
+/// replication started as after: it is what the operator wanted (a JVM
+/// daemon such as MM2 exits 130/143 instead; see the README).
+fn stop_on_signal() -> std::io::Result<CancellationToken> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let shutdown = CancellationToken::new();
+    let token = shutdown.clone();
+    tokio::spawn(async move {
+        let name = tokio::select! {
+            _ = interrupt.recv() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        };
+        info!(signal = name, "stop requested");
+        token.cancel();
+    });
+    Ok(shutdown)
 }
