@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod api_call;
 pub mod check;
 pub mod offsets;
 pub mod run;

@@ -15,9 +15,13 @@ use std::time::Duration;
 use clap::Args;
 use serde::Deserialize;
 
+use super::api_call::{self, ApiCallError};
 use crate::rest::guard::client::RestClientArgs;
 use crate::rest::status::{FlowView, InstanceView};
 use crate::{EXIT_CONFIG, EXIT_FAILURE};
+
+/// How long one request to the API may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -59,14 +63,20 @@ pub async fn status(args: StatusArgs) -> u8 {
     let tty = std::io::stdout().is_terminal();
     let repeat = !args.once && (tty || args.watch);
     let interval = Duration::from_secs_f64(args.interval.clamp(0.2, 3600.0));
-    let client = match args.rest.client(Duration::from_secs(5)) {
+    let base = match api_call::base_url(&args.url) {
+        Ok(base) => base,
+        Err(e) => {
+            eprintln!("kmirror: {e}");
+            return EXIT_CONFIG;
+        }
+    };
+    let client = match args.rest.client(REQUEST_TIMEOUT) {
         Ok(client) => client,
         Err(e) => {
             eprintln!("kmirror: {e}");
             return EXIT_CONFIG;
         }
     };
-    let base = args.url.trim_end_matches('/').to_string();
     if tty && repeat {
         print!("\x1b[?25l");
     }
@@ -78,10 +88,10 @@ pub async fn status(args: StatusArgs) -> u8 {
                 if tty && repeat {
                     print!("\x1b[?25h");
                 }
-                eprintln!("kmirror: cannot read the status from {base}: {e}");
+                eprintln!("kmirror: {e}");
                 break EXIT_FAILURE;
             }
-            Err(e) => format!("cannot read the status from {base}: {e}\n"),
+            Err(e) => format!("{e}\n"),
         };
         first = false;
         let mut out = std::io::stdout().lock();
@@ -114,45 +124,31 @@ pub async fn status(args: StatusArgs) -> u8 {
 async fn fetch(
     client: &reqwest::Client,
     base: &str,
-) -> Result<(InstanceView, Vec<SampleAnswer>), String> {
-    let instance: InstanceView = get_json(client, &format!("{base}/status")).await?;
-    let history: HistoryAnswer = get_json(client, &format!("{base}/api/history")).await?;
+) -> Result<(InstanceView, Vec<SampleAnswer>), ApiCallError> {
+    let instance: InstanceView = get_json(client, base, "/status").await?;
+    let history: HistoryAnswer = get_json(client, base, "/api/history").await?;
     Ok((instance, history.samples))
 }
 
-/// `GET url` as JSON; the error says what to fix for a guarded API.
+/// `GET base+path` as JSON.
 async fn get_json<T: serde::de::DeserializeOwned>(
     client: &reqwest::Client,
-    url: &str,
-) -> Result<T, String> {
-    let response = client.get(url).send().await.map_err(|e| with_causes(&e))?;
-    match response.status() {
-        reqwest::StatusCode::UNAUTHORIZED => {
-            return Err("401 unauthorized: the API wants credentials; give \
-                 --rest-auth-token-file (or KMIRROR_REST_TOKEN), or --rest-user with \
-                 --rest-password-file (or KMIRROR_REST_PASSWORD)"
-                .to_string())
-        }
-        status if !status.is_success() => return Err(format!("answered {status}")),
-        _ => {}
-    }
-    response
-        .json()
+    base: &str,
+    path: &str,
+) -> Result<T, ApiCallError> {
+    let url = format!("{base}{path}");
+    let response = client
+        .get(&url)
+        .send()
         .await
-        .map_err(|e| format!("unexpected answer: {e}"))
-}
-
-/// reqwest's message with its causes: "error sending request" alone hides
-/// the useful part (an untrusted certificate, a refused connection).
-fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
+        .map_err(|e| api_call::request_failed(base, &url, &e))?;
+    if !response.status().is_success() {
+        return Err(api_call::status_failed(&url, response.status()));
     }
-    text
+    response.json().await.map_err(|e| ApiCallError::Unexpected {
+        url,
+        reason: api_call::with_causes(&e),
+    })
 }
 
 fn terminal_width() -> usize {

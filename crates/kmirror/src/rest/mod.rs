@@ -7,12 +7,14 @@
 //! - [`openapi`]: `GET /openapi.json`, the description of all of this;
 //! - [`guard`]: optional TLS, and credentials for what changes state.
 //!
-//! Errors are Connect's shape, `{"error_code": 400, "message": "..."}`. Bad
-//! input is a 4xx, never a 5xx; configs are echoed with secrets redacted.
+//! Errors are Connect's shape, `{"error_code": 400, "message": "..."}`, also
+//! those axum answers itself ([`json_errors`]). Bad input is a 4xx, never a
+//! 5xx; configs are echoed with secrets redacted.
 
 pub mod connectors;
 pub mod guard;
 pub mod health;
+pub mod json_errors;
 pub mod metrics;
 pub mod openapi;
 pub mod peers;
@@ -191,19 +193,24 @@ pub fn router(state: Arc<AppState>, access: Option<Arc<AccessPolicy>>) -> Router
         .merge(metrics::routes())
         .merge(web::routes())
         .merge(openapi::routes())
-        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .fallback(|uri: axum::http::Uri| async move {
+            ApiError::not_found(format!("no such endpoint: {}", uri.path()))
+        })
+        .layer(axum::extract::DefaultBodyLimit::max(json_errors::MAX_BODY))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             peers::forward_changes,
         ))
         .with_state(state);
-    match access {
+    let router = match access {
         Some(policy) => router.layer(axum::middleware::from_fn_with_state(
             policy,
             guard::auth::require_credentials,
         )),
         None => router,
-    }
+    };
+    // Outermost: also the answers of the layers above are Connect's shape.
+    router.layer(axum::middleware::from_fn(json_errors::connect_error_shape))
 }
 
 /// Binds the listener (an error if the address is taken).

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures::future::join_all;
@@ -22,13 +22,11 @@ use rustls::RootCertStore;
 use tracing::{debug, info, warn};
 
 use super::guard::tls;
+use super::json_errors::{body_too_large, MAX_BODY};
 use super::{ApiError, AppState};
 
 /// Marks a forwarded request, so that its receiver does not forward it on.
 pub const FORWARDED_HEADER: &str = "x-kmirror-forwarded-by";
-
-/// Bodies larger than this are not connector configs.
-const MAX_BODY: usize = 1 << 20;
 
 /// How long a peer may take to apply a change.
 const PEER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -97,9 +95,14 @@ pub async fn forward_changes(
     let (parts, body) = request.into_parts();
     let body = match to_bytes(body, MAX_BODY).await {
         Ok(body) => body,
-        Err(e) => {
-            return ApiError::bad_request(format!("cannot read the request body: {e}"))
-                .into_response()
+        // Over the limit, as the handlers' own limit answers; a client gone
+        // mid-body gets this answer too, but it reads none.
+        Err(_) => {
+            return ApiError {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                message: body_too_large(),
+            }
+            .into_response()
         }
     };
     let method = parts.method.clone();
