@@ -17,9 +17,17 @@ use kmirror_wire::mm2::Checkpoint;
 
 use crate::{config_file, EXIT_CONFIG, EXIT_FAILURE};
 
+mod missing;
+
 #[derive(Debug, Subcommand)]
 pub enum OffsetsCommand {
     /// Print the offsets group G would resume at on the other cluster.
+    ///
+    /// Exit codes: 0 offsets printed (and applied with --apply); 1 a
+    /// cluster problem, or a group with nothing to translate ever (unknown
+    /// on --from, left out by the groups settings, no replicated topic); 2
+    /// a configuration error; 3 nothing to translate yet (no checkpoint
+    /// written yet, or its offsets not replicated yet): try again later.
     Translate(TranslateArgs),
 }
 
@@ -91,17 +99,23 @@ async fn translate(args: TranslateArgs) -> u8 {
         }
     };
     if translated.is_empty() {
-        eprintln!(
-            "kmirror: no translatable offsets for group {} from {} to {}",
-            args.group, args.from, args.to
-        );
+        let why = missing::why_nothing(&flow, &source, &args.group, args.live).await;
+        eprintln!("kmirror: {why}");
+        if args.apply {
+            eprintln!("kmirror: nothing applied");
+        }
+        return why.exit_code();
     }
     for t in &translated {
         println!("{} {} {}", t.topic, t.partition, t.downstream_offset);
     }
-    if args.apply && !translated.is_empty() {
+    if args.apply {
         let refs: Vec<&Translated> = translated.iter().collect();
         match commit_if_idle(&target, &args.group, &refs).await {
+            Ok(0) => eprintln!(
+                "nothing to change: group {} on {} is already at or past every translated offset",
+                args.group, args.to
+            ),
             Ok(n) => eprintln!(
                 "committed {n} partition(s) of group {} on {}",
                 args.group, args.to
@@ -160,11 +174,9 @@ async fn checkpointed(
         .refresh_metadata(Some(std::slice::from_ref(&topic)))
         .await
         .map_err(|e| e.to_string())?;
+    // Not created yet: no checkpoint yet, which the caller explains.
     if !target.metadata().topics.contains_key(&topic) {
-        return Err(format!(
-            "{topic} does not exist on {}: no checkpoints yet",
-            flow.target
-        ));
+        return Ok(Vec::new());
     }
     let records = read_partition(target, &topic, 0, Duration::from_secs(60))
         .await
