@@ -19,8 +19,16 @@ use clap::{Parser, Subcommand};
 
 /// A Rust replacement for Kafka MirrorMaker 2 that reads the same
 /// mm2.properties.
+/// What `--help` says of exit codes; the README's "Exit codes" says the same.
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  done; for `run`, stopped by SIGTERM or SIGINT (also before replication started)
+  1  a cluster problem: unreachable, refusing kmirror, or failing a check
+  2  a configuration error: the file, a flag or a security setting
+  3  `offsets translate` only: nothing to translate yet, try again later";
+
 #[derive(Debug, Parser)]
-#[command(name = "kmirror", version, about)]
+#[command(name = "kmirror", version, about, after_help = EXIT_CODES)]
 struct Cli {
     /// Log format: `text` for people, `json` for log shippers.
     #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
@@ -32,9 +40,11 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Replicate as the MM2 properties file says, until SIGTERM or Ctrl-C.
+    #[command(after_help = EXIT_CODES)]
     Run(commands::run::RunArgs),
     /// Validate the file, reach every cluster and print what would be
     /// replicated where, without writing anything.
+    #[command(after_help = EXIT_CODES)]
     Check(commands::check::CheckArgs),
     /// Consumer group offsets across clusters.
     #[command(subcommand)]

@@ -225,4 +225,68 @@ fn a_latin1_file_is_read_as_iso_8859_1() {
     let (code, log) = command_with("check", &config, &["--strict"]);
     assert_ne!(code, 2, "{log}");
     assert!(!log.contains("UTF-8"), "{log}");
+
+/// `offsets translate` and `verify` report unusable security settings as
+/// `run` and `check` do: a configuration error, exit 2, naming the cluster.
+#[test]
+fn one_shot_commands_exit_2_on_unusable_security_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mm2.properties");
+    std::fs::write(
+        &path,
+        format!("{BASE}a->b.enabled = true\na.security.protocol = TLS\n"),
+    )
+    .unwrap();
+    let config = path.to_str().unwrap();
+    for args in [
+        &["verify", "--config", config][..],
+        &[
+            "offsets",
+            "translate",
+            "--config",
+            config,
+            "--group",
+            "g",
+            "--from",
+            "a",
+            "--to",
+            "b",
+        ],
+    ] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_kmirror"))
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("cluster a") && stderr.contains("security.protocol=TLS"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+/// Flags `run` cannot use are configuration errors (exit 2) that say what
+/// to write: a `--rest-listen` that is no address, and nothing to run at
+/// all (no file, no stored connector, no API to create one).
+#[test]
+fn run_flags_it_cannot_use_exit_2() {
+    for (args, says) in [
+        (&["run", "--rest-listen", "8083"][..], "write HOST:PORT"),
+        (
+            &["run", "--rest-listen", "127.0.0.1:99999"],
+            "--rest-listen",
+        ),
+        (&["run", "--no-rest"], "nothing to run"),
+    ] {
+        let mut kmirror = Kmirror::start(args);
+        let status = kmirror.wait(Duration::from_secs(30));
+        let log = kmirror.log();
+        assert_eq!(status.code(), Some(2), "{args:?}: {log}");
+        let error_line = log
+            .lines()
+            .find(|l| l.starts_with("kmirror: "))
+            .unwrap_or_else(|| panic!("{args:?}: no error line in {log}"));
+        assert!(error_line.contains(says), "{args:?}: {error_line}");
+    }
 }

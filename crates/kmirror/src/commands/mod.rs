@@ -2,6 +2,7 @@
 
 pub mod api_call;
 pub mod check;
+pub mod cluster;
 pub mod offsets;
 pub mod run;
 pub mod status;

@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use kmirror_client::KafkaClient;
-use kmirror_engine::config::mm2::{ClientRole, FlowConfig, Mm2Config};
+use kmirror_engine::config::mm2::{FlowConfig, Mm2Config};
 use kmirror_engine::offsets::checkpoint::{commit_if_idle, translate_group, Translated};
 use kmirror_engine::offsets::IndexRegistry;
 use kmirror_engine::records::{latest_by_key, read_partition};
-use kmirror_engine::runtime::clients;
 use kmirror_wire::mm2::Checkpoint;
 
+use super::cluster;
 use crate::{config_file, EXIT_CONFIG, EXIT_FAILURE};
 
 mod missing;
@@ -76,16 +76,18 @@ async fn translate(args: TranslateArgs) -> u8 {
             return EXIT_CONFIG;
         }
     };
-    let (source, target) = match (
-        connect(&config, &args.from).await,
-        connect(&config, &args.to).await,
-    ) {
-        (Ok(s), Ok(t)) => (s, t),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("kmirror: {e}");
-            return EXIT_FAILURE;
+    // One after the other: a first cluster that fails ends it at once.
+    let mut clients = Vec::new();
+    for alias in [&args.from, &args.to] {
+        match cluster::connect_admin(&config, alias, "kmirror-offsets").await {
+            Ok(client) => clients.push(client),
+            Err(e) => {
+                eprintln!("kmirror: {e}");
+                return cluster::exit_code(&e);
+            }
         }
-    };
+    }
+    let (source, target) = (clients[0].clone(), clients[1].clone());
     let result = if args.live {
         live_translation(&flow, &source, &target, &args.group).await
     } else {
@@ -146,20 +148,6 @@ fn flow_between(config: &Mm2Config, from: &str, to: &str) -> Result<FlowConfig, 
         .find(|f| f.source.as_str() == from && f.target.as_str() == to)
         .cloned()
         .ok_or_else(|| format!("no flow {from}->{to} in {}", config.source_name()))
-}
-
-async fn connect(config: &Mm2Config, alias: &str) -> Result<KafkaClient, String> {
-    let cluster = config.cluster(alias).expect("alias checked");
-    let bootstrap = cluster.bootstrap_servers.join(",");
-    let (client_config, _) = clients::client_config(
-        cluster,
-        ClientRole::Admin,
-        format!("kmirror-offsets-{alias}"),
-    )
-    .map_err(|e| format!("cluster {alias}: {e}"))?;
-    KafkaClient::connect(client_config)
-        .await
-        .map_err(|e| format!("cluster {alias} ({bootstrap}) is unreachable: {e}"))
 }
 
 /// The latest checkpoints of `group` in `<source>.checkpoints.internal` on

@@ -128,6 +128,20 @@ pub async fn run(args: RunArgs) -> u8 {
             return EXIT_CONFIG;
         }
     };
+    // No file and no stored connector: only the API can bring work.
+    if file.is_none() && registry.snapshot().0.is_empty() {
+        if args.no_rest {
+            logging::fatal(&format_args!(
+                "nothing to run: no properties file, no connector in {}, and --no-rest leaves no way to create one",
+                args.state_dir.display()
+            ));
+            return EXIT_CONFIG;
+        }
+        info!(
+            state_dir = %args.state_dir.display(),
+            "no connector to run yet: give a properties file, or create one through the REST API (POST /connectors)"
+        );
+    }
 
     let metrics = Arc::new(Metrics::new(args.metrics_per_partition));
     // The REST listener first: the worker's identity names its address.
@@ -138,7 +152,11 @@ pub async fn run(args: RunArgs) -> u8 {
             Ok(bound) => Some(bound),
             Err(e) => {
                 logging::fatal(&e);
-                return EXIT_FAILURE;
+                return if e.is_config_error() {
+                    EXIT_CONFIG
+                } else {
+                    EXIT_FAILURE
+                };
             }
         }
     };

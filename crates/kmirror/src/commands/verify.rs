@@ -21,14 +21,14 @@ use clap::Args;
 use kmirror_client::admin::{CreateTopicOutcome, NewTopic, OffsetSpec};
 use kmirror_client::fetch::{fetch, FetchParams, Isolation, PartitionFetch};
 use kmirror_client::{KafkaClient, Purpose};
-use kmirror_engine::config::mm2::{ClientRole, FlowConfig, Mm2Config};
+use kmirror_engine::config::mm2::FlowConfig;
 use kmirror_engine::policy::CANARY_TOPIC;
 use kmirror_engine::records::{decode_batches, offset_of};
-use kmirror_engine::runtime::clients;
 use kmirror_engine::runtime::topics::effective_replication_factor;
 use kmirror_engine::runtime::writer::{now_ms, RecordWriter};
 use rand::Rng as _;
 
+use super::cluster;
 use crate::{config_file, EXIT_CONFIG, EXIT_FAILURE};
 
 #[derive(Debug, Args)]
@@ -69,13 +69,15 @@ pub async fn verify(args: VerifyArgs) -> u8 {
             if clients.contains_key(alias.as_str()) {
                 continue;
             }
-            match connect(&config, alias.as_str()).await {
+            // verify writes canaries on sources and reads them on targets;
+            // the cluster-level (admin) security settings serve both.
+            match cluster::connect_admin(&config, alias.as_str(), "kmirror-verify").await {
                 Ok(client) => {
                     clients.insert(alias.to_string(), client);
                 }
                 Err(e) => {
                     eprintln!("kmirror: {e}");
-                    return EXIT_FAILURE;
+                    return cluster::exit_code(&e);
                 }
             }
         }
@@ -109,24 +111,6 @@ pub async fn verify(args: VerifyArgs) -> u8 {
         eprintln!("kmirror: verify failed for flow {}", failed.join(", "));
         EXIT_FAILURE
     }
-}
-
-async fn connect(config: &Mm2Config, alias: &str) -> Result<KafkaClient, String> {
-    let cluster = config
-        .cluster(alias)
-        .ok_or_else(|| format!("unknown cluster {alias}"))?;
-    let bootstrap = cluster.bootstrap_servers.join(",");
-    // verify writes canaries on sources and reads them on targets; the
-    // cluster-level (admin) security settings serve both.
-    let (client_config, _) = clients::client_config(
-        cluster,
-        ClientRole::Admin,
-        format!("kmirror-verify-{alias}"),
-    )
-    .map_err(|e| format!("cluster {alias}: {e}"))?;
-    KafkaClient::connect(client_config)
-        .await
-        .map_err(|e| format!("cluster {alias} ({bootstrap}) is unreachable: {e}"))
 }
 
 async fn check_flow(

@@ -213,14 +213,48 @@ pub fn router(state: Arc<AppState>, access: Option<Arc<AccessPolicy>>) -> Router
     router.layer(axum::middleware::from_fn(json_errors::connect_error_shape))
 }
 
+/// Why the REST API cannot listen.
+#[derive(Debug, thiserror::Error)]
+pub enum BindError {
+    #[error("--rest-listen {address:?} is not an address to listen on: {source}; write HOST:PORT, e.g. 127.0.0.1:8083")]
+    Malformed {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {address} for the REST API: {source}")]
+    Unavailable {
+        address: String,
+        source: std::io::Error,
+    },
+}
+
+impl BindError {
+    /// A malformed address is a configuration error (exit 2); one in use
+    /// or not on this host is not.
+    pub fn is_config_error(&self) -> bool {
+        matches!(self, BindError::Malformed { .. })
+    }
+}
+
 /// Binds the listener (an error if the address is taken).
-pub async fn bind(address: &str) -> Result<(TcpListener, SocketAddr), String> {
-    let listener = TcpListener::bind(address)
-        .await
-        .map_err(|e| format!("cannot listen on {address} for the REST API: {e}"))?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| format!("cannot listen on {address} for the REST API: {e}"))?;
+pub async fn bind(address: &str) -> Result<(TcpListener, SocketAddr), BindError> {
+    let failed = |source: std::io::Error| {
+        // The standard library says InvalidInput for text that is no
+        // socket address (no port, a port out of range).
+        if source.kind() == std::io::ErrorKind::InvalidInput {
+            BindError::Malformed {
+                address: address.to_string(),
+                source,
+            }
+        } else {
+            BindError::Unavailable {
+                address: address.to_string(),
+                source,
+            }
+        }
+    };
+    let listener = TcpListener::bind(address).await.map_err(failed)?;
+    let local = listener.local_addr().map_err(failed)?;
     Ok((listener, local))
 }
 
