@@ -116,6 +116,19 @@ pub fn request_failed(base: &str, url: &str, error: &reqwest::Error) -> ApiCallE
                 .to_string()
         })
     });
+    // Something answers, but its certificate is not one to trust.
+    let untrusted = causes(error).find_map(|cause| match cause.downcast_ref::<rustls::Error>() {
+        Some(e @ rustls::Error::InvalidCertificate(_)) => Some(e.to_string()),
+        _ => None,
+    });
+    if let Some(why) = untrusted {
+        return ApiCallError::Request {
+            url: url.to_string(),
+            reason: format!(
+                "{why}: its certificate is not trusted; give --rest-ca-file with the CA that signed it"
+            ),
+        };
+    }
     match reason {
         Some(reason) => ApiCallError::NoAnswer {
             base: base.to_string(),
