@@ -225,6 +225,7 @@ fn a_latin1_file_is_read_as_iso_8859_1() {
     let (code, log) = command_with("check", &config, &["--strict"]);
     assert_ne!(code, 2, "{log}");
     assert!(!log.contains("UTF-8"), "{log}");
+}
 
 /// `offsets translate` and `verify` report unusable security settings as
 /// `run` and `check` do: a configuration error, exit 2, naming the cluster.

@@ -690,7 +690,7 @@ fn secrets_never_leak() {
         assert!(
             checked
                 .stdout
-                .contains(&format!("kafka-c.{topic} -> kafka-b.kafka-c.{topic}")),
+                .contains(&format!("kafka-c: {topic} -> kafka-b: kafka-c.{topic}")),
             "{}",
             checked.output()
         );
