@@ -267,6 +267,22 @@ fn one_shot_commands_exit_2_on_unusable_security_settings() {
     }
 }
 
+/// A `--rest-listen` address in use is exit 1 saying what to do.
+#[test]
+fn a_rest_address_in_use_is_said_with_the_fix() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let mut kmirror = Kmirror::start(&["run", "--rest-listen", &address]);
+    let status = kmirror.wait(Duration::from_secs(30));
+    let log = kmirror.log();
+    assert_eq!(status.code(), Some(1), "{log}");
+    let line = error_line(&log);
+    assert!(
+        line.contains(&address) && line.contains("in use") && line.contains("--rest-listen"),
+        "{line}"
+    );
+}
+
 /// Flags `run` cannot use are configuration errors (exit 2) that say what
 /// to write: a `--rest-listen` that is no address, and nothing to run at
 /// all (no file, no stored connector, no API to create one).

@@ -221,6 +221,8 @@ pub enum BindError {
         address: String,
         source: std::io::Error,
     },
+    #[error("cannot listen on {address} for the REST API: it is in use (another kmirror, or a Kafka Connect worker, whose default port is also 8083?); give another --rest-listen, or --no-rest")]
+    InUse { address: String },
     #[error("cannot listen on {address} for the REST API: {source}")]
     Unavailable {
         address: String,
@@ -245,6 +247,10 @@ pub async fn bind(address: &str) -> Result<(TcpListener, SocketAddr), BindError>
             BindError::Malformed {
                 address: address.to_string(),
                 source,
+            }
+        } else if source.kind() == std::io::ErrorKind::AddrInUse {
+            BindError::InUse {
+                address: address.to_string(),
             }
         } else {
             BindError::Unavailable {
