@@ -1,4 +1,5 @@
-//! Calls to a running kmirror's REST API from the commands (`status`): the
+//! Calls to a running kmirror's REST API, from the commands (`status`) and
+//! from one worker to another (`rest::peers`): the
 //! `--url` checked before any request, and failures said as what they mean
 //! for the operator ("no kmirror answers at ...") instead of reqwest's
 //! "error sending request for url" or "builder error".
@@ -72,13 +73,18 @@ pub fn base_url(url: &str) -> Result<String, ApiCallError> {
     Ok(url.trim_end_matches('/').to_string())
 }
 
-/// The failure of a request to `url` (under `base`), said for the operator.
-pub fn request_failed(base: &str, url: &str, error: &reqwest::Error) -> ApiCallError {
+/// The failure of a request to `url` (under `base`) by a client whose
+/// overall timeout is `timeout`, said for the operator.
+pub fn request_failed(
+    base: &str,
+    url: &str,
+    timeout: Duration,
+    error: &reqwest::Error,
+) -> ApiCallError {
     if error.is_timeout() {
-        // The client's overall timeout is the only one set.
         return ApiCallError::Timeout {
             url: url.to_string(),
-            timeout: crate::commands::status::REQUEST_TIMEOUT,
+            timeout,
         };
     }
     if error.is_builder() {

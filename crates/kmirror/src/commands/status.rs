@@ -21,7 +21,7 @@ use crate::rest::status::{FlowView, InstanceView};
 use crate::{EXIT_CONFIG, EXIT_FAILURE};
 
 /// How long one request to the API may take.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -141,7 +141,7 @@ async fn get_json<T: serde::de::DeserializeOwned>(
         .get(&url)
         .send()
         .await
-        .map_err(|e| api_call::request_failed(base, &url, &e))?;
+        .map_err(|e| api_call::request_failed(base, &url, REQUEST_TIMEOUT, &e))?;
     if !response.status().is_success() {
         return Err(api_call::status_failed(&url, response.status()));
     }

@@ -24,6 +24,7 @@ use tracing::{debug, info, warn};
 use super::guard::tls;
 use super::json_errors::{body_too_large, MAX_BODY};
 use super::{ApiError, AppState};
+use crate::commands::api_call::request_failed;
 
 /// Marks a forwarded request, so that its receiver does not forward it on.
 pub const FORWARDED_HEADER: &str = "x-kmirror-forwarded-by";
@@ -147,7 +148,8 @@ pub async fn forward_changes(
                 warn!(peer = %url, %method, path, status = answer.status().as_u16(), "another worker refused the change")
             }
             Err(e) => {
-                warn!(peer = %url, %method, path, error = %e, "cannot reach another worker to apply the change there")
+                let error = request_failed(&url, &format!("{url}{path}"), PEER_TIMEOUT, &e);
+                warn!(peer = %url, %method, path, error = %error, "cannot reach another worker to apply the change there")
             }
         }
     }
