@@ -13,7 +13,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use kmirror_testbed::shared_cluster;
-use support::{two_region_config, wait_until, Kmirror};
+use support::{two_region_config, unique_group_prefix, wait_until, Kmirror};
 
 /// The bound of the tests, looser than the 1 s goal.
 const EXIT_LIMIT: Duration = Duration::from_secs(5);
@@ -35,7 +35,7 @@ fn stop(mut kmirror: Kmirror, signal: &str, delay: Duration) -> String {
     let status = kmirror.wait(EXIT_LIMIT);
     let took = sent.elapsed();
     let log = kmirror.log();
-    eprintln!("SIG{signal} after {delay:?}: exit {status} in {took:.2?}");
+    eprintln!("SIG{signal} after {delay:?}: {status} in {took:.2?}");
     assert_eq!(
         status.code(),
         Some(0),
@@ -96,4 +96,38 @@ fn a_signal_stops_the_start_on_live_clusters() {
             "SIG{signal} after {delay:?}:\n{log}"
         );
     }
+}
+
+/// A worker joining a group whose other member is frozen (SIGSTOP) waits
+/// in JoinGroup until the coordinator gives up on that member (its 6 s
+/// session): a signal meanwhile stops it at once.
+#[test]
+fn a_signal_stops_a_worker_waiting_to_join_its_group() {
+    let a = shared_cluster("kafka-a");
+    let b = shared_cluster("kafka-b");
+    let (_dir, config) = two_region_config(
+        a,
+        b,
+        "session.timeout.ms = 6000\nheartbeat.interval.ms = 2000\nrebalance.timeout.ms = 30000",
+    );
+    let config = config.to_str().unwrap();
+    let prefix = unique_group_prefix();
+    let env = [("KMIRROR_GROUP_PREFIX", prefix.as_str())];
+    let first = Kmirror::start_with_env(&["run", config, "--worker-id", "w1"], &env);
+    wait_until("w1's assignment", Duration::from_secs(60), || {
+        first.log().matches("assignment received").count() >= 2
+    });
+    first.send_signal("STOP");
+
+    let second = Kmirror::start_with_env(&["run", config, "--worker-id", "w2"], &env);
+    wait_for_rest(&second);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !second.log().contains("assignment received"),
+        "w2 joined before the signal: nothing waited\n{}",
+        second.log()
+    );
+    let log = stop(second, "INT", Duration::ZERO);
+    assert!(!log.contains("shutdown took too long"), "{log}");
+    first.send_signal("CONT");
 }
