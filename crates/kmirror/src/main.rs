@@ -17,8 +17,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// A Rust replacement for Kafka MirrorMaker 2 that reads the same
-/// mm2.properties.
 /// What `--help` says of exit codes; the README's "Exit codes" says the same.
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -27,6 +25,8 @@ Exit codes:
   2  a configuration error: the file, a flag or a security setting
   3  `offsets translate` only: nothing to translate yet, try again later";
 
+/// A Rust replacement for Kafka MirrorMaker 2 that reads the same
+/// mm2.properties.
 #[derive(Debug, Parser)]
 #[command(name = "kmirror", version, about, after_help = EXIT_CODES)]
 struct Cli {

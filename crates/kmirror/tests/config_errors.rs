@@ -307,3 +307,29 @@ fn run_flags_it_cannot_use_exit_2() {
         assert!(error_line.contains(says), "{args:?}: {error_line}");
     }
 }
+
+/// `--help` documents the exit codes these tests assert.
+#[test]
+fn help_lists_the_exit_codes() {
+    for args in [&["--help"][..], &["run", "--help"], &["check", "--help"]] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_kmirror"))
+            .args(args)
+            .output()
+            .unwrap();
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{args:?}: {help}");
+        for line in [
+            "Exit codes:",
+            "1  a cluster problem",
+            "2  a configuration error",
+        ] {
+            assert!(help.contains(line), "{args:?} lacks {line:?}:\n{help}");
+        }
+    }
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_kmirror"))
+        .args(["offsets", "translate", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(help.contains("3 nothing to translate yet"), "{help}");
+}
