@@ -182,3 +182,35 @@ fn status_says_no_kmirror_answers_and_what_is_wrong_with_a_url() {
     let exit = kmirror.terminate(Duration::from_secs(10));
     assert!(exit.success(), "{exit}");
 }
+
+/// `http://` against a kmirror that serves HTTPS, and `https://` whose
+/// certificate is not trusted: each says what to change.
+#[test]
+fn status_names_the_scheme_or_the_ca_to_use_against_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let mut kmirror = Kmirror::start(&[
+        "run",
+        "--rest-tls-cert",
+        cert.to_str().unwrap(),
+        "--rest-tls-key",
+        key.to_str().unwrap(),
+    ]);
+    let address = rest_address(&kmirror);
+
+    let (code, stderr) = status_command(&format!("http://{address}"));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("use https://"), "{stderr}");
+    let (code, stderr) = status_command(&format!("https://{address}"));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("certificate") && stderr.contains("--rest-ca-file"),
+        "{stderr}"
+    );
+    let exit = kmirror.terminate(Duration::from_secs(10));
+    assert!(exit.success(), "{exit}");
+}

@@ -93,8 +93,17 @@ pub fn request_failed(
             reason: with_causes(error),
         };
     }
-    let io_kind =
-        causes(error).find_map(|cause| cause.downcast_ref::<io::Error>().map(io::Error::kind));
+    // Wrapping io::Errors say Other: look for the kind that says something.
+    let io_kind = causes(error)
+        .filter_map(|cause| cause.downcast_ref::<io::Error>().map(io::Error::kind))
+        .find(|kind| {
+            matches!(
+                kind,
+                io::ErrorKind::ConnectionRefused
+                    | io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::UnexpectedEof
+            )
+        });
     let reason = match io_kind {
         Some(io::ErrorKind::ConnectionRefused) => {
             Some("nothing listens there (connection refused); is `kmirror run` running, and is this its --rest-listen address?".to_string())
@@ -131,7 +140,7 @@ pub fn request_failed(
         return ApiCallError::Request {
             url: url.to_string(),
             reason: format!(
-                "{why}: its certificate is not trusted; give --rest-ca-file with the CA that signed it"
+                "its certificate is refused ({why}); if it is kmirror's, give --rest-ca-file with the CA that signed it"
             ),
         };
     }
@@ -145,12 +154,20 @@ pub fn request_failed(
             reason: innermost(error),
         },
         // reqwest's own line repeats the URL: its causes say what failed.
-        None => ApiCallError::Request {
-            url: url.to_string(),
-            reason: error
+        None => {
+            let mut reason = error
                 .source()
-                .map_or_else(|| error.to_string(), with_causes),
-        },
+                .map_or_else(|| error.to_string(), with_causes);
+            // An HTTPS server answers a plain request with TLS bytes (an
+            // "invalid HTTP version") or closes the connection.
+            if base.starts_with("http://") {
+                reason.push_str("; if kmirror serves HTTPS (--rest-tls-cert), use https://");
+            }
+            ApiCallError::Request {
+                url: url.to_string(),
+                reason,
+            }
+        }
     }
 }
 
