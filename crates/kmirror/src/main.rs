@@ -21,7 +21,8 @@ use clap::{Parser, Subcommand};
 const EXIT_CODES: &str = "\
 Exit codes:
   0  done; for `run`, stopped by SIGTERM or SIGINT (also before replication started)
-  1  a cluster problem: unreachable, refusing kmirror, or failing a check
+  1  a cluster problem: unreachable, refusing kmirror, or failing a check;
+     or another failure at run time (REST address in use, state directory locked)
   2  a configuration error: the file, a flag or a security setting
   3  `offsets translate` only: nothing to translate yet, try again later";
 
