@@ -29,6 +29,44 @@ pub struct ClientConfig {
     pub retry_backoff_max: Duration,
     /// How long one call keeps retrying retriable errors before giving up.
     pub retry_deadline: Duration,
+    /// First pause before connecting again to a broker that could not be
+    /// reached; doubles per failure up to `reconnect_backoff_max`, with
+    /// jitter (`reconnect.backoff.ms`, `reconnect.backoff.max.ms`).
+    pub reconnect_backoff: Duration,
+    pub reconnect_backoff_max: Duration,
+    /// The connect timeout (`connection.connect_timeout`) doubles per
+    /// consecutive failure to reach a broker, up to this
+    /// (`socket.connection.setup.timeout.max.ms`).
+    pub connect_timeout_max: Duration,
+    /// Metadata of the topics in use is refreshed at least this often
+    /// (`metadata.max.age.ms`), so new brokers and moved leaders are seen
+    /// even when no request fails.
+    pub metadata_max_age: Duration,
+    /// How this client's batches are produced.
+    pub produce: ProduceSettings,
+}
+
+/// Produce settings of a client (`acks`, `delivery.timeout.ms`,
+/// `max.in.flight.requests.per.connection`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProduceSettings {
+    /// -1 (all in-sync replicas, the default) or 1 (the leader only).
+    pub acks: i16,
+    /// How long a batch may keep failing before its partition gives up.
+    pub delivery_timeout: Duration,
+    /// Batches in flight per partition, and requests per broker connection;
+    /// at most 5, the limit of idempotent producers.
+    pub max_in_flight: usize,
+}
+
+impl Default for ProduceSettings {
+    fn default() -> Self {
+        ProduceSettings {
+            acks: -1,
+            delivery_timeout: Duration::from_secs(120),
+            max_in_flight: crate::produce::MAX_IN_FLIGHT_PER_PARTITION,
+        }
+    }
 }
 
 impl ClientConfig {
@@ -44,6 +82,12 @@ impl ClientConfig {
             retry_backoff: Duration::from_millis(100),
             retry_backoff_max: Duration::from_secs(1),
             retry_deadline: Duration::from_secs(10),
+            // The Java clients' defaults.
+            reconnect_backoff: Duration::from_millis(50),
+            reconnect_backoff_max: Duration::from_secs(1),
+            connect_timeout_max: Duration::from_secs(30),
+            metadata_max_age: Duration::from_secs(300),
+            produce: ProduceSettings::default(),
         }
     }
 }
@@ -106,6 +150,15 @@ struct Inner {
     any: StdMutex<Option<Arc<BrokerConnection>>>,
     /// Produce request coalescing per broker (see `produce_batcher`).
     batchers: StdMutex<HashMap<BatcherKey, BatcherHandle>>,
+    /// Brokers that could not be reached lately, by address.
+    unreachable: StdMutex<HashMap<String, ConnectFailures>>,
+}
+
+/// Consecutive failures to reach one broker and when to try it again.
+#[derive(Debug, Clone, Copy)]
+struct ConnectFailures {
+    count: u32,
+    retry_at: tokio::time::Instant,
 }
 
 /// A [`KafkaClient`] that does not keep it alive.
@@ -135,11 +188,62 @@ impl KafkaClient {
                 connections: tokio::sync::Mutex::new(HashMap::new()),
                 any: StdMutex::new(None),
                 batchers: StdMutex::new(HashMap::new()),
+                unreachable: StdMutex::new(HashMap::new()),
             }),
         };
         client.check_listener().await?;
         client.refresh_metadata(Some(&[])).await?;
+        tokio::spawn(refresh_metadata_periodically(client.downgrade()));
         Ok(client)
+    }
+
+    /// Connects to `addr`, after the reconnect backoff when it failed
+    /// lately, with a connect timeout that grows with its failures.
+    async fn connect_to(&self, addr: &str) -> Result<Arc<BrokerConnection>> {
+        let config = &self.inner.config;
+        let failures = self.inner.unreachable.lock().unwrap().get(addr).copied();
+        let mut connection = config.connection.clone();
+        if let Some(failures) = failures {
+            tokio::time::sleep_until(failures.retry_at).await;
+            connection.connect_timeout = connection
+                .connect_timeout
+                .saturating_mul(1 << failures.count.min(16))
+                .min(config.connect_timeout_max.max(connection.connect_timeout));
+        }
+        let result = BrokerConnection::connect(addr, &connection).await;
+        let mut unreachable = self.inner.unreachable.lock().unwrap();
+        match &result {
+            Ok(_) => {
+                unreachable.remove(addr);
+            }
+            Err(_) => {
+                let count = failures.map_or(1, |f| f.count.saturating_add(1));
+                let backoff = config
+                    .reconnect_backoff
+                    .saturating_mul(1 << (count - 1).min(16))
+                    .min(config.reconnect_backoff_max);
+                unreachable.insert(
+                    addr.to_string(),
+                    ConnectFailures {
+                        count,
+                        retry_at: tokio::time::Instant::now() + jitter(backoff),
+                    },
+                );
+            }
+        }
+        result
+    }
+
+    /// Whether `conn` may be used again: open and not idle for longer than
+    /// `connections.max.idle.ms`.
+    fn reusable(&self, conn: &BrokerConnection) -> bool {
+        !conn.is_closed()
+            && self
+                .inner
+                .config
+                .connection
+                .max_idle
+                .is_none_or(|max_idle| !conn.idle_longer_than(max_idle))
     }
 
     /// A listener that requires SASL answers ApiVersions but closes the
@@ -196,17 +300,24 @@ impl KafkaClient {
     /// A control connection to some live broker of the cluster.
     pub async fn any_connection(&self) -> Result<Arc<BrokerConnection>> {
         if let Some(conn) = self.inner.any.lock().unwrap().clone() {
-            if !conn.is_closed() {
+            if self.reusable(&conn) {
                 return Ok(conn);
             }
         }
         let known: Vec<String> = self.metadata().brokers.values().cloned().collect();
-        let candidates = known
+        let mut candidates: Vec<String> = known
             .into_iter()
-            .chain(self.inner.config.bootstrap.iter().cloned());
+            .chain(self.inner.config.bootstrap.iter().cloned())
+            .collect();
+        // Brokers not in their reconnect backoff first, as the Java client
+        // picks a node to ask.
+        {
+            let unreachable = self.inner.unreachable.lock().unwrap();
+            candidates.sort_by_key(|addr| unreachable.get(addr).map(|f| f.retry_at));
+        }
         let mut last = None;
         for addr in candidates {
-            match BrokerConnection::connect(&addr, &self.inner.config.connection).await {
+            match self.connect_to(&addr).await {
                 Ok(conn) => {
                     *self.inner.any.lock().unwrap() = Some(conn.clone());
                     return Ok(conn);
@@ -237,7 +348,7 @@ impl KafkaClient {
     pub async fn connection(&self, id: i32, purpose: Purpose) -> Result<Arc<BrokerConnection>> {
         let mut pool = self.inner.connections.lock().await;
         if let Some(conn) = pool.get(&(id, purpose)) {
-            if !conn.is_closed() {
+            if self.reusable(conn) {
                 return Ok(conn.clone());
             }
         }
@@ -250,7 +361,7 @@ impl KafkaClient {
                 addr
             }
         };
-        let conn = BrokerConnection::connect(&addr, &self.inner.config.connection).await?;
+        let conn = self.connect_to(&addr).await?;
         pool.insert((id, purpose), conn.clone());
         Ok(conn)
     }
@@ -260,7 +371,7 @@ impl KafkaClient {
     /// the whole group), so that nobody else queues behind them.
     pub async fn unpooled_connection(&self, id: i32) -> Result<Arc<BrokerConnection>> {
         let addr = self.broker_address(id).await?;
-        BrokerConnection::connect(&addr, &self.inner.config.connection).await
+        self.connect_to(&addr).await
     }
 
     /// The `host:port` of broker `id`, from the cached metadata or, when it
@@ -382,6 +493,24 @@ impl KafkaClient {
             if error.needs_metadata_refresh() && what != "metadata" {
                 let _ = Box::pin(self.refresh_metadata(Some(&[]))).await;
             }
+        }
+    }
+}
+
+/// Refreshes the metadata of the topics in use every `metadata.max.age.ms`
+/// until the client is dropped.
+async fn refresh_metadata_periodically(client: WeakClient) {
+    let Some(max_age) = client.upgrade().map(|c| c.config().metadata_max_age) else {
+        return;
+    };
+    loop {
+        tokio::time::sleep(max_age).await;
+        let Some(client) = client.upgrade() else {
+            return;
+        };
+        let topics: Vec<String> = client.metadata().topics.keys().cloned().collect();
+        if let Err(e) = client.refresh_metadata(Some(&topics)).await {
+            debug!(error = %e, "periodic metadata refresh failed");
         }
     }
 }

@@ -37,6 +37,8 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
+use super::client_keys;
+use super::client_settings::{self, FlowClientSettings};
 use super::connect;
 use super::error::{ConfigError, ConfigErrorKind, ConfigWarning, Location};
 use super::is_secret_key;
@@ -397,8 +399,11 @@ pub struct FlowConfig {
     /// coarser MM2-style translation).
     pub offset_lag_max: i64,
     /// `source->target.consumer.*`, `.producer.*`, `.admin.*` (MM2 applies
-    /// them to the connector's own clients); kept, not honoured.
+    /// them to the connector's own clients), as written.
     pub client_overrides: ClientOverrides,
+    /// The honoured client settings of the flow's two sides, typed (see
+    /// [`super::client_settings`]).
+    pub client_settings: FlowClientSettings,
 }
 
 /// MM2 defaults, in one place (`Mirror*Config.*_DEFAULT`).
@@ -466,6 +471,7 @@ impl FlowConfig {
             emit_offset_syncs_enabled: true,
             offset_lag_max: defaults::OFFSET_LAG_MAX,
             client_overrides: ClientOverrides::default(),
+            client_settings: FlowClientSettings::default(),
         }
     }
 
@@ -701,6 +707,19 @@ impl Mm2Config {
     /// `sync.topic.acls.enabled`). The caller logs them once at start.
     pub fn unsupported_keys(&self) -> Vec<String> {
         self.unsupported.clone()
+    }
+
+    /// Client settings the file sets that cannot apply to batch
+    /// pass-through, as written, with the reason (see `client_keys`). The
+    /// caller lists them once at start.
+    pub fn not_applicable_client_keys(&self) -> Vec<(String, &'static str)> {
+        let scopes: Vec<String> = self
+            .clusters
+            .keys()
+            .map(ClusterAlias::to_string)
+            .chain(self.pairs.iter().map(FlowConfig::name))
+            .collect();
+        client_keys::not_applicable_in(&self.properties, &scopes)
     }
 
     /// Keys neither MM2 nor kmirror knows, keys MM2 ignores where they are
@@ -954,7 +973,9 @@ impl<'a> Builder<'a> {
     ) {
         let from_provider = self.is_from_provider(key);
         if !keys::is_exact_known_key(setting) && overrides.absorb(setting, value, from_provider) {
-            self.not_honoured(key);
+            if !client_keys::is_reported_apart(setting) {
+                self.not_honoured(key);
+            }
             return;
         }
         match keys::flow_key_support(setting) {
@@ -990,8 +1011,10 @@ impl<'a> Builder<'a> {
             .absorb(setting, value, from_provider)
         {
             // Security keys of the consumer (source side) and producer
-            // (target side) are honoured; other client settings are not.
-            if !keys::is_role_security_override(setting) {
+            // (target side) are honoured, as are the client settings of
+            // `client_keys`; not applicable ones are reported apart.
+            if !keys::is_role_security_override(setting) && !client_keys::is_reported_apart(setting)
+            {
                 self.not_honoured(key);
             }
         } else if keys::flow_key_support(setting).is_some() {
@@ -1017,7 +1040,8 @@ impl<'a> Builder<'a> {
         if !keys::is_exact_known_key(key)
             && overrides.absorb(key, value, self.is_from_provider(key))
         {
-            if !keys::is_role_security_override(key) {
+            // `consumer.override.*`: listed as not applicable, with why.
+            if !keys::is_role_security_override(key) && !key.starts_with("consumer.override.") {
                 self.not_honoured(key);
             }
             return;
@@ -1080,6 +1104,23 @@ impl<'a> Builder<'a> {
                         let pair = (source.as_str().to_owned(), target.as_str().to_owned());
                         if let Some(overrides) = flow_client_overrides.remove(&pair) {
                             flow.client_overrides = overrides;
+                        }
+                        match client_settings::resolve_flow(
+                            self.raw,
+                            self.source_name,
+                            source.as_str(),
+                            target.as_str(),
+                        ) {
+                            Ok((settings, warnings)) => {
+                                flow.client_settings = settings;
+                                for warning in warnings {
+                                    if !self.warnings.contains(&warning) {
+                                        self.warnings.push(warning);
+                                    }
+                                }
+                            }
+                            Err(error) if !self.errors.contains(&error) => self.errors.push(error),
+                            Err(_) => {}
                         }
                         pairs.push(flow);
                     }
