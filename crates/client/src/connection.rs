@@ -310,6 +310,11 @@ impl BrokerConnection {
         &self.addr
     }
 
+    /// How long a request waits for its answer unless the caller says.
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
+
     /// What the broker advertised in ApiVersions.
     pub fn versions(&self) -> &BrokerVersions {
         &self.versions

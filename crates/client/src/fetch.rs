@@ -115,8 +115,8 @@ pub async fn fetch_owned(
         <FetchRequest as kafka_protocol::protocol::Message>::VERSIONS,
     )?;
     // The broker may hold the request for max_wait; the socket timeout must
-    // outlast it.
-    let timeout = params.max_wait + Duration::from_secs(30);
+    // outlast it by the request timeout (`request.timeout.ms`).
+    let timeout = params.max_wait + conn.request_timeout();
     let response: FetchResponse = conn.request_owned(&request, version, timeout, own).await?;
     if let Some(error) = ResponseError::try_from_code(response.error_code) {
         return Err(ClientError::Broker {

@@ -393,7 +393,8 @@ impl SourceFetcher {
         let lifetime = self.client.config().metadata_max_age;
         slot.preferred = Some((replica, tokio::time::Instant::now() + lifetime));
         if slot.logged_replica != Some(replica) {
-            info!(%tp, replica, leader = broker, rack = self.params.rack.as_deref().unwrap_or(""), "fetching from the replica the leader chose for client.rack");
+            let rack = self.params.rack.as_deref().unwrap_or("");
+            info!(%tp, replica, leader = broker, %rack, "fetching from the replica the leader chose for client.rack");
             slot.logged_replica = Some(replica);
         }
     }
