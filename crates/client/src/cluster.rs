@@ -205,10 +205,7 @@ impl KafkaClient {
         let mut connection = config.connection.clone();
         if let Some(failures) = failures {
             tokio::time::sleep_until(failures.retry_at).await;
-            connection.connect_timeout = connection
-                .connect_timeout
-                .saturating_mul(1 << failures.count.min(16))
-                .min(config.connect_timeout_max.max(connection.connect_timeout));
+            connection.connect_timeout = connect_timeout_after(config, failures.count);
         }
         let result = BrokerConnection::connect(addr, &connection).await;
         let mut unreachable = self.inner.unreachable.lock().unwrap();
@@ -218,10 +215,7 @@ impl KafkaClient {
             }
             Err(_) => {
                 let count = failures.map_or(1, |f| f.count.saturating_add(1));
-                let backoff = config
-                    .reconnect_backoff
-                    .saturating_mul(1 << (count - 1).min(16))
-                    .min(config.reconnect_backoff_max);
+                let backoff = reconnect_backoff_after(config, count);
                 unreachable.insert(
                     addr.to_string(),
                     ConnectFailures {
@@ -497,6 +491,26 @@ impl KafkaClient {
     }
 }
 
+/// The pause before connecting again to a broker after `failures` failed
+/// attempts in a row (before jitter): `reconnect.backoff.ms` doubled per
+/// failure, at most `reconnect.backoff.max.ms`.
+fn reconnect_backoff_after(config: &ClientConfig, failures: u32) -> Duration {
+    config
+        .reconnect_backoff
+        .saturating_mul(1 << failures.saturating_sub(1).min(16))
+        .min(config.reconnect_backoff_max)
+}
+
+/// The connect timeout after `failures` failed attempts in a row:
+/// `socket.connection.setup.timeout.ms` doubled per failure, at most
+/// `socket.connection.setup.timeout.max.ms` (never below the first).
+fn connect_timeout_after(config: &ClientConfig, failures: u32) -> Duration {
+    let first = config.connection.connect_timeout;
+    first
+        .saturating_mul(1 << failures.min(16))
+        .min(config.connect_timeout_max.max(first))
+}
+
 /// Refreshes the metadata of the topics in use every `metadata.max.age.ms`
 /// until the client is dropped.
 async fn refresh_metadata_periodically(client: WeakClient) {
@@ -504,7 +518,8 @@ async fn refresh_metadata_periodically(client: WeakClient) {
         return;
     };
     loop {
-        tokio::time::sleep(max_age).await;
+        // A tiny age must not turn this into a busy loop.
+        tokio::time::sleep(max_age.max(Duration::from_millis(100))).await;
         let Some(client) = client.upgrade() else {
             return;
         };
@@ -583,5 +598,35 @@ fn metadata_from_response(response: &MetadataResponse) -> Metadata {
         controller_id: response.controller_id.0,
         brokers,
         topics,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconnect_backoff_doubles_up_to_its_max() {
+        let mut config = ClientConfig::new("127.0.0.1:1");
+        config.reconnect_backoff = Duration::from_millis(50);
+        config.reconnect_backoff_max = Duration::from_millis(300);
+        let pauses: Vec<u128> = (1..=5)
+            .map(|failures| reconnect_backoff_after(&config, failures).as_millis())
+            .collect();
+        assert_eq!(pauses, vec![50, 100, 200, 300, 300]);
+    }
+
+    #[test]
+    fn connect_timeout_grows_up_to_its_max() {
+        let mut config = ClientConfig::new("127.0.0.1:1");
+        config.connection.connect_timeout = Duration::from_secs(2);
+        config.connect_timeout_max = Duration::from_secs(10);
+        let timeouts: Vec<u64> = (0..=4)
+            .map(|failures| connect_timeout_after(&config, failures).as_secs())
+            .collect();
+        assert_eq!(timeouts, vec![2, 4, 8, 10, 10]);
+        // A max below the first timeout does not shorten it.
+        config.connect_timeout_max = Duration::from_secs(1);
+        assert_eq!(connect_timeout_after(&config, 3), Duration::from_secs(2));
     }
 }

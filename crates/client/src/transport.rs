@@ -289,6 +289,26 @@ mod tests {
         assert_eq!(host_of("[::1]:9092"), "::1");
     }
 
+    #[tokio::test]
+    async fn socket_buffer_sizes_are_applied() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let options = SocketOptions {
+            send_buffer_bytes: Some(24 * 1024),
+            receive_buffer_bytes: Some(16 * 1024),
+        };
+        let stream = options.connect(&addr).await.unwrap();
+        let socket = TcpSocket::from_std_stream(stream.into_std().unwrap());
+        // Linux doubles the size asked for (bookkeeping overhead).
+        let received = socket.recv_buffer_size().unwrap();
+        let sent = socket.send_buffer_size().unwrap();
+        assert!(
+            received == 16 * 1024 || received == 32 * 1024,
+            "SO_RCVBUF {received}"
+        );
+        assert!(sent == 24 * 1024 || sent == 48 * 1024, "SO_SNDBUF {sent}");
+    }
+
     #[test]
     fn a_tls_record_read_as_a_size_is_named() {
         let alert = i32::from_be_bytes([0x15, 0x03, 0x03, 0x00]);
