@@ -5,7 +5,8 @@
 //!   it are copied, none after it), and raising the limit resumes it; with
 //!   tiny `kafka-a.consumer.*` fetch sizes, other overrides set, and a
 //!   not-applicable setting listed once with its reason;
-//! - the same through Connect's `producer.override.*` in connector JSON;
+//! - the same through Connect's `producer.override.*` in connector JSON,
+//!   with `acks=1` honoured after a warning naming the flow;
 //! - `client.rack` on a three-rack source cluster with a rack-aware replica
 //!   selector: kmirror reads from the follower in its rack (KIP-392).
 
@@ -190,7 +191,8 @@ fn connector_json_producer_override_reaches_the_producer() {
             "replication.factor": "1",
             "offset-syncs.topic.replication.factor": "1",
             "target.producer.max.request.size": "2000000",
-            "producer.override.max.request.size": "10000"
+            "producer.override.max.request.size": "10000",
+            "producer.override.acks": "1"
         }
     });
     write(&path, &serde_json::to_string_pretty(&json).unwrap());
@@ -201,9 +203,22 @@ fn connector_json_producer_override_reaches_the_producer() {
             .log()
             .contains("more than producer.override.max.request.size = 10000")
     });
+    // Written with acks=1, after a warning naming the flow and the key.
     wait_until("the 5 records before the large batch", TIMEOUT, || {
         total_end_offset(b, &format!("kafka-a.{topic}")) == 5
     });
+    let log = kmirror.log();
+    let warnings: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("acks=1"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "one acks warning:\n{log}");
+    assert!(
+        warnings[0].contains("flow=kafka-a->kafka-b")
+            && warnings[0].contains("producer.override.acks"),
+        "{}",
+        warnings[0]
+    );
 }
 
 #[test]

@@ -20,7 +20,6 @@
 //! Every value is checked as Kafka's `ConfigDef` checks it (a number, within
 //! range), plus kmirror's own limits, with the file and line of the key.
 
-use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
@@ -152,9 +151,6 @@ pub struct ClientSettings {
     pub delivery_timeout: Option<Duration>,
     /// `max.in.flight.requests.per.connection` (1 to 5).
     pub max_in_flight: Option<usize>,
-    /// Every honoured key that is set: its name (`request.timeout.ms`) and
-    /// the value as written.
-    written: BTreeMap<&'static str, String>,
 }
 
 impl ClientSettings {
@@ -192,8 +188,29 @@ impl ClientSettings {
         COMMON_KEYS
             .iter()
             .copied()
-            .filter(|key| self.written.get(key) != other.written.get(key))
+            .filter(|key| self.common_value(key) != other.common_value(key))
             .collect()
+    }
+
+    /// The value of one of [`COMMON_KEYS`], for comparison.
+    fn common_value(&self, key: &str) -> String {
+        match key {
+            "client.id" => format!("{:?}", self.client_id),
+            "request.timeout.ms" => format!("{:?}", self.request_timeout),
+            "retry.backoff.ms" => format!("{:?}", self.retry_backoff),
+            "retry.backoff.max.ms" => format!("{:?}", self.retry_backoff_max),
+            "reconnect.backoff.ms" => format!("{:?}", self.reconnect_backoff),
+            "reconnect.backoff.max.ms" => format!("{:?}", self.reconnect_backoff_max),
+            "socket.connection.setup.timeout.ms" => format!("{:?}", self.connect_timeout),
+            "socket.connection.setup.timeout.max.ms" => {
+                format!("{:?}", self.connect_timeout_max)
+            }
+            "connections.max.idle.ms" => format!("{:?}", self.connections_max_idle),
+            "metadata.max.age.ms" => format!("{:?}", self.metadata_max_age),
+            "receive.buffer.bytes" => format!("{:?}", self.receive_buffer_bytes),
+            "send.buffer.bytes" => format!("{:?}", self.send_buffer_bytes),
+            other => unreachable!("{other} is not a common client setting"),
+        }
     }
 }
 
@@ -348,7 +365,6 @@ fn resolve_client(
     for key in keys_of(role) {
         let Some(found) = find(key) else { continue };
         apply(&mut settings, key, &found)?;
-        settings.written.insert(key, found.value.trim().to_owned());
     }
     if let (Some(min), Some(max)) = (settings.retry_backoff, settings.retry_backoff_max) {
         // The Java clients use the smaller as both in that case.
