@@ -171,7 +171,9 @@ fn java_only_feature(pattern: &str) -> Option<&'static str> {
             b']' => in_class = false,
             _ if !in_class => {
                 for (marker, feature) in MARKERS {
-                    if pattern[index..].starts_with(marker) {
+                    // Bytes, not `&pattern[index..]`: `index` may sit inside
+                    // a multi-byte character (`café`).
+                    if bytes[index..].starts_with(marker.as_bytes()) {
                         return Some(feature);
                     }
                 }
@@ -437,6 +439,12 @@ mod tests {
         let custom = ConfigPropertyFilter::new("retention\\..*").unwrap();
         assert!(!custom.should_replicate_config("retention.ms"));
         assert!(custom.should_replicate_config("min.insync.replicas"));
+    }
+
+    #[test]
+    fn non_ascii_patterns_do_not_panic() {
+        assert!(java_only_feature("café(?=x)").is_some());
+        assert!(java_only_feature("café.*|ü").is_none());
     }
 
     #[test]

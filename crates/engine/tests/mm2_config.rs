@@ -508,12 +508,10 @@ fn unsupported_keys_mm2_knows() {
     ));
     assert_eq!(
         config.unsupported_keys(),
-        [
-            "topic.filter.class",
-            "offset.storage.replication.factor",
-            "kafka-a->kafka-b.admin.timeout.ms",
-        ]
+        ["topic.filter.class", "kafka-a->kafka-b.admin.timeout.ms"]
     );
+    // kmirror creates MM2's offsets topic with it.
+    assert_eq!(a_to_b(&config).offset_storage_replication_factor, Some(1));
     assert!(config.warnings().is_empty(), "{:?}", config.warnings());
 }
 
@@ -530,9 +528,9 @@ fn unknown_keys_are_warnings_with_file_and_line() {
     assert_eq!(
         warnings,
         [
-            "mm2.properties:5: topicz: unknown key; neither MM2 nor kmirror knows it",
+            "mm2.properties:5: topicz: unknown key, ignored; did you mean \"topics\"?",
             "mm2.properties:6: kafka-a.topics: MM2 ignores flow settings at cluster level; set \"topics\" at the top level or as <source>-><target>.topics",
-            "mm2.properties:7: kafka-a->kafka-b.topicz: unknown flow setting \"topicz\"; neither MM2 nor kmirror knows it",
+            "mm2.properties:7: kafka-a->kafka-b.topicz: unknown key, ignored; did you mean \"kafka-a->kafka-b.topics\"?",
             "mm2.properties:9: tasks.max: set more than once (lines 8, 9); the last value wins",
         ]
     );
@@ -541,7 +539,7 @@ fn unknown_keys_are_warnings_with_file_and_line() {
     let config = parse(&format!("{BASE}kafka-c.bootstrap.servers = c:1\n"));
     assert_eq!(
         config.warnings()[0].to_string(),
-        "mm2.properties:5: kafka-c.bootstrap.servers: unknown key; \"kafka-c\" is not in clusters (kafka-a, kafka-b)"
+        "mm2.properties:5: kafka-c.bootstrap.servers: unknown key, ignored: \"kafka-c\" is not in clusters (kafka-a, kafka-b); did you mean \"kafka-a.bootstrap.servers\"?"
     );
 }
 

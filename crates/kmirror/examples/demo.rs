@@ -63,52 +63,64 @@ fn main() {
         .expect("kmirror starts");
 
     step(&format!(
-        "producing {RECORDS} records to each topic on each side"
+        "producing {RECORDS} records to each topic on each side, four producers at once"
     ));
-    let started = Instant::now();
-    for (region, cluster) in [("beijing", &a), ("shanghai", &b)] {
-        for (topic, _) in TOPICS {
-            let records: Vec<TestRecord> = (0..RECORDS)
-                .map(|i| {
-                    TestRecord::new()
-                        .key(format!("{region}-customer-{}", i % 50))
-                        .value(format!(
-                            "{{\"region\":\"{region}\",\"topic\":\"{topic}\",\"seq\":{i}}}"
-                        ))
-                        .header("origin", Some(region.as_bytes()))
+    // Each producer is a JVM (Kafka's console producer) that exits once its
+    // records are acknowledged: when it returns, its records are on the
+    // source. What follows measures from that moment, per topic.
+    let sent: Vec<Send> = std::thread::scope(|s| {
+        let producers: Vec<_> = [("beijing", &a, "kafka-a"), ("shanghai", &b, "kafka-b")]
+            .into_iter()
+            .flat_map(|side| TOPICS.iter().map(move |(topic, _)| (side, *topic)))
+            .map(|((region, cluster, alias), topic)| {
+                s.spawn(move || {
+                    cluster.produce(topic, &ProduceOptions::default(), &records(region, topic));
+                    Send {
+                        from: alias,
+                        topic,
+                        acknowledged: Instant::now(),
+                    }
                 })
-                .collect();
-            cluster.produce(topic, &ProduceOptions::default(), &records);
-        }
-    }
+            })
+            .collect();
+        producers.into_iter().map(|p| p.join().unwrap()).collect()
+    });
 
     step("waiting for every record to arrive on the other side");
-    for (topic, _) in TOPICS {
-        for (from, to, alias) in [(&a, &b, "kafka-a"), (&b, &a, "kafka-b")] {
-            let remote = format!("{alias}.{topic}");
-            let deadline = Instant::now() + Duration::from_secs(60);
-            loop {
-                let arrived = end_offset(to, &remote);
-                if arrived >= RECORDS as i64 {
-                    println!(
-                        "  {}/{topic:<15} -> {}/{remote:<24} {arrived:>5} records  ({:.1} s after the first send)",
-                        from.name(),
-                        to.name(),
-                        started.elapsed().as_secs_f64()
-                    );
-                    break;
-                }
-                if Instant::now() > deadline {
-                    eprintln!(
-                        "  {remote} has only {arrived} records; see {}",
-                        log.display()
-                    );
-                    let _ = child.kill();
-                    std::process::exit(1);
-                }
-                std::thread::sleep(Duration::from_millis(100));
+    let mut waiting: Vec<&Send> = sent.iter().collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !waiting.is_empty() {
+        waiting.retain(|send| {
+            let (to, remote) = send.remote(&a, &b);
+            let arrived = end_offset(to, &remote);
+            if arrived < RECORDS as i64 {
+                return true;
             }
+            // Polled every 50 ms, so the figure is good to about 0.1 s; all
+            // of a topic's records may be there before its producer's JVM
+            // has even exited.
+            let lag = send.acknowledged.elapsed().as_secs_f64();
+            println!(
+                "  {}/{:<15} -> {}/{remote:<24} {arrived:>5} records, complete {lag:.1} s after the source acknowledged the last one",
+                send.from,
+                send.topic,
+                to.name(),
+            );
+            false
+        });
+        if Instant::now() > deadline {
+            for send in &waiting {
+                let (to, remote) = send.remote(&a, &b);
+                eprintln!(
+                    "  {remote} has only {} records; see {}",
+                    end_offset(to, &remote),
+                    log.display()
+                );
+            }
+            let _ = child.kill();
+            std::process::exit(1);
         }
+        std::thread::sleep(Duration::from_millis(50));
     }
 
     step("three records of kafka-a.payment-events as a Java consumer on kafka-b reads them");
@@ -172,6 +184,37 @@ fn main() {
     let status = child.wait().unwrap();
     println!("  kmirror exited with {status}");
     println!("\ndone; both clusters stop with this program.");
+}
+
+/// One producer's records: which side and topic, and when the source had
+/// acknowledged all of them.
+struct Send {
+    from: &'static str,
+    topic: &'static str,
+    acknowledged: Instant,
+}
+
+impl Send {
+    /// The cluster the records are copied to and the remote topic's name.
+    fn remote<'c>(&self, a: &'c KafkaCluster, b: &'c KafkaCluster) -> (&'c KafkaCluster, String) {
+        let to = if self.from == "kafka-a" { b } else { a };
+        (to, format!("{}.{}", self.from, self.topic))
+    }
+}
+
+/// The records one region sends to one topic: keyed by customer, with a
+/// header naming the region.
+fn records(region: &str, topic: &str) -> Vec<TestRecord> {
+    (0..RECORDS)
+        .map(|i| {
+            TestRecord::new()
+                .key(format!("{region}-customer-{}", i % 50))
+                .value(format!(
+                    "{{\"region\":\"{region}\",\"topic\":\"{topic}\",\"seq\":{i}}}"
+                ))
+                .header("origin", Some(region.as_bytes()))
+        })
+        .collect()
 }
 
 fn step(what: &str) {

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use kmirror_engine::config::mm2::Mm2Config;
+use kmirror_engine::config::properties::decode_file_bytes;
 use tracing::warn;
 
 /// Reads an mm2.properties file, or a Kafka Connect connector JSON file
@@ -12,18 +13,35 @@ pub fn load(path: &Path) -> Result<Mm2Config, String> {
     load_with_text(path).map(|(config, _)| config)
 }
 
-/// `config` restricted to the flows into `targets` (`--clusters`), if given.
-pub fn only_targets(config: Mm2Config, targets: Option<&[String]>) -> Result<Mm2Config, String> {
-    match targets {
-        Some(targets) => config.only_targets(targets).map_err(|e| e.to_string()),
-        None => Ok(config),
+/// `config` restricted to the flows into `targets` (`--clusters`), if given;
+/// refused when nothing is left to replicate, and with `strict` when it holds
+/// a key nobody knows (`run` and `check`).
+pub fn only_targets(
+    config: Mm2Config,
+    targets: Option<&[String]>,
+    strict: bool,
+) -> Result<Mm2Config, String> {
+    if strict {
+        config.refuse_unknown_keys().map_err(|e| e.to_string())?;
     }
+    let restricted = match targets {
+        Some(targets) => config.only_targets(targets).map_err(|e| e.to_string())?,
+        None => config.clone(),
+    };
+    // On the whole config: it tells "no flow enabled" from "none into
+    // these clusters".
+    config
+        .check_something_to_replicate(targets)
+        .map_err(|e| e.to_string())?;
+    Ok(restricted)
 }
 
 /// [`load`], also returning the file's text.
 pub fn load_with_text(path: &Path) -> Result<(Mm2Config, String), String> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{name}: cannot read: {e}"))?;
+    let bytes = std::fs::read(path).map_err(|e| format!("{name}: cannot read: {e}"))?;
+    // UTF-8, else ISO-8859-1 as MM2 reads it (see `decode_file_bytes`).
+    let text = decode_file_bytes(&bytes).into_owned();
     let is_json =
         path.extension().is_some_and(|e| e == "json") || text.trim_start().starts_with('{');
     let config = if is_json {

@@ -144,8 +144,6 @@ pub(crate) fn client_key_support(key: &str) -> Option<ClientKeySupport> {
 }
 
 /// Every client setting name known here, for "did you mean" suggestions.
-// Read by the unknown-key report; only the tests read it until that lands.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn known_client_keys() -> impl Iterator<Item = &'static str> {
     HONOURED
         .iter()
@@ -153,21 +151,6 @@ pub(crate) fn known_client_keys() -> impl Iterator<Item = &'static str> {
         .chain(NOT_APPLICABLE.iter().map(|(k, _)| *k))
         .chain(NOT_HONOURED.iter().copied())
         .chain(["bootstrap.servers", "security.protocol"])
-}
-
-/// Whether the client override `role_key` (`consumer.fetch.max.bytes`,
-/// `producer.linger.ms`, ...) is reported elsewhere than in the "not
-/// honoured" list: honoured, or not applicable (listed with its reason).
-pub(crate) fn is_reported_apart(role_key: &str) -> bool {
-    ["consumer.", "producer.", "admin."]
-        .iter()
-        .filter_map(|prefix| role_key.strip_prefix(prefix))
-        .any(|key| {
-            matches!(
-                client_key_support(key),
-                Some(ClientKeySupport::Honoured | ClientKeySupport::NotApplicable(_))
-            )
-        })
 }
 
 /// Connect applies `consumer.override.*` to sink connectors only.

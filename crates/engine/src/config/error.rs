@@ -146,6 +146,17 @@ pub enum ConfigErrorKind {
         /// The enabled flow that needs it.
         flow: String,
     },
+    /// A cluster used by an enabled flow has no bootstrap servers, and a
+    /// key close to its bootstrap servers key is set.
+    #[error(
+        "unknown key; did you mean \"{suggestion}\"? ({cluster_and_flow} has no bootstrap servers)"
+    )]
+    MisspelledBootstrap {
+        /// The bootstrap servers key meant.
+        suggestion: String,
+        /// `cluster "<alias>", used by enabled flow <flow>,`.
+        cluster_and_flow: String,
+    },
     /// A replication policy class kmirror does not implement.
     #[error(
         "unsupported replication policy class \"{class}\" (kmirror supports \
@@ -189,6 +200,38 @@ pub enum ConfigErrorKind {
     UnknownConnectorClass {
         /// The class as written.
         class: String,
+    },
+    /// A key nobody knows, in strict mode (`--strict`).
+    #[error(
+        "unknown key{}, refused in strict mode{}",
+        did_you_mean(.suggestion),
+        also_unknown(.others)
+    )]
+    UnknownKey {
+        /// The closest known key, as it would be written.
+        suggestion: Option<String>,
+        /// The other unknown keys with their lines, comma-separated.
+        others: String,
+    },
+    /// A cluster alias listed twice in `clusters`.
+    #[error("cluster alias \"{alias}\" is listed twice")]
+    RepeatedClusterAlias {
+        /// The alias.
+        alias: String,
+    },
+    /// A bootstrap server that is not `host:port`.
+    #[error("invalid bootstrap server \"{server}\": {reason}")]
+    BadBootstrapServer {
+        /// The entry as written.
+        server: String,
+        /// What is wrong and how to write it.
+        reason: &'static str,
+    },
+    /// No flow replicates anything.
+    #[error("nothing to replicate: {reason}")]
+    NothingToReplicate {
+        /// Why, and which `source->target.enabled` to set.
+        reason: String,
     },
     /// A required key is missing.
     #[error("missing: {what}")]
@@ -236,11 +279,16 @@ impl ConfigErrorKind {
             ConfigErrorKind::FlowToItself { alias }
             | ConfigErrorKind::InvalidClusterAlias { alias, .. }
             | ConfigErrorKind::MissingBootstrap { alias, .. } => vec![alias],
+            ConfigErrorKind::MisspelledBootstrap {
+                cluster_and_flow, ..
+            } => vec![cluster_and_flow],
             ConfigErrorKind::InvalidRegex { regex, .. } => vec![regex],
             ConfigErrorKind::NotANumber { value, .. }
             | ConfigErrorKind::OutOfRange { value, .. }
             | ConfigErrorKind::BadBoolean { value }
             | ConfigErrorKind::NotOneOf { value, .. } => vec![value],
+            ConfigErrorKind::RepeatedClusterAlias { alias } => vec![alias],
+            ConfigErrorKind::BadBootstrapServer { server, .. } => vec![server],
             ConfigErrorKind::UnsupportedReplicationPolicy { class }
             | ConfigErrorKind::UnknownConnectorClass { class }
             | ConfigErrorKind::UnknownConfigProviderClass { class } => vec![class],
@@ -251,11 +299,30 @@ impl ConfigErrorKind {
             }
             ConfigErrorKind::InvalidAllowedPath { path, .. } => vec![path],
             // Placeholders, paths and names as written; the problem never holds a value.
+            // Key names only, never values.
+            ConfigErrorKind::UnknownKey { .. } | ConfigErrorKind::NothingToReplicate { .. } => {
+                Vec::new()
+            }
             ConfigErrorKind::UnresolvedPlaceholder { .. }
             | ConfigErrorKind::NoClusters
             | ConfigErrorKind::Empty
             | ConfigErrorKind::Missing { .. } => Vec::new(),
         }
+    }
+}
+
+fn did_you_mean(suggestion: &Option<String>) -> String {
+    suggestion
+        .as_ref()
+        .map(|s| format!(" (did you mean \"{s}\"?)"))
+        .unwrap_or_default()
+}
+
+fn also_unknown(others: &str) -> String {
+    if others.is_empty() {
+        String::new()
+    } else {
+        format!("; also unknown: {others}")
     }
 }
 
@@ -366,5 +433,31 @@ pub struct ConfigWarning {
 impl fmt::Display for ConfigWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}: {}", self.location, self.key, self.message)
+    }
+}
+
+/// A key that neither MM2, Kafka Connect, Kafka's clients nor kmirror knows
+/// where it is written: most often a misspelling, whose setting then keeps
+/// its default. Reported as a warning; strict mode refuses the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownKey {
+    /// Where the key is.
+    pub location: Location,
+    /// The key as written.
+    pub key: String,
+    /// The closest known key, with the alias or flow prefix as written
+    /// (`kafka-a.bootstrap.server` -> `kafka-a.bootstrap.servers`).
+    pub suggestion: Option<String>,
+}
+
+impl UnknownKey {
+    /// The warning logged for it.
+    pub fn message(&self) -> String {
+        match &self.suggestion {
+            Some(suggestion) => format!("unknown key, ignored; did you mean \"{suggestion}\"?"),
+            None => "unknown key, ignored: neither MM2, Kafka Connect, Kafka's clients nor \
+                     kmirror knows it"
+                .to_owned(),
+        }
     }
 }

@@ -115,49 +115,82 @@ const NOT_HONOURED_TOP_LEVEL_KEYS: &[&str] = &[
     "rest.extension.classes",
 ];
 
-/// Prefixes MM2 passes on to its Connect workers, connectors, custom policies
-/// or clients, none of which kmirror has.
-const NOT_HONOURED_TOP_LEVEL_PREFIXES: &[&str] = &[
-    "offset.storage",
-    "config.storage",
-    "status.storage",
-    "key.converter",
-    "value.converter",
-    "header.converter",
-    "task",
-    "worker",
-    "replication.policy.",
-    "transforms.",
-    "predicates.",
-    "errors.",
-    "producer.override.",
-    "consumer.override.",
-    "admin.override.",
-    "topic.creation.",
-    "admin.listeners.",
-    "exactly.once.",
-    // MM2 dedicated mode drops top-level client prefixes (only
-    // `<alias>.consumer.*` etc. reach its clients); kmirror keeps them but does
-    // not apply them either.
-    "consumer.",
-    "producer.",
-    "admin.",
-];
-
 /// Security settings of Kafka clients: `security.protocol`, `ssl.*`, `sasl.*`
 /// (`MirrorClientConfig.CLIENT_CONFIG_DEF` with client SSL and SASL support).
 pub(crate) fn is_security_key(key: &str) -> bool {
     key == "security.protocol" || key.starts_with("ssl.") || key.starts_with("sasl.")
 }
 
-/// `consumer.<security key>`, `producer.<...>` or `admin.<...>`: a per-client
-/// security override, which kmirror honours.
-pub(crate) fn is_role_security_override(key: &str) -> bool {
-    ["consumer.", "producer.", "admin."]
-        .iter()
-        .filter_map(|prefix| key.strip_prefix(prefix))
-        .any(is_security_key)
-}
+/// Every client security setting by name: `security.protocol` and the
+/// client keys of `SslConfigs` and `SaslConfigs` (Kafka 4.1), so that a
+/// misspelled `ssl.truststore.locaton` is reported rather than passed on.
+pub(crate) const SECURITY_KEYS: &[&str] = &[
+    "security.protocol",
+    "ssl.protocol",
+    "ssl.provider",
+    "ssl.cipher.suites",
+    "ssl.enabled.protocols",
+    "ssl.keystore.type",
+    "ssl.keystore.key",
+    "ssl.keystore.certificate.chain",
+    "ssl.keystore.location",
+    "ssl.keystore.password",
+    "ssl.key.password",
+    "ssl.truststore.type",
+    "ssl.truststore.certificates",
+    "ssl.truststore.location",
+    "ssl.truststore.password",
+    "ssl.keymanager.algorithm",
+    "ssl.trustmanager.algorithm",
+    "ssl.endpoint.identification.algorithm",
+    "ssl.secure.random.implementation",
+    "ssl.engine.factory.class",
+    "sasl.mechanism",
+    "sasl.jaas.config",
+    "sasl.client.callback.handler.class",
+    "sasl.login.callback.handler.class",
+    "sasl.login.class",
+    "sasl.kerberos.service.name",
+    "sasl.kerberos.kinit.cmd",
+    "sasl.kerberos.ticket.renew.window.factor",
+    "sasl.kerberos.ticket.renew.jitter",
+    "sasl.kerberos.min.time.before.relogin",
+    "sasl.login.refresh.window.factor",
+    "sasl.login.refresh.window.jitter",
+    "sasl.login.refresh.min.period.seconds",
+    "sasl.login.refresh.buffer.seconds",
+    "sasl.login.connect.timeout.ms",
+    "sasl.login.read.timeout.ms",
+    "sasl.login.retry.backoff.max.ms",
+    "sasl.login.retry.backoff.ms",
+    "sasl.oauthbearer.jwt.retriever.class",
+    "sasl.oauthbearer.jwt.validator.class",
+    "sasl.oauthbearer.scope",
+    "sasl.oauthbearer.client.credentials.client.id",
+    "sasl.oauthbearer.client.credentials.client.secret",
+    "sasl.oauthbearer.assertion.algorithm",
+    "sasl.oauthbearer.assertion.claim.aud",
+    "sasl.oauthbearer.assertion.claim.exp.seconds",
+    "sasl.oauthbearer.assertion.claim.iss",
+    "sasl.oauthbearer.assertion.claim.jti.include",
+    "sasl.oauthbearer.assertion.claim.nbf.seconds",
+    "sasl.oauthbearer.assertion.claim.sub",
+    "sasl.oauthbearer.assertion.file",
+    "sasl.oauthbearer.assertion.private.key.file",
+    "sasl.oauthbearer.assertion.private.key.passphrase",
+    "sasl.oauthbearer.assertion.template.file",
+    "sasl.oauthbearer.scope.claim.name",
+    "sasl.oauthbearer.sub.claim.name",
+    "sasl.oauthbearer.token.endpoint.url",
+    "sasl.oauthbearer.jwks.endpoint.url",
+    "sasl.oauthbearer.jwks.endpoint.refresh.ms",
+    "sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms",
+    "sasl.oauthbearer.jwks.endpoint.retry.backoff.ms",
+    "sasl.oauthbearer.clock.skew.seconds",
+    "sasl.oauthbearer.expected.audience",
+    "sasl.oauthbearer.expected.issuer",
+    "sasl.oauthbearer.header.urlencode",
+];
 
 /// Whether MM2 knows `key` by its exact name (not only by a prefix).
 pub(crate) fn is_exact_known_key(key: &str) -> bool {
@@ -178,28 +211,29 @@ pub(crate) fn flow_key_support(key: &str) -> Option<Support> {
     }
 }
 
-/// How a top-level key (no alias or flow prefix) is supported, if MM2 knows it.
-pub(crate) fn top_level_key_support(key: &str) -> Option<Support> {
-    if let Some(support) = flow_key_support(key) {
-        return Some(support);
-    }
-    // `config.providers.<alias>.*`: checked by `providers`.
-    if HONOURED_TOP_LEVEL_KEYS.contains(&key) || key.starts_with("config.providers.") {
-        return Some(Support::Honoured);
-    }
-    if is_security_key(key) {
-        return Some(Support::Honoured);
-    }
-    if NOT_HONOURED_TOP_LEVEL_KEYS.contains(&key) {
-        return Some(Support::NotHonoured);
-    }
-    if NOT_HONOURED_TOP_LEVEL_PREFIXES
+/// Top-level keys kmirror honours besides the connector keys.
+pub(crate) fn is_honoured_top_level_key(key: &str) -> bool {
+    HONOURED_TOP_LEVEL_KEYS.contains(&key)
+}
+
+/// Top-level keys of MM2 dedicated mode kmirror does not act on.
+pub(crate) fn is_not_honoured_top_level_key(key: &str) -> bool {
+    NOT_HONOURED_TOP_LEVEL_KEYS.contains(&key)
+}
+
+/// Every connector-level key name, for "did you mean" suggestions.
+pub(crate) fn known_flow_keys() -> impl Iterator<Item = &'static str> {
+    HONOURED_FLOW_KEYS
         .iter()
-        .any(|prefix| key.starts_with(prefix))
-    {
-        return Some(Support::NotHonoured);
-    }
-    None
+        .chain(NOT_HONOURED_FLOW_KEYS)
+        .copied()
+}
+
+/// Every top-level key name MM2 knows, for "did you mean" suggestions.
+pub(crate) fn known_top_level_keys() -> impl Iterator<Item = &'static str> {
+    known_flow_keys()
+        .chain(HONOURED_TOP_LEVEL_KEYS.iter().copied())
+        .chain(NOT_HONOURED_TOP_LEVEL_KEYS.iter().copied())
 }
 
 #[cfg(test)]
@@ -208,37 +242,28 @@ mod tests {
 
     #[test]
     fn classification() {
-        assert_eq!(top_level_key_support("topics"), Some(Support::Honoured));
-        assert_eq!(top_level_key_support("clusters"), Some(Support::Honoured));
-        assert_eq!(top_level_key_support("tasks.max"), Some(Support::Honoured));
-        assert_eq!(
-            top_level_key_support("session.timeout.ms"),
-            Some(Support::Honoured)
-        );
-        assert_eq!(top_level_key_support("group.id"), Some(Support::Honoured));
-        assert_eq!(
-            top_level_key_support("sync.topic.acls.enabled"),
-            Some(Support::Honoured)
-        );
+        assert_eq!(flow_key_support("topics"), Some(Support::Honoured));
+        assert_eq!(flow_key_support("tasks.max"), Some(Support::Honoured));
         assert_eq!(
             flow_key_support("sync.topic.acls.interval.seconds"),
             Some(Support::Honoured)
         );
         assert_eq!(
-            top_level_key_support("ssl.truststore.location"),
-            Some(Support::Honoured)
-        );
-        assert_eq!(
-            top_level_key_support("offset.storage.replication.factor"),
+            flow_key_support("topic.filter.class"),
             Some(Support::NotHonoured)
         );
-        assert_eq!(
-            top_level_key_support("replication.policy.custom"),
-            Some(Support::NotHonoured)
-        );
-        assert_eq!(top_level_key_support("topicz"), None);
-        assert_eq!(top_level_key_support("emit.heartbeat.enabled"), None);
+        assert_eq!(flow_key_support("topicz"), None);
+        assert_eq!(flow_key_support("emit.heartbeat.enabled"), None);
         assert_eq!(flow_key_support("clusters"), None);
+        assert!(is_honoured_top_level_key("clusters"));
+        assert!(is_honoured_top_level_key("group.id"));
+    }
+
+    #[test]
+    fn security_keys_are_security_keys() {
+        for key in SECURITY_KEYS {
+            assert!(is_security_key(key), "{key}");
+        }
     }
 
     #[test]

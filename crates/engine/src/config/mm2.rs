@@ -40,15 +40,23 @@ use indexmap::IndexMap;
 use super::client_keys;
 use super::client_settings::{self, FlowClientSettings};
 use super::connect;
-use super::error::{ConfigError, ConfigErrorKind, ConfigWarning, Location};
+use super::error::{ConfigError, ConfigErrorKind, ConfigWarning, Location, UnknownKey};
 use super::is_secret_key;
-use super::keys::{self, Support};
+use super::keys;
 use super::properties::Properties;
 use super::providers;
-use crate::filter::{parse_list, ConfigPropertyFilter, GroupFilter, InvalidRegex, TopicFilter};
+use crate::filter::{parse_list, ConfigPropertyFilter, GroupFilter, TopicFilter};
 use crate::policy::{ReplicationPolicy, DEFAULT_POLICY_CLASS, IDENTITY_POLICY_CLASS};
 
+mod collect;
+mod key_verdicts;
 mod targets;
+mod validate;
+mod values;
+
+use values::{
+    check_replication_factor, parse_bool, parse_i16, parse_i32, parse_i64, parse_patterns, periodic,
+};
 
 /// The name of a Kafka cluster in `clusters` (e.g. `kafka-a`). It prefixes
 /// remote topic names, so it may only hold the characters of topic names.
@@ -398,6 +406,12 @@ pub struct FlowConfig {
     /// of the last offset sync before a new one is written (fewer writes,
     /// coarser MM2-style translation).
     pub offset_lag_max: i64,
+    /// `offset.storage.replication.factor` (a Connect worker setting:
+    /// `<target>.offset.storage.replication.factor`, else the top-level key)
+    /// of MM2's offsets topic `mm2-offsets.<source>.internal`, which holds
+    /// this flow's progress. Unset: the flow's `replication.factor` (Connect
+    /// itself defaults to 3).
+    pub offset_storage_replication_factor: Option<i16>,
     /// `source->target.consumer.*`, `.producer.*`, `.admin.*` (MM2 applies
     /// them to the connector's own clients), as written.
     pub client_overrides: ClientOverrides,
@@ -470,6 +484,7 @@ impl FlowConfig {
             heartbeats_replication_enabled: true,
             emit_offset_syncs_enabled: true,
             offset_lag_max: defaults::OFFSET_LAG_MAX,
+            offset_storage_replication_factor: None,
             client_overrides: ClientOverrides::default(),
             client_settings: FlowClientSettings::default(),
         }
@@ -567,6 +582,7 @@ pub struct Mm2Config {
     top_level_client_overrides: ClientOverrides,
     connector: Option<ConnectorInfo>,
     unsupported: Vec<String>,
+    unknown: Vec<UnknownKey>,
     warnings: Vec<ConfigWarning>,
     properties: Properties,
 }
@@ -702,9 +718,9 @@ impl Mm2Config {
         self.connector.as_ref()
     }
 
-    /// Keys MM2 knows that kmirror does not honour yet, as written, in file
-    /// order; also MM2 features on by default that kmirror lacks (e.g.
-    /// `sync.topic.acls.enabled`). The caller logs them once at start.
+    /// Keys the file sets that MM2, Connect or Kafka's clients know and
+    /// kmirror does not honour yet, as written, in file order. The caller
+    /// logs them once at start.
     pub fn unsupported_keys(&self) -> Vec<String> {
         self.unsupported.clone()
     }
@@ -722,8 +738,17 @@ impl Mm2Config {
         client_keys::not_applicable_in(&self.properties, &scopes)
     }
 
-    /// Keys neither MM2 nor kmirror knows, keys MM2 ignores where they are
-    /// written, and keys set twice. Not errors: MM2 passes unknown keys on.
+    /// Keys that neither MM2, Kafka Connect, Kafka's clients nor kmirror
+    /// knows where they are written, in file order, each with the closest
+    /// known key. They are among [`Mm2Config::warnings`] too;
+    /// [`Mm2Config::refuse_unknown_keys`] makes them an error.
+    pub fn unknown_keys(&self) -> &[UnknownKey] {
+        &self.unknown
+    }
+
+    /// Unknown keys (with "did you mean"), keys MM2 ignores where they are
+    /// written, and keys set twice. Not errors: MM2 passes unknown keys on
+    /// (strict mode refuses them, see [`Mm2Config::refuse_unknown_keys`]).
     pub fn warnings(&self) -> &[ConfigWarning] {
         &self.warnings
     }
@@ -755,30 +780,10 @@ struct Builder<'a> {
     errors: Vec<ConfigError>,
     warnings: Vec<ConfigWarning>,
     unsupported: Vec<String>,
+    unknown: Vec<UnknownKey>,
     /// `(source, target)` aliases when the config came from Connect's
     /// `source.cluster.alias` / `target.cluster.alias`, to name keys as written.
     connect_aliases: Option<(String, String)>,
-}
-
-/// Cluster settings and client overrides found while sorting the keys.
-struct CollectedKeys {
-    clusters: IndexMap<ClusterAlias, ClusterConfig>,
-    flow_client_overrides: BTreeMap<(String, String), ClientOverrides>,
-    top_level_client_overrides: ClientOverrides,
-}
-
-/// The parts of a key once its alias or flow prefix is recognised.
-enum KeyScope<'k> {
-    Flow {
-        source: &'k str,
-        target: &'k str,
-        setting: &'k str,
-    },
-    Cluster {
-        alias: &'k str,
-        setting: &'k str,
-    },
-    TopLevel,
 }
 
 impl<'a> Builder<'a> {
@@ -793,6 +798,7 @@ impl<'a> Builder<'a> {
             errors: Vec::new(),
             warnings: Vec::new(),
             unsupported: Vec::new(),
+            unknown: Vec::new(),
             connect_aliases,
         }
     }
@@ -857,6 +863,8 @@ impl<'a> Builder<'a> {
         let aliases = self.read_clusters()?;
         let mut collected = self.collect_keys(&aliases);
         self.resolve_connections(&mut collected.clusters);
+        self.check_bootstrap_servers(&aliases);
+        self.check_worker_group_settings();
         let pairs = self.resolve_pairs(&aliases, &mut collected.flow_client_overrides);
         if let Some(error) = self.first_error() {
             return Err(error);
@@ -875,192 +883,10 @@ impl<'a> Builder<'a> {
             top_level_client_overrides: collected.top_level_client_overrides,
             connector: None,
             unsupported: self.unsupported,
+            unknown: self.unknown,
             warnings: self.warnings,
             properties: self.raw.clone(),
         })
-    }
-
-    /// Sorts every key by scope (flow, cluster, top level): files cluster
-    /// settings and client overrides, reports unknown aliases as errors, and
-    /// unknown, ignored, repeated or not honoured keys.
-    fn collect_keys(&mut self, aliases: &[ClusterAlias]) -> CollectedKeys {
-        let alias_list = aliases
-            .iter()
-            .map(ClusterAlias::as_str)
-            .collect::<Vec<_>>()
-            .join(", ");
-        // Longest first, so that `a.b.x` goes to alias `a.b` before `a`.
-        let mut by_length: Vec<&str> = aliases.iter().map(ClusterAlias::as_str).collect();
-        by_length.sort_by_key(|alias| std::cmp::Reverse(alias.len()));
-
-        let mut collected = CollectedKeys {
-            clusters: aliases
-                .iter()
-                .map(|alias| (alias.clone(), ClusterConfig::empty(alias.clone())))
-                .collect(),
-            flow_client_overrides: BTreeMap::new(),
-            top_level_client_overrides: ClientOverrides::default(),
-        };
-        let raw = self.raw;
-        for (key, entry) in raw.iter() {
-            if !entry.overridden_lines.is_empty() {
-                let mut lines: Vec<String> =
-                    entry.overridden_lines.iter().map(u32::to_string).collect();
-                lines.extend(entry.line.map(|line| line.to_string()));
-                let message = format!(
-                    "set more than once (lines {}); the last value wins",
-                    lines.join(", ")
-                );
-                self.warn(key, message);
-            }
-            let value = entry.value.as_str();
-            match classify(key, &by_length) {
-                KeyScope::Flow {
-                    source,
-                    target,
-                    setting,
-                } => {
-                    let unknown = [source, target]
-                        .into_iter()
-                        .find(|alias| !collected.clusters.contains_key(*alias));
-                    let error = match unknown {
-                        Some(alias) => Some(ConfigErrorKind::UnknownClusterAlias {
-                            alias: alias.to_owned(),
-                            clusters: alias_list.clone(),
-                        }),
-                        None if source == target => Some(ConfigErrorKind::FlowToItself {
-                            alias: source.to_owned(),
-                        }),
-                        None => None,
-                    };
-                    match error {
-                        Some(kind) => {
-                            let error = self.error_at(key, kind);
-                            self.errors.push(error);
-                        }
-                        None => {
-                            let overrides = collected
-                                .flow_client_overrides
-                                .entry((source.to_owned(), target.to_owned()))
-                                .or_default();
-                            self.collect_flow_key(key, setting, value, overrides);
-                        }
-                    }
-                }
-                KeyScope::Cluster { alias, setting } => {
-                    if let Some(cluster) = collected.clusters.get_mut(alias) {
-                        self.collect_cluster_key(key, setting, value, cluster);
-                    }
-                }
-                KeyScope::TopLevel => self.collect_top_level_key(
-                    key,
-                    value,
-                    &mut collected.top_level_client_overrides,
-                    &alias_list,
-                ),
-            }
-        }
-        collected
-    }
-
-    /// `source->target.<setting>`: typed later by [`Builder::resolve_flow`].
-    fn collect_flow_key(
-        &mut self,
-        key: &str,
-        setting: &str,
-        value: &str,
-        overrides: &mut ClientOverrides,
-    ) {
-        let from_provider = self.is_from_provider(key);
-        if !keys::is_exact_known_key(setting) && overrides.absorb(setting, value, from_provider) {
-            if !client_keys::is_reported_apart(setting) {
-                self.not_honoured(key);
-            }
-            return;
-        }
-        match keys::flow_key_support(setting) {
-            // Reported at the end only when an enabled flow would sync ACLs.
-            _ if setting.starts_with("sync.topic.acls.") => {}
-            Some(Support::Honoured) => {}
-            Some(Support::NotHonoured) => self.not_honoured(key),
-            None if setting == "bootstrap.servers" || keys::is_security_key(setting) => {
-                self.not_honoured(key)
-            }
-            None => self.warn(
-                key,
-                format!("unknown flow setting \"{setting}\"; neither MM2 nor kmirror knows it"),
-            ),
-        }
-    }
-
-    /// `<alias>.<setting>`: connection, security, client and worker settings.
-    fn collect_cluster_key(
-        &mut self,
-        key: &str,
-        setting: &str,
-        value: &str,
-        cluster: &mut ClusterConfig,
-    ) {
-        let from_provider = self.is_from_provider(key);
-        if setting == "bootstrap.servers" {
-            // Resolved with the top-level fallback by `resolve_connections`.
-        } else if keys::is_security_key(setting) {
-            cluster.security.insert(setting, value, from_provider);
-        } else if cluster
-            .client_overrides
-            .absorb(setting, value, from_provider)
-        {
-            // Security keys of the consumer (source side) and producer
-            // (target side) are honoured, as are the client settings of
-            // `client_keys`; not applicable ones are reported apart.
-            if !keys::is_role_security_override(setting) && !client_keys::is_reported_apart(setting)
-            {
-                self.not_honoured(key);
-            }
-        } else if keys::flow_key_support(setting).is_some() {
-            let message = format!(
-                "MM2 ignores flow settings at cluster level; set \"{setting}\" at the \
-                 top level or as <source>-><target>.{setting}"
-            );
-            self.warn(key, message);
-        } else {
-            cluster.other.insert(setting, value, from_provider);
-            self.not_honoured(key);
-        }
-    }
-
-    /// A key without alias or flow prefix.
-    fn collect_top_level_key(
-        &mut self,
-        key: &str,
-        value: &str,
-        overrides: &mut ClientOverrides,
-        alias_list: &str,
-    ) {
-        if !keys::is_exact_known_key(key)
-            && overrides.absorb(key, value, self.is_from_provider(key))
-        {
-            // `consumer.override.*`: listed as not applicable, with why.
-            if !keys::is_role_security_override(key) && !key.starts_with("consumer.override.") {
-                self.not_honoured(key);
-            }
-            return;
-        }
-        match keys::top_level_key_support(key) {
-            // Reported at the end only when an enabled flow would sync ACLs.
-            _ if key.starts_with("sync.topic.acls.") => {}
-            Some(Support::Honoured) => {}
-            Some(Support::NotHonoured) => self.not_honoured(key),
-            None => {
-                let message = match key.strip_suffix(".bootstrap.servers") {
-                    Some(alias) => {
-                        format!("unknown key; \"{alias}\" is not in clusters ({alias_list})")
-                    }
-                    None => "unknown key; neither MM2 nor kmirror knows it".to_owned(),
-                };
-                self.warn(key, message);
-            }
-        }
     }
 
     /// Security settings and bootstrap servers: `<alias>.<key>` over `<key>`.
@@ -1169,14 +995,32 @@ impl<'a> Builder<'a> {
                 return Err(invalid("must not contain \"->\""));
             }
             let alias = ClusterAlias::new(alias);
-            if !aliases.contains(&alias) {
-                aliases.push(alias);
+            if aliases.contains(&alias) {
+                // MM2 keeps the aliases in a set; a repeat is a slip (a
+                // third cluster meant?) worth stopping for.
+                return Err(self.error_at(
+                    "clusters",
+                    ConfigErrorKind::RepeatedClusterAlias {
+                        alias: alias.to_string(),
+                    },
+                ));
             }
+            aliases.push(alias);
         }
         if aliases.is_empty() {
             return Err(self.error_at("clusters", ConfigErrorKind::NoClusters));
         }
         Ok(aliases)
+    }
+
+    /// The setting of exactly `key`.
+    fn setting_at(&self, key: &str) -> Option<Setting<'a>> {
+        let raw = self.raw;
+        raw.entry(key).map(|entry| Setting {
+            key: entry.original_key.clone().unwrap_or_else(|| key.to_owned()),
+            value: entry.value.as_str(),
+            location: Location::new(self.source_name, entry.line),
+        })
     }
 
     /// A setting of the flow `source->target`: the flow key, else the top-level key.
@@ -1383,6 +1227,25 @@ impl<'a> Builder<'a> {
             parse_bool(get("heartbeats.replication.enabled"), true)?;
         flow.emit_offset_syncs_enabled = parse_bool(get("emit.offset-syncs.enabled"), true)?;
         flow.offset_lag_max = parse_i64(get("offset.lag.max"), defaults::OFFSET_LAG_MAX)?;
+        if flow.offset_lag_max < 0 {
+            let setting = get("offset.lag.max").expect("the default is not negative");
+            // MM2 takes any long and treats a negative one as 0.
+            return Err(setting.error(ConfigErrorKind::OutOfRange {
+                value: setting.value.trim().to_owned(),
+                reason: "must be 0 or more (0 writes an offset sync for every batch)",
+            }));
+        }
+        // A Connect worker setting: `<target>.<key>` over the top-level key.
+        let offset_storage_key = "offset.storage.replication.factor";
+        let offset_storage = || {
+            self.setting_at(&format!("{target}.{offset_storage_key}"))
+                .or_else(|| self.setting_at(offset_storage_key))
+        };
+        if offset_storage().is_some() {
+            let value = parse_i16(offset_storage(), 0)?;
+            flow.offset_storage_replication_factor =
+                Some(check_replication_factor(offset_storage(), value.into())? as i16);
+        }
         Ok(flow)
     }
 
@@ -1398,6 +1261,29 @@ impl<'a> Builder<'a> {
                     .get(alias)
                     .is_none_or(|cluster| cluster.bootstrap_servers.is_empty());
                 if !missing {
+                    continue;
+                }
+                let bootstrap_key = self.bootstrap_key(alias);
+                let misspelled = self
+                    .unknown
+                    .iter()
+                    .find(|unknown| unknown.suggestion.as_deref() == Some(bootstrap_key.as_str()));
+                if let Some(unknown) = misspelled {
+                    // The operator did set it, under a misspelled key: say that.
+                    let error = ConfigError::new(
+                        unknown.location.clone(),
+                        unknown.key.clone(),
+                        ConfigErrorKind::MisspelledBootstrap {
+                            suggestion: bootstrap_key,
+                            cluster_and_flow: format!(
+                                "cluster \"{alias}\", used by enabled flow {},",
+                                flow.name()
+                            ),
+                        },
+                    );
+                    if !self.errors.contains(&error) {
+                        self.errors.push(error);
+                    }
                     continue;
                 }
                 let enabled = self
@@ -1482,37 +1368,6 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// Recognises `source->target.<setting>` and `<alias>.<setting>` keys. Aliases
-/// may contain `.`, so the longest declared alias that fits wins; an undeclared
-/// alias in a flow key runs to the first `.`.
-fn classify<'k>(key: &'k str, aliases_longest_first: &[&str]) -> KeyScope<'k> {
-    if let Some((source, rest)) = key.split_once("->") {
-        let known = aliases_longest_first.iter().find_map(|alias| {
-            rest.strip_prefix(alias)
-                .and_then(|after| after.strip_prefix('.'))
-                .map(|setting| (&rest[..alias.len()], setting))
-        });
-        let (target, setting) = known.unwrap_or_else(|| rest.split_once('.').unwrap_or((rest, "")));
-        return KeyScope::Flow {
-            source,
-            target,
-            setting,
-        };
-    }
-    for alias in aliases_longest_first {
-        if let Some(setting) = key
-            .strip_prefix(alias)
-            .and_then(|after| after.strip_prefix('.'))
-        {
-            return KeyScope::Cluster {
-                alias: &key[..alias.len()],
-                setting,
-            };
-        }
-    }
-    KeyScope::TopLevel
-}
-
 /// Flows leading from `from` to `to` over enabled flows, shortest first.
 fn find_path<'f>(
     flows: &[&'f FlowConfig],
@@ -1542,96 +1397,4 @@ fn find_path<'f>(
         }
     }
     None
-}
-
-fn parse_bool(setting: Option<Setting<'_>>, default: bool) -> Result<bool, ConfigError> {
-    let Some(setting) = setting else {
-        return Ok(default);
-    };
-    let value = setting.value.trim();
-    if value.eq_ignore_ascii_case("true") {
-        Ok(true)
-    } else if value.eq_ignore_ascii_case("false") {
-        Ok(false)
-    } else {
-        Err(setting.error(ConfigErrorKind::BadBoolean {
-            value: value.to_owned(),
-        }))
-    }
-}
-
-fn parse_number<T: std::str::FromStr>(
-    setting: Option<Setting<'_>>,
-    default: T,
-    expected: &'static str,
-) -> Result<T, ConfigError> {
-    let Some(setting) = setting else {
-        return Ok(default);
-    };
-    let value = setting.value.trim();
-    value.parse().map_err(|_| {
-        setting.error(ConfigErrorKind::NotANumber {
-            value: value.to_owned(),
-            expected,
-        })
-    })
-}
-
-fn parse_i16(setting: Option<Setting<'_>>, default: i16) -> Result<i16, ConfigError> {
-    parse_number(setting, default, "16-bit integer")
-}
-
-fn parse_i32(setting: Option<Setting<'_>>, default: i32) -> Result<i32, ConfigError> {
-    parse_number(setting, default, "32-bit integer")
-}
-
-fn parse_i64(setting: Option<Setting<'_>>, default: i64) -> Result<i64, ConfigError> {
-    parse_number(setting, default, "64-bit integer")
-}
-
-/// Kafka takes -1 (the broker's default) or a positive replication factor.
-fn check_replication_factor(setting: Option<Setting<'_>>, value: i64) -> Result<i64, ConfigError> {
-    match (value, setting) {
-        (-1, _) | (1.., _) | (_, None) => Ok(value),
-        (_, Some(setting)) => Err(setting.error(ConfigErrorKind::OutOfRange {
-            value: setting.value.trim().to_owned(),
-            reason: "a replication factor must be -1 (the broker default) or at least 1",
-        })),
-    }
-}
-
-fn parse_patterns(
-    setting: Option<Setting<'_>>,
-    default: &str,
-) -> Result<crate::filter::PatternList, ConfigError> {
-    match setting {
-        None => Ok(crate::filter::PatternList::parse(default).expect("MM2's defaults compile")),
-        Some(setting) => crate::filter::PatternList::parse(setting.value).map_err(
-            |InvalidRegex { regex, reason }| {
-                setting.error(ConfigErrorKind::InvalidRegex { regex, reason })
-            },
-        ),
-    }
-}
-
-fn periodic<'a>(
-    get: &impl Fn(&str) -> Option<Setting<'a>>,
-    job: &str,
-    enabled_default: bool,
-    interval_default: i64,
-) -> Result<Periodic, ConfigError> {
-    let interval_key = format!("{job}.interval.seconds");
-    let enabled = parse_bool(get(&format!("{job}.enabled")), enabled_default)?;
-    let interval_seconds = parse_i64(get(&interval_key), interval_default)?;
-    if enabled && interval_seconds == 0 {
-        let setting = get(&interval_key).expect("the default is not zero");
-        return Err(setting.error(ConfigErrorKind::OutOfRange {
-            value: setting.value.trim().to_owned(),
-            reason: "an interval must be positive (a negative one disables the job, as in MM2)",
-        }));
-    }
-    Ok(Periodic {
-        enabled,
-        interval_seconds,
-    })
 }

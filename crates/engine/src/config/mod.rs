@@ -15,8 +15,12 @@ pub(crate) mod keys;
 pub mod mm2;
 pub mod properties;
 pub mod providers;
+mod suggest;
+mod worker_keys;
 
-pub use error::{ConfigError, ConfigErrorKind, ConfigWarning, Location, PlaceholderProblem};
+pub use error::{
+    ConfigError, ConfigErrorKind, ConfigWarning, Location, PlaceholderProblem, UnknownKey,
+};
 
 /// Whether the value of `key` is a secret that must never be printed:
 /// passwords, `sasl.jaas.config`, private keys (`*.key`, e.g. `ssl.keystore.key`)

@@ -14,15 +14,37 @@
 //!   are trimmed later, as Kafka's `ConfigDef` does);
 //! - a repeated key: the last value wins, as in Java, and every line is remembered.
 //!
-//! Where it differs: input is UTF-8 text (Java's `Properties.load(InputStream)`
-//! decodes ISO-8859-1) and a leading byte order mark is skipped; a lone
-//! surrogate from `\uXXXX` becomes U+FFFD because a Rust string cannot hold it.
+//! Where it differs: input is text, decoded from the file's bytes by
+//! [`decode_file_bytes`] (UTF-8, else ISO-8859-1), and a leading byte order
+//! mark is skipped; a lone surrogate from `\uXXXX` becomes U+FFFD because a
+//! Rust string cannot hold it.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use indexmap::IndexMap;
 
 use super::is_secret_key;
+
+/// The text of a `.properties` file from its bytes: UTF-8 when the bytes are
+/// valid UTF-8, else ISO-8859-1 (every byte one character, so nothing is
+/// refused).
+///
+/// MM2 itself reads its file with `Properties.load(InputStream)`
+/// (`MirrorMaker.main` through `Utils.loadProps`), which always decodes
+/// ISO-8859-1: a UTF-8 `é` reaches MM2 as `Ã©`. kmirror reads such a file as
+/// the operator wrote it, as Java 9+ does for resource bundles
+/// (`PropertyResourceBundle`: UTF-8, falling back to ISO-8859-1 on malformed
+/// input). Files in ASCII, with non-ASCII text written as `\uXXXX` escapes
+/// (the portable way, and what MM2 reads the same), read identically in all
+/// three.
+pub fn decode_file_bytes(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        // ISO-8859-1 maps byte n to U+00n.
+        Err(_) => Cow::Owned(bytes.iter().map(|&byte| char::from(byte)).collect()),
+    }
+}
 
 /// A `.properties` file could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -469,6 +491,28 @@ mod tests {
             Properties::parse("b = \\u12"),
             Err(PropertiesError::MalformedUnicodeEscape { line: 1 })
         );
+    }
+
+    #[test]
+    fn file_bytes_are_utf8_else_latin1() {
+        assert_eq!(
+            decode_file_bytes("k = caf\u{e9}".as_bytes()),
+            "k = caf\u{e9}"
+        );
+        // A Latin-1 `é` (0xE9) alone is not UTF-8.
+        assert_eq!(
+            decode_file_bytes(b"# caf\xe9\nk = \xe9t\xe9"),
+            "# caf\u{e9}\nk = \u{e9}t\u{e9}"
+        );
+        assert_eq!(decode_file_bytes(b"\xff\x80"), "\u{ff}\u{80}");
+    }
+
+    #[test]
+    fn surrogate_pairs_and_lone_surrogates() {
+        let properties = parse("pair = \\uD83D\\uDE00\nlone = a\\uD83Db\nlow = \\uDE00\n");
+        assert_eq!(properties.get("pair"), Some("\u{1F600}"));
+        assert_eq!(properties.get("lone"), Some("a\u{FFFD}b"));
+        assert_eq!(properties.get("low"), Some("\u{FFFD}"));
     }
 
     #[test]

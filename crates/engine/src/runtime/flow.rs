@@ -240,7 +240,9 @@ async fn run_flow_inner(
     };
     // The flow's internal topics, created together (one request per
     // cluster) on a cold start.
-    let progress_rf = flow.replication_factor.max(1);
+    let progress_rf = flow
+        .offset_storage_replication_factor
+        .map_or(flow.replication_factor.max(1), i32::from);
     let mut on_target = Vec::new();
     let mut on_source = Vec::new();
     if flow.emit_heartbeats.enabled {

@@ -152,10 +152,13 @@ mod tests {
         ));
         assert_eq!(t.heartbeat, Duration::from_secs(2));
         assert_eq!(group_config(&parse("")).heartbeat, Duration::from_secs(1));
-        assert_eq!(
-            group_config(&parse("session.timeout.ms = soon")).session,
-            Duration::from_secs(10)
-        );
+        // A value Connect would refuse stops the config (with file and line).
+        let text = "clusters = a, b\na.bootstrap.servers = a:9092\nb.bootstrap.servers = b:9092\n\
+                    a->b.enabled = true\nsession.timeout.ms = soon\n";
+        let error = Mm2Config::parse(text, "mm2.properties").unwrap_err();
+        assert!(error
+            .to_string()
+            .starts_with("mm2.properties:5: session.timeout.ms"));
         assert_eq!(group_config(&parse("")).id_prefix, "kmirror");
         assert_eq!(
             group_config(&parse("group.id = team-a")).id_prefix,

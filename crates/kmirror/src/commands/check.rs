@@ -16,11 +16,15 @@ pub struct CheckArgs {
     /// MM2's `--clusters`.
     #[arg(long, value_delimiter = ',')]
     clusters: Option<Vec<String>>,
+    /// Refuse keys that neither MM2, Kafka Connect, Kafka's clients nor
+    /// kmirror knows (exit 2) instead of warning about them.
+    #[arg(long)]
+    strict: bool,
 }
 
 pub async fn check(args: CheckArgs) -> u8 {
     let config = match config_file::load(&args.config)
-        .and_then(|config| config_file::only_targets(config, args.clusters.as_deref()))
+        .and_then(|config| config_file::only_targets(config, args.clusters.as_deref(), args.strict))
     {
         Ok(config) => config,
         Err(e) => {

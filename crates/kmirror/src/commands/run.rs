@@ -51,6 +51,10 @@ pub struct RunArgs {
     /// MM2's `--clusters`: run one kmirror per region, next to its cluster.
     #[arg(long, value_delimiter = ',')]
     clusters: Option<Vec<String>>,
+    /// Refuse keys that neither MM2, Kafka Connect, Kafka's clients nor
+    /// kmirror knows (exit 2) instead of warning about them.
+    #[arg(long)]
+    strict: bool,
     /// This process's identity in the groups of its flows
     /// (`group.instance.id`): a restart with the same id within the session
     /// timeout keeps its share of the work. Default: the host name and the
@@ -86,7 +90,7 @@ pub async fn run(args: RunArgs) -> u8 {
     let file = match &args.config {
         Some(path) => match config_file::load_with_text(path).and_then(|(config, text)| {
             Ok((
-                config_file::only_targets(config, args.clusters.as_deref())?,
+                config_file::only_targets(config, args.clusters.as_deref(), args.strict)?,
                 text,
             ))
         }) {
