@@ -307,6 +307,29 @@ pub(crate) fn resolve_flow(
     Ok((settings, warnings))
 }
 
+/// Sets `flow.client_settings` from `raw`; an error or warning not already
+/// in `found` (a cluster's key serves several flows) is added to it.
+pub(crate) fn resolve_into(
+    flow: &mut super::mm2::FlowConfig,
+    raw: &Properties,
+    source_name: &str,
+    found: (&mut Vec<ConfigError>, &mut Vec<ConfigWarning>),
+) {
+    let (errors, warnings) = found;
+    match resolve_flow(raw, source_name, flow.source.as_str(), flow.target.as_str()) {
+        Ok((settings, new_warnings)) => {
+            flow.client_settings = settings;
+            for warning in new_warnings {
+                if !warnings.contains(&warning) {
+                    warnings.push(warning);
+                }
+            }
+        }
+        Err(error) if !errors.contains(&error) => errors.push(error),
+        Err(_) => {}
+    }
+}
+
 /// The settings of the `role` client of cluster `alias` in flow `flow`.
 fn resolve_client(
     raw: &Properties,

@@ -931,23 +931,8 @@ impl<'a> Builder<'a> {
                         if let Some(overrides) = flow_client_overrides.remove(&pair) {
                             flow.client_overrides = overrides;
                         }
-                        match client_settings::resolve_flow(
-                            self.raw,
-                            self.source_name,
-                            source.as_str(),
-                            target.as_str(),
-                        ) {
-                            Ok((settings, warnings)) => {
-                                flow.client_settings = settings;
-                                for warning in warnings {
-                                    if !self.warnings.contains(&warning) {
-                                        self.warnings.push(warning);
-                                    }
-                                }
-                            }
-                            Err(error) if !self.errors.contains(&error) => self.errors.push(error),
-                            Err(_) => {}
-                        }
+                        let found = (&mut self.errors, &mut self.warnings);
+                        client_settings::resolve_into(&mut flow, self.raw, self.source_name, found);
                         pairs.push(flow);
                     }
                     Err(error) => {
