@@ -59,7 +59,8 @@ impl Default for ConnectionConfig {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             security: SecurityConfig::plaintext(),
             socket: SocketOptions::default(),
-            max_idle: None,
+            // The Java clients' default, under the broker's 10 minutes.
+            max_idle: Some(Duration::from_secs(540)),
         }
     }
 }
