@@ -181,37 +181,46 @@ impl ClientSettings {
         self.max_in_flight.hash(state);
     }
 
-    /// The settings every client has whose value here differs from
-    /// `other`'s: for admin settings, which kmirror cannot apply apart from
-    /// the connection its admin calls share.
+    /// The settings every client has that are set here to another value
+    /// than `other`'s: for admin settings, which kmirror cannot apply apart
+    /// from the connection its admin calls share.
     pub fn differing_common_keys(&self, other: &ClientSettings) -> Vec<&'static str> {
         COMMON_KEYS
             .iter()
             .copied()
-            .filter(|key| self.common_value(key) != other.common_value(key))
+            .filter(|key| {
+                let value = self.common_value(key);
+                value.is_some() && value != other.common_value(key)
+            })
             .collect()
     }
 
-    /// The value of one of [`COMMON_KEYS`], for comparison.
-    fn common_value(&self, key: &str) -> String {
+    /// The value of one of [`COMMON_KEYS`], for comparison, when set.
+    fn common_value(&self, key: &str) -> Option<String> {
         match key {
-            "client.id" => format!("{:?}", self.client_id),
-            "request.timeout.ms" => format!("{:?}", self.request_timeout),
-            "retry.backoff.ms" => format!("{:?}", self.retry_backoff),
-            "retry.backoff.max.ms" => format!("{:?}", self.retry_backoff_max),
-            "reconnect.backoff.ms" => format!("{:?}", self.reconnect_backoff),
-            "reconnect.backoff.max.ms" => format!("{:?}", self.reconnect_backoff_max),
-            "socket.connection.setup.timeout.ms" => format!("{:?}", self.connect_timeout),
-            "socket.connection.setup.timeout.max.ms" => {
-                format!("{:?}", self.connect_timeout_max)
-            }
-            "connections.max.idle.ms" => format!("{:?}", self.connections_max_idle),
-            "metadata.max.age.ms" => format!("{:?}", self.metadata_max_age),
-            "receive.buffer.bytes" => format!("{:?}", self.receive_buffer_bytes),
-            "send.buffer.bytes" => format!("{:?}", self.send_buffer_bytes),
+            "client.id" => shown(&self.client_id),
+            "request.timeout.ms" => shown(&self.request_timeout),
+            "retry.backoff.ms" => shown(&self.retry_backoff),
+            "retry.backoff.max.ms" => shown(&self.retry_backoff_max),
+            "reconnect.backoff.ms" => shown(&self.reconnect_backoff),
+            "reconnect.backoff.max.ms" => self
+                .reconnect_backoff_max
+                .as_ref()
+                .map(|v| format!("{v:?}")),
+            "socket.connection.setup.timeout.ms" => shown(&self.connect_timeout),
+            "socket.connection.setup.timeout.max.ms" => shown(&self.connect_timeout_max),
+            "connections.max.idle.ms" => shown(&self.connections_max_idle),
+            "metadata.max.age.ms" => shown(&self.metadata_max_age),
+            "receive.buffer.bytes" => shown(&self.receive_buffer_bytes),
+            "send.buffer.bytes" => shown(&self.send_buffer_bytes),
             other => unreachable!("{other} is not a common client setting"),
         }
     }
+}
+
+/// A setting's value for comparison, when set.
+fn shown<T: std::fmt::Debug>(value: &Option<T>) -> Option<String> {
+    value.as_ref().map(|value| format!("{value:?}"))
 }
 
 /// The client settings of one flow, by side.
@@ -610,7 +619,8 @@ mod tests {
     #[test]
     fn admin_settings_that_differ_are_named() {
         let (settings, _) = flow(
-            "b.admin.request.timeout.ms = 1000\nb.producer.client.id = w\nb.admin.client.id = w\n",
+            "b.admin.request.timeout.ms = 1000\nb.producer.client.id = w\nb.admin.client.id = w\n\
+             b.producer.retry.backoff.ms = 10\n",
         )
         .unwrap();
         assert_eq!(
