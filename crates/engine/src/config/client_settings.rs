@@ -203,10 +203,7 @@ impl ClientSettings {
             "retry.backoff.ms" => shown(&self.retry_backoff),
             "retry.backoff.max.ms" => shown(&self.retry_backoff_max),
             "reconnect.backoff.ms" => shown(&self.reconnect_backoff),
-            "reconnect.backoff.max.ms" => self
-                .reconnect_backoff_max
-                .as_ref()
-                .map(|v| format!("{v:?}")),
+            "reconnect.backoff.max.ms" => shown(&self.reconnect_backoff_max),
             "socket.connection.setup.timeout.ms" => shown(&self.connect_timeout),
             "socket.connection.setup.timeout.max.ms" => shown(&self.connect_timeout_max),
             "connections.max.idle.ms" => shown(&self.connections_max_idle),
