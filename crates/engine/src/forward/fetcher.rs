@@ -238,7 +238,7 @@ impl SourceFetcher {
     async fn fetch_round(&self, slots: &mut BTreeMap<TopicPartition, Slot>) {
         let metadata = self.client.metadata();
         // By the broker asked: the leader, or the replica it prefers.
-        let mut by_leader: HashMap<i32, Vec<PartitionFetch>> = HashMap::new();
+        let mut by_broker: HashMap<i32, Vec<PartitionFetch>> = HashMap::new();
         let mut leaderless = false;
         let mut left_out = false;
         for (tp, slot) in slots.iter() {
@@ -247,19 +247,19 @@ impl SourceFetcher {
                 continue;
             }
             match kmirror_client::cluster::leader_of(&metadata, &tp.topic, tp.partition) {
-                Ok(leader) => by_leader
+                Ok(leader) => by_broker
                     .entry(slot.broker(leader, &metadata.brokers))
                     .or_default()
                     .push(PartitionFetch {
                         topic: tp.topic.to_string(),
                         partition: tp.partition,
                         offset: slot.next_offset,
-                        max_bytes: 0, // set below, once the count per leader is known
+                        max_bytes: 0, // set below, once the count per broker is known
                     }),
                 Err(_) => leaderless = true,
             }
         }
-        if leaderless || by_leader.is_empty() {
+        if leaderless || by_broker.is_empty() {
             let topics: Vec<String> = {
                 let mut t: Vec<String> = slots.keys().map(|tp| tp.topic.to_string()).collect();
                 t.dedup();
@@ -268,7 +268,7 @@ impl SourceFetcher {
             if let Err(e) = self.client.refresh_metadata(Some(&topics)).await {
                 warn!(error = %e, "metadata refresh failed");
             }
-            if by_leader.is_empty() {
+            if by_broker.is_empty() {
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 return;
             }
@@ -283,9 +283,9 @@ impl SourceFetcher {
             ..self.params.clone()
         };
         let params = &params;
-        let rounds = by_leader
+        let rounds = by_broker
             .into_iter()
-            .map(|(leader, mut partitions)| async move {
+            .map(|(broker, mut partitions)| async move {
                 let max_bytes = self
                     .partition_max_bytes
                     .unwrap_or_else(|| partition_max_bytes(partitions.len()));
@@ -296,19 +296,19 @@ impl SourceFetcher {
                     .min(params.max_bytes as i64)
                     .max(0) as usize;
                 let result = async {
-                    let conn = self.client.connection(leader, Purpose::Fetch).await?;
+                    let conn = self.client.connection(broker, Purpose::Fetch).await?;
                     let reservation = self.budget.reserve(most).await;
                     fetch_owned(&conn, params, &partitions, |body| reservation.attach(body)).await
                 }
                 .await;
-                (leader, partitions, result)
+                (broker, partitions, result)
             });
         let mut refresh = false;
-        for (leader, partitions, result) in join_all(rounds).await {
+        for (broker, partitions, result) in join_all(rounds).await {
             let fetched = match result {
                 Ok(fetched) => fetched,
                 Err(e) => {
-                    debug!(leader, error = %e, "fetch failed");
+                    debug!(broker, error = %e, "fetch failed");
                     refresh |= e.needs_metadata_refresh();
                     // Partitions read from a preferred replica go back to
                     // their leader; only the others fail.
@@ -318,7 +318,7 @@ impl SourceFetcher {
                             let tp = TopicPartition::new(&p.topic, p.partition);
                             !slots
                                 .get_mut(&tp)
-                                .is_some_and(|slot| slot.fall_back(&tp, leader, &e))
+                                .is_some_and(|slot| slot.fall_back(&tp, broker, &e))
                         })
                         .collect();
                     if !e.is_retriable() {
@@ -329,7 +329,7 @@ impl SourceFetcher {
                                 &tp,
                                 ClientError::Broker {
                                     api: kafka_protocol::messages::ApiKey::Fetch,
-                                    context: format!("{tp} (leader {leader})"),
+                                    context: format!("{tp} (broker {broker})"),
                                     error: e
                                         .broker_error()
                                         .unwrap_or(ResponseError::UnknownServerError),
@@ -346,7 +346,7 @@ impl SourceFetcher {
                 if let Err(e) = &partition.result {
                     if slots
                         .get_mut(&tp)
-                        .is_some_and(|slot| slot.fall_back(&tp, leader, e))
+                        .is_some_and(|slot| slot.fall_back(&tp, broker, e))
                     {
                         continue;
                     }
@@ -354,7 +354,7 @@ impl SourceFetcher {
                 match partition.result {
                     Ok(data) => {
                         if let Some(replica) = data.preferred_read_replica {
-                            self.prefer(slots, &tp, leader, replica);
+                            self.prefer(slots, &tp, broker, replica);
                         }
                         deliver(slots, &tp, data)
                     }
