@@ -8,7 +8,8 @@
 //! - the same through Connect's `producer.override.*` in connector JSON,
 //!   with `acks=1` honoured after a warning naming the flow;
 //! - `client.rack` on a three-rack source cluster with a rack-aware replica
-//!   selector: kmirror reads from the follower in its rack (KIP-392).
+//!   selector: kmirror reads from the follower in its rack (KIP-392), and
+//!   from the leader again when that follower stops.
 
 mod support;
 
@@ -290,4 +291,19 @@ fn client_rack_fetches_from_the_follower_in_the_same_rack() {
         !log.contains("fetching from the leader again"),
         "fell back to the leader:\n{log}"
     );
+
+    // The follower goes away: kmirror reads from the leader again, as the
+    // Java consumer does, and nothing is lost.
+    source.stop_broker(usize::try_from(follower).unwrap());
+    source.produce(&topic, &ProduceOptions::default(), &small_records(150, 50));
+    wait_until("the fall-back to the leader", TIMEOUT, || {
+        kmirror.log().lines().any(|l| {
+            l.contains("fetching from the leader again: the preferred replica failed")
+                && l.contains(&format!("replica={follower}"))
+        })
+    });
+    wait_until("the records produced without the follower", TIMEOUT, || {
+        total_end_offset(b, &remote) == 200
+    });
+    assert_eq!(values(b, &remote, 200), values(&source, &topic, 200));
 }
