@@ -155,7 +155,8 @@ pub(crate) fn known_client_keys() -> impl Iterator<Item = &'static str> {
 
 /// Connect applies `consumer.override.*` to sink connectors only.
 const CONSUMER_OVERRIDE_IN_SOURCE_CONNECTOR: &str =
-    "Connect applies consumer.override.* to sink connectors only, and MM2's connectors are source      connectors: use source.consumer.* or consumer.*";
+    "Connect applies consumer.override.* to sink connectors only, and MM2's connectors are \
+     source connectors: use source.consumer.* or consumer.*";
 
 /// The client settings in `properties` that cannot apply, as written, with
 /// the reason, in file order: `<scope>.<role>.<key>` for each scope (a
@@ -170,7 +171,8 @@ pub(crate) fn not_applicable_in(
     entries.sort_by_key(|(_, entry)| entry.line.unwrap_or(u32::MAX));
     for (key, entry) in entries {
         let written = entry.original_key.clone().unwrap_or_else(|| key.to_owned());
-        if written.starts_with("consumer.override.") {
+        let consumer_override = written.strip_prefix("consumer.override.");
+        if consumer_override.is_some_and(|setting| client_key_support(setting).is_some()) {
             found.push((written, CONSUMER_OVERRIDE_IN_SOURCE_CONNECTOR));
             continue;
         }

@@ -707,17 +707,19 @@ mod tests {
         );
         assert_eq!(settings.producer.client_id.as_deref(), Some("writer"));
         assert_eq!(settings.consumer.fetch_min_bytes, Some(512));
-        let not_applicable: Vec<String> = config
-            .not_applicable_client_keys()
-            .into_iter()
-            .map(|(key, _)| key)
-            .collect();
+        let not_applicable = config.not_applicable_client_keys();
+        let keys: Vec<&str> = not_applicable.iter().map(|(key, _)| key.as_str()).collect();
         assert_eq!(
-            not_applicable,
+            keys,
             vec![
                 "producer.override.linger.ms",
                 "consumer.override.fetch.min.bytes"
             ]
+        );
+        assert_eq!(
+            not_applicable[1].1,
+            "Connect applies consumer.override.* to sink connectors only, and MM2's connectors \
+             are source connectors: use source.consumer.* or consumer.*"
         );
         assert!(
             config.unsupported_keys().is_empty(),
