@@ -93,6 +93,7 @@ pub async fn consume_latencies(
         min_bytes: 1,
         max_bytes: 64 * 1024 * 1024,
         isolation: Isolation::ReadUncommitted,
+        rack: None,
     };
     let mut samples = Vec::with_capacity(expected as usize);
     while (samples.len() as u64) < expected

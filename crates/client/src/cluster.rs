@@ -29,6 +29,44 @@ pub struct ClientConfig {
     pub retry_backoff_max: Duration,
     /// How long one call keeps retrying retriable errors before giving up.
     pub retry_deadline: Duration,
+    /// First pause before connecting again to a broker that could not be
+    /// reached; doubles per failure up to `reconnect_backoff_max`, with
+    /// jitter (`reconnect.backoff.ms`, `reconnect.backoff.max.ms`).
+    pub reconnect_backoff: Duration,
+    pub reconnect_backoff_max: Duration,
+    /// The connect timeout (`connection.connect_timeout`) doubles per
+    /// consecutive failure to reach a broker, up to this
+    /// (`socket.connection.setup.timeout.max.ms`).
+    pub connect_timeout_max: Duration,
+    /// Metadata of the topics in use is refreshed at least this often
+    /// (`metadata.max.age.ms`), so new brokers and moved leaders are seen
+    /// even when no request fails.
+    pub metadata_max_age: Duration,
+    /// How this client's batches are produced.
+    pub produce: ProduceSettings,
+}
+
+/// Produce settings of a client (`acks`, `delivery.timeout.ms`,
+/// `max.in.flight.requests.per.connection`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProduceSettings {
+    /// -1 (all in-sync replicas, the default) or 1 (the leader only).
+    pub acks: i16,
+    /// How long a batch may keep failing before its partition gives up.
+    pub delivery_timeout: Duration,
+    /// Batches in flight per partition, and requests per broker connection;
+    /// at most 5, the limit of idempotent producers.
+    pub max_in_flight: usize,
+}
+
+impl Default for ProduceSettings {
+    fn default() -> Self {
+        ProduceSettings {
+            acks: -1,
+            delivery_timeout: Duration::from_secs(120),
+            max_in_flight: crate::produce::MAX_IN_FLIGHT_PER_PARTITION,
+        }
+    }
 }
 
 impl ClientConfig {
@@ -44,6 +82,12 @@ impl ClientConfig {
             retry_backoff: Duration::from_millis(100),
             retry_backoff_max: Duration::from_secs(1),
             retry_deadline: Duration::from_secs(10),
+            // The Java clients' defaults.
+            reconnect_backoff: Duration::from_millis(50),
+            reconnect_backoff_max: Duration::from_secs(1),
+            connect_timeout_max: Duration::from_secs(30),
+            metadata_max_age: Duration::from_secs(300),
+            produce: ProduceSettings::default(),
         }
     }
 }
@@ -106,6 +150,15 @@ struct Inner {
     any: StdMutex<Option<Arc<BrokerConnection>>>,
     /// Produce request coalescing per broker (see `produce_batcher`).
     batchers: StdMutex<HashMap<BatcherKey, BatcherHandle>>,
+    /// Brokers that could not be reached lately, by address.
+    unreachable: StdMutex<HashMap<String, ConnectFailures>>,
+}
+
+/// Consecutive failures to reach one broker and when to try it again.
+#[derive(Debug, Clone, Copy)]
+struct ConnectFailures {
+    count: u32,
+    retry_at: tokio::time::Instant,
 }
 
 /// A [`KafkaClient`] that does not keep it alive.
@@ -135,11 +188,56 @@ impl KafkaClient {
                 connections: tokio::sync::Mutex::new(HashMap::new()),
                 any: StdMutex::new(None),
                 batchers: StdMutex::new(HashMap::new()),
+                unreachable: StdMutex::new(HashMap::new()),
             }),
         };
         client.check_listener().await?;
         client.refresh_metadata(Some(&[])).await?;
+        tokio::spawn(refresh_metadata_periodically(client.downgrade()));
         Ok(client)
+    }
+
+    /// Connects to `addr`, after the reconnect backoff when it failed
+    /// lately, with a connect timeout that grows with its failures.
+    async fn connect_to(&self, addr: &str) -> Result<Arc<BrokerConnection>> {
+        let config = &self.inner.config;
+        let failures = self.inner.unreachable.lock().unwrap().get(addr).copied();
+        let mut connection = config.connection.clone();
+        if let Some(failures) = failures {
+            tokio::time::sleep_until(failures.retry_at).await;
+            connection.connect_timeout = connect_timeout_after(config, failures.count);
+        }
+        let result = BrokerConnection::connect(addr, &connection).await;
+        let mut unreachable = self.inner.unreachable.lock().unwrap();
+        match &result {
+            Ok(_) => {
+                unreachable.remove(addr);
+            }
+            Err(_) => {
+                let count = failures.map_or(1, |f| f.count.saturating_add(1));
+                let backoff = reconnect_backoff_after(config, count);
+                unreachable.insert(
+                    addr.to_string(),
+                    ConnectFailures {
+                        count,
+                        retry_at: tokio::time::Instant::now() + jitter(backoff),
+                    },
+                );
+            }
+        }
+        result
+    }
+
+    /// Whether `conn` may be used again: open and not idle for longer than
+    /// `connections.max.idle.ms`.
+    fn reusable(&self, conn: &BrokerConnection) -> bool {
+        !conn.is_closed()
+            && self
+                .inner
+                .config
+                .connection
+                .max_idle
+                .is_none_or(|max_idle| !conn.idle_longer_than(max_idle))
     }
 
     /// A listener that requires SASL answers ApiVersions but closes the
@@ -196,17 +294,24 @@ impl KafkaClient {
     /// A control connection to some live broker of the cluster.
     pub async fn any_connection(&self) -> Result<Arc<BrokerConnection>> {
         if let Some(conn) = self.inner.any.lock().unwrap().clone() {
-            if !conn.is_closed() {
+            if self.reusable(&conn) {
                 return Ok(conn);
             }
         }
         let known: Vec<String> = self.metadata().brokers.values().cloned().collect();
-        let candidates = known
+        let mut candidates: Vec<String> = known
             .into_iter()
-            .chain(self.inner.config.bootstrap.iter().cloned());
+            .chain(self.inner.config.bootstrap.iter().cloned())
+            .collect();
+        // Brokers not in their reconnect backoff first, as the Java client
+        // picks a node to ask.
+        {
+            let unreachable = self.inner.unreachable.lock().unwrap();
+            candidates.sort_by_key(|addr| unreachable.get(addr).map(|f| f.retry_at));
+        }
         let mut last = None;
         for addr in candidates {
-            match BrokerConnection::connect(&addr, &self.inner.config.connection).await {
+            match self.connect_to(&addr).await {
                 Ok(conn) => {
                     *self.inner.any.lock().unwrap() = Some(conn.clone());
                     return Ok(conn);
@@ -237,7 +342,7 @@ impl KafkaClient {
     pub async fn connection(&self, id: i32, purpose: Purpose) -> Result<Arc<BrokerConnection>> {
         let mut pool = self.inner.connections.lock().await;
         if let Some(conn) = pool.get(&(id, purpose)) {
-            if !conn.is_closed() {
+            if self.reusable(conn) {
                 return Ok(conn.clone());
             }
         }
@@ -250,7 +355,7 @@ impl KafkaClient {
                 addr
             }
         };
-        let conn = BrokerConnection::connect(&addr, &self.inner.config.connection).await?;
+        let conn = self.connect_to(&addr).await?;
         pool.insert((id, purpose), conn.clone());
         Ok(conn)
     }
@@ -260,7 +365,7 @@ impl KafkaClient {
     /// the whole group), so that nobody else queues behind them.
     pub async fn unpooled_connection(&self, id: i32) -> Result<Arc<BrokerConnection>> {
         let addr = self.broker_address(id).await?;
-        BrokerConnection::connect(&addr, &self.inner.config.connection).await
+        self.connect_to(&addr).await
     }
 
     /// The `host:port` of broker `id`, from the cached metadata or, when it
@@ -386,6 +491,45 @@ impl KafkaClient {
     }
 }
 
+/// The pause before connecting again to a broker after `failures` failed
+/// attempts in a row (before jitter): `reconnect.backoff.ms` doubled per
+/// failure, at most `reconnect.backoff.max.ms`.
+fn reconnect_backoff_after(config: &ClientConfig, failures: u32) -> Duration {
+    config
+        .reconnect_backoff
+        .saturating_mul(1 << failures.saturating_sub(1).min(16))
+        .min(config.reconnect_backoff_max)
+}
+
+/// The connect timeout after `failures` failed attempts in a row:
+/// `socket.connection.setup.timeout.ms` doubled per failure, at most
+/// `socket.connection.setup.timeout.max.ms` (never below the first).
+fn connect_timeout_after(config: &ClientConfig, failures: u32) -> Duration {
+    let first = config.connection.connect_timeout;
+    first
+        .saturating_mul(1 << failures.min(16))
+        .min(config.connect_timeout_max.max(first))
+}
+
+/// Refreshes the metadata of the topics in use every `metadata.max.age.ms`
+/// until the client is dropped.
+async fn refresh_metadata_periodically(client: WeakClient) {
+    let Some(max_age) = client.upgrade().map(|c| c.config().metadata_max_age) else {
+        return;
+    };
+    loop {
+        // A tiny age must not turn this into a busy loop.
+        tokio::time::sleep(max_age.max(Duration::from_millis(100))).await;
+        let Some(client) = client.upgrade() else {
+            return;
+        };
+        let topics: Vec<String> = client.metadata().topics.keys().cloned().collect();
+        if let Err(e) = client.refresh_metadata(Some(&topics)).await {
+            debug!(error = %e, "periodic metadata refresh failed");
+        }
+    }
+}
+
 fn jitter(backoff: Duration) -> Duration {
     let factor = rand::thread_rng().gen_range(0.8..1.2);
     backoff.mul_f64(factor)
@@ -454,5 +598,35 @@ fn metadata_from_response(response: &MetadataResponse) -> Metadata {
         controller_id: response.controller_id.0,
         brokers,
         topics,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconnect_backoff_doubles_up_to_its_max() {
+        let mut config = ClientConfig::new("127.0.0.1:1");
+        config.reconnect_backoff = Duration::from_millis(50);
+        config.reconnect_backoff_max = Duration::from_millis(300);
+        let pauses: Vec<u128> = (1..=5)
+            .map(|failures| reconnect_backoff_after(&config, failures).as_millis())
+            .collect();
+        assert_eq!(pauses, vec![50, 100, 200, 300, 300]);
+    }
+
+    #[test]
+    fn connect_timeout_grows_up_to_its_max() {
+        let mut config = ClientConfig::new("127.0.0.1:1");
+        config.connection.connect_timeout = Duration::from_secs(2);
+        config.connect_timeout_max = Duration::from_secs(10);
+        let timeouts: Vec<u64> = (0..=4)
+            .map(|failures| connect_timeout_after(&config, failures).as_secs())
+            .collect();
+        assert_eq!(timeouts, vec![2, 4, 8, 10, 10]);
+        // A max below the first timeout does not shorten it.
+        config.connect_timeout_max = Duration::from_secs(1);
+        assert_eq!(connect_timeout_after(&config, 3), Duration::from_secs(2));
     }
 }

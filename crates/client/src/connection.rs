@@ -22,7 +22,7 @@ use tracing::{debug, warn};
 
 use crate::error::{ClientError, Result};
 use crate::security::{sasl, SecurityConfig};
-use crate::transport::{BrokerReader, BrokerWriter, Transport};
+use crate::transport::{BrokerReader, BrokerWriter, SocketOptions, Transport};
 use crate::versions::BrokerVersions;
 
 /// Responses larger than this are refused as garbage: the size prefix of a
@@ -42,6 +42,12 @@ pub struct ConnectionConfig {
     pub max_response_bytes: usize,
     /// TLS and SASL (`security.protocol`); PLAINTEXT by default.
     pub security: SecurityConfig,
+    /// Socket buffer sizes (`send.buffer.bytes`, `receive.buffer.bytes`).
+    pub socket: SocketOptions,
+    /// A pooled connection unused this long is closed and replaced at its
+    /// next use (`connections.max.idle.ms`), before the broker closes it
+    /// under a request; `None` keeps connections however long they idle.
+    pub max_idle: Option<Duration>,
 }
 
 impl Default for ConnectionConfig {
@@ -52,6 +58,9 @@ impl Default for ConnectionConfig {
             request_timeout: Duration::from_secs(30),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             security: SecurityConfig::plaintext(),
+            socket: SocketOptions::default(),
+            // The Java clients' default, under the broker's 10 minutes.
+            max_idle: Some(Duration::from_secs(540)),
         }
     }
 }
@@ -102,6 +111,8 @@ pub struct BrokerConnection {
     versions: BrokerVersions,
     /// The task that re-authenticates before the SASL session expires.
     reauthentication: StdMutex<Option<AbortHandle>>,
+    /// When the last request was written, for `connections.max.idle.ms`.
+    last_request: StdMutex<tokio::time::Instant>,
 }
 
 impl Drop for BrokerConnection {
@@ -159,13 +170,15 @@ impl BrokerConnection {
             timeout: config.connect_timeout,
         };
         let deadline = tokio::time::Instant::now() + config.connect_timeout;
-        let (reader, writer) =
-            tokio::time::timeout_at(deadline, Transport::connect(addr, &config.security))
-                .await
-                .map_err(|_| ClientError::ConnectTimeout {
-                    addr: addr.to_string(),
-                    timeout: config.connect_timeout,
-                })??;
+        let (reader, writer) = tokio::time::timeout_at(
+            deadline,
+            Transport::connect(addr, &config.security, &config.socket),
+        )
+        .await
+        .map_err(|_| ClientError::ConnectTimeout {
+            addr: addr.to_string(),
+            timeout: config.connect_timeout,
+        })??;
         let mut conn = Self::start(addr, reader, writer, config, BrokerVersions::default());
         let versions = tokio::time::timeout_at(deadline, conn.handshake())
             .await
@@ -262,6 +275,7 @@ impl BrokerConnection {
             next_correlation_id: AtomicI32::new(1),
             versions,
             reauthentication: StdMutex::new(None),
+            last_request: StdMutex::new(tokio::time::Instant::now()),
         })
     }
 
@@ -297,6 +311,11 @@ impl BrokerConnection {
         &self.addr
     }
 
+    /// How long a request waits for its answer unless the caller says.
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
+
     /// What the broker advertised in ApiVersions.
     pub fn versions(&self) -> &BrokerVersions {
         &self.versions
@@ -305,6 +324,13 @@ impl BrokerConnection {
     /// Whether the connection has failed and must be replaced.
     pub fn is_closed(&self) -> bool {
         self.state.shared.inner.lock().unwrap().closed.is_some()
+    }
+
+    /// Whether no request was written for `max_idle` and none awaits an
+    /// answer.
+    pub fn idle_longer_than(&self, max_idle: Duration) -> bool {
+        self.last_request.lock().unwrap().elapsed() > max_idle
+            && self.state.shared.inner.lock().unwrap().pending.is_empty()
     }
 
     /// The version to use for `api` with this broker.
@@ -393,6 +419,7 @@ impl BrokerConnection {
         timeout: Duration,
     ) -> Result<PendingResponse> {
         let correlation_id = self.next_correlation_id.fetch_add(1, Ordering::Relaxed);
+        *self.last_request.lock().unwrap() = tokio::time::Instant::now();
         let header = self.encode_header(api, version, correlation_id)?;
         let body_len: usize = body.iter().map(Bytes::len).sum();
         let frame_len =

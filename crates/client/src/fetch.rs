@@ -36,6 +36,10 @@ pub struct FetchParams {
     pub min_bytes: i32,
     pub max_bytes: i32,
     pub isolation: Isolation,
+    /// The client's rack (`client.rack`): a broker with a rack-aware
+    /// `replica.selector.class` then names a replica in the same rack to
+    /// read from (KIP-392, Fetch v11+).
+    pub rack: Option<String>,
 }
 
 impl Default for FetchParams {
@@ -45,6 +49,7 @@ impl Default for FetchParams {
             min_bytes: 1,
             max_bytes: 50 * 1024 * 1024,
             isolation: Isolation::ReadCommitted,
+            rack: None,
         }
     }
 }
@@ -82,6 +87,9 @@ pub struct PartitionData {
     pub next_offset: i64,
     /// Batches dropped as control, empty or aborted, counted for metrics.
     pub dropped_batches: usize,
+    /// The replica the broker says to fetch this partition from next
+    /// (KIP-392), when it names one other than itself.
+    pub preferred_read_replica: Option<i32>,
 }
 
 /// Fetches the given partitions from one broker (their leader).
@@ -107,8 +115,8 @@ pub async fn fetch_owned(
         <FetchRequest as kafka_protocol::protocol::Message>::VERSIONS,
     )?;
     // The broker may hold the request for max_wait; the socket timeout must
-    // outlast it.
-    let timeout = params.max_wait + Duration::from_secs(30);
+    // outlast it by the request timeout (`request.timeout.ms`).
+    let timeout = params.max_wait + conn.request_timeout();
     let response: FetchResponse = conn.request_owned(&request, version, timeout, own).await?;
     if let Some(error) = ResponseError::try_from_code(response.error_code) {
         return Err(ClientError::Broker {
@@ -153,6 +161,8 @@ pub async fn fetch_owned(
                     batches,
                     next_offset,
                     dropped_batches,
+                    preferred_read_replica: (p.preferred_read_replica.0 >= 0)
+                        .then_some(p.preferred_read_replica.0),
                 })
                 .map_err(|source| ClientError::Records {
                     topic: name.clone(),
@@ -203,7 +213,9 @@ fn build_request(params: &FetchParams, partitions: &[PartitionFetch]) -> FetchRe
                 })
                 .collect(),
         )
-        .with_rack_id(StrBytes::from_static_str(""))
+        .with_rack_id(StrBytes::from_string(
+            params.rack.clone().unwrap_or_default(),
+        ))
 }
 
 /// Every complete batch of a record set, as v2 batches: runs of old-format

@@ -96,6 +96,30 @@ pub struct SendConfig {
     /// Checked before every batch is put on the wire, first send or resend;
     /// an expired lease fails the batch at once (no retry).
     pub lease: Option<WriteLease>,
+    /// Batches in flight once the first was acknowledged (1 to
+    /// [`MAX_IN_FLIGHT_PER_PARTITION`]).
+    pub max_in_flight: usize,
+}
+
+impl SendConfig {
+    /// The settings `client` was configured with (`acks`,
+    /// `request.timeout.ms`, `delivery.timeout.ms`, `retry.backoff*`,
+    /// `max.in.flight.requests.per.connection`), no lease.
+    pub fn for_client(client: &KafkaClient) -> Self {
+        let config = client.config();
+        SendConfig {
+            acks: config.produce.acks,
+            timeout: config.connection.request_timeout,
+            delivery_timeout: config.produce.delivery_timeout,
+            retry_backoff: config.retry_backoff,
+            retry_backoff_max: config.retry_backoff_max,
+            max_in_flight: config
+                .produce
+                .max_in_flight
+                .clamp(1, MAX_IN_FLIGHT_PER_PARTITION),
+            ..SendConfig::default()
+        }
+    }
 }
 
 impl Default for SendConfig {
@@ -108,6 +132,7 @@ impl Default for SendConfig {
             retry_backoff: Duration::from_millis(100),
             retry_backoff_max: Duration::from_secs(1),
             lease: None,
+            max_in_flight: MAX_IN_FLIGHT_PER_PARTITION,
         }
     }
 }
@@ -201,7 +226,9 @@ impl<T: Send + 'static> PartitionSender<T> {
     /// Whether another batch may be sent without waiting for an ack.
     pub fn has_room(&self) -> bool {
         let limit = if self.acknowledged_any {
-            MAX_IN_FLIGHT_PER_PARTITION
+            self.config
+                .max_in_flight
+                .clamp(1, MAX_IN_FLIGHT_PER_PARTITION)
         } else {
             1
         };
@@ -376,6 +403,7 @@ impl<T: Send + 'static> PartitionSender<T> {
             broker: leader,
             acks: self.config.acks,
             timeout_ms: self.config.timeout.as_millis().min(i32::MAX as u128) as i32,
+            max_in_flight: self.config.max_in_flight,
         });
         entry.response = Some(batcher.submit(
             self.topic.clone(),

@@ -47,6 +47,8 @@ pub(crate) struct BatcherKey {
     pub broker: i32,
     pub acks: i16,
     pub timeout_ms: i32,
+    /// Requests outstanding at once (`max.in.flight.requests.per.connection`).
+    pub max_in_flight: usize,
 }
 
 /// The outcome of one batch: its base offset on the target (-1 when the
@@ -133,7 +135,9 @@ async fn run(
                 Err(mpsc::error::TryRecvError::Disconnected) => open = false,
             }
         }
-        if !waiting.is_empty() && in_flight.len() < MAX_REQUESTS_IN_FLIGHT {
+        if !waiting.is_empty()
+            && in_flight.len() < key.max_in_flight.clamp(1, MAX_REQUESTS_IN_FLIGHT)
+        {
             let conn = match connect(&client, key).await {
                 Ok(conn) => conn,
                 Err(error) => {

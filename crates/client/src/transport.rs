@@ -7,7 +7,7 @@ use std::io::IoSlice;
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 use crate::error::{ClientError, Result};
 use crate::security::tls::TlsFailure;
@@ -176,6 +176,50 @@ pub fn describe_bad_frame_size(size: i32) -> String {
     }
 }
 
+/// TCP socket options (`send.buffer.bytes`, `receive.buffer.bytes`); `None`
+/// leaves the operating system's default, as Kafka's `-1` does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SocketOptions {
+    pub send_buffer_bytes: Option<u32>,
+    pub receive_buffer_bytes: Option<u32>,
+}
+
+impl SocketOptions {
+    /// Connects to `addr`, trying each address it resolves to in turn (as
+    /// `TcpStream::connect` does), with the buffer sizes set before the
+    /// connection is made: the receive buffer bounds the TCP window offered
+    /// in the handshake, so setting it afterwards would be too late.
+    async fn connect(&self, addr: &str) -> std::io::Result<TcpStream> {
+        if *self == SocketOptions::default() {
+            return TcpStream::connect(addr).await;
+        }
+        let mut last = None;
+        for resolved in tokio::net::lookup_host(addr).await? {
+            let socket = if resolved.is_ipv4() {
+                TcpSocket::new_v4()?
+            } else {
+                TcpSocket::new_v6()?
+            };
+            if let Some(bytes) = self.send_buffer_bytes {
+                socket.set_send_buffer_size(bytes)?;
+            }
+            if let Some(bytes) = self.receive_buffer_bytes {
+                socket.set_recv_buffer_size(bytes)?;
+            }
+            match socket.connect(resolved).await {
+                Ok(stream) => return Ok(stream),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "the host name resolves to no address",
+            )
+        }))
+    }
+}
+
 /// Opens transports to brokers.
 #[derive(Debug, Clone, Copy)]
 pub struct Transport;
@@ -186,8 +230,10 @@ impl Transport {
     pub async fn connect(
         addr: &str,
         security: &SecurityConfig,
+        socket: &SocketOptions,
     ) -> Result<(BrokerReader, BrokerWriter)> {
-        let tcp = TcpStream::connect(addr)
+        let tcp = socket
+            .connect(addr)
             .await
             .map_err(|source| ClientError::Connect {
                 addr: addr.to_string(),
@@ -241,6 +287,26 @@ mod tests {
         assert_eq!(host_of("127.0.0.1:9092"), "127.0.0.1");
         assert_eq!(host_of("kafka-a-1.example:9093"), "kafka-a-1.example");
         assert_eq!(host_of("[::1]:9092"), "::1");
+    }
+
+    #[tokio::test]
+    async fn socket_buffer_sizes_are_applied() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let options = SocketOptions {
+            send_buffer_bytes: Some(24 * 1024),
+            receive_buffer_bytes: Some(16 * 1024),
+        };
+        let stream = options.connect(&addr).await.unwrap();
+        let socket = TcpSocket::from_std_stream(stream.into_std().unwrap());
+        // Linux doubles the size asked for (bookkeeping overhead).
+        let received = socket.recv_buffer_size().unwrap();
+        let sent = socket.send_buffer_size().unwrap();
+        assert!(
+            received == 16 * 1024 || received == 32 * 1024,
+            "SO_RCVBUF {received}"
+        );
+        assert!(sent == 24 * 1024 || sent == 48 * 1024, "SO_SNDBUF {sent}");
     }
 
     #[test]

@@ -166,7 +166,6 @@ fn connect_worker_and_client_keys_are_known_not_unknown() {
         "task.shutdown.graceful.timeout.ms",
         "key.converter.schemas.enable",
         "kafka-b.client.id",
-        "kafka-a.consumer.max.poll.records",
         "transforms.route.type",
     ] {
         assert!(
@@ -174,6 +173,17 @@ fn connect_worker_and_client_keys_are_known_not_unknown() {
             "{key}: {unsupported:?}"
         );
     }
+    // A client setting that cannot apply is listed apart, with the reason.
+    assert!(!unsupported
+        .iter()
+        .any(|k| k == "kafka-a.consumer.max.poll.records"));
+    assert_eq!(
+        config.not_applicable_client_keys(),
+        [(
+            "kafka-a.consumer.max.poll.records".to_owned(),
+            "kmirror reads by partition and keeps its positions in MM2's offsets topic, not in a consumer group"
+        )]
+    );
 }
 
 #[test]

@@ -417,18 +417,36 @@ fn cluster_settings_and_client_overrides() {
             "{key} in {unsupported:?}"
         );
     }
-    for key in [
-        "kafka-a.consumer.max.poll.records",
-        "kafka-b.producer.linger.ms",
-        "kafka-a.client.id",
-        "producer.batch.size",
-        "kafka-a->kafka-b.consumer.fetch.max.bytes",
-    ] {
+    // Cluster-level and top-level client keys do not reach MM2's clients.
+    for key in ["kafka-a.client.id", "producer.batch.size"] {
         assert!(
             unsupported.iter().any(|k| k == key),
             "{key} in {unsupported:?}"
         );
     }
+    // Honoured client settings, and those listed as not applicable.
+    let not_applicable: Vec<String> = config
+        .not_applicable_client_keys()
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    for key in [
+        "kafka-a.consumer.max.poll.records",
+        "kafka-b.producer.linger.ms",
+        "kafka-a->kafka-b.consumer.fetch.max.bytes",
+    ] {
+        assert!(
+            !unsupported.iter().any(|k| k == key),
+            "{key} in {unsupported:?}"
+        );
+    }
+    assert_eq!(
+        not_applicable,
+        [
+            "kafka-a.consumer.max.poll.records",
+            "kafka-b.producer.linger.ms"
+        ]
+    );
 }
 
 #[test]
@@ -825,8 +843,20 @@ fn connect_form_with_source_and_target_aliases() {
         "{unsupported:?}"
     );
     assert!(
-        unsupported.contains(&"source.consumer.max.poll.records".to_owned()),
+        !unsupported.contains(&"source.consumer.max.poll.records".to_owned()),
         "{unsupported:?}"
+    );
+    let not_applicable: Vec<String> = config
+        .not_applicable_client_keys()
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(
+        not_applicable,
+        [
+            "source.consumer.max.poll.records",
+            "target.producer.linger.ms"
+        ]
     );
 }
 

@@ -64,4 +64,10 @@ pub fn report(config: &Mm2Config) {
     if !unsupported.is_empty() {
         warn!(keys = %unsupported.join(", "), "MM2 settings not honoured by this kmirror version");
     }
+    for (key, reason) in config.not_applicable_client_keys() {
+        warn!(
+            key,
+            reason, "client setting not applicable to batch pass-through"
+        );
+    }
 }

@@ -48,9 +48,19 @@ pub struct KafkaClusterBuilder {
     /// Set only for the cluster that trains the brokers' class-data archive.
     training_archive: Option<PathBuf>,
     security: Option<SecurityOptions>,
+    /// `broker.rack` of broker `i`, when set.
+    racks: Vec<String>,
 }
 
 impl KafkaClusterBuilder {
+    /// Puts broker `i` in rack `racks[i]` (`broker.rack`), for rack-aware
+    /// replica placement and fetching from the closest replica (with
+    /// `replica.selector.class` set through [`Self::broker_prop`]).
+    pub fn racks(mut self, racks: &[&str]) -> Self {
+        self.racks = racks.iter().map(|rack| rack.to_string()).collect();
+        self
+    }
+
     /// Number of nodes, each a broker and a controller (default 1). With 3
     /// or more, topics default to replication factor 3 and
     /// `min.insync.replicas=2`.
@@ -257,6 +267,11 @@ impl KafkaClusterBuilder {
         let secured = self.security.as_ref().map(|security| {
             security.broker_props(broker.port, broker.controller_port, &broker.secured_ports)
         });
+        let rack = usize::try_from(broker.id)
+            .ok()
+            .and_then(|i| self.racks.get(i))
+            .map(|rack| ("broker.rack".to_string(), rack.clone()));
+        props.extend(rack);
         for (key, value) in secured.iter().flatten().chain(&self.props) {
             match props.iter_mut().find(|(k, _)| k == key) {
                 Some(entry) => entry.1.clone_from(value),
@@ -348,6 +363,7 @@ impl KafkaCluster {
             start_timeout: DEFAULT_START_TIMEOUT,
             training_archive: None,
             security: None,
+            racks: Vec::new(),
         }
     }
 

@@ -10,8 +10,7 @@
 //! those are [`ClientKeySupport::NotApplicable`] with the reason an operator
 //! is told once.
 
-// Wired into the key reports and the client settings by the issue 11 work.
-#![allow(dead_code)]
+use super::properties::Properties;
 
 /// What kmirror's client does with a Kafka client setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +59,9 @@ const BATCHES_ARE_NOT_REBUILT: &str =
 const PARTITIONS_ARE_KEPT: &str = "a record goes to the same partition number it had on the source";
 const NO_CONSUMER_GROUP: &str =
     "kmirror reads by partition and keeps its positions in MM2's offsets topic, not in a consumer group";
+const TARGET_CHECKS_CRCS: &str =
+    "the target broker checks every batch's CRC, and kmirror keeps a wrong CRC wrong";
+const NO_JAVA_CLASSES: &str = "kmirror runs no Java classes, and records are never deserialized";
 const ALWAYS_IDEMPOTENT: &str =
     "kmirror's producer is always idempotent: it is what makes retries free of duplicates";
 
@@ -69,8 +71,8 @@ const NOT_APPLICABLE: &[(&str, &str)] = &[
     ("value.serializer", RECORDS_ARE_NOT_DESERIALIZED),
     ("key.deserializer", RECORDS_ARE_NOT_DESERIALIZED),
     ("value.deserializer", RECORDS_ARE_NOT_DESERIALIZED),
-    ("check.crcs", RECORDS_ARE_NOT_DESERIALIZED),
-    ("interceptor.classes", RECORDS_ARE_NOT_DESERIALIZED),
+    ("check.crcs", TARGET_CHECKS_CRCS),
+    ("interceptor.classes", NO_JAVA_CLASSES),
     ("compression.type", BATCHES_KEEP_THEIR_CODEC),
     ("compression.gzip.level", BATCHES_KEEP_THEIR_CODEC),
     ("compression.lz4.level", BATCHES_KEEP_THEIR_CODEC),
@@ -149,6 +151,48 @@ pub(crate) fn known_client_keys() -> impl Iterator<Item = &'static str> {
         .chain(NOT_APPLICABLE.iter().map(|(k, _)| *k))
         .chain(NOT_HONOURED.iter().copied())
         .chain(["bootstrap.servers", "security.protocol"])
+}
+
+/// Connect applies `consumer.override.*` to sink connectors only.
+const CONSUMER_OVERRIDE_IN_SOURCE_CONNECTOR: &str =
+    "Connect applies consumer.override.* to sink connectors only, and MM2's connectors are \
+     source connectors: use source.consumer.* or consumer.*";
+
+/// The client settings in `properties` that cannot apply, as written, with
+/// the reason, in file order: `<scope>.<role>.<key>` for each scope (a
+/// cluster alias or a flow `a->b`), and Connect's `consumer.override.*`.
+pub(crate) fn not_applicable_in(
+    properties: &Properties,
+    scopes: &[String],
+) -> Vec<(String, &'static str)> {
+    let mut found = Vec::new();
+    // By line: the JSON form's properties are not in file order.
+    let mut entries: Vec<_> = properties.iter().collect();
+    entries.sort_by_key(|(_, entry)| entry.line.unwrap_or(u32::MAX));
+    for (key, entry) in entries {
+        let written = entry.original_key.clone().unwrap_or_else(|| key.to_owned());
+        let consumer_override = written.strip_prefix("consumer.override.");
+        if consumer_override.is_some_and(|setting| client_key_support(setting).is_some()) {
+            found.push((written, CONSUMER_OVERRIDE_IN_SOURCE_CONNECTOR));
+            continue;
+        }
+        let reason = scopes
+            .iter()
+            .filter_map(|scope| key.strip_prefix(scope.as_str())?.strip_prefix('.'))
+            .flat_map(|rest| {
+                ["consumer.", "producer.", "admin."]
+                    .iter()
+                    .filter_map(move |prefix| rest.strip_prefix(prefix))
+            })
+            .find_map(|setting| match client_key_support(setting) {
+                Some(ClientKeySupport::NotApplicable(reason)) => Some(reason),
+                _ => None,
+            });
+        if let Some(reason) = reason {
+            found.push((written, reason));
+        }
+    }
+    found
 }
 
 #[cfg(test)]

@@ -11,6 +11,13 @@
 //!
 //! Each translated key keeps the name and line it had in the JSON, so errors
 //! point at what the user wrote.
+//!
+//! Client settings: Connect's `producer.override.<key>` (applied by Connect
+//! to the producer of a source connector's tasks, over everything else)
+//! becomes `<source>-><target>.producer.<key>` for each flow the connector
+//! runs, winning over a `producer.<key>` or `<source>-><target>.producer.<key>`
+//! it also sets; with Connect's keys, the connector-level `consumer.*`,
+//! `producer.*` and `admin.*` are the flow's (`MirrorConnectorConfig`).
 
 use serde_json::Value;
 
@@ -77,6 +84,18 @@ pub(crate) fn properties_from_connect_json(
         entries.push((key.clone(), text, line));
     }
     let lookup = |key: &str| entries.iter().find(|(k, _, _)| k == key);
+    // `producer.override.<key>` wins over the same key set any other way.
+    let overridden: Vec<&str> = entries
+        .iter()
+        .filter_map(|(key, _, _)| key.strip_prefix(PRODUCER_OVERRIDE))
+        .collect();
+    let is_overridden = |key: &str| {
+        key.rsplit_once(".producer.")
+            .map(|(_, setting)| setting)
+            .or_else(|| key.strip_prefix("producer."))
+            .is_some_and(|setting| overridden.contains(&setting))
+            && !key.starts_with(PRODUCER_OVERRIDE)
+    };
 
     let name = match (top.get("name"), config.get("name")) {
         (Some(Value::String(name)), _) | (_, Some(Value::String(name))) => Some(name.clone()),
@@ -146,16 +165,38 @@ pub(crate) fn properties_from_connect_json(
                 | "connector.class" => continue,
                 _ => {}
             }
-            let translated = translate_connect_key(key, &source_alias, &target_alias);
+            if is_overridden(key) {
+                continue;
+            }
+            let flow = format!("{source_alias}->{target_alias}");
+            let translated = translate_connect_key(key, &source_alias, &target_alias)
+                .or_else(|| translate_client_key(key, &flow));
             match translated {
                 Some(translated) => properties.insert_translated(translated, key, value, *line),
                 None => properties.insert(key, value, *line),
             }
         }
-    } else if lookup("clusters").is_some() {
+    } else if let Some((_, clusters, _)) = lookup("clusters") {
+        let aliases = crate::filter::parse_list(clusters);
         for (key, value, line) in &entries {
-            if key != "name" && key != "connector.class" {
-                properties.insert(key, value, *line);
+            if key == "name" || key == "connector.class" || is_overridden(key) {
+                continue;
+            }
+            match key.strip_prefix(PRODUCER_OVERRIDE) {
+                // One connector runs every flow: the override is each one's.
+                Some(setting) => {
+                    for source in &aliases {
+                        for target in aliases.iter().filter(|target| *target != source) {
+                            properties.insert_translated(
+                                format!("{source}->{target}.producer.{setting}"),
+                                key,
+                                value,
+                                *line,
+                            );
+                        }
+                    }
+                }
+                None => properties.insert(key, value, *line),
             }
         }
     } else {
@@ -191,6 +232,26 @@ fn translate_connect_key(key: &str, source_alias: &str, target_alias: &str) -> O
         }
     }
     None
+}
+
+const PRODUCER_OVERRIDE: &str = "producer.override.";
+
+/// A connector-level client key with Connect's keys: `producer.override.x`
+/// and `producer.x` → `<flow>.producer.x`, `consumer.x` → `<flow>.consumer.x`,
+/// `admin.x` → `<flow>.admin.x`. `consumer.override.*` and
+/// `admin.override.*` stay as they are (Connect does not apply them to a
+/// source connector's clients, or kmirror has no such client).
+fn translate_client_key(key: &str, flow: &str) -> Option<String> {
+    if let Some(setting) = key.strip_prefix(PRODUCER_OVERRIDE) {
+        return Some(format!("{flow}.producer.{setting}"));
+    }
+    if key.starts_with("consumer.override.") || key.starts_with("admin.override.") {
+        return None;
+    }
+    ["consumer.", "producer.", "admin."]
+        .iter()
+        .any(|role| key.starts_with(role))
+        .then(|| format!("{flow}.{key}"))
 }
 
 /// serde_json's message without its trailing ` at line L column C`.
@@ -244,6 +305,16 @@ mod tests {
             Some("b.producer.linger.ms")
         );
         assert_eq!(translate_connect_key("topics", "a", "b"), None);
+        assert_eq!(
+            translate_client_key("producer.override.acks", "a->b").as_deref(),
+            Some("a->b.producer.acks")
+        );
+        assert_eq!(
+            translate_client_key("consumer.fetch.min.bytes", "a->b").as_deref(),
+            Some("a->b.consumer.fetch.min.bytes")
+        );
+        assert_eq!(translate_client_key("consumer.override.x", "a->b"), None);
+        assert_eq!(translate_client_key("tasks.max", "a->b"), None);
         assert_eq!(translate_connect_key("source.other", "a", "b"), None);
     }
 }

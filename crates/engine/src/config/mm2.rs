@@ -37,6 +37,8 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
+use super::client_keys;
+use super::client_settings::{self, FlowClientSettings};
 use super::connect;
 use super::error::{ConfigError, ConfigErrorKind, ConfigWarning, Location, UnknownKey};
 use super::is_secret_key;
@@ -411,8 +413,11 @@ pub struct FlowConfig {
     /// itself defaults to 3).
     pub offset_storage_replication_factor: Option<i16>,
     /// `source->target.consumer.*`, `.producer.*`, `.admin.*` (MM2 applies
-    /// them to the connector's own clients); kept, not honoured.
+    /// them to the connector's own clients), as written.
     pub client_overrides: ClientOverrides,
+    /// The honoured client settings of the flow's two sides, typed (see
+    /// [`super::client_settings`]).
+    pub client_settings: FlowClientSettings,
 }
 
 /// MM2 defaults, in one place (`Mirror*Config.*_DEFAULT`).
@@ -481,6 +486,7 @@ impl FlowConfig {
             offset_lag_max: defaults::OFFSET_LAG_MAX,
             offset_storage_replication_factor: None,
             client_overrides: ClientOverrides::default(),
+            client_settings: FlowClientSettings::default(),
         }
     }
 
@@ -719,6 +725,19 @@ impl Mm2Config {
         self.unsupported.clone()
     }
 
+    /// Client settings the file sets that cannot apply to batch
+    /// pass-through, as written, with the reason (see `client_keys`). The
+    /// caller lists them once at start.
+    pub fn not_applicable_client_keys(&self) -> Vec<(String, &'static str)> {
+        let scopes: Vec<String> = self
+            .clusters
+            .keys()
+            .map(ClusterAlias::to_string)
+            .chain(self.pairs.iter().map(FlowConfig::name))
+            .collect();
+        client_keys::not_applicable_in(&self.properties, &scopes)
+    }
+
     /// Keys that neither MM2, Kafka Connect, Kafka's clients nor kmirror
     /// knows where they are written, in file order, each with the closest
     /// known key. They are among [`Mm2Config::warnings`] too;
@@ -912,6 +931,8 @@ impl<'a> Builder<'a> {
                         if let Some(overrides) = flow_client_overrides.remove(&pair) {
                             flow.client_overrides = overrides;
                         }
+                        let found = (&mut self.errors, &mut self.warnings);
+                        client_settings::resolve_into(&mut flow, self.raw, self.source_name, found);
                         pairs.push(flow);
                     }
                     Err(error) => {

@@ -8,6 +8,7 @@
 //! are resolved between the two ([`providers`]).
 
 pub(crate) mod client_keys;
+pub mod client_settings;
 mod connect;
 mod error;
 pub(crate) mod keys;

@@ -11,6 +11,11 @@
 //! ([`partition_max_bytes`]), which bounds a response to about
 //! [`ROUND_BUDGET`] whatever the partition count, and the responses alive
 //! at once are bounded by a [`FetchBudget`] of [`MEMORY_BUDGET`].
+//!
+//! With `client.rack` set, a leader with a rack-aware replica selector
+//! names a replica in the client's rack to read from (KIP-392); the
+//! partition is then fetched from that replica for `metadata.max.age.ms`, and
+//! from the leader again at the first error there, as the Java consumer does.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -20,7 +25,7 @@ use kafka_protocol::ResponseError;
 use kmirror_client::fetch::{fetch_owned, FetchParams, PartitionData, PartitionFetch};
 use kmirror_client::{ClientError, KafkaClient, Purpose};
 use tokio::sync::mpsc;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use super::budget::FetchBudget;
 use super::TopicPartition;
@@ -86,6 +91,38 @@ struct Slot {
     events: mpsc::Sender<FetchEvent>,
     /// A reserved place in the partition's queue; present means "ready".
     permit: Option<mpsc::OwnedPermit<FetchEvent>>,
+    /// The replica the leader said to read from, and until when.
+    preferred: Option<(i32, tokio::time::Instant)>,
+    /// The replica last logged as the one read from, so that renewing the
+    /// same choice logs nothing.
+    logged_replica: Option<i32>,
+}
+
+impl Slot {
+    /// The broker to fetch from: the preferred replica while it holds and
+    /// the cluster knows it, else the leader.
+    fn broker(&self, leader: i32, brokers: &HashMap<i32, String>) -> i32 {
+        match self.preferred {
+            Some((replica, until))
+                if tokio::time::Instant::now() < until && brokers.contains_key(&replica) =>
+            {
+                replica
+            }
+            _ => leader,
+        }
+    }
+
+    /// Back to the leader after a failure on the preferred replica `broker`;
+    /// false when `broker` was not the preferred replica.
+    fn fall_back(&mut self, tp: &TopicPartition, broker: i32, error: &ClientError) -> bool {
+        if self.preferred.map(|(replica, _)| replica) != Some(broker) {
+            return false;
+        }
+        info!(%tp, replica = broker, error = %error, "fetching from the leader again: the preferred replica failed");
+        self.preferred = None;
+        self.logged_replica = None;
+        true
+    }
 }
 
 /// Fetches assigned partitions of one cluster until its command channel
@@ -96,6 +133,9 @@ pub struct SourceFetcher {
     params: FetchParams,
     reset: ResetPolicy,
     budget: FetchBudget,
+    /// `max.partition.fetch.bytes` when set: the bytes asked per partition,
+    /// in place of the share of [`ROUND_BUDGET`].
+    partition_max_bytes: Option<i32>,
 }
 
 impl SourceFetcher {
@@ -105,7 +145,15 @@ impl SourceFetcher {
             params,
             reset,
             budget: FetchBudget::new(MEMORY_BUDGET, MEMORY_WAIT),
+            partition_max_bytes: None,
         }
+    }
+
+    /// Asks `bytes` per partition (`max.partition.fetch.bytes`) instead of
+    /// a share of the round budget; `None` keeps the share.
+    pub fn with_partition_max_bytes(mut self, bytes: Option<i32>) -> Self {
+        self.partition_max_bytes = bytes;
+        self
     }
 
     /// Runs until `commands` is closed.
@@ -189,7 +237,8 @@ impl SourceFetcher {
 
     async fn fetch_round(&self, slots: &mut BTreeMap<TopicPartition, Slot>) {
         let metadata = self.client.metadata();
-        let mut by_leader: HashMap<i32, Vec<PartitionFetch>> = HashMap::new();
+        // By the broker asked: the leader, or the replica it prefers.
+        let mut by_broker: HashMap<i32, Vec<PartitionFetch>> = HashMap::new();
         let mut leaderless = false;
         let mut left_out = false;
         for (tp, slot) in slots.iter() {
@@ -198,16 +247,19 @@ impl SourceFetcher {
                 continue;
             }
             match kmirror_client::cluster::leader_of(&metadata, &tp.topic, tp.partition) {
-                Ok(leader) => by_leader.entry(leader).or_default().push(PartitionFetch {
-                    topic: tp.topic.to_string(),
-                    partition: tp.partition,
-                    offset: slot.next_offset,
-                    max_bytes: 0, // set below, once the count per leader is known
-                }),
+                Ok(leader) => by_broker
+                    .entry(slot.broker(leader, &metadata.brokers))
+                    .or_default()
+                    .push(PartitionFetch {
+                        topic: tp.topic.to_string(),
+                        partition: tp.partition,
+                        offset: slot.next_offset,
+                        max_bytes: 0, // set below, once the count per broker is known
+                    }),
                 Err(_) => leaderless = true,
             }
         }
-        if leaderless || by_leader.is_empty() {
+        if leaderless || by_broker.is_empty() {
             let topics: Vec<String> = {
                 let mut t: Vec<String> = slots.keys().map(|tp| tp.topic.to_string()).collect();
                 t.dedup();
@@ -216,7 +268,7 @@ impl SourceFetcher {
             if let Err(e) = self.client.refresh_metadata(Some(&topics)).await {
                 warn!(error = %e, "metadata refresh failed");
             }
-            if by_leader.is_empty() {
+            if by_broker.is_empty() {
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 return;
             }
@@ -231,10 +283,12 @@ impl SourceFetcher {
             ..self.params.clone()
         };
         let params = &params;
-        let rounds = by_leader
+        let rounds = by_broker
             .into_iter()
-            .map(|(leader, mut partitions)| async move {
-                let max_bytes = partition_max_bytes(partitions.len());
+            .map(|(broker, mut partitions)| async move {
+                let max_bytes = self
+                    .partition_max_bytes
+                    .unwrap_or_else(|| partition_max_bytes(partitions.len()));
                 for p in &mut partitions {
                     p.max_bytes = max_bytes;
                 }
@@ -242,29 +296,40 @@ impl SourceFetcher {
                     .min(params.max_bytes as i64)
                     .max(0) as usize;
                 let result = async {
-                    let conn = self.client.connection(leader, Purpose::Fetch).await?;
+                    let conn = self.client.connection(broker, Purpose::Fetch).await?;
                     let reservation = self.budget.reserve(most).await;
                     fetch_owned(&conn, params, &partitions, |body| reservation.attach(body)).await
                 }
                 .await;
-                (leader, partitions, result)
+                (broker, partitions, result)
             });
         let mut refresh = false;
-        for (leader, partitions, result) in join_all(rounds).await {
+        for (broker, partitions, result) in join_all(rounds).await {
             let fetched = match result {
                 Ok(fetched) => fetched,
                 Err(e) => {
-                    debug!(leader, error = %e, "fetch failed");
+                    debug!(broker, error = %e, "fetch failed");
                     refresh |= e.needs_metadata_refresh();
+                    // Partitions read from a preferred replica go back to
+                    // their leader; only the others fail.
+                    let partitions: Vec<&PartitionFetch> = partitions
+                        .iter()
+                        .filter(|p| {
+                            let tp = TopicPartition::new(&p.topic, p.partition);
+                            !slots
+                                .get_mut(&tp)
+                                .is_some_and(|slot| slot.fall_back(&tp, broker, &e))
+                        })
+                        .collect();
                     if !e.is_retriable() {
-                        for p in &partitions {
+                        for p in partitions {
                             let tp = TopicPartition::new(&p.topic, p.partition);
                             fail(
                                 slots,
                                 &tp,
                                 ClientError::Broker {
                                     api: kafka_protocol::messages::ApiKey::Fetch,
-                                    context: format!("{tp} (leader {leader})"),
+                                    context: format!("{tp} (broker {broker})"),
                                     error: e
                                         .broker_error()
                                         .unwrap_or(ResponseError::UnknownServerError),
@@ -278,8 +343,21 @@ impl SourceFetcher {
             };
             for partition in fetched {
                 let tp = TopicPartition::new(&partition.topic, partition.partition);
+                if let Err(e) = &partition.result {
+                    if slots
+                        .get_mut(&tp)
+                        .is_some_and(|slot| slot.fall_back(&tp, broker, e))
+                    {
+                        continue;
+                    }
+                }
                 match partition.result {
-                    Ok(data) => deliver(slots, &tp, data),
+                    Ok(data) => {
+                        if let Some(replica) = data.preferred_read_replica {
+                            self.prefer(slots, &tp, broker, replica);
+                        }
+                        deliver(slots, &tp, data)
+                    }
                     Err(e) if e.broker_error() == Some(ResponseError::OffsetOutOfRange) => {
                         self.reset_offset(slots, &tp).await;
                     }
@@ -294,6 +372,30 @@ impl SourceFetcher {
         if refresh {
             tokio::time::sleep(self.client.config().retry_backoff).await;
             let _ = self.client.refresh_metadata(None).await;
+        }
+    }
+
+    /// Fetches `tp` from `replica` from now on, as `broker` (its leader) said.
+    fn prefer(
+        &self,
+        slots: &mut BTreeMap<TopicPartition, Slot>,
+        tp: &TopicPartition,
+        broker: i32,
+        replica: i32,
+    ) {
+        let Some(slot) = slots.get_mut(tp) else {
+            return;
+        };
+        if replica == broker {
+            slot.preferred = None;
+            return;
+        }
+        let lifetime = self.client.config().metadata_max_age;
+        slot.preferred = Some((replica, tokio::time::Instant::now() + lifetime));
+        if slot.logged_replica != Some(replica) {
+            let rack = self.params.rack.as_deref().unwrap_or("");
+            info!(%tp, replica, leader = broker, %rack, "fetching from the replica the leader chose for client.rack");
+            slot.logged_replica = Some(replica);
         }
     }
 
@@ -323,6 +425,8 @@ fn apply(slots: &mut BTreeMap<TopicPartition, Slot>, command: FetcherCommand) {
                     next_offset: offset,
                     events,
                     permit: None,
+                    preferred: None,
+                    logged_replica: None,
                 },
             );
         }

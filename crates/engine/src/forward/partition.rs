@@ -51,6 +51,42 @@ pub enum ForwardError {
         #[source]
         source: WireError,
     },
+    /// kmirror forwards a batch whole, so a batch above the producer's
+    /// `max.request.size` cannot go: the partition waits for the limit to
+    /// be raised rather than skip the batch.
+    #[error(
+        "the source batch at offset {offset} is {bytes} bytes, more than {key} = {limit}; \
+         raise {key} to at least {bytes} (kmirror forwards batches whole)"
+    )]
+    BatchTooLarge {
+        offset: i64,
+        bytes: usize,
+        limit: usize,
+        /// The setting as written, e.g. `kafka-b.producer.max.request.size`.
+        key: String,
+    },
+}
+
+/// The largest batch the target side may be sent (`max.request.size`), with
+/// the key that set it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchLimit {
+    pub bytes: usize,
+    pub key: String,
+}
+
+impl BatchLimit {
+    fn check(&self, batch: &RawBatch) -> Result<(), ForwardError> {
+        if batch.bytes.len() <= self.bytes {
+            return Ok(());
+        }
+        Err(ForwardError::BatchTooLarge {
+            offset: batch.header.base_offset,
+            bytes: batch.bytes.len(),
+            limit: self.bytes,
+            key: self.key.clone(),
+        })
+    }
 }
 
 /// Makes a fetched batch ready to send, with the tag that describes it
@@ -97,8 +133,19 @@ fn prepare(batch: RawBatch) -> Result<(RawBatch, BatchTag), ForwardError> {
 /// caller pauses the partition; nothing past the last reported progress was
 /// acknowledged, so resuming from there loses nothing).
 pub async fn forward_partition(
+    events: mpsc::Receiver<FetchEvent>,
+    sender: &mut PartitionSender<BatchTag>,
+    on_progress: impl FnMut(Progress),
+) -> Result<(), ForwardError> {
+    forward_partition_within(events, sender, None, on_progress).await
+}
+
+/// [`forward_partition`], stopping at the first batch larger than `limit`
+/// (after forwarding everything before it).
+pub async fn forward_partition_within(
     mut events: mpsc::Receiver<FetchEvent>,
     sender: &mut PartitionSender<BatchTag>,
+    limit: Option<&BatchLimit>,
     mut on_progress: impl FnMut(Progress),
 ) -> Result<(), ForwardError> {
     // Each batch with the tag describing it upstream.
@@ -159,7 +206,11 @@ pub async fn forward_partition(
                         pending_skip = Some(data.next_offset);
                     }
                     for batch in data.batches {
-                        match prepare(batch) {
+                        let checked = match limit {
+                            Some(limit) => limit.check(&batch).and_then(|()| prepare(batch)),
+                            None => prepare(batch),
+                        };
+                        match checked {
                             Ok(batch) => queue.push_back(batch),
                             Err(e) => {
                                 // Forward what came before it, then stop.

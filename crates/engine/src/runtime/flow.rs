@@ -359,8 +359,10 @@ async fn run_flow_inner(
     let mut fetchers = Vec::new();
     for _ in 0..flow.tasks_max.max(1) {
         let (tx, rx) = mpsc::channel(64);
-        let fetcher =
-            SourceFetcher::new(source.clone(), tuning.fetch.clone(), ResetPolicy::Earliest);
+        let consumer = &flow.client_settings.consumer;
+        let params = super::client_settings::fetch_params(&tuning.fetch, consumer);
+        let fetcher = SourceFetcher::new(source.clone(), params, ResetPolicy::Earliest)
+            .with_partition_max_bytes(consumer.max_partition_fetch_bytes);
         let stop = flow_stop.clone();
         fetcher_tasks.spawn(async move {
             tokio::select! {

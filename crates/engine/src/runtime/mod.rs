@@ -2,6 +2,7 @@
 
 pub mod acl_sync;
 pub mod authorization;
+mod client_settings;
 pub mod clients;
 mod control;
 pub mod flow;

@@ -18,7 +18,9 @@ use super::resume::already_replicated;
 use super::topics::ensure_remote_topic;
 use super::writer::now_ms;
 use crate::forward::fetcher::FetcherCommand;
-use crate::forward::partition::{drain_in_flight, forward_partition, ForwardError, Progress};
+use crate::forward::partition::{
+    drain_in_flight, forward_partition_within, BatchLimit, ForwardError, Progress,
+};
 use crate::forward::TopicPartition;
 use crate::metrics::ErrorKind;
 use crate::records::offset_of;
@@ -83,6 +85,16 @@ pub(super) async fn run_pipeline(
     };
     let mut backoff = ctx.tuning.pause_backoff;
     let mut sync_state = OffsetSyncState::new(ctx.flow.offset_lag_max);
+    let limit = ctx
+        .flow
+        .client_settings
+        .producer
+        .max_request_size
+        .as_ref()
+        .map(|max| BatchLimit {
+            bytes: max.bytes,
+            key: max.key.clone(),
+        });
     loop {
         ctx.status
             .partition_started(&ctx.name, &tp, &remote_topic, next);
@@ -101,7 +113,7 @@ pub(super) async fn run_pipeline(
                 identity,
                 SendConfig {
                     lease: Some(ctx.lease.clone()),
-                    ..SendConfig::default()
+                    ..SendConfig::for_client(&ctx.target)
                 },
             );
             let (events_tx, events_rx) = mpsc::channel(ctx.tuning.partition_queue);
@@ -114,7 +126,7 @@ pub(super) async fn run_pipeline(
                 .await
                 .map_err(|_| (ErrorKind::Fetch, "fetcher stopped".to_string()))?;
             let forwarded = {
-                let forwarding = forward_partition(events_rx, &mut sender, |event| {
+                let forwarding = forward_partition_within(events_rx, &mut sender, limit.as_ref(), |event| {
                     record_progress(&ctx, &tp, &mut next, &mut sync_state, event)
                 });
                 tokio::select! {
@@ -208,7 +220,7 @@ fn describe_forward_error(
                 .principal()
                 .as_deref(),
         ),
-        ForwardError::Unforwardable { .. } => None,
+        ForwardError::Unforwardable { .. } | ForwardError::BatchTooLarge { .. } => None,
     };
     match hint {
         Some(hint) => format!("{error}; {hint}"),
@@ -220,7 +232,9 @@ fn forward_error_kind(error: &ForwardError) -> ErrorKind {
     match error {
         ForwardError::Fetch(_) => ErrorKind::Fetch,
         ForwardError::Produce(_) => ErrorKind::Produce,
-        ForwardError::Unforwardable { .. } => ErrorKind::Unforwardable,
+        ForwardError::Unforwardable { .. } | ForwardError::BatchTooLarge { .. } => {
+            ErrorKind::Unforwardable
+        }
     }
 }
 

@@ -28,6 +28,7 @@ use super::membership::MembershipError;
 use super::status::{FlowState, StatusBoard};
 use super::ticker::Ticker;
 use super::topics::effective_replication_factor;
+use crate::config::client_settings::{Acks, ClientSettings};
 use crate::config::mm2::{ClientRole, ClusterConfig, FlowConfig, Mm2Config};
 use crate::forward::TopicPartition;
 use crate::metrics::Metrics;
@@ -132,16 +133,53 @@ pub enum FlowChange {
 }
 
 /// Clients are shared by every flow that names the same cluster the same
-/// way with the same security settings (alias, bootstrap servers, a
-/// fingerprint of the security keys of the client's role).
+/// way with the same settings (alias, bootstrap servers, a fingerprint of
+/// the security keys of the client's role and of its other client
+/// settings).
 type ClusterKey = (String, String, u64);
 
-fn cluster_key(cluster: &ClusterConfig, role: ClientRole) -> ClusterKey {
+fn cluster_key(cluster: &ClusterConfig, role: ClientRole, settings: &ClientSettings) -> ClusterKey {
     (
         cluster.alias.to_string(),
         cluster.bootstrap_servers.join(","),
-        clients::security_fingerprint(cluster, role),
+        clients::client_fingerprint(cluster, role, settings),
     )
+}
+
+/// One side of a flow: its cluster, the role kmirror plays there, and the
+/// client settings of that role and of admin calls.
+#[derive(Clone, Copy)]
+struct Side<'a> {
+    cluster: &'a ClusterConfig,
+    role: ClientRole,
+    settings: &'a ClientSettings,
+    admin: &'a ClientSettings,
+}
+
+impl Side<'_> {
+    fn key(&self) -> ClusterKey {
+        cluster_key(self.cluster, self.role, self.settings)
+    }
+}
+
+impl FlowSpec {
+    fn source_side(&self) -> Side<'_> {
+        Side {
+            cluster: &self.source,
+            role: ClientRole::Consumer,
+            settings: &self.flow.client_settings.consumer,
+            admin: &self.flow.client_settings.source_admin,
+        }
+    }
+
+    fn target_side(&self) -> Side<'_> {
+        Side {
+            cluster: &self.target,
+            role: ClientRole::Producer,
+            settings: &self.flow.client_settings.producer,
+            admin: &self.flow.client_settings.target_admin,
+        }
+    }
 }
 
 /// An engine with its clients, ready to run flows.
@@ -243,12 +281,8 @@ impl Replicator {
     /// connected by their flows, which retry).
     pub async fn connect_clusters(&self, config: &Mm2Config) -> Result<(), StartError> {
         for spec in Self::flow_specs(config) {
-            self.inner
-                .client_for(&spec.source, ClientRole::Consumer)
-                .await?;
-            self.inner
-                .client_for(&spec.target, ClientRole::Producer)
-                .await?;
+            self.inner.client_for(spec.source_side()).await?;
+            self.inner.client_for(spec.target_side()).await?;
         }
         Ok(())
     }
@@ -389,12 +423,7 @@ impl ReplicatorHandle {
         // Clients no flow uses any more are closed (dropped).
         let used: std::collections::BTreeSet<ClusterKey> = flows
             .values()
-            .flat_map(|slot| {
-                [
-                    cluster_key(&slot.spec.source, ClientRole::Consumer),
-                    cluster_key(&slot.spec.target, ClientRole::Producer),
-                ]
-            })
+            .flat_map(|slot| [slot.spec.source_side().key(), slot.spec.target_side().key()])
             .collect();
         inner
             .clients
@@ -487,27 +516,30 @@ impl Inner {
 
     /// The client of `cluster` for `role`: the source side of a flow reads
     /// as MM2's consumer, the target side writes as its producer.
-    async fn client_for(
-        &self,
-        cluster: &ClusterConfig,
-        role: ClientRole,
-    ) -> Result<KafkaClient, StartError> {
-        let key = cluster_key(cluster, role);
+    async fn client_for(&self, side: Side<'_>) -> Result<KafkaClient, StartError> {
+        let Side {
+            cluster,
+            role,
+            settings,
+            admin,
+        } = side;
+        let key = side.key();
         if let Some(client) = self.cached_client(&key) {
             return Ok(client);
         }
         let alias = cluster.alias.to_string();
         let (client_config, ignored) =
-            clients::client_config(cluster, role, format!("kmirror-{alias}")).map_err(
-                |source| StartError::Security {
+            clients::client_config_with(cluster, role, settings, format!("kmirror-{alias}"))
+                .map_err(|source| StartError::Security {
                     alias: alias.clone(),
                     source,
-                },
-            )?;
-        if clients::admin_security_differs(cluster, role) {
+                })?;
+        let admin_differs = clients::admin_settings_differ(cluster, role, admin, settings);
+        if !admin_differs.is_empty() {
             warn!(
                 cluster = %alias,
-                "{alias}.admin.* security settings differ from {alias}.{}*; kmirror makes its admin calls on the {} connection with the latter",
+                keys = %admin_differs.join(", "),
+                "admin settings differ from {alias}.{}*; kmirror makes its admin calls on the {} connection with the latter",
                 role.prefix(),
                 role.prefix().trim_end_matches('.'),
             );
@@ -558,11 +590,19 @@ impl Inner {
 /// when it fails, until `stop`.
 async fn supervise_flow(inner: Arc<Inner>, spec: FlowSpec, stop: CancellationToken) {
     let name = spec.name();
+    let producer = &spec.flow.client_settings.producer;
+    if producer.acks == Acks::Leader {
+        warn!(
+            flow = %name,
+            key = producer.acks_key.as_deref().unwrap_or("acks"),
+            "acks=1: the target's leader alone confirms each batch, so a batch is lost if that broker fails before a follower copies it, while kmirror already counts it as replicated; kmirror's no-loss promise needs acks=all"
+        );
+    }
     let mut backoff = Duration::from_secs(1);
     loop {
         let clients = async {
-            let source = inner.client_for(&spec.source, ClientRole::Consumer).await?;
-            let target = inner.client_for(&spec.target, ClientRole::Producer).await?;
+            let source = inner.client_for(spec.source_side()).await?;
+            let target = inner.client_for(spec.target_side()).await?;
             Ok::<_, StartError>((source, target))
         };
         let clients = tokio::select! {
@@ -684,18 +724,17 @@ async fn ensure_canary_topic(source: &KafkaClient, flow: &FlowConfig) {
 async fn poll_end_offsets(inner: Arc<Inner>) {
     let mut ticker = Ticker::new(END_OFFSET_POLL_INTERVAL, &inner.shutdown);
     while ticker.tick().await {
-        let sources: Vec<(String, ClusterConfig)> = match inner.flows.try_lock() {
+        let sources: Vec<(String, ClusterKey)> = match inner.flows.try_lock() {
             Ok(flows) => flows
                 .iter()
-                .map(|(name, slot)| (name.clone(), slot.spec.source.clone()))
+                .map(|(name, slot)| (name.clone(), slot.spec.source_side().key()))
                 .collect(),
             // A change is being applied; poll next time.
             Err(_) => continue,
         };
         let snapshot = inner.status.snapshot();
         for (name, source) in sources {
-            let Some(client) = inner.cached_client(&cluster_key(&source, ClientRole::Consumer))
-            else {
+            let Some(client) = inner.cached_client(&source) else {
                 continue;
             };
             let Some(flow) = snapshot.iter().find(|f| f.name == name) else {

@@ -118,6 +118,7 @@ async fn read(
         min_bytes: 1,
         max_bytes: READ_BYTES,
         isolation,
+        rack: None,
     };
     let fetched = fetch(
         &conn,

@@ -68,7 +68,7 @@ impl RecordWriter {
                 identity,
                 SendConfig {
                     lease,
-                    ..SendConfig::default()
+                    ..SendConfig::for_client(&self.client)
                 },
             )
         });

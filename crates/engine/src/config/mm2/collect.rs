@@ -130,7 +130,7 @@ impl Builder<'_> {
             overrides.absorb(setting, value, self.is_from_provider(key));
         }
         let verdict = key_verdicts::flow(setting);
-        if verdict == Verdict::Honoured {
+        if verdict == Verdict::Honoured && keys::flow_key_support(setting).is_some() {
             self.check_connector_value(key, setting, value);
         }
         self.report(key, setting, verdict);
@@ -190,7 +190,7 @@ impl Builder<'_> {
             let setting = &key[dot + 1..];
             let known = matches!(
                 key_verdicts::cluster(setting),
-                Verdict::Honoured | Verdict::NotHonoured
+                Verdict::Honoured | Verdict::NotHonoured | Verdict::NotApplicable
             );
             known.then_some((&key[..dot], setting))
         });
@@ -222,7 +222,8 @@ impl Builder<'_> {
     /// key the verdict judged, after the alias or flow prefix.
     fn report(&mut self, key: &str, setting: &str, verdict: Verdict) {
         match verdict {
-            Verdict::Honoured => {}
+            // Listed by `Mm2Config::not_applicable_client_keys`.
+            Verdict::Honoured | Verdict::NotApplicable => {}
             Verdict::NotHonoured => self.not_honoured(key),
             Verdict::Misplaced(message) => self.warn(key, message),
             Verdict::Unknown { suggestion } => {

@@ -10,7 +10,7 @@
 //! are accepted by their prefix; everything else is matched by exact name so
 //! that a misspelling cannot hide behind a prefix.
 
-use crate::config::client_keys::{client_key_support, known_client_keys};
+use crate::config::client_keys::{client_key_support, known_client_keys, ClientKeySupport};
 use crate::config::keys::{self, Support, SECURITY_KEYS};
 use crate::config::suggest::closest;
 use crate::config::worker_keys::{is_worker_key, known_worker_keys};
@@ -28,6 +28,22 @@ pub(super) enum Verdict {
     /// Nobody knows it. The suggestion is the closest known key, without the
     /// alias or flow prefix.
     Unknown { suggestion: Option<String> },
+    /// A client setting that cannot apply to batch pass-through: listed
+    /// apart, with the reason (`Mm2Config::not_applicable_client_keys`).
+    NotApplicable,
+}
+
+/// Where a client setting is written, which decides whether it reaches a
+/// client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// `consumer.*` and the like at the top level: MM2 dedicated mode drops
+    /// them.
+    TopLevel,
+    /// `<source>-><target>.consumer.*`: the flow's clients.
+    Flow,
+    /// `<alias>.consumer.*`: the cluster's clients.
+    Cluster,
 }
 
 /// The prefixes of a Kafka client's settings, as MM2 and Connect write them:
@@ -47,17 +63,31 @@ const CLIENT_PREFIXES: &[&str] = &[
 const CONNECTOR_PREFIXES: &[&str] = &["transforms.", "predicates.", "topic.creation."];
 
 /// A Kafka client setting given for one client (`consumer.fetch.max.bytes`)
-/// or as a Connect client override (`producer.override.acks`): `None` when
-/// `key` has no client prefix.
-fn client_setting_verdict(key: &str) -> Option<Verdict> {
+/// or as a Connect client override (`producer.override.acks`), written at
+/// `scope`: `None` when `key` has no client prefix. Connect's
+/// `producer.override.*` in connector JSON arrives here as a flow's
+/// `producer.*` (see `connect.rs`).
+fn client_setting_verdict(key: &str, scope: Scope) -> Option<Verdict> {
     let (prefix, setting) = CLIENT_PREFIXES
         .iter()
         .find_map(|prefix| key.strip_prefix(prefix).map(|rest| (*prefix, rest)))?;
+    let per_client = !prefix.ends_with("override.");
+    let applied = per_client && scope != Scope::TopLevel;
     Some(match client_key_support(setting) {
-        // Security settings of each client are honoured (the security
-        // issue); whether the other client settings are applied is decided
-        // with the client overrides.
-        Some(_) if keys::is_security_key(setting) => Verdict::Honoured,
+        // Security settings of each client are honoured at cluster level
+        // (the security issue); kmirror's connections are per cluster, and
+        // MM2's connectors take connection settings per cluster too.
+        Some(_) if keys::is_security_key(setting) => match scope {
+            Scope::Flow => Verdict::NotHonoured,
+            Scope::TopLevel | Scope::Cluster => Verdict::Honoured,
+        },
+        Some(ClientKeySupport::Honoured) if applied => Verdict::Honoured,
+        Some(ClientKeySupport::NotApplicable(_)) if applied => Verdict::NotApplicable,
+        // Connect applies it to sink connectors only: listed as not
+        // applicable with that reason.
+        Some(_) if prefix == "consumer.override." && scope == Scope::TopLevel => {
+            Verdict::NotApplicable
+        }
         Some(_) => Verdict::NotHonoured,
         None => Verdict::Unknown {
             suggestion: closest(setting, client_key_names()).map(|s| format!("{prefix}{s}")),
@@ -125,7 +155,7 @@ pub(super) fn top_level(key: &str) -> Verdict {
     {
         return Verdict::NotHonoured;
     }
-    if let Some(verdict) = client_setting_verdict(key) {
+    if let Some(verdict) = client_setting_verdict(key, Scope::TopLevel) {
         return verdict;
     }
     if client_key_support(key).is_some() {
@@ -144,12 +174,8 @@ pub(super) fn flow(setting: &str) -> Verdict {
     if let Some(support) = connector_support(setting) {
         return from_support(support);
     }
-    if let Some(verdict) = client_setting_verdict(setting) {
-        // kmirror's clients are per cluster, not per flow.
-        return match verdict {
-            Verdict::Honoured => Verdict::NotHonoured,
-            other => other,
-        };
+    if let Some(verdict) = client_setting_verdict(setting, Scope::Flow) {
+        return verdict;
     }
     if setting == "bootstrap.servers" {
         return Verdict::NotHonoured;
@@ -181,7 +207,7 @@ pub(super) fn cluster(setting: &str) -> Verdict {
     if let Some(verdict) = security_verdict(setting) {
         return verdict;
     }
-    if let Some(verdict) = client_setting_verdict(setting) {
+    if let Some(verdict) = client_setting_verdict(setting, Scope::Cluster) {
         return verdict;
     }
     if keys::flow_key_support(setting).is_some() {
@@ -239,6 +265,12 @@ mod tests {
         ] {
             assert_eq!(top_level(key), Verdict::NotHonoured, "{key}");
         }
+        // MM2 dedicated mode drops top-level client keys.
+        assert_eq!(top_level("consumer.fetch.max.bytes"), Verdict::NotHonoured);
+        assert_eq!(
+            top_level("consumer.override.fetch.min.bytes"),
+            Verdict::NotApplicable
+        );
         assert_eq!(
             suggestion(top_level("tasks.maks")).as_deref(),
             Some("tasks.max")
@@ -275,7 +307,10 @@ mod tests {
     fn flow_keys() {
         assert_eq!(flow("topics"), Verdict::Honoured);
         assert_eq!(flow("consumer.ssl.keystore.location"), Verdict::NotHonoured);
-        assert_eq!(flow("producer.linger.ms"), Verdict::NotHonoured);
+        assert_eq!(flow("producer.linger.ms"), Verdict::NotApplicable);
+        assert_eq!(flow("producer.acks"), Verdict::Honoured);
+        assert_eq!(flow("consumer.client.rack"), Verdict::Honoured);
+        assert_eq!(flow("producer.metric.reporters"), Verdict::NotHonoured);
         assert_eq!(flow("transforms.x.type"), Verdict::NotHonoured);
         assert!(matches!(
             flow("offset.flush.interval.ms"),
@@ -294,6 +329,12 @@ mod tests {
         assert_eq!(cluster("sasl.jaas.config"), Verdict::Honoured);
         assert_eq!(cluster("consumer.security.protocol"), Verdict::Honoured);
         assert_eq!(cluster("client.id"), Verdict::NotHonoured);
+        assert_eq!(cluster("consumer.fetch.max.bytes"), Verdict::Honoured);
+        assert_eq!(cluster("producer.compression.type"), Verdict::NotApplicable);
+        assert_eq!(
+            cluster("consumer.override.fetch.min.bytes"),
+            Verdict::NotHonoured
+        );
         assert_eq!(cluster("offset.flush.interval.ms"), Verdict::NotHonoured);
         assert_eq!(cluster("ssl.client.auth"), Verdict::NotHonoured);
         assert!(matches!(cluster("topics"), Verdict::Misplaced(_)));
