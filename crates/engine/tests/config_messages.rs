@@ -5,27 +5,8 @@
 use kmirror_engine::config::mm2::Mm2Config;
 use kmirror_engine::config::properties::decode_file_bytes;
 
-const BASE: &str = "\
-clusters = kafka-a, kafka-b
-kafka-a.bootstrap.servers = a1:9092
-kafka-b.bootstrap.servers = b1:9092
-kafka-a->kafka-b.enabled = true
-";
-
-fn parse(text: &str) -> Mm2Config {
-    Mm2Config::parse(text, "mm2.properties").unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn error(text: &str) -> String {
-    match Mm2Config::parse(text, "mm2.properties") {
-        Ok(config) => panic!("expected an error, got {config:?}"),
-        Err(error) => {
-            let line = error.to_string();
-            assert!(!line.contains('\n'), "one line: {line}");
-            line
-        }
-    }
-}
+mod config_support;
+use config_support::{error, parse, BASE};
 
 /// `(key, line, suggestion)` of every unknown key.
 fn unknown(config: &Mm2Config) -> Vec<(String, u32, Option<String>)> {

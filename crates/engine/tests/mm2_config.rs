@@ -9,31 +9,12 @@ use kmirror_engine::config::ConfigErrorKind;
 use kmirror_engine::filter::should_replicate_topic;
 use kmirror_engine::policy::ReplicationPolicy;
 
+mod config_support;
+use config_support::{error, parse, BASE};
+
 fn example(name: &str) -> String {
     let path = format!("{}/../../examples/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-const BASE: &str = "\
-clusters = kafka-a, kafka-b
-kafka-a.bootstrap.servers = a1:9092
-kafka-b.bootstrap.servers = b1:9092
-kafka-a->kafka-b.enabled = true
-";
-
-fn parse(text: &str) -> Mm2Config {
-    Mm2Config::parse(text, "mm2.properties").unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn error(text: &str) -> String {
-    match Mm2Config::parse(text, "mm2.properties") {
-        Ok(config) => panic!("expected an error, got {config:?}"),
-        Err(error) => {
-            let line = error.to_string();
-            assert!(!line.contains('\n'), "one line: {line}");
-            line
-        }
-    }
 }
 
 fn a_to_b(config: &Mm2Config) -> &FlowConfig {

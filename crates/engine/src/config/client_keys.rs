@@ -24,32 +24,6 @@ pub(crate) enum ClientKeySupport {
     NotHonoured,
 }
 
-/// Client settings kmirror applies (besides the security keys and
-/// `bootstrap.servers`).
-const HONOURED: &[&str] = &[
-    "client.id",
-    "client.rack",
-    "request.timeout.ms",
-    "retry.backoff.ms",
-    "retry.backoff.max.ms",
-    "reconnect.backoff.ms",
-    "reconnect.backoff.max.ms",
-    "socket.connection.setup.timeout.ms",
-    "socket.connection.setup.timeout.max.ms",
-    "connections.max.idle.ms",
-    "metadata.max.age.ms",
-    "fetch.max.bytes",
-    "max.partition.fetch.bytes",
-    "fetch.min.bytes",
-    "fetch.max.wait.ms",
-    "receive.buffer.bytes",
-    "send.buffer.bytes",
-    "max.request.size",
-    "acks",
-    "delivery.timeout.ms",
-    "max.in.flight.requests.per.connection",
-];
-
 const RECORDS_ARE_NOT_DESERIALIZED: &str =
     "batches are forwarded as they are: records are never deserialized or serialized";
 const BATCHES_KEEP_THEIR_CODEC: &str =
@@ -132,7 +106,10 @@ const NOT_HONOURED: &[&str] = &[
 /// `consumer.` already stripped), if it is one. Security keys and
 /// `bootstrap.servers` are honoured.
 pub(crate) fn client_key_support(key: &str) -> Option<ClientKeySupport> {
-    if key == "bootstrap.servers" || super::keys::is_security_key(key) || HONOURED.contains(&key) {
+    if key == "bootstrap.servers"
+        || super::keys::is_security_key(key)
+        || super::client_settings::all_keys().any(|k| k == key)
+    {
         return Some(ClientKeySupport::Honoured);
     }
     if let Some((_, reason)) = NOT_APPLICABLE.iter().find(|(k, _)| *k == key) {
@@ -145,9 +122,7 @@ pub(crate) fn client_key_support(key: &str) -> Option<ClientKeySupport> {
 
 /// Every client setting name known here, for "did you mean" suggestions.
 pub(crate) fn known_client_keys() -> impl Iterator<Item = &'static str> {
-    HONOURED
-        .iter()
-        .copied()
+    super::client_settings::all_keys()
         .chain(NOT_APPLICABLE.iter().map(|(k, _)| *k))
         .chain(NOT_HONOURED.iter().copied())
         .chain(["bootstrap.servers", "security.protocol"])

@@ -70,9 +70,8 @@ fn keys_of(role: ClientRole) -> impl Iterator<Item = &'static str> {
     COMMON_KEYS.iter().chain(own).copied()
 }
 
-/// Every honoured client key with a typed meaning here (the security keys,
-/// `bootstrap.servers` aside), for the consistency test with `client_keys`.
-#[cfg(test)]
+/// Every honoured client key with a typed meaning here (the security keys and
+/// `bootstrap.servers` aside): what `client_keys` calls honoured.
 pub(crate) fn all_keys() -> impl Iterator<Item = &'static str> {
     COMMON_KEYS
         .iter()
