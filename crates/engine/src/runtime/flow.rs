@@ -151,6 +151,9 @@ pub(super) struct FlowContext {
     pub(super) ownership: Arc<Ownership>,
     /// Every write of the flow checks it (see [`super::membership`]).
     pub(super) lease: WriteLease,
+    /// Topics other flows create on the source that this flow replicates:
+    /// the discovery watches for them while they are missing.
+    pub(super) expected_source_topics: BTreeSet<String>,
     /// Remote topics known to exist with the source's partitions.
     remote_topics: Mutex<HashMap<String, Arc<OnceCell<()>>>>,
     pub(super) shutdown: CancellationToken,
@@ -194,6 +197,9 @@ pub struct FlowRun {
     pub group: GroupConfig,
     /// Workers whose flow settings differ are refused by the group.
     pub fingerprint: u64,
+    /// Topics other flows create on the source that this flow replicates
+    /// (see [`super::replicator::expected_source_topics`]).
+    pub expected_source_topics: BTreeSet<String>,
 }
 
 /// Runs this worker's share of a flow until `shutdown` is cancelled;
@@ -229,6 +235,7 @@ async fn run_flow_inner(
         target,
         group,
         fingerprint,
+        expected_source_topics,
     } = run;
     let name = flow.name();
 
@@ -394,6 +401,7 @@ async fn run_flow_inner(
         indexes,
         ownership: Arc::default(),
         lease: membership.lease.clone(),
+        expected_source_topics,
         remote_topics: Mutex::default(),
         shutdown: flow_stop.clone(),
     });
