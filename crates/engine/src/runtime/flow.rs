@@ -26,7 +26,7 @@ use super::membership::{self, MemberSettings, Membership, MembershipError, Membe
 use super::ownership::Ownership;
 use super::pipeline::run_pipeline;
 use super::progress::{progress_topic, ProgressStore, PROGRESS_TOPIC_PARTITIONS};
-use super::status::{GroupMemberStatus, GroupStatus, StatusBoard};
+use super::status::{FlowMode, GroupMemberStatus, GroupStatus, StatusBoard};
 use super::syncs_writer::write_offset_syncs;
 use super::topics::{ensure_compacted_topics, ensure_remote_topic, InternalTopic};
 use super::writer::{now_ms, RecordWriter};
@@ -213,7 +213,12 @@ pub async fn run_flow(
     shutdown: CancellationToken,
 ) -> Result<(), FlowError> {
     let name = run.flow.name();
-    status.flow_started(&name, run.flow.source.as_str(), run.flow.target.as_str());
+    status.flow_started(
+        &name,
+        run.flow.source.as_str(),
+        run.flow.target.as_str(),
+        FlowMode::new(run.flow.replication_enabled),
+    );
     let result = run_flow_inner(run, status.clone(), indexes, tuning, shutdown).await;
     match &result {
         Ok(()) => status.flow_stopped(&name),
@@ -419,7 +424,10 @@ async fn run_flow_inner(
     commit_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     let mut member_done = false;
-    info!(flow = %name, "flow started");
+    match FlowMode::new(flow.replication_enabled) {
+        FlowMode::Replication => info!(flow = %name, "flow started"),
+        FlowMode::HeartbeatsOnly => info!(flow = %name, "flow started: heartbeats only"),
+    }
     let outcome = loop {
         tokio::select! {
             _ = shutdown.cancelled() => break Ok(()),

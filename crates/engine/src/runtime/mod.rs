@@ -21,4 +21,4 @@ pub mod writer;
 
 pub use flow::{run_flow, FlowError, FlowRun, FlowTuning, GroupConfig, WorkerIdentity};
 pub use replicator::{FlowChange, FlowSpec, Replicator, ReplicatorHandle, StartError};
-pub use status::{FlowState, FlowStatus, PartitionStatus, StatusBoard};
+pub use status::{FlowMode, FlowState, FlowStatus, PartitionStatus, StatusBoard};

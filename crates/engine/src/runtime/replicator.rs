@@ -25,7 +25,7 @@ use super::clients;
 use super::flow::{run_flow, FlowError, FlowRun, FlowTuning, GroupConfig};
 use super::group_settings;
 use super::membership::MembershipError;
-use super::status::{FlowState, StatusBoard};
+use super::status::{FlowMode, FlowState, StatusBoard};
 use super::ticker::Ticker;
 use super::topics::effective_replication_factor;
 use crate::config::mm2::{ClientRole, ClusterConfig, FlowConfig, Mm2Config};
@@ -376,7 +376,18 @@ impl ReplicatorHandle {
                     } else {
                         slot.running = Some(inner.spawn_flow(spec.clone()));
                     }
-                    info!(flow = %name, paused = spec.paused, "flow added");
+                    match FlowMode::new(spec.flow.replication_enabled) {
+                        FlowMode::Replication => {
+                            info!(flow = %name, paused = spec.paused, "flow added")
+                        }
+                        // MM2 runs only the MirrorHeartbeatConnector of
+                        // such a pair.
+                        FlowMode::HeartbeatsOnly => info!(
+                            flow = %name,
+                            paused = spec.paused,
+                            "flow added: heartbeats only (replication of {name} is not enabled)"
+                        ),
+                    }
                     flows.insert(name.clone(), slot);
                     changes.push(FlowChange::Added {
                         flow: name,
@@ -479,6 +490,7 @@ fn register_paused(inner: &Inner, spec: &FlowSpec) {
         &spec.name(),
         spec.flow.source.as_str(),
         spec.flow.target.as_str(),
+        FlowMode::new(spec.flow.replication_enabled),
         true,
     );
 }
@@ -658,6 +670,7 @@ async fn supervise_flow(inner: Arc<Inner>, spec: FlowSpec, stop: CancellationTok
                     &name,
                     spec.flow.source.as_str(),
                     spec.flow.target.as_str(),
+                    FlowMode::new(spec.flow.replication_enabled),
                     false,
                 );
                 inner.status.flow_failed(&name, e.to_string());
