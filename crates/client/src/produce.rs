@@ -198,6 +198,12 @@ impl<T: Send + 'static> PartitionSender<T> {
         self.window.len()
     }
 
+    /// The tag of the oldest unacknowledged batch: after [`Self::next_ack`]
+    /// returned an error, that of the batch the target refused.
+    pub fn oldest_tag(&self) -> Option<&T> {
+        self.window.front().map(|entry| &entry.tag)
+    }
+
     /// Whether another batch may be sent without waiting for an ack.
     pub fn has_room(&self) -> bool {
         let limit = if self.acknowledged_any {

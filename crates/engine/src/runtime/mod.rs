@@ -16,6 +16,7 @@ pub mod resume;
 pub mod status;
 mod syncs_writer;
 pub(crate) mod ticker;
+pub mod topic_limits;
 pub mod topics;
 pub mod writer;
 
