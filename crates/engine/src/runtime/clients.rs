@@ -41,6 +41,7 @@ pub fn client_config(
     let (security, ignored) = SecurityConfig::from_properties(security_properties(cluster, role))?;
     let mut config = ClientConfig::new(&cluster.bootstrap_servers.join(","));
     config.connection.client_id = client_id;
+    config.label = Some(cluster.alias.to_string());
     config.connection.security = security;
     Ok((config, ignored))
 }

@@ -17,7 +17,7 @@ pub fn effective_replication_factor(client: &KafkaClient, wanted: i32, what: &st
     let brokers = client.metadata().brokers.len() as i32;
     if wanted > 1 && brokers == 1 {
         warn!(
-            cluster = %client.bootstrap_display(),
+            cluster = %client.cluster_label(),
             wanted,
             what,
             "replication factor lowered to 1: the cluster has a single broker"
@@ -92,7 +92,7 @@ async fn create(
     for (name, result) in results {
         match result? {
             CreateTopicOutcome::Created => {
-                info!(topic = %name, cluster = %client.bootstrap_display(), "topic created");
+                info!(topic = %name, cluster = %client.cluster_label(), "topic created");
                 created.insert(name);
             }
             CreateTopicOutcome::AlreadyExists => {}
