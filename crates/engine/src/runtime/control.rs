@@ -1,7 +1,7 @@
 //! The flow's singletons, run by the one worker of the group that owns the
 //! flow's control unit: heartbeats, checkpoints with group offset sync,
-//! topic ACL sync, and topic discovery (remote topics and their configs,
-//! and a rebalance when the flow's partitions change).
+//! topic ACL and config sync, and topic discovery (remote topics, and a
+//! rebalance when the flow's partitions change).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, warn};
 
 use super::acl_sync::run_acl_sync;
+use super::config_sync::run_config_sync;
 use super::flow::FlowContext;
 use super::membership::UnitsNotifier;
 use super::status::StatusBoard;
@@ -69,6 +70,9 @@ pub(super) fn start_control(
             stop.clone(),
         ));
     }
+    if flow.sync_topic_configs.interval().is_some() {
+        tasks.spawn(run_config_sync(ctx.clone(), stop.clone()));
+    }
     tasks.spawn(run_discovery(ctx.clone(), assigned_digest, notifier, stop));
     tasks
 }
@@ -100,10 +104,10 @@ pub(super) async fn flow_units(
 
 /// Finds the source topics to replicate every `refresh.topics.interval`,
 /// and as soon as a topic another flow creates on the source appears (see
-/// [`super::replicator::expected_source_topics`]); creates or updates
-/// their remote topics (configs every `sync.topic.configs.interval`), and
-/// asks for a rebalance when the partitions differ from those the group
-/// assigned.
+/// [`super::replicator::expected_source_topics`]); creates their remote
+/// topics or grows their partitions (configs are synced apart, see
+/// [`super::config_sync`]), and asks for a rebalance when the partitions
+/// differ from those the group assigned.
 async fn run_discovery(
     ctx: Arc<FlowContext>,
     assigned_digest: watch::Receiver<u64>,
@@ -115,17 +119,11 @@ async fn run_discovery(
         .refresh_topics
         .interval()
         .unwrap_or(Duration::from_secs(u32::MAX as u64));
-    let config_sync = ctx.flow.sync_topic_configs.interval();
-    let mut next_config_sync = tokio::time::Instant::now();
     loop {
-        let sync_configs = config_sync.is_some() && tokio::time::Instant::now() >= next_config_sync;
         // Expected topics the discovery did not find: watched for below.
         let mut missing: Vec<String> = Vec::new();
-        let wait = match discover(&ctx, sync_configs).await {
+        let wait = match discover(&ctx).await {
             Ok(units) => {
-                if let (true, Some(every)) = (sync_configs, config_sync) {
-                    next_config_sync = tokio::time::Instant::now() + every;
-                }
                 missing = ctx
                     .expected_source_topics
                     .iter()
@@ -187,7 +185,7 @@ async fn expected_topic_created(source: &KafkaClient, missing: &[String]) {
     }
 }
 
-async fn discover(ctx: &FlowContext, sync_configs: bool) -> Result<BTreeSet<Unit>, ClientError> {
+async fn discover(ctx: &FlowContext) -> Result<BTreeSet<Unit>, ClientError> {
     let units = flow_units(&ctx.flow, &ctx.source).await?;
     let metadata = ctx.source.metadata();
     let mut topics: Vec<_> = metadata
@@ -197,7 +195,7 @@ async fn discover(ctx: &FlowContext, sync_configs: bool) -> Result<BTreeSet<Unit
         .collect();
     topics.sort_by(|a, b| a.name.cmp(&b.name));
     for topic in topics {
-        match ensure_remote_topic(&ctx.flow, &ctx.source, &ctx.target, topic, sync_configs).await {
+        match ensure_remote_topic(&ctx.flow, &ctx.source, &ctx.target, topic).await {
             Ok(_) => ctx.remote_topic_ready(&topic.name),
             Err(e) => {
                 warn!(flow = %ctx.name, topic = %topic.name, error = %e, "cannot prepare remote topic");

@@ -165,8 +165,7 @@ impl FlowContext {
         self.remote_topic_cell(topic)
             .get_or_try_init(|| async {
                 let metadata = self.source.topic_metadata(topic).await?;
-                ensure_remote_topic(&self.flow, &self.source, &self.target, &metadata, false)
-                    .await?;
+                ensure_remote_topic(&self.flow, &self.source, &self.target, &metadata).await?;
                 Ok::<_, ClientError>(())
             })
             .await?;

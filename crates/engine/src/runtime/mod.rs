@@ -3,6 +3,7 @@
 pub mod acl_sync;
 pub mod authorization;
 pub mod clients;
+pub mod config_sync;
 mod control;
 pub mod flow;
 pub mod group_settings;

@@ -173,9 +173,7 @@ pub(super) async fn run_pipeline(
         backoff = (backoff * 2).min(Duration::from_secs(60));
         // The remote topic may be what is missing; recreate it if so.
         if let Ok(meta) = ctx.source.topic_metadata(&tp.topic).await {
-            if let Err(e) =
-                ensure_remote_topic(&ctx.flow, &ctx.source, &ctx.target, &meta, false).await
-            {
+            if let Err(e) = ensure_remote_topic(&ctx.flow, &ctx.source, &ctx.target, &meta).await {
                 warn!(flow = %ctx.name, %tp, error = %e, "cannot prepare remote topic");
             }
         }
