@@ -130,6 +130,11 @@ fn first_record_is_replicated_soon_after_start() {
         "warnings on a fresh start:\n{}\n---- log ----\n{log}",
         unexpected.join("\n")
     );
+    let lowered = log
+        .lines()
+        .filter(|l| l.contains(" WARN ") && l.contains("replication factor lowered to 1"))
+        .count();
+    assert_eq!(lowered, 2, "said once per cluster:\n{log}");
     assert!(
         !log.lines().any(|l| l.contains("cluster=127.0.0.1")),
         "clusters are named by alias in the log:\n{log}"

@@ -2,11 +2,12 @@
 //! mirroring the source's (partitions, replication factor, configs).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
 
 use kmirror_client::admin::{CreateTopicOutcome, NewTopic};
 use kmirror_client::cluster::TopicMetadata;
 use kmirror_client::{ClientError, KafkaClient};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::config_sync::creation_configs;
 use crate::config::mm2::FlowConfig;
@@ -17,12 +18,20 @@ use crate::config::mm2::FlowConfig;
 pub fn effective_replication_factor(client: &KafkaClient, wanted: i32, what: &str) -> i16 {
     let brokers = client.metadata().brokers.len() as i32;
     if wanted > 1 && brokers == 1 {
-        warn!(
-            cluster = %client.cluster_label(),
-            wanted,
-            what,
-            "replication factor lowered to 1: the cluster has a single broker"
-        );
+        // Said once per cluster: every topic kmirror creates there would
+        // repeat it.
+        static WARNED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+        let cluster = client.cluster_label();
+        if WARNED.lock().unwrap().insert(cluster.clone()) {
+            warn!(
+                cluster = %cluster,
+                wanted,
+                what,
+                "replication factor lowered to 1 for the topics kmirror creates: the cluster has a single broker"
+            );
+        } else {
+            debug!(cluster = %cluster, wanted, what, "replication factor lowered to 1");
+        }
         return 1;
     }
     wanted.clamp(-1, i16::MAX as i32) as i16
