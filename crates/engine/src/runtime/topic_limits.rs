@@ -10,6 +10,7 @@ use std::fmt;
 use kmirror_client::admin::{ConfigEntry, ConfigSource};
 use kmirror_client::{ClientError, KafkaClient};
 
+use super::config_sync::creation_configs;
 use crate::config::mm2::FlowConfig;
 
 /// The topic config that limits a batch's size.
@@ -142,9 +143,9 @@ impl LimitBelowSource {
 
 /// The topics of `flow` (source names) whose remote topic's limit is, or
 /// will be once kmirror creates it, below the source topic's. A remote
-/// topic kmirror creates copies the source's own `max.message.bytes` when
-/// the flow's `config.properties.exclude` lets it through; otherwise it
-/// gets the target broker's `message.max.bytes`.
+/// topic kmirror creates gets the source's `max.message.bytes` when it
+/// copies it (see [`creation_configs`]), else the target broker's
+/// `message.max.bytes`.
 pub async fn limits_below_source(
     flow: &FlowConfig,
     source: &KafkaClient,
@@ -179,21 +180,27 @@ pub async fn limits_below_source(
         let (remote_limit, remote_exists) = match remote_configs.get(remote_topic) {
             Some(Ok(entries)) => (MessageSizeLimit::from_topic_configs(entries), true),
             Some(Err(_)) => (None, true),
-            None if source_limit.set_on_topic
-                && flow
-                    .config_properties
-                    .should_replicate_config(MAX_MESSAGE_BYTES) =>
-            {
-                (Some(source_limit), false)
-            }
             None => {
-                if target_default.is_none() {
-                    target_default = Some(broker_limit(target).await?);
-                }
-                let limit = target_default.flatten().map(|bytes| MessageSizeLimit {
-                    bytes,
-                    set_on_topic: false,
-                });
+                // Created with the source's value when kmirror copies it,
+                // else with the target broker's default.
+                let copied = creation_configs(&flow.config_properties, entries)
+                    .get(MAX_MESSAGE_BYTES)
+                    .and_then(|v| v.parse().ok());
+                let limit = match copied {
+                    Some(bytes) => Some(MessageSizeLimit {
+                        bytes,
+                        set_on_topic: true,
+                    }),
+                    None => {
+                        if target_default.is_none() {
+                            target_default = Some(broker_limit(target).await?);
+                        }
+                        target_default.flatten().map(|bytes| MessageSizeLimit {
+                            bytes,
+                            set_on_topic: false,
+                        })
+                    }
+                };
                 (limit, false)
             }
         };
