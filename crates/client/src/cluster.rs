@@ -44,6 +44,9 @@ pub struct ClientConfig {
     pub metadata_max_age: Duration,
     /// How this client's batches are produced.
     pub produce: ProduceSettings,
+    /// The name the caller knows the cluster by (kmirror: its alias), for
+    /// logs; the bootstrap list when unset.
+    pub label: Option<String>,
 }
 
 /// Produce settings of a client (`acks`, `delivery.timeout.ms`,
@@ -88,6 +91,7 @@ impl ClientConfig {
             connect_timeout_max: Duration::from_secs(30),
             metadata_max_age: Duration::from_secs(300),
             produce: ProduceSettings::default(),
+            label: None,
         }
     }
 }
@@ -281,6 +285,24 @@ impl KafkaClient {
         &self.inner.config
     }
 
+    /// The cluster as logs name it: its label (kmirror: the alias) or,
+    /// without one, the bootstrap list.
+    pub fn cluster_label(&self) -> String {
+        match &self.inner.config.label {
+            Some(label) => label.clone(),
+            None => self.bootstrap_display(),
+        }
+    }
+
+    /// The cluster as errors name it: its label with the bootstrap list
+    /// (`kafka-b (127.0.0.1:9092)`), or the bootstrap list alone.
+    pub fn cluster_display(&self) -> String {
+        match &self.inner.config.label {
+            Some(label) => format!("{label} ({})", self.bootstrap_display()),
+            None => self.bootstrap_display(),
+        }
+    }
+
     /// The bootstrap list as one string, for messages.
     pub fn bootstrap_display(&self) -> String {
         self.inner.config.bootstrap.join(",")
@@ -463,7 +485,8 @@ impl KafkaClient {
         Fut: Future<Output = Result<T>>,
     {
         let config = &self.inner.config;
-        let deadline = tokio::time::Instant::now() + config.retry_deadline;
+        let started = tokio::time::Instant::now();
+        let deadline = started + config.retry_deadline;
         let mut backoff = config.retry_backoff;
         let mut attempts = 0;
         loop {
@@ -481,7 +504,15 @@ impl KafkaClient {
                     last: Box::new(error),
                 });
             }
-            warn!(what, attempts, error = %error, "retrying");
+            // A fresh cluster answers "loading" or "not available" for a
+            // moment (coordinators loading, a topic's leader being elected
+            // just after its creation): expected, so a warning only once
+            // it persists.
+            if attempts < QUIET_RETRY_ATTEMPTS && started.elapsed() < QUIET_RETRY_TIME {
+                debug!(cluster = %self.cluster_label(), what, attempts, error = %error, "retrying");
+            } else {
+                warn!(cluster = %self.cluster_label(), what, attempts, error = %error, "retrying");
+            }
             tokio::time::sleep(jitter(backoff)).await;
             backoff = (backoff * 2).min(config.retry_backoff_max);
             if error.needs_metadata_refresh() && what != "metadata" {
@@ -529,6 +560,13 @@ async fn refresh_metadata_periodically(client: WeakClient) {
         }
     }
 }
+
+/// Retries of one call logged at debug level, while both hold: fewer
+/// attempts than this...
+const QUIET_RETRY_ATTEMPTS: u32 = 8;
+/// ...and less time than this since the first (a fresh cluster creates
+/// its 50 `__consumer_offsets` partitions in a few seconds).
+const QUIET_RETRY_TIME: Duration = Duration::from_secs(5);
 
 fn jitter(backoff: Duration) -> Duration {
     let factor = rand::thread_rng().gen_range(0.8..1.2);

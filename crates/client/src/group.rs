@@ -293,7 +293,7 @@ impl fmt::Debug for GroupClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GroupClient")
             .field("group_id", &self.group_id)
-            .field("cluster", &self.admin.client().bootstrap_display())
+            .field("cluster", &self.admin.client().cluster_label())
             .finish()
     }
 }

@@ -59,7 +59,7 @@ pub async fn init_producer_id(client: &KafkaClient) -> Result<ProducerIdentity> 
             check_code(
                 ApiKey::InitProducerId,
                 response.error_code,
-                || format!("cluster {}", client.bootstrap_display()),
+                || format!("cluster {}", client.cluster_display()),
                 None,
             )?;
             Ok(response)
@@ -223,6 +223,12 @@ impl<T: Send + 'static> PartitionSender<T> {
         self.window.len()
     }
 
+    /// The tag of the oldest unacknowledged batch: after [`Self::next_ack`]
+    /// returned an error, that of the batch the target refused.
+    pub fn oldest_tag(&self) -> Option<&T> {
+        self.window.front().map(|entry| &entry.tag)
+    }
+
     /// Whether another batch may be sent without waiting for an ack.
     pub fn has_room(&self) -> bool {
         let limit = if self.acknowledged_any {
@@ -344,12 +350,22 @@ impl<T: Send + 'static> PartitionSender<T> {
                     let backoff = first
                         .saturating_mul(1 << (front.attempts - 1).min(10))
                         .min(self.config.retry_backoff_max);
-                    // A topic created a moment ago answers "unknown" for a
-                    // while as its logs are created: expected, not a warning.
-                    if e.is_missing_topic() && first_failure.elapsed() < QUIET_MISSING_TOPIC {
-                        debug!(topic = %self.topic, partition = self.partition, error = %e, attempt = front.attempts, "topic not writable yet, resending");
+                    // A topic created a moment ago answers "unknown" or "not
+                    // the leader" for a while as its logs are created and its
+                    // leaders elected: expected, not a warning, unless it
+                    // lasts.
+                    let settling = e.is_missing_topic()
+                        || matches!(
+                            e.broker_error(),
+                            Some(
+                                ResponseError::NotLeaderOrFollower
+                                    | ResponseError::LeaderNotAvailable
+                            )
+                        );
+                    if settling && first_failure.elapsed() < QUIET_MISSING_TOPIC {
+                        debug!(cluster = %self.client.cluster_label(), topic = %self.topic, partition = self.partition, error = %e, attempt = front.attempts, "topic not writable yet, resending");
                     } else {
-                        warn!(topic = %self.topic, partition = self.partition, error = %e, attempt = front.attempts, "produce failed, resending unacknowledged batches");
+                        warn!(cluster = %self.client.cluster_label(), topic = %self.topic, partition = self.partition, error = %e, attempt = front.attempts, "produce failed, resending unacknowledged batches");
                     }
                     self.resend_window(e.needs_metadata_refresh(), backoff)
                         .await;

@@ -278,6 +278,21 @@ pub struct ConfigPropertyFilter {
     /// `min.insync.replicas`, which describe the source cluster's hardware and
     /// policies rather than the data, and could break the target's.
     pub exclude: PatternList,
+    /// `use.defaults.from`, default `target`: where a config the source
+    /// topic leaves at its default takes its value from on the remote topic.
+    pub use_defaults_from: DefaultsFrom,
+}
+
+/// `use.defaults.from` (`DefaultConfigPropertyFilter`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DefaultsFrom {
+    /// Only configs set on the source (not at Kafka's default) are copied;
+    /// one the source resets to its default is removed from the remote
+    /// topic, which then follows the target's default.
+    #[default]
+    Target,
+    /// Every config is copied, defaults included.
+    Source,
 }
 
 impl ConfigPropertyFilter {
@@ -289,12 +304,20 @@ impl ConfigPropertyFilter {
     pub fn new(exclude: &str) -> Result<Self, InvalidRegex> {
         Ok(Self {
             exclude: PatternList::parse(exclude)?,
+            use_defaults_from: DefaultsFrom::default(),
         })
     }
 
     /// Whether the topic config `name` is copied to the remote topic.
     pub fn should_replicate_config(&self, name: &str) -> bool {
         !self.exclude.matches(name)
+    }
+
+    /// Whether a config at its default on the source is copied as its value
+    /// (`use.defaults.from = source`) rather than left to the target's
+    /// default.
+    pub fn should_replicate_source_default(&self) -> bool {
+        self.use_defaults_from == DefaultsFrom::Source
     }
 }
 

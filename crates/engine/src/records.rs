@@ -101,6 +101,19 @@ pub fn decode_batches(batches: &[RawBatch]) -> Result<Vec<KeyValue>, String> {
     Ok(out)
 }
 
+/// What a topic created a moment ago answers until every broker knows it
+/// and its partitions have leaders.
+fn is_settling(error: &ClientError) -> bool {
+    error.is_missing_topic()
+        || matches!(
+            error.broker_error(),
+            Some(
+                kafka_protocol::ResponseError::NotLeaderOrFollower
+                    | kafka_protocol::ResponseError::LeaderNotAvailable
+            )
+        )
+}
+
 /// Reads a partition of an internal topic from its start to its current end
 /// (read committed), for loading compacted state at start-up.
 pub async fn read_partition(
@@ -120,7 +133,7 @@ pub async fn read_partition(
         };
         match bounds.await {
             Ok(bounds) => break bounds,
-            Err(e) if e.is_missing_topic() && tokio::time::Instant::now() < stop_at => {
+            Err(e) if is_settling(&e) && tokio::time::Instant::now() < stop_at => {
                 let _ = client.refresh_metadata(Some(&[topic.to_string()])).await;
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }

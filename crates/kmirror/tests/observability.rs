@@ -430,6 +430,16 @@ fn connector_api_metrics_status_page_and_verify_on_two_regions() {
     let (status, _) = http(&address, "DELETE", &format!("/connectors/{name}"), None);
     assert_eq!(status, 204);
     assert_eq!(get_json(&address, "/connectors"), serde_json::json!([]));
+    // The log says which flows the deleted connector ran.
+    let log = kmirror.log();
+    let deleted = log
+        .lines()
+        .find(|l| l.contains("connector deleted"))
+        .unwrap_or_else(|| panic!("no deletion in the log:\n{log}"));
+    assert!(
+        deleted.contains("flows=kafka-a->kafka-b, kafka-b->kafka-a"),
+        "{deleted}"
+    );
 }
 
 /// Where the page's DOM goes once rendered, and the screenshot.

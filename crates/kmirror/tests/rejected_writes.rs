@@ -244,7 +244,24 @@ fn batch_too_large_pauses_its_partition_until_max_message_bytes_is_raised() {
         line.contains(remote_orders),
         "the line names the remote topic: {line}"
     );
-    wait_for_paused_status(&kmirror, FLOW_A, orders, 0, &["MessageTooLarge"]);
+    // It says what to raise where, from what, to at least what.
+    assert!(
+        line.contains(&format!(
+            "raise max.message.bytes of topic {remote_orders} on large-b, now 1000 bytes (set on the topic), to at least the batch's "
+        )),
+        "the line names the setting, topic and current value: {line}"
+    );
+    let batch_bytes: u32 = line
+        .split("to at least the batch's ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no batch size in {line}"));
+    assert!(
+        (5000..6000).contains(&batch_bytes),
+        "the batch of the 5000-byte record: {batch_bytes}"
+    );
+    wait_for_paused_status(&kmirror, FLOW_A, orders, 0, &["max.message.bytes of topic"]);
 
     // The other partition of the topic and the other topic keep moving,
     // twice over while partition 0 stays paused.

@@ -12,8 +12,8 @@ mod support;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use kmirror_testbed::{shared_cluster, KafkaCluster, ProduceOptions, TestRecord};
-use support::{total_end_offset, two_region_config, Kmirror};
+use kmirror_testbed::{shared_cluster, ConsumeOptions, KafkaCluster, ProduceOptions, TestRecord};
+use support::{total_end_offset, two_region_config, wait_until, Kmirror};
 
 const TOPIC: &str = "payment-events";
 const REMOTE: &str = "kafka-a.payment-events";
@@ -85,18 +85,59 @@ fn first_record_is_replicated_soon_after_start() {
     let b = shared_cluster("kafka-b");
     a.create_topic(TOPIC, 1, 1, &[]);
     produce_one(a, 1);
-    let (_dir, config) = two_region_config(a, b, "");
+    // An application's group on kafka-a, for checkpoints to read.
+    let mut options = ConsumeOptions::committed(1);
+    options.group = Some("startup-app".to_string());
+    options.commit = true;
+    assert_eq!(a.consume(TOPIC, &options).len(), 1);
+    let (_dir, config) = two_region_config(a, b, "emit.checkpoints.interval.seconds = 2");
     // Both clusters answer before the clock starts.
     assert!(a.list_topics().contains(&TOPIC.to_string()));
     assert!(!b.list_topics().contains(&REMOTE.to_string()));
 
     let (started, clock) = (Instant::now(), SystemTime::now());
-    let mut kmirror = Kmirror::run(&config);
+    // At the default log level, as an operator runs it.
+    let mut kmirror = Kmirror::start_with_env(
+        &["run", config.to_str().unwrap()],
+        &[("KMIRROR_LOG", "info")],
+    );
     let cold = time_until_records(b, REMOTE, 1, started);
     eprintln!(
         "cold start: first record on kafka-b {cold:.2?} after `kmirror run` started \
          (internal and remote topics created first)\n{}",
         start_up_steps(&kmirror.log(), clock)
+    );
+    // What a fresh cluster answers for a moment (coordinators loading,
+    // topics just created, no checkpoints yet) is not a warning; on these
+    // one-broker clusters the lowered replication factor is.
+    wait_until(
+        "both flows' heartbeats replicated and the app's group checkpointed",
+        TIMEOUT,
+        || {
+            total_end_offset(b, "kafka-a.heartbeats") > 0
+                && total_end_offset(a, "kafka-b.heartbeats") > 0
+                && total_end_offset(b, "kafka-a.checkpoints.internal") > 0
+        },
+    );
+    let log = kmirror.log();
+    let unexpected: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
+        .filter(|l| !l.contains("replication factor lowered to 1"))
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "warnings on a fresh start:\n{}\n---- log ----\n{log}",
+        unexpected.join("\n")
+    );
+    let lowered = log
+        .lines()
+        .filter(|l| l.contains(" WARN ") && l.contains("replication factor lowered to 1"))
+        .count();
+    assert_eq!(lowered, 2, "said once per cluster:\n{log}");
+    assert!(
+        !log.lines().any(|l| l.contains("cluster=127.0.0.1")),
+        "clusters are named by alias in the log:\n{log}"
     );
     let status = kmirror.terminate(Duration::from_secs(10));
     assert!(status.success(), "exit status {status}");

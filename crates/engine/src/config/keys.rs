@@ -52,6 +52,7 @@ pub(crate) const HONOURED_FLOW_KEYS: &[&str] = &[
     "heartbeats.replication.enabled",
     "offset.lag.max",
     "emit.offset-syncs.enabled",
+    "use.defaults.from",
 ];
 
 /// Connector-level keys MM2 knows that kmirror does not act on yet.
@@ -61,7 +62,6 @@ pub(crate) const NOT_HONOURED_FLOW_KEYS: &[&str] = &[
     "group.filter.class",
     "config.property.filter.class",
     "forwarding.admin.class",
-    "use.defaults.from",
     // Java client and Connect runtime settings.
     "consumer.poll.timeout.ms",
     "admin.timeout.ms",

@@ -45,7 +45,7 @@ use super::is_secret_key;
 use super::keys;
 use super::properties::Properties;
 use super::providers;
-use crate::filter::{parse_list, ConfigPropertyFilter, GroupFilter, TopicFilter};
+use crate::filter::{parse_list, ConfigPropertyFilter, DefaultsFrom, GroupFilter, TopicFilter};
 use crate::policy::{ReplicationPolicy, DEFAULT_POLICY_CLASS, IDENTITY_POLICY_CLASS};
 
 mod collect;
@@ -1073,6 +1073,19 @@ impl<'a> Builder<'a> {
                 get_with_legacy("config.properties.exclude", "config.properties.blacklist"),
                 ConfigPropertyFilter::DEFAULT_EXCLUDE,
             )?,
+            use_defaults_from: match get("use.defaults.from") {
+                None => DefaultsFrom::Target,
+                Some(setting) => match setting.value.trim() {
+                    "target" => DefaultsFrom::Target,
+                    "source" => DefaultsFrom::Source,
+                    other => {
+                        return Err(setting.error(ConfigErrorKind::NotOneOf {
+                            value: other.to_owned(),
+                            allowed: "target, source",
+                        }))
+                    }
+                },
+            },
         };
 
         let separator = match get("replication.policy.separator") {

@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 
+use kafka_protocol::ResponseError;
 use kmirror_client::produce::{Ack, PartitionSender};
 use kmirror_client::ClientError;
 use kmirror_wire::batch::{
@@ -45,6 +46,17 @@ pub enum ForwardError {
     Fetch(#[source] ClientError),
     #[error("the target refused a batch: {0}")]
     Produce(#[source] ClientError),
+    /// The target refused a batch as larger than the remote topic's
+    /// `max.message.bytes`.
+    #[error(
+        "the target refused the batch at offset {offset} ({bytes} bytes) as too large: {source}"
+    )]
+    BatchTooLarge {
+        offset: i64,
+        bytes: u32,
+        #[source]
+        source: ClientError,
+    },
     #[error("the source batch at offset {offset} cannot be forwarded: {source}")]
     Unforwardable {
         offset: i64,
@@ -58,7 +70,7 @@ pub enum ForwardError {
         "the source batch at offset {offset} is {bytes} bytes, more than {key} = {limit}; \
          raise {key} to at least {bytes} (kmirror forwards batches whole)"
     )]
-    BatchTooLarge {
+    AboveRequestSize {
         offset: i64,
         bytes: usize,
         limit: usize,
@@ -80,7 +92,7 @@ impl BatchLimit {
         if batch.bytes.len() <= self.bytes {
             return Ok(());
         }
-        Err(ForwardError::BatchTooLarge {
+        Err(ForwardError::AboveRequestSize {
             offset: batch.header.base_offset,
             bytes: batch.bytes.len(),
             limit: self.bytes,
@@ -124,6 +136,22 @@ fn prepare(batch: RawBatch) -> Result<(RawBatch, BatchTag), ForwardError> {
             offset,
             reason: "rebuilt batch does not split into one batch".into(),
         })),
+    }
+}
+
+/// The error of a batch the target refused (the oldest in flight): one too
+/// large for the remote topic says which batch and its size, so that the
+/// pause can name the limit to raise.
+fn refused(sender: &PartitionSender<BatchTag>, error: ClientError) -> ForwardError {
+    match sender.oldest_tag() {
+        Some(tag) if error.broker_error() == Some(ResponseError::MessageTooLarge) => {
+            ForwardError::BatchTooLarge {
+                offset: tag.upstream_base,
+                bytes: tag.bytes,
+                source: error,
+            }
+        }
+        _ => ForwardError::Produce(error),
     }
 }
 
@@ -183,7 +211,7 @@ pub async fn forward_partition_within(
             ack = sender.next_ack(), if sender.in_flight() > 0 => {
                 match ack {
                     Some(Ok(ack)) => on_progress(Progress::Forwarded(forwarded(&ack))),
-                    Some(Err(e)) => return Err(ForwardError::Produce(e)),
+                    Some(Err(e)) => return Err(refused(sender, e)),
                     None => {}
                 }
             }
@@ -194,7 +222,7 @@ pub async fn forward_partition_within(
                     while let Some(ack) = sender.next_ack().await {
                         match ack {
                             Ok(ack) => on_progress(Progress::Forwarded(forwarded(&ack))),
-                            Err(e) => return Err(ForwardError::Produce(e)),
+                            Err(e) => return Err(refused(sender, e)),
                         }
                     }
                     return Err(ForwardError::Fetch(e));
@@ -236,7 +264,7 @@ pub async fn drain_in_flight(
     mut on_progress: impl FnMut(Progress),
 ) -> Result<(), ForwardError> {
     while let Some(ack) = sender.next_ack().await {
-        let ack = ack.map_err(ForwardError::Produce)?;
+        let ack = ack.map_err(|e| refused(sender, e))?;
         on_progress(Progress::Forwarded(forwarded(&ack)));
     }
     Ok(())

@@ -114,7 +114,7 @@ pub async fn run_checkpoints(
         return;
     };
     let topic = flow.checkpoints_topic();
-    if let Err(e) = ensure_compacted_topic(
+    let created = match ensure_compacted_topic(
         &target,
         &topic,
         1,
@@ -122,10 +122,19 @@ pub async fn run_checkpoints(
     )
     .await
     {
-        warn!(flow = %flow.name(), error = %e, "cannot create the checkpoints topic; checkpoints disabled");
-        return;
-    }
-    let mut emitted = load_emitted(&target, &topic).await;
+        Ok(created) => created,
+        Err(e) => {
+            warn!(flow = %flow.name(), error = %e, "cannot create the checkpoints topic; checkpoints disabled");
+            return;
+        }
+    };
+    // A topic created just now holds no earlier checkpoints (and answers
+    // "unknown" or "no leader" for a moment).
+    let mut emitted = if created {
+        BTreeMap::new()
+    } else {
+        load_emitted(&target, &topic).await
+    };
     let mut writer = RecordWriter::new(target.clone()).with_lease(lease.clone());
     let sync_every = flow.sync_group_offsets.interval();
     let mut next_sync = tokio::time::Instant::now();

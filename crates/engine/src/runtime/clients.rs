@@ -66,6 +66,7 @@ pub fn client_config_with(
     let (security, ignored) = SecurityConfig::from_properties(security_properties(cluster, role))?;
     let mut config = ClientConfig::new(&cluster.bootstrap_servers.join(","));
     config.connection.client_id = client_id;
+    config.label = Some(cluster.alias.to_string());
     config.connection.security = security;
     apply_to_client(settings, &mut config);
     Ok((config, ignored))

@@ -1,7 +1,7 @@
 //! The flow's singletons, run by the one worker of the group that owns the
 //! flow's control unit: heartbeats, checkpoints with group offset sync,
-//! topic ACL sync, and topic discovery (remote topics and their configs,
-//! and a rebalance when the flow's partitions change).
+//! topic ACL and config sync, and topic discovery (remote topics, and a
+//! rebalance when the flow's partitions change).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -12,9 +12,10 @@ use kmirror_wire::mm2::Heartbeat;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, warn};
+use tracing::{debug, error, warn};
 
 use super::acl_sync::run_acl_sync;
+use super::config_sync::run_config_sync;
 use super::flow::FlowContext;
 use super::membership::UnitsNotifier;
 use super::status::StatusBoard;
@@ -69,6 +70,9 @@ pub(super) fn start_control(
             stop.clone(),
         ));
     }
+    if flow.sync_topic_configs.interval().is_some() {
+        tasks.spawn(run_config_sync(ctx.clone(), stop.clone()));
+    }
     tasks.spawn(run_discovery(ctx.clone(), assigned_digest, notifier, stop));
     tasks
 }
@@ -99,9 +103,11 @@ pub(super) async fn flow_units(
 }
 
 /// Finds the source topics to replicate every `refresh.topics.interval`,
-/// creates or updates their remote topics (configs every
-/// `sync.topic.configs.interval`), and asks for a rebalance when the
-/// partitions differ from those the group assigned.
+/// and as soon as a topic another flow creates on the source appears (see
+/// [`super::replicator::expected_source_topics`]); creates their remote
+/// topics or grows their partitions (configs are synced apart, see
+/// [`super::config_sync`]), and asks for a rebalance when the partitions
+/// differ from those the group assigned.
 async fn run_discovery(
     ctx: Arc<FlowContext>,
     assigned_digest: watch::Receiver<u64>,
@@ -113,15 +119,21 @@ async fn run_discovery(
         .refresh_topics
         .interval()
         .unwrap_or(Duration::from_secs(u32::MAX as u64));
-    let config_sync = ctx.flow.sync_topic_configs.interval();
-    let mut next_config_sync = tokio::time::Instant::now();
     loop {
-        let sync_configs = config_sync.is_some() && tokio::time::Instant::now() >= next_config_sync;
-        let wait = match discover(&ctx, sync_configs).await {
+        // Expected topics the discovery did not find: watched for below.
+        let mut missing: Vec<String> = Vec::new();
+        let wait = match discover(&ctx).await {
             Ok(units) => {
-                if let (true, Some(every)) = (sync_configs, config_sync) {
-                    next_config_sync = tokio::time::Instant::now() + every;
-                }
+                missing = ctx
+                    .expected_source_topics
+                    .iter()
+                    .filter(|topic| {
+                        !units
+                            .iter()
+                            .any(|u| matches!(u, Unit::Partition(tp) if *tp.topic == **topic))
+                    })
+                    .cloned()
+                    .collect();
                 let digest = units_digest(&units.into_iter().collect::<Vec<_>>());
                 if digest != *assigned_digest.borrow() {
                     notifier.units_changed(digest);
@@ -136,12 +148,44 @@ async fn run_discovery(
         };
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
+            _ = expected_topic_created(&ctx.source, &missing) => {
+                debug!(flow = %ctx.name, topics = ?missing, "a topic kmirror creates appeared on the source; discovering now");
+            }
             _ = stop.cancelled() => return,
         }
     }
 }
 
-async fn discover(ctx: &FlowContext, sync_configs: bool) -> Result<BTreeSet<Unit>, ClientError> {
+/// First pause between two looks for a missing expected topic; doubles up
+/// to [`EXPECTED_TOPIC_POLL_MAX`].
+const EXPECTED_TOPIC_POLL_FIRST: Duration = Duration::from_millis(250);
+/// The longest pause: a flow into the source that runs in a process
+/// started later is still seen within this.
+const EXPECTED_TOPIC_POLL_MAX: Duration = Duration::from_secs(10);
+
+/// Returns once one of `missing` exists on the source, never when
+/// `missing` is empty. Asks for those topics only (a cheap metadata
+/// request), not for the whole cluster as a discovery does.
+async fn expected_topic_created(source: &KafkaClient, missing: &[String]) {
+    if missing.is_empty() {
+        return std::future::pending().await;
+    }
+    let mut pause = EXPECTED_TOPIC_POLL_FIRST;
+    loop {
+        tokio::time::sleep(pause).await;
+        if let Ok(metadata) = source.refresh_metadata(Some(missing)).await {
+            if missing
+                .iter()
+                .any(|t| metadata.topics.get(t).is_some_and(|t| t.error.is_none()))
+            {
+                return;
+            }
+        }
+        pause = (pause * 2).min(EXPECTED_TOPIC_POLL_MAX);
+    }
+}
+
+async fn discover(ctx: &FlowContext) -> Result<BTreeSet<Unit>, ClientError> {
     let units = flow_units(&ctx.flow, &ctx.source).await?;
     let metadata = ctx.source.metadata();
     let mut topics: Vec<_> = metadata
@@ -151,7 +195,7 @@ async fn discover(ctx: &FlowContext, sync_configs: bool) -> Result<BTreeSet<Unit
         .collect();
     topics.sort_by(|a, b| a.name.cmp(&b.name));
     for topic in topics {
-        match ensure_remote_topic(&ctx.flow, &ctx.source, &ctx.target, topic, sync_configs).await {
+        match ensure_remote_topic(&ctx.flow, &ctx.source, &ctx.target, topic).await {
             Ok(_) => ctx.remote_topic_ready(&topic.name),
             Err(e) => {
                 warn!(flow = %ctx.name, topic = %topic.name, error = %e, "cannot prepare remote topic");

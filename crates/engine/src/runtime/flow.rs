@@ -26,7 +26,7 @@ use super::membership::{self, MemberSettings, Membership, MembershipError, Membe
 use super::ownership::Ownership;
 use super::pipeline::run_pipeline;
 use super::progress::{progress_topic, ProgressStore, PROGRESS_TOPIC_PARTITIONS};
-use super::status::{GroupMemberStatus, GroupStatus, StatusBoard};
+use super::status::{FlowMode, GroupMemberStatus, GroupStatus, StatusBoard};
 use super::syncs_writer::write_offset_syncs;
 use super::topics::{ensure_compacted_topics, ensure_remote_topic, InternalTopic};
 use super::writer::{now_ms, RecordWriter};
@@ -151,6 +151,9 @@ pub(super) struct FlowContext {
     pub(super) ownership: Arc<Ownership>,
     /// Every write of the flow checks it (see [`super::membership`]).
     pub(super) lease: WriteLease,
+    /// Topics other flows create on the source that this flow replicates:
+    /// the discovery watches for them while they are missing.
+    pub(super) expected_source_topics: BTreeSet<String>,
     /// Remote topics known to exist with the source's partitions.
     remote_topics: Mutex<HashMap<String, Arc<OnceCell<()>>>>,
     pub(super) shutdown: CancellationToken,
@@ -162,8 +165,7 @@ impl FlowContext {
         self.remote_topic_cell(topic)
             .get_or_try_init(|| async {
                 let metadata = self.source.topic_metadata(topic).await?;
-                ensure_remote_topic(&self.flow, &self.source, &self.target, &metadata, false)
-                    .await?;
+                ensure_remote_topic(&self.flow, &self.source, &self.target, &metadata).await?;
                 Ok::<_, ClientError>(())
             })
             .await?;
@@ -194,6 +196,9 @@ pub struct FlowRun {
     pub group: GroupConfig,
     /// Workers whose flow settings differ are refused by the group.
     pub fingerprint: u64,
+    /// Topics other flows create on the source that this flow replicates
+    /// (see [`super::replicator::expected_source_topics`]).
+    pub expected_source_topics: BTreeSet<String>,
 }
 
 /// Runs this worker's share of a flow until `shutdown` is cancelled;
@@ -207,7 +212,12 @@ pub async fn run_flow(
     shutdown: CancellationToken,
 ) -> Result<(), FlowError> {
     let name = run.flow.name();
-    status.flow_started(&name, run.flow.source.as_str(), run.flow.target.as_str());
+    status.flow_started(
+        &name,
+        run.flow.source.as_str(),
+        run.flow.target.as_str(),
+        FlowMode::new(run.flow.replication_enabled),
+    );
     let result = run_flow_inner(run, status.clone(), indexes, tuning, shutdown).await;
     match &result {
         Ok(()) => status.flow_stopped(&name),
@@ -229,6 +239,7 @@ async fn run_flow_inner(
         target,
         group,
         fingerprint,
+        expected_source_topics,
     } = run;
     let name = flow.name();
 
@@ -396,6 +407,7 @@ async fn run_flow_inner(
         indexes,
         ownership: Arc::default(),
         lease: membership.lease.clone(),
+        expected_source_topics,
         remote_topics: Mutex::default(),
         shutdown: flow_stop.clone(),
     });
@@ -413,7 +425,10 @@ async fn run_flow_inner(
     commit_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     let mut member_done = false;
-    info!(flow = %name, "flow started");
+    match FlowMode::new(flow.replication_enabled) {
+        FlowMode::Replication => info!(flow = %name, "flow started"),
+        FlowMode::HeartbeatsOnly => info!(flow = %name, "flow started: heartbeats only"),
+    }
     let outcome = loop {
         tokio::select! {
             _ = shutdown.cancelled() => break Ok(()),

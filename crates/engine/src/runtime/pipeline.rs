@@ -15,6 +15,7 @@ use super::authorization::{self, Side};
 use super::flow::FlowContext;
 use super::offset_sync::OffsetSyncState;
 use super::resume::already_replicated;
+use super::topic_limits::{too_large_hint, topic_limit};
 use super::topics::ensure_remote_topic;
 use super::writer::now_ms;
 use crate::forward::fetcher::FetcherCommand;
@@ -102,10 +103,14 @@ pub(super) async fn run_pipeline(
         let outcome = async {
             let identity = init_producer_id(&ctx.target)
                 .await
-                .map_err(|e| {
-                    let error = ForwardError::Produce(e);
-                    (ErrorKind::ProducerInit, describe_forward_error(&ctx, &tp, &remote_topic, &error))
-                })?;
+                .map_err(ForwardError::Produce);
+            let identity = match identity {
+                Ok(identity) => identity,
+                Err(error) => {
+                    let described = describe_forward_error(&ctx, &tp, &remote_topic, &error).await;
+                    return Err((ErrorKind::ProducerInit, described));
+                }
+            };
             let mut sender = PartitionSender::new(
                 ctx.target.clone(),
                 &remote_topic,
@@ -130,14 +135,17 @@ pub(super) async fn run_pipeline(
                     record_progress(&ctx, &tp, &mut next, &mut sync_state, event)
                 });
                 tokio::select! {
-                    result = forwarding => Some(result.map_err(|e| {
-                        (forward_error_kind(&e), describe_forward_error(&ctx, &tp, &remote_topic, &e))
-                    })),
+                    result = forwarding => Some(result),
                     _ = stop.cancelled() => None,
                 }
             };
-            if let Some(result) = forwarded {
-                return result;
+            match forwarded {
+                Some(Ok(())) => return Ok(()),
+                Some(Err(e)) => {
+                    let described = describe_forward_error(&ctx, &tp, &remote_topic, &e).await;
+                    return Err((forward_error_kind(&e), described));
+                }
+                None => {}
             }
             // Stopping: record what the target acknowledges of the batches
             // in flight, so that the final progress covers them and a
@@ -177,9 +185,7 @@ pub(super) async fn run_pipeline(
         backoff = (backoff * 2).min(Duration::from_secs(60));
         // The remote topic may be what is missing; recreate it if so.
         if let Ok(meta) = ctx.source.topic_metadata(&tp.topic).await {
-            if let Err(e) =
-                ensure_remote_topic(&ctx.flow, &ctx.source, &ctx.target, &meta, false).await
-            {
+            if let Err(e) = ensure_remote_topic(&ctx.flow, &ctx.source, &ctx.target, &meta).await {
                 warn!(flow = %ctx.name, %tp, error = %e, "cannot prepare remote topic");
             }
         }
@@ -188,8 +194,9 @@ pub(super) async fn run_pipeline(
 }
 
 /// The error of a paused partition, with the ACL to add when a cluster
-/// refused kmirror's principal.
-fn describe_forward_error(
+/// refused kmirror's principal, or the limit to raise when the remote
+/// topic refused a batch as too large.
+async fn describe_forward_error(
     ctx: &FlowContext,
     tp: &TopicPartition,
     remote_topic: &str,
@@ -220,7 +227,16 @@ fn describe_forward_error(
                 .principal()
                 .as_deref(),
         ),
-        ForwardError::Unforwardable { .. } | ForwardError::BatchTooLarge { .. } => None,
+        ForwardError::BatchTooLarge { bytes, .. } => {
+            let limit = topic_limit(&ctx.target, remote_topic).await.ok().flatten();
+            Some(too_large_hint(
+                ctx.flow.target.as_str(),
+                remote_topic,
+                *bytes,
+                limit,
+            ))
+        }
+        ForwardError::Unforwardable { .. } | ForwardError::AboveRequestSize { .. } => None,
     };
     match hint {
         Some(hint) => format!("{error}; {hint}"),
@@ -231,8 +247,8 @@ fn describe_forward_error(
 fn forward_error_kind(error: &ForwardError) -> ErrorKind {
     match error {
         ForwardError::Fetch(_) => ErrorKind::Fetch,
-        ForwardError::Produce(_) => ErrorKind::Produce,
-        ForwardError::Unforwardable { .. } | ForwardError::BatchTooLarge { .. } => {
+        ForwardError::Produce(_) | ForwardError::BatchTooLarge { .. } => ErrorKind::Produce,
+        ForwardError::Unforwardable { .. } | ForwardError::AboveRequestSize { .. } => {
             ErrorKind::Unforwardable
         }
     }

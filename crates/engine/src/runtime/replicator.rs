@@ -8,7 +8,7 @@
 //! [`FlowSpec`] differs) restarts, and every other flow keeps running
 //! untouched.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,11 +25,12 @@ use super::clients;
 use super::flow::{run_flow, FlowError, FlowRun, FlowTuning, GroupConfig};
 use super::group_settings;
 use super::membership::MembershipError;
-use super::status::{FlowState, StatusBoard};
+use super::status::{FlowMode, FlowState, StatusBoard};
 use super::ticker::Ticker;
 use super::topics::effective_replication_factor;
 use crate::config::client_settings::{Acks, ClientSettings};
 use crate::config::mm2::{ClientRole, ClusterConfig, FlowConfig, Mm2Config};
+use crate::filter::should_replicate_topic;
 use crate::forward::TopicPartition;
 use crate::metrics::Metrics;
 use crate::offsets::IndexRegistry;
@@ -92,6 +93,11 @@ pub struct FlowSpec {
     pub fingerprint: u64,
     /// Stopped on request; its position is kept.
     pub paused: bool,
+    /// Topics other flows of this configuration create on this flow's
+    /// source and this flow replicates (the `heartbeats` a flow into the
+    /// source writes): the flow's discovery watches for them instead of
+    /// waiting for its next refresh (see [`expected_source_topics`]).
+    pub expected_source_topics: BTreeSet<String>,
 }
 
 impl FlowSpec {
@@ -108,6 +114,24 @@ impl FlowSpec {
             && self.group == other.group
             && self.fingerprint == other.fingerprint
     }
+}
+
+/// The topics flows of `all` create on `flow`'s source that `flow`
+/// replicates: the heartbeats topic of every flow into that cluster that
+/// emits heartbeats. Those flows may create it after `flow`'s first
+/// discovery (in this process or another), and the next regular one may be
+/// `refresh.topics.interval.seconds` away (600 s by default). The canary
+/// topic needs no watching: each flow creates it on its source before its
+/// first discovery.
+pub fn expected_source_topics(flow: &FlowConfig, all: &[FlowConfig]) -> BTreeSet<String> {
+    if !flow.replication_enabled {
+        return BTreeSet::new();
+    }
+    all.iter()
+        .filter(|other| other.target == flow.source && other.emit_heartbeats.interval().is_some())
+        .map(|other| other.policy.heartbeats_topic().to_string())
+        .filter(|topic| should_replicate_topic(topic, flow))
+        .collect()
 }
 
 /// What [`ReplicatorHandle::apply`] changed.
@@ -244,9 +268,12 @@ impl Replicator {
     /// [`Replicator::flows_of`] with their clusters, running.
     pub fn flow_specs(config: &Mm2Config) -> Vec<FlowSpec> {
         let group = group_settings::group_config(config);
-        Self::flows_of(config)
-            .into_iter()
+        let flows = Self::flows_of(config);
+        flows
+            .iter()
+            .cloned()
             .map(|flow| FlowSpec {
+                expected_source_topics: expected_source_topics(&flow, &flows),
                 group: group.clone(),
                 fingerprint: group_settings::fingerprint(
                     config,
@@ -383,7 +410,18 @@ impl ReplicatorHandle {
                     } else {
                         slot.running = Some(inner.spawn_flow(spec.clone()));
                     }
-                    info!(flow = %name, paused = spec.paused, "flow added");
+                    match FlowMode::new(spec.flow.replication_enabled) {
+                        FlowMode::Replication => {
+                            info!(flow = %name, paused = spec.paused, "flow added")
+                        }
+                        // MM2 runs only the MirrorHeartbeatConnector of
+                        // such a pair.
+                        FlowMode::HeartbeatsOnly => info!(
+                            flow = %name,
+                            paused = spec.paused,
+                            "flow added: heartbeats only (replication of {name} is not enabled)"
+                        ),
+                    }
                     flows.insert(name.clone(), slot);
                     changes.push(FlowChange::Added {
                         flow: name,
@@ -481,6 +519,7 @@ fn register_paused(inner: &Inner, spec: &FlowSpec) {
         &spec.name(),
         spec.flow.source.as_str(),
         spec.flow.target.as_str(),
+        FlowMode::new(spec.flow.replication_enabled),
         true,
     );
 }
@@ -628,6 +667,7 @@ async fn supervise_flow(inner: Arc<Inner>, spec: FlowSpec, stop: CancellationTok
                     target,
                     group: spec.group.clone(),
                     fingerprint: spec.fingerprint,
+                    expected_source_topics: spec.expected_source_topics.clone(),
                 };
                 let result = run_flow(
                     run,
@@ -670,6 +710,7 @@ async fn supervise_flow(inner: Arc<Inner>, spec: FlowSpec, stop: CancellationTok
                     &name,
                     spec.flow.source.as_str(),
                     spec.flow.target.as_str(),
+                    FlowMode::new(spec.flow.replication_enabled),
                     false,
                 );
                 inner.status.flow_failed(&name, e.to_string());

@@ -122,12 +122,47 @@ impl FlowState {
     }
 }
 
+/// What a flow runs. A pair whose replication is not enabled
+/// (`x->y.enabled = false`) still emits heartbeats when
+/// `emit.heartbeats.enabled`, as MM2 runs only its MirrorHeartbeatConnector
+/// for such a pair: it is shown as "heartbeats only" everywhere (log, REST,
+/// `kmirror status`, the live page, `kmirror check`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FlowMode {
+    #[default]
+    #[serde(rename = "replication")]
+    Replication,
+    #[serde(rename = "heartbeats only")]
+    HeartbeatsOnly,
+}
+
+impl FlowMode {
+    /// The mode of a flow that replicates or not.
+    pub fn new(replication_enabled: bool) -> Self {
+        if replication_enabled {
+            FlowMode::Replication
+        } else {
+            FlowMode::HeartbeatsOnly
+        }
+    }
+
+    /// `replication` or `heartbeats only`, the words every view uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowMode::Replication => "replication",
+            FlowMode::HeartbeatsOnly => "heartbeats only",
+        }
+    }
+}
+
 /// One flow.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct FlowStatus {
     pub name: String,
     pub source: String,
     pub target: String,
+    /// Replication, or heartbeats only.
+    pub mode: FlowMode,
     pub running: bool,
     /// Paused on request (see [`FlowState::Paused`]).
     pub paused: bool,
@@ -229,12 +264,13 @@ impl StatusBoard {
         &self.metrics
     }
 
-    pub fn flow_started(&self, name: &str, source: &str, target: &str) {
+    pub fn flow_started(&self, name: &str, source: &str, target: &str, mode: FlowMode) {
         let mut flows = self.flows.lock().unwrap();
         let entry = flows.entry(name.to_string()).or_default();
         entry.status.name = name.to_string();
         entry.status.source = source.to_string();
         entry.status.target = target.to_string();
+        entry.status.mode = mode;
         entry.status.running = true;
         entry.status.paused = false;
         entry.status.error = None;
@@ -242,12 +278,20 @@ impl StatusBoard {
 
     /// A flow known but not started: paused on request, or waiting for its
     /// clusters.
-    pub fn flow_registered(&self, name: &str, source: &str, target: &str, paused: bool) {
+    pub fn flow_registered(
+        &self,
+        name: &str,
+        source: &str,
+        target: &str,
+        mode: FlowMode,
+        paused: bool,
+    ) {
         let mut flows = self.flows.lock().unwrap();
         let entry = flows.entry(name.to_string()).or_default();
         entry.status.name = name.to_string();
         entry.status.source = source.to_string();
         entry.status.target = target.to_string();
+        entry.status.mode = mode;
         entry.status.running = false;
         entry.status.paused = paused;
         if paused {
@@ -490,9 +534,9 @@ mod tests {
     #[test]
     fn a_removed_flow_leaves_the_board() {
         let board = StatusBoard::default();
-        board.flow_started("a->b", "a", "b");
+        board.flow_started("a->b", "a", "b", FlowMode::Replication);
         board.source_end_offset("a->b", &TopicPartition::new("t", 0), 5);
-        board.flow_registered("a->b", "a", "b", true);
+        board.flow_registered("a->b", "a", "b", FlowMode::Replication, true);
         assert_eq!(board.snapshot()[0].state(), FlowState::Paused);
         board.flow_removed("a->b");
         assert!(board.snapshot().is_empty());

@@ -2,12 +2,14 @@
 //! mirroring the source's (partitions, replication factor, configs).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
 
-use kmirror_client::admin::{ConfigEntry, ConfigOp, ConfigSource, CreateTopicOutcome, NewTopic};
+use kmirror_client::admin::{CreateTopicOutcome, NewTopic};
 use kmirror_client::cluster::TopicMetadata;
 use kmirror_client::{ClientError, KafkaClient};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
+use super::config_sync::creation_configs;
 use crate::config::mm2::FlowConfig;
 
 /// The replication factor to ask for: the configured one, except on a
@@ -16,12 +18,20 @@ use crate::config::mm2::FlowConfig;
 pub fn effective_replication_factor(client: &KafkaClient, wanted: i32, what: &str) -> i16 {
     let brokers = client.metadata().brokers.len() as i32;
     if wanted > 1 && brokers == 1 {
-        warn!(
-            cluster = %client.bootstrap_display(),
-            wanted,
-            what,
-            "replication factor lowered to 1: the cluster has a single broker"
-        );
+        // Said once per cluster: every topic kmirror creates there would
+        // repeat it.
+        static WARNED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+        let cluster = client.cluster_label();
+        if WARNED.lock().unwrap().insert(cluster.clone()) {
+            warn!(
+                cluster = %cluster,
+                wanted,
+                what,
+                "replication factor lowered to 1 for the topics kmirror creates: the cluster has a single broker"
+            );
+        } else {
+            debug!(cluster = %cluster, wanted, what, "replication factor lowered to 1");
+        }
         return 1;
     }
     wanted.clamp(-1, i16::MAX as i32) as i16
@@ -92,7 +102,7 @@ async fn create(
     for (name, result) in results {
         match result? {
             CreateTopicOutcome::Created => {
-                info!(topic = %name, cluster = %client.bootstrap_display(), "topic created");
+                info!(topic = %name, cluster = %client.cluster_label(), "topic created");
                 created.insert(name);
             }
             CreateTopicOutcome::AlreadyExists => {}
@@ -102,39 +112,24 @@ async fn create(
     Ok(created)
 }
 
-/// The source topic's configs worth copying: those set on the topic itself
-/// and accepted by the flow's `config.properties.exclude` filter.
-pub fn replicable_configs(flow: &FlowConfig, entries: &[ConfigEntry]) -> BTreeMap<String, String> {
-    entries
-        .iter()
-        .filter(|e| e.source == ConfigSource::DynamicTopic && !e.is_sensitive)
-        .filter(|e| flow.config_properties.should_replicate_config(&e.name))
-        // Batches are forwarded as the producer compressed them; a topic
-        // codec would make the broker recompress every batch.
-        .filter(|e| e.name != "compression.type")
-        .filter_map(|e| Some((e.name.clone(), e.value.clone()?)))
-        .collect()
-}
-
-/// Creates the remote topic of `source_topic`, or grows its partitions and
-/// (when `sync_configs`) aligns its configs. Returns the remote partition
-/// count.
+/// Creates the remote topic of `source_topic` with the source's configs
+/// (see [`super::config_sync`], which keeps them in sync later), or grows
+/// its partitions. Returns the remote partition count.
 pub async fn ensure_remote_topic(
     flow: &FlowConfig,
     source: &KafkaClient,
     target: &KafkaClient,
     source_topic: &TopicMetadata,
-    sync_configs: bool,
 ) -> Result<i32, ClientError> {
     let remote = flow.remote_topic(&source_topic.name);
     let partitions = source_topic.partitions.len() as i32;
-    let configs = if sync_configs || !target.metadata().topics.contains_key(&remote) {
+    let configs = if !target.metadata().topics.contains_key(&remote) {
         let described = source
             .admin()
             .describe_topic_configs(&[&source_topic.name])
             .await?;
         match described.into_values().next() {
-            Some(Ok(entries)) => replicable_configs(flow, &entries),
+            Some(Ok(entries)) => creation_configs(&flow.config_properties, &entries),
             Some(Err(e)) => return Err(e),
             None => BTreeMap::new(),
         }
@@ -172,43 +167,7 @@ pub async fn ensure_remote_topic(
                     .refresh_metadata(Some(std::slice::from_ref(&remote)))
                     .await?;
             }
-            if sync_configs {
-                sync_topic_configs(target, &remote, &configs).await?;
-            }
             Ok(partitions.max(have))
         }
     }
-}
-
-async fn sync_topic_configs(
-    target: &KafkaClient,
-    remote: &str,
-    wanted: &BTreeMap<String, String>,
-) -> Result<(), ClientError> {
-    let current = target.admin().describe_topic_configs(&[remote]).await?;
-    let current: BTreeMap<String, String> = match current.into_values().next() {
-        Some(Ok(entries)) => entries
-            .into_iter()
-            .filter(|e| e.source == ConfigSource::DynamicTopic)
-            .filter_map(|e| Some((e.name, e.value?)))
-            .collect(),
-        Some(Err(e)) => return Err(e),
-        None => BTreeMap::new(),
-    };
-    let mut ops: Vec<(String, ConfigOp)> = wanted
-        .iter()
-        .filter(|(k, v)| current.get(*k) != Some(v))
-        .map(|(k, v)| (k.clone(), ConfigOp::Set(v.clone())))
-        .collect();
-    if current.get("compression.type").map(String::as_str) != Some("producer") {
-        ops.push(("compression.type".into(), ConfigOp::Set("producer".into())));
-    }
-    if ops.is_empty() {
-        return Ok(());
-    }
-    info!(topic = %remote, changes = ops.len(), "remote topic configs synced");
-    target
-        .admin()
-        .incremental_alter_topic_configs(remote, &ops)
-        .await
 }

@@ -6,6 +6,7 @@ use clap::Args;
 use kmirror_engine::filter::should_replicate_topic;
 use kmirror_engine::runtime::{FlowTuning, Replicator};
 
+use super::size_limits;
 use crate::{config_file, EXIT_CONFIG, EXIT_FAILURE};
 
 #[derive(Debug, Args)]
@@ -81,7 +82,7 @@ pub async fn check(args: CheckArgs) -> u8 {
             .collect();
         topics.sort_by(|a, b| a.name.cmp(&b.name));
         println!("flow {}: {} topic(s)", flow.name(), topics.len());
-        for topic in topics {
+        for topic in &topics {
             // `cluster: topic`: a dot between them would read as one
             // (remote) topic name.
             println!(
@@ -92,6 +93,11 @@ pub async fn check(args: CheckArgs) -> u8 {
                 flow.remote_topic(&topic.name),
                 topic.partitions.len()
             );
+        }
+        // Warnings about the topics' size limits, after the plan.
+        if let Some(target) = replicator.client(flow.target.as_str()) {
+            let names: Vec<String> = topics.iter().map(|t| t.name.clone()).collect();
+            size_limits::warn_limits_below_source(&flow, &source, &target, &names).await;
         }
     }
     // Only now: the file, every cluster and every flow's topics check out.

@@ -5,5 +5,6 @@ pub mod check;
 pub mod cluster;
 pub mod offsets;
 pub mod run;
+pub mod size_limits;
 pub mod status;
 pub mod verify;

@@ -17,6 +17,8 @@ use serde::Deserialize;
 
 use super::api_call::{self, ApiCallError};
 use crate::rest::guard::client::RestClientArgs;
+use kmirror_engine::runtime::FlowMode;
+
 use crate::rest::status::{FlowView, InstanceView};
 use crate::{EXIT_CONFIG, EXIT_FAILURE};
 
@@ -280,6 +282,23 @@ fn render(instance: &InstanceView, history: &[SampleAnswer], color: bool, width:
         let heartbeat = flow
             .heartbeat_age_seconds
             .map_or("–".to_string(), |s| format!("{s:.1} s"));
+        if flow.mode == FlowMode::HeartbeatsOnly {
+            // Nothing replicated: no rates, lag or latency to show.
+            let emitted = flow
+                .heartbeat_emit_age_seconds
+                .map_or("–".to_string(), |s| format!("last sent {s:.1} s ago"));
+            let _ = writeln!(
+                out,
+                "{:<name_width$}  {state_color}{:<8}{reset} {dim}{}{reset} ({emitted})",
+                flow.name,
+                flow.state,
+                FlowMode::HeartbeatsOnly.as_str(),
+            );
+            if let Some(error) = &flow.error {
+                problems.push(format!("{red}{}: {error}{reset}", flow.name));
+            }
+            continue;
+        }
         let _ = writeln!(
             out,
             "{:<name_width$}  {state_color}{:<8}{reset} {:>10} {:>11} {:>9} {:>8.1} {:>9} {:>10}",
@@ -476,5 +495,27 @@ mod tests {
         );
         assert!(text.contains("h:2: 5 partitions"), "{text}");
         assert!(text.contains("h:3: 0 partitions, REFUSED"), "{text}");
+    }
+
+    #[test]
+    fn a_heartbeats_only_flow_says_so_instead_of_rates_and_lag() {
+        let mut b_to_a = flow("b->a", 0);
+        b_to_a.mode = FlowMode::HeartbeatsOnly;
+        let instance = InstanceView {
+            phase: "running".into(),
+            worker_id: "w".into(),
+            version: "0".into(),
+            uptime_seconds: 1.0,
+            time_ms: 0,
+            flows: vec![flow("a->b", 0), b_to_a],
+        };
+        let text = render(&instance, &[], false, 100);
+        let line = text.lines().find(|l| l.starts_with("b->a")).unwrap();
+        assert!(
+            line.contains("running  heartbeats only (last sent 0.5 s ago)"),
+            "{text}"
+        );
+        let line = text.lines().find(|l| l.starts_with("a->b")).unwrap();
+        assert!(!line.contains("heartbeats only"), "{text}");
     }
 }

@@ -592,15 +592,28 @@ impl Registry {
                 .save(&self.stored_form(&next))
                 .map_err(ConnectorError::Internal)?;
         }
-        let flows = plan.tasks.get(name).cloned().unwrap_or_default().join(", ");
-        // Key names only: values may be secrets.
-        info!(
-            connector = %name,
-            change,
-            keys = %changed_keys.join(", "),
-            flows = %flows,
-            "connector config changed"
-        );
+        if next.contains_key(name) {
+            let flows = plan.tasks.get(name).cloned().unwrap_or_default().join(", ");
+            // Key names only: values may be secrets.
+            info!(
+                connector = %name,
+                change,
+                keys = %changed_keys.join(", "),
+                flows = %flows,
+                "connector config changed"
+            );
+        } else {
+            // Gone from the new plan: the flows it ran are in the current one.
+            let flows = self
+                .snapshot()
+                .1
+                .tasks
+                .get(name)
+                .cloned()
+                .unwrap_or_default()
+                .join(", ");
+            info!(connector = %name, flows = %flows, "connector {change}");
+        }
         let changes = handle.apply(plan.specs.clone()).await;
         for change in &changes {
             match change {

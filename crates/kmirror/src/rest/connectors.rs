@@ -27,7 +27,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use kmirror_engine::config::mm2::ConnectorClass;
 use kmirror_engine::runtime::status::GroupMemberStatus;
-use kmirror_engine::runtime::FlowState;
+use kmirror_engine::runtime::{FlowMode, FlowState};
 use serde_json::{json, Map, Value};
 
 use super::{json_object, ApiError, AppState};
@@ -260,11 +260,23 @@ fn status_json(state: &AppState, connector: &Connector) -> Value {
     let worker_id = state.worker_id();
     let flows = task_flows(state, connector);
     let board = state.status.snapshot();
+    let plan = state.registry.snapshot();
     // One task per flow and worker of its group that runs part of it;
     // before the first assignment, one per flow.
     let mut tasks: Vec<Value> = Vec::new();
     for flow in &flows {
         let status = board.iter().find(|f| &f.name == flow);
+        // A heartbeats-only pair runs, as MM2's MirrorHeartbeatConnector
+        // task does; `mode` says it replicates nothing.
+        let mode = plan
+            .1
+            .specs
+            .iter()
+            .find(|spec| &spec.name() == flow)
+            .map_or(FlowMode::Replication, |spec| {
+                FlowMode::new(spec.flow.replication_enabled)
+            })
+            .as_str();
         let (local_state, trace) = match status.map(|f| (f.state(), f.error.clone())) {
             _ if connector.paused => ("PAUSED", None),
             Some((FlowState::Running, _)) => ("RUNNING", None),
@@ -282,7 +294,7 @@ fn status_json(state: &AppState, connector: &Connector) -> Value {
             })
             .unwrap_or_default();
         if members.is_empty() {
-            let mut task = json!({ "id": tasks.len(), "state": local_state, "worker_id": worker_id, "flow": flow });
+            let mut task = json!({ "id": tasks.len(), "state": local_state, "worker_id": worker_id, "flow": flow, "mode": mode });
             if let Some(trace) = trace {
                 task["trace"] = Value::String(trace);
             }
@@ -309,6 +321,7 @@ fn status_json(state: &AppState, connector: &Connector) -> Value {
                 "state": state,
                 "worker_id": member.worker_id,
                 "flow": flow,
+                "mode": mode,
                 "partitions": member.partitions,
                 "control": member.control,
             });

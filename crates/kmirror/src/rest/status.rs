@@ -11,7 +11,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use kmirror_engine::runtime::status::{GroupStatus, PartitionState};
 use kmirror_engine::runtime::writer::now_ms;
-use kmirror_engine::runtime::FlowStatus;
+use kmirror_engine::runtime::{FlowMode, FlowStatus};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
@@ -41,6 +41,10 @@ pub struct FlowView {
     pub connector: Option<String>,
     /// `running`, `paused`, `failed` or `stopped`.
     pub state: String,
+    /// `replication`, or `heartbeats only` for a pair whose replication is
+    /// not enabled (it has no topics, lag or rates).
+    #[serde(default)]
+    pub mode: FlowMode,
     pub error: Option<String>,
     pub records_per_second: f64,
     pub bytes_per_second: f64,
@@ -162,6 +166,7 @@ fn flow_view(
         target: flow.target.clone(),
         connector,
         state: flow.state().as_str().to_string(),
+        mode: flow.mode,
         error: flow.error.clone(),
         records_per_second: sample.map_or(0.0, |s| s.records_per_second),
         bytes_per_second: sample.map_or(0.0, |s| s.bytes_per_second),

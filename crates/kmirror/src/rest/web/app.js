@@ -87,11 +87,12 @@ function drawTopology(status) {
     g.appendChild(el("path", { d: `M${sx},${sy} Q${cx},${cy} ${ex},${ey}`, stroke: color,
       "marker-end": `url(#arrow-${key})`, "stroke-dasharray": f.state === "running" ? "" : "6 5" }));
     const lx = (sx + ex) / 2 + nx * (bend / 2 + 8), ly = (sy + ey) / 2 + ny * (bend / 2 + 8);
-    const label = f.state === "running"
-      ? `${fmtNumber(f.records_per_second)} rec/s · ${fmtBytes(f.bytes_per_second)}/s`
-      : f.state;
+    const heartbeatsOnly = f.mode === "heartbeats only";
+    const label = f.state !== "running" ? f.state
+      : heartbeatsOnly ? "heartbeats only"
+      : `${fmtNumber(f.records_per_second)} rec/s · ${fmtBytes(f.bytes_per_second)}/s`;
     g.appendChild(el("text", { class: "rate", x: lx, y: ly + (ny > 0 ? 10 : -4), "text-anchor": "middle" }, label));
-    const detail = `${f.name} · lag ${fmtNumber(f.lag_records)}` +
+    const detail = heartbeatsOnly ? f.name : `${f.name} · lag ${fmtNumber(f.lag_records)}` +
       (f.latency_mean_ms != null ? ` · ${fmtNumber(f.latency_mean_ms)} ms` : "");
     g.appendChild(el("text", { class: "detail", x: lx, y: ly + (ny > 0 ? 25 : -19), "text-anchor": "middle" }, detail));
     svg.appendChild(g);
@@ -166,7 +167,9 @@ function drawTable(status) {
   for (const f of status.flows) {
     const tr = document.createElement("tr");
     tr.dataset.flow = f.name;
-    const cells = [f.name, f.connector || "–", f.state, fmtNumber(f.records_per_second), fmtBytes(f.bytes_per_second) + "/s",
+    // A heartbeats-only pair replicates nothing: its state says so.
+    const state = f.mode === "heartbeats only" ? `${f.state} (heartbeats only)` : f.state;
+    const cells = [f.name, f.connector || "–", state, fmtNumber(f.records_per_second), fmtBytes(f.bytes_per_second) + "/s",
       fmtNumber(f.lag_records), fmtNumber(f.lag_seconds), fmtNumber(f.latency_mean_ms),
       fmtNumber(f.heartbeat_age_seconds), `${f.topics.reduce((n, t) => n + t.partitions.length, 0)}` + (f.paused_partitions ? ` (${f.paused_partitions} paused)` : "")];
     cells.forEach((c, i) => {
