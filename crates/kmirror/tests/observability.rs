@@ -32,19 +32,6 @@ fn get_json(address: &str, path: &str) -> serde_json::Value {
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
 }
 
-fn rest_address(kmirror: &Kmirror) -> String {
-    let mut address = None;
-    wait_until(
-        "the REST API address in the log",
-        Duration::from_secs(30),
-        || {
-            address = kmirror.rest_address();
-            address.is_some()
-        },
-    );
-    address.unwrap()
-}
-
 /// Sum of the samples of `metric` whose labels include every `labels` pair.
 fn metric(text: &str, metric: &str, labels: &[(&str, &str)]) -> f64 {
     text.lines()
@@ -146,7 +133,7 @@ fn connector_api_metrics_status_page_and_verify_on_two_regions() {
     let state = tempfile::tempdir().unwrap();
     let state_dir = state.path().to_str().unwrap();
     let mut kmirror = Kmirror::start(&["run", "--state-dir", state_dir]);
-    let address = rest_address(&kmirror);
+    let address = kmirror.wait_rest_address();
     wait_until("readyz 200", Duration::from_secs(30), || {
         http(&address, "GET", "/readyz", None).0 == 200
     });
@@ -419,7 +406,7 @@ fn connector_api_metrics_status_page_and_verify_on_two_regions() {
     // The changed config survives a restart.
     assert!(kmirror.terminate(Duration::from_secs(15)).success());
     let kmirror = Kmirror::start(&["run", "--state-dir", state_dir]);
-    let address = rest_address(&kmirror);
+    let address = kmirror.wait_rest_address();
     wait_until(
         "the connector after a restart",
         Duration::from_secs(30),
@@ -583,7 +570,7 @@ fn lag_rises_while_the_target_is_down_and_returns_to_zero() {
     let path = dir.path().join("mm2.properties");
     std::fs::write(&path, config).unwrap();
     let kmirror = Kmirror::run(&path);
-    let address = rest_address(&kmirror);
+    let address = kmirror.wait_rest_address();
     let flow = "kafka-a->kafka-c";
     let lag = |text: &str| {
         metric(
@@ -719,7 +706,7 @@ fn api_fuzzing_finds_no_server_errors() {
         panic!("schemathesis is not installed (pip install schemathesis; .ci/run installs it)");
     }
     let kmirror = Kmirror::start(&["run", "--allow-cluster-hosts", "127.0.0.1"]);
-    let address = rest_address(&kmirror);
+    let address = kmirror.wait_rest_address();
     wait_until("readyz 200", Duration::from_secs(30), || {
         http(&address, "GET", "/readyz", None).0 == 200
     });

@@ -14,20 +14,7 @@ mod support;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{http, wait_until, Kmirror};
-
-fn rest_address(kmirror: &Kmirror) -> String {
-    let mut address = None;
-    wait_until(
-        "the REST API address in the log",
-        Duration::from_secs(30),
-        || {
-            address = kmirror.rest_address();
-            address.is_some()
-        },
-    );
-    address.unwrap()
-}
+use support::{http, Kmirror};
 
 /// The error answer's JSON, asserting its shape and code.
 fn connect_error(status: u16, body: &str, expected: u16) -> String {
@@ -43,7 +30,7 @@ fn connect_error(status: u16, body: &str, expected: u16) -> String {
 #[test]
 fn every_error_answer_is_connect_json() {
     let mut kmirror = Kmirror::start(&["run"]);
-    let address = rest_address(&kmirror);
+    let address = kmirror.wait_rest_address();
 
     // Unknown path: 404.
     let (status, body) = http(&address, "GET", "/no/such/path", None);
@@ -168,7 +155,7 @@ fn status_says_no_kmirror_answers_and_what_is_wrong_with_a_url() {
 
     // https:// against kmirror's plain HTTP: says to use http://.
     let mut kmirror = Kmirror::start(&["run"]);
-    let address = rest_address(&kmirror);
+    let address = kmirror.wait_rest_address();
     let (code, stderr) = status_command(&format!("https://{address}"));
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("use http://"), "{stderr}");
@@ -200,7 +187,7 @@ fn status_names_the_scheme_or_the_ca_to_use_against_https() {
         "--rest-tls-key",
         key.to_str().unwrap(),
     ]);
-    let address = rest_address(&kmirror);
+    let address = kmirror.wait_rest_address();
 
     let (code, stderr) = status_command(&format!("http://{address}"));
     assert_eq!(code, 1, "{stderr}");

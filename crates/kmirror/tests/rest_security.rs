@@ -233,19 +233,6 @@ fn basic(user: &str, password: &str) -> String {
     format!("Basic {encoded}")
 }
 
-fn rest_address(kmirror: &Kmirror) -> String {
-    let mut address = None;
-    wait_until(
-        "the REST API address in the log",
-        Duration::from_secs(30),
-        || {
-            address = kmirror.rest_address();
-            address.is_some()
-        },
-    );
-    address.unwrap()
-}
-
 /// Asserts that no secret of this file appears in the log.
 fn assert_no_secret_in(log: &str, extra: &[&str]) {
     for secret in [TOKEN, WRONG_TOKEN, PASSWORD, WRONG_PASSWORD]
@@ -305,7 +292,7 @@ fn https_api_guards_writes_and_a_connector_created_through_it_replicates() {
         // Everything kmirror and its HTTP and TLS stacks log.
         &[("KMIRROR_LOG", "debug")],
     );
-    let address = rest_address(&kmirror);
+    let address = kmirror.wait_rest_address();
     let api = Api {
         address: address.clone(),
         tls: Some(pki.client_config()),
@@ -515,7 +502,7 @@ fn rest_auth_read_guards_reads_but_not_the_probes() {
         ],
         &[("KMIRROR_REST_TOKEN", TOKEN), ("KMIRROR_LOG", "debug")],
     );
-    let address = rest_address(&kmirror);
+    let address = kmirror.wait_rest_address();
     let api = Api {
         address: address.clone(),
         tls: None,

@@ -98,6 +98,20 @@ impl Kmirror {
             .map(|a| a.split_whitespace().next().unwrap_or(a).to_string())
     }
 
+    /// The REST API's address, waiting (up to 30 s) until kmirror logs it.
+    pub fn wait_rest_address(&self) -> String {
+        let mut address = None;
+        wait_until(
+            "the REST API address in the log",
+            Duration::from_secs(30),
+            || {
+                address = self.rest_address();
+                address.is_some()
+            },
+        );
+        address.unwrap()
+    }
+
     /// `GET <path>` on the REST API: the body of a 200 answer as JSON.
     pub fn rest_get(&self, path: &str) -> serde_json::Value {
         let body = self.rest_get_text(path);
