@@ -18,8 +18,8 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use kmirror_testbed::{kafka_version, JavaCommand, KafkaCluster, ProduceOptions, TestRecord};
-use support::{total_end_offset, wait_until, Kmirror};
+use kmirror_testbed::{JavaCommand, KafkaCluster, ProduceOptions, TestRecord};
+use support::{acl_command_class, total_end_offset, wait_until, Kmirror};
 
 /// The ACL sync interval of the tests' configs.
 const INTERVAL_SECONDS: u64 = 2;
@@ -84,16 +84,6 @@ fn locked() -> &'static KafkaCluster {
         );
         cluster
     })
-}
-
-/// Kafka's `kafka-acls` tool: Scala in `core` up to 3.9, Java in
-/// `kafka-tools` from 4.0 (same options, same output).
-fn acl_command_class() -> &'static str {
-    if kafka_version().starts_with("3.") {
-        "kafka.admin.AclCommand"
-    } else {
-        "org.apache.kafka.tools.AclCommand"
-    }
 }
 
 /// Runs `AclCommand` against `cluster` and returns its stdout.

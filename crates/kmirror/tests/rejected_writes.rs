@@ -187,7 +187,7 @@ fn wait_for_paused_status(
 }
 
 fn acl(b: &KafkaCluster, action: &str, extra: &[&str]) {
-    let output = JavaCommand::new("org.apache.kafka.tools.AclCommand")
+    let output = JavaCommand::new(support::acl_command_class())
         .args(["--bootstrap-server", &b.bootstrap(), action])
         .args(extra)
         .timeout(Duration::from_secs(60))

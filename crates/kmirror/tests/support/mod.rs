@@ -286,3 +286,13 @@ pub fn dechunk(mut body: &str) -> String {
     }
     out
 }
+
+/// Kafka's `kafka-acls` tool: Scala in `core` up to 3.9, Java in
+/// `kafka-tools` from 4.0 (same options, same output).
+pub fn acl_command_class() -> &'static str {
+    if kmirror_testbed::kafka_version().starts_with("3.") {
+        "kafka.admin.AclCommand"
+    } else {
+        "org.apache.kafka.tools.AclCommand"
+    }
+}
