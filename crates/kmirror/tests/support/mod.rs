@@ -296,3 +296,16 @@ pub fn acl_command_class() -> &'static str {
         "org.apache.kafka.tools.AclCommand"
     }
 }
+
+/// Kafka's `DumpLogSegments`: Scala in `core` up to 4.2, Java in
+/// `kafka-tools` from 4.3 (same options, same output).
+pub fn dump_log_segments_class() -> &'static str {
+    let version = kmirror_testbed::kafka_version();
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    if (major, minor) >= (4, 3) {
+        "org.apache.kafka.tools.DumpLogSegments"
+    } else {
+        "kafka.tools.DumpLogSegments"
+    }
+}

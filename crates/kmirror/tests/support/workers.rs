@@ -249,7 +249,7 @@ pub struct WrittenBatch {
 }
 
 /// Every batch of `topic`'s `partition` on the broker that leads it, in
-/// offset order, from Kafka's own `kafka.tools.DumpLogSegments` on its
+/// offset order, from Kafka's own `DumpLogSegments` on its
 /// segment files: an independent reader of what each producer id wrote.
 pub fn written_batches(cluster: &KafkaCluster, topic: &str, partition: i32) -> Vec<WrittenBatch> {
     let leader = cluster.leaders(topic)[partition as usize]
@@ -263,7 +263,7 @@ pub fn written_batches(cluster: &KafkaCluster, topic: &str, partition: i32) -> V
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(",");
-    let output = JavaCommand::new("kafka.tools.DumpLogSegments")
+    let output = JavaCommand::new(super::dump_log_segments_class())
         .args(["--files", &files])
         .timeout(Duration::from_secs(60))
         .run(b"");
