@@ -182,16 +182,7 @@ async fn sync_once(ctx: &FlowContext) -> Result<(), ClientError> {
 mod tests {
     use super::*;
     use crate::filter::DefaultsFrom;
-
-    fn entry(name: &str, value: &str, source: ConfigSource) -> ConfigEntry {
-        ConfigEntry {
-            name: name.to_string(),
-            value: Some(value.to_string()),
-            source,
-            is_sensitive: false,
-            read_only: false,
-        }
-    }
+    use crate::runtime::test_configs::entry;
 
     fn source_topic() -> Vec<ConfigEntry> {
         vec![

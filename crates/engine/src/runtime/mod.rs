@@ -17,6 +17,8 @@ pub mod replicator;
 pub mod resume;
 pub mod status;
 mod syncs_writer;
+#[cfg(test)]
+mod test_configs;
 pub(crate) mod ticker;
 pub mod topic_limits;
 pub mod topics;

@@ -222,16 +222,7 @@ pub async fn limits_below_source(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn entry(name: &str, value: &str, source: ConfigSource) -> ConfigEntry {
-        ConfigEntry {
-            name: name.to_string(),
-            value: Some(value.to_string()),
-            source,
-            is_sensitive: false,
-            read_only: false,
-        }
-    }
+    use crate::runtime::test_configs::entry;
 
     #[test]
     fn the_limit_says_whether_the_topic_sets_it() {

@@ -430,6 +430,18 @@ fn render_groups(
 mod tests {
     use super::*;
 
+    /// A running instance of worker `worker_id` with `flows`.
+    fn running_instance(worker_id: &str, flows: Vec<FlowView>) -> InstanceView {
+        InstanceView {
+            phase: "running".into(),
+            worker_id: worker_id.into(),
+            version: "0".into(),
+            uptime_seconds: 1.0,
+            time_ms: 0,
+            flows,
+        }
+    }
+
     fn flow(name: &str, lag: i64) -> FlowView {
         serde_json::from_value(serde_json::json!({
             "name": name, "source": "a", "target": "b", "connector": "mm2",
@@ -452,14 +464,7 @@ mod tests {
                 flows: [("a->b".to_string(), FlowSampleAnswer { lag_records: *lag })].into(),
             })
             .collect();
-        let instance = InstanceView {
-            phase: "running".into(),
-            worker_id: "w".into(),
-            version: "0".into(),
-            uptime_seconds: 1.0,
-            time_ms: 0,
-            flows: vec![flow("a->b", 600)],
-        };
+        let instance = running_instance("w", vec![flow("a->b", 600)]);
         let text = render(&instance, &history, false, 100);
         assert!(text.contains("catching up ["), "{text}");
         assert!(!text.contains("Workers"), "no group yet: {text}");
@@ -479,14 +484,7 @@ mod tests {
                 {"worker_id": "h:3", "rest_url": null, "partitions": 0, "control": false, "refused": true}
             ]
         })).unwrap());
-        let instance = InstanceView {
-            phase: "running".into(),
-            worker_id: "h:1".into(),
-            version: "0".into(),
-            uptime_seconds: 1.0,
-            time_ms: 0,
-            flows: vec![a_to_b],
-        };
+        let instance = running_instance("h:1", vec![a_to_b]);
         let text = render(&instance, &[], false, 100);
         assert!(text.contains("kmirror-a->b generation 7"), "{text}");
         assert!(
@@ -501,14 +499,7 @@ mod tests {
     fn a_heartbeats_only_flow_says_so_instead_of_rates_and_lag() {
         let mut b_to_a = flow("b->a", 0);
         b_to_a.mode = FlowMode::HeartbeatsOnly;
-        let instance = InstanceView {
-            phase: "running".into(),
-            worker_id: "w".into(),
-            version: "0".into(),
-            uptime_seconds: 1.0,
-            time_ms: 0,
-            flows: vec![flow("a->b", 0), b_to_a],
-        };
+        let instance = running_instance("w", vec![flow("a->b", 0), b_to_a]);
         let text = render(&instance, &[], false, 100);
         let line = text.lines().find(|l| l.starts_with("b->a")).unwrap();
         assert!(
