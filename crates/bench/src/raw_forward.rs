@@ -20,7 +20,7 @@ use kmirror_client::produce::{init_producer_id, PartitionSender, SendConfig};
 use kmirror_client::{ClientConfig, KafkaClient};
 use kmirror_engine::forward::fetcher::{FetcherCommand, ResetPolicy, SourceFetcher};
 use kmirror_engine::forward::partition::{forward_partition, Progress};
-use kmirror_engine::forward::TopicPartition;
+use kmirror_engine::model::TopicPartition;
 use kmirror_engine::records::offset_of;
 use kmirror_engine::runtime::FlowTuning;
 use kmirror_testbed::{Compression, GenOptions};

@@ -32,6 +32,7 @@ pub mod filter;
 pub mod forward;
 pub mod group;
 pub mod metrics;
+pub mod model;
 pub mod offsets;
 pub mod policy;
 pub mod records;

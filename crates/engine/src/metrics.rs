@@ -36,7 +36,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::forward::{Forwarded, TopicPartition};
+use crate::model::{Forwarded, TopicPartition};
 use crate::runtime::status::{FlowState, FlowStatus};
 
 /// Kinds of error counted in `kmirror_errors_total`.

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kmirror_engine::runtime::writer::now_ms;
+use kmirror_engine::model::now_ms;
 use kmirror_engine::runtime::{FlowStatus, StatusBoard};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;

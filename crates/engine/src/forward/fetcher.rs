@@ -28,7 +28,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 use super::budget::FetchBudget;
-use super::TopicPartition;
+use crate::model::TopicPartition;
 
 /// What the fetcher hands a partition's forwarder.
 #[derive(Debug)]

@@ -12,7 +12,7 @@ use kmirror_wire::WireError;
 use tokio::sync::mpsc;
 
 use super::fetcher::FetchEvent;
-use super::Forwarded;
+use crate::model::Forwarded;
 
 /// Upstream facts about a batch in flight, returned with its ack.
 #[derive(Debug, Clone, Copy)]
@@ -187,7 +187,7 @@ pub async fn forward_partition_within(
         if let Some((batch, tag)) = queue.front() {
             if sender.has_room() {
                 let tag = BatchTag {
-                    sent_ms: crate::runtime::writer::now_ms(),
+                    sent_ms: crate::model::now_ms(),
                     ..*tag
                 };
                 sender

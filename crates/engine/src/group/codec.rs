@@ -46,7 +46,7 @@ use std::sync::Arc;
 use bytes::{Buf, BufMut, Bytes};
 
 use super::{MemberAssignment, MemberInfo, MemberMetadata, Refusal, Unit, PROTOCOL_VERSION};
-use crate::forward::TopicPartition;
+use crate::model::TopicPartition;
 
 /// The most units one decoded unit set may describe: ranges make a few bytes
 /// stand for many partitions, and no flow comes near a million.

@@ -14,7 +14,7 @@
 //! membership loop and the runtime around it live elsewhere.
 //!
 //! ```
-//! use kmirror_engine::forward::TopicPartition;
+//! use kmirror_engine::model::TopicPartition;
 //! use kmirror_engine::group::{assign, MemberMetadata, Unit};
 //!
 //! let member = |worker: &str| MemberMetadata {
@@ -45,7 +45,7 @@ use std::fmt;
 use std::hash::Hasher;
 use std::sync::Arc;
 
-use crate::forward::TopicPartition;
+use crate::model::TopicPartition;
 
 /// The version of the group protocol this build speaks: written first in
 /// every metadata and assignment, and the newest one it can read.

@@ -27,13 +27,14 @@ use tracing::{debug, info, warn};
 use super::store::{index_topic, IndexRegistry};
 use crate::config::mm2::FlowConfig;
 use crate::filter::{should_replicate_group, should_replicate_topic};
-use crate::forward::TopicPartition;
 use crate::metrics::ErrorKind;
+use crate::model::TopicPartition;
+use crate::model::{now_ms, FlowId};
 use crate::records::{latest_by_key, read_partition};
 use crate::runtime::ownership::Ownership;
 use crate::runtime::ticker::Ticker;
 use crate::runtime::topics::ensure_compacted_topic;
-use crate::runtime::writer::{now_ms, RecordWriter};
+use crate::runtime::writer::RecordWriter;
 use crate::runtime::StatusBoard;
 
 /// Where a source group's committed offset lands on the target.
@@ -60,8 +61,8 @@ pub async fn translate_group(
         .admin()
         .offset_fetch(group, None::<&[(&str, i32)]>)
         .await?;
-    let forward = flow.name();
-    let backward = format!("{}->{}", flow.target, flow.source);
+    let forward = FlowId::of(flow);
+    let backward = FlowId::reversed_of(flow);
     let mut out = Vec::new();
     for ((topic, partition), offset) in committed {
         if offset.offset < 0 {
@@ -221,7 +222,7 @@ async fn persisted_indexes(
     {
         warn!(flow = %flow.name(), error = %e, "cannot read the offset index the workers persisted");
     }
-    let backward = format!("{}->{}", flow.target, flow.source);
+    let backward = FlowId::reversed_of(flow);
     let topic = index_topic(flow.target.as_str());
     let exists = source
         .refresh_metadata(Some(std::slice::from_ref(&topic)))

@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::forward::Forwarded;
+use crate::model::Forwarded;
 
 /// Ranges kept per partition by default: with one range per gap, this
 /// reaches back over a hundred thousand gaps.

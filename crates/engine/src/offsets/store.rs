@@ -13,7 +13,7 @@ use kmirror_client::{ClientError, KafkaClient};
 use serde::{Deserialize, Serialize};
 
 use super::index::{OffsetRange, PartitionIndex, DEFAULT_MAX_RANGES};
-use crate::forward::{Forwarded, TopicPartition};
+use crate::model::{Forwarded, TopicPartition};
 use crate::records::{latest_by_key, read_partition, OutgoingRecord};
 use crate::runtime::writer::RecordWriter;
 

@@ -21,12 +21,13 @@ use super::membership::UnitsNotifier;
 use super::status::StatusBoard;
 use super::ticker::Ticker;
 use super::topics::{ensure_compacted_topic, ensure_remote_topic};
-use super::writer::{now_ms, RecordWriter};
+use super::writer::RecordWriter;
 use crate::config::mm2::FlowConfig;
 use crate::filter::should_replicate_topic;
-use crate::forward::TopicPartition;
 use crate::group::{units_digest, Unit};
 use crate::metrics::ErrorKind;
+use crate::model::now_ms;
+use crate::model::TopicPartition;
 use crate::offsets::checkpoint::run_checkpoints;
 
 /// Starts the flow's singletons; they stop with `stop`.

@@ -29,12 +29,14 @@ use super::progress::{progress_topic, ProgressStore, PROGRESS_TOPIC_PARTITIONS};
 use super::status::{FlowMode, GroupMemberStatus, GroupStatus, StatusBoard};
 use super::syncs_writer::write_offset_syncs;
 use super::topics::{ensure_compacted_topics, ensure_remote_topic, InternalTopic};
-use super::writer::{now_ms, RecordWriter};
+use super::writer::RecordWriter;
 use crate::config::mm2::FlowConfig;
 use crate::forward::fetcher::{FetcherCommand, ResetPolicy, SourceFetcher};
-use crate::forward::TopicPartition;
 use crate::group::{units_digest, MemberAssignment, Unit};
 use crate::metrics::ErrorKind;
+use crate::model::now_ms;
+use crate::model::FlowId;
+use crate::model::TopicPartition;
 use crate::offsets::store::index_topic;
 use crate::offsets::IndexRegistry;
 
@@ -87,7 +89,7 @@ impl Default for WorkerIdentity {
         WorkerIdentity {
             worker_id: format!("kmirror-{}", std::process::id()),
             rest_url: None,
-            started_at_ms: super::writer::now_ms(),
+            started_at_ms: crate::model::now_ms(),
             group_prefix: None,
         }
     }
@@ -135,7 +137,7 @@ pub enum FlowError {
 #[derive(Debug)]
 pub(super) struct FlowContext {
     pub(super) flow: FlowConfig,
-    pub(super) name: String,
+    pub(super) name: FlowId,
     pub(super) source: KafkaClient,
     pub(super) target: KafkaClient,
     pub(super) status: Arc<StatusBoard>,
@@ -241,7 +243,7 @@ async fn run_flow_inner(
         fingerprint,
         expected_source_topics,
     } = run;
-    let name = flow.name();
+    let name = FlowId::of(&flow);
 
     let syncs_on_source = flow.offset_syncs_cluster() == &flow.source;
     let syncs_client = if syncs_on_source {

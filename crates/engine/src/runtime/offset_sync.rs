@@ -3,7 +3,7 @@
 //! batch's first and last record, so that readers using MM2's algorithm
 //! (`OffsetSyncStore`) get the same answers as from MM2, at least.
 
-use crate::forward::Forwarded;
+use crate::model::Forwarded;
 
 /// One partition's offset-sync state.
 #[derive(Debug, Clone)]

@@ -17,13 +17,13 @@ use super::offset_sync::OffsetSyncState;
 use super::resume::already_replicated;
 use super::topic_limits::{too_large_hint, topic_limit};
 use super::topics::ensure_remote_topic;
-use super::writer::now_ms;
 use crate::forward::fetcher::FetcherCommand;
 use crate::forward::partition::{
     drain_in_flight, forward_partition_within, BatchLimit, ForwardError, Progress,
 };
-use crate::forward::TopicPartition;
 use crate::metrics::ErrorKind;
+use crate::model::now_ms;
+use crate::model::TopicPartition;
 use crate::records::offset_of;
 
 /// How long a stopping partition waits for the acknowledgements of its

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use tracing::warn;
 
 use super::writer::RecordWriter;
-use crate::forward::TopicPartition;
+use crate::model::TopicPartition;
 use crate::records::{read_partition, KeyValue};
 
 /// Kafka Connect's default `offset.storage.partitions`.

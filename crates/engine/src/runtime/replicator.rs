@@ -31,8 +31,8 @@ use super::topics::effective_replication_factor;
 use crate::config::client_settings::{Acks, ClientSettings};
 use crate::config::mm2::{ClientRole, ClusterConfig, FlowConfig, Mm2Config};
 use crate::filter::should_replicate_topic;
-use crate::forward::TopicPartition;
 use crate::metrics::Metrics;
+use crate::model::TopicPartition;
 use crate::offsets::IndexRegistry;
 use crate::policy::CANARY_TOPIC;
 

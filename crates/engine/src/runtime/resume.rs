@@ -20,7 +20,7 @@ use kmirror_client::fetch::{fetch, FetchParams, Isolation, PartitionFetch};
 use kmirror_client::{ClientError, KafkaClient, Purpose};
 use kmirror_wire::batch::{needs_rebuild, RawBatch};
 
-use crate::forward::{Forwarded, TopicPartition};
+use crate::model::{Forwarded, TopicPartition};
 use crate::records::offset_of;
 
 /// How much of each side one comparison round reads.

@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
-use super::writer::now_ms;
-use crate::forward::{Forwarded, TopicPartition};
 use crate::metrics::{ErrorKind, Metrics};
+use crate::model::now_ms;
+use crate::model::{Forwarded, TopicPartition};
 use crate::policy::HEARTBEATS_TOPIC;
 
 /// How a partition pipeline is doing.

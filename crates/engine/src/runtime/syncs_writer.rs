@@ -6,7 +6,7 @@ use tracing::warn;
 
 use super::writer::RecordWriter;
 use crate::config::mm2::FlowConfig;
-use crate::forward::TopicPartition;
+use crate::model::TopicPartition;
 
 /// Writes the offset syncs the pipelines decided on (MM2's rules, see
 /// [`super::offset_sync::OffsetSyncState`]).

@@ -7,6 +7,7 @@ use kmirror_client::lease::WriteLease;
 use kmirror_client::produce::{init_producer_id, PartitionSender, ProducerIdentity, SendConfig};
 use kmirror_client::{ClientError, KafkaClient};
 
+use crate::model::now_ms;
 use crate::records::encode_batch;
 
 /// Writes key/value records to partitions of one cluster.
@@ -90,12 +91,4 @@ impl RecordWriter {
         }
         result
     }
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

@@ -10,7 +10,7 @@ use kmirror_client::produce::{init_producer_id, PartitionSender, SendConfig};
 use kmirror_client::{ClientConfig, KafkaClient};
 use kmirror_engine::forward::fetcher::{FetcherCommand, ResetPolicy, SourceFetcher};
 use kmirror_engine::forward::partition::{forward_partition, Progress};
-use kmirror_engine::forward::{Forwarded, TopicPartition};
+use kmirror_engine::model::{Forwarded, TopicPartition};
 use kmirror_engine::records::offset_of;
 use tokio::sync::mpsc;
 

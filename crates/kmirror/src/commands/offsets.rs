@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use kmirror_client::KafkaClient;
 use kmirror_engine::config::mm2::{FlowConfig, Mm2Config};
+use kmirror_engine::model::FlowId;
 use kmirror_engine::offsets::checkpoint::{commit_if_idle, translate_group, Translated};
 use kmirror_engine::offsets::IndexRegistry;
 use kmirror_engine::records::{latest_by_key, read_partition};
@@ -200,7 +201,7 @@ async fn live_translation(
         .load(&flow.name(), target, flow.source.as_str())
         .await
         .map_err(|e| format!("cannot read the offset index on {}: {e}", flow.target))?;
-    let backward = format!("{}->{}", flow.target, flow.source);
+    let backward = FlowId::reversed_of(flow);
     let _ = indexes.load(&backward, source, flow.target.as_str()).await;
     translate_group(flow, &indexes, source, group)
         .await

@@ -22,10 +22,11 @@ use kmirror_client::admin::{CreateTopicOutcome, NewTopic, OffsetSpec};
 use kmirror_client::fetch::{fetch, FetchParams, Isolation, PartitionFetch};
 use kmirror_client::{KafkaClient, Purpose};
 use kmirror_engine::config::mm2::FlowConfig;
+use kmirror_engine::model::now_ms;
 use kmirror_engine::policy::CANARY_TOPIC;
 use kmirror_engine::records::{decode_batches, offset_of};
 use kmirror_engine::runtime::topics::effective_replication_factor;
-use kmirror_engine::runtime::writer::{now_ms, RecordWriter};
+use kmirror_engine::runtime::writer::RecordWriter;
 use rand::Rng as _;
 
 use super::cluster;

@@ -13,8 +13,8 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
+use kmirror_engine::model::now_ms;
 use kmirror_engine::runtime::status::STALL_THRESHOLD_MS;
-use kmirror_engine::runtime::writer::now_ms;
 use kmirror_engine::runtime::FlowState;
 use serde_json::json;
 

@@ -8,7 +8,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
-use kmirror_engine::runtime::writer::now_ms;
+use kmirror_engine::model::now_ms;
 
 use super::AppState;
 

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
+use kmirror_engine::model::now_ms;
 use kmirror_engine::runtime::status::{GroupStatus, PartitionState};
-use kmirror_engine::runtime::writer::now_ms;
 use kmirror_engine::runtime::{FlowMode, FlowStatus};
 use serde::{Deserialize, Serialize};
 

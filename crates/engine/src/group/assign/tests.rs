@@ -3,8 +3,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 
 use super::assign;
-use crate::forward::TopicPartition;
 use crate::group::{MemberAssignment, MemberMetadata, Refusal, Unit};
+use crate::model::TopicPartition;
 
 type Members = Vec<(String, MemberMetadata)>;
 type Assignments = BTreeMap<String, MemberAssignment>;
