@@ -35,7 +35,7 @@ use crate::runtime::ownership::Ownership;
 use crate::runtime::ticker::Ticker;
 use crate::runtime::topics::ensure_compacted_topic;
 use crate::runtime::writer::RecordWriter;
-use crate::runtime::StatusBoard;
+use crate::runtime::{EngineError, StatusBoard};
 
 /// Where a source group's committed offset lands on the target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -339,7 +339,9 @@ pub async fn sync_group_offsets(
             Ok(n) => {
                 info!(flow = %flow.name(), group, partitions = n, "group offsets synced to the target")
             }
-            Err(reason) => debug!(flow = %flow.name(), group, reason, "group offsets not synced"),
+            Err(reason) => {
+                debug!(flow = %flow.name(), group, reason = %reason, "group offsets not synced")
+            }
         }
     }
 }
@@ -351,12 +353,16 @@ pub async fn commit_if_idle(
     target: &KafkaClient,
     group: &str,
     offsets: &[&Translated],
-) -> Result<usize, String> {
+) -> Result<usize, EngineError> {
+    let offsets_failed = |source| EngineError::GroupOffsets {
+        group: group.to_string(),
+        source,
+    };
     let described = target
         .admin()
         .describe_groups(&[group])
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(offsets_failed)?;
     for (_, description) in described {
         if let Ok(d) = description {
             let idle = d.members.is_empty()
@@ -365,11 +371,11 @@ pub async fn commit_if_idle(
                     GroupState::Empty | GroupState::Dead | GroupState::Other(_)
                 );
             if !idle {
-                return Err(format!(
-                    "group is active on the target ({:?}, {} members)",
-                    d.state,
-                    d.members.len()
-                ));
+                return Err(EngineError::GroupActive {
+                    group: group.to_string(),
+                    state: d.state,
+                    members: d.members.len(),
+                });
             }
         }
     }
@@ -377,7 +383,7 @@ pub async fn commit_if_idle(
         .admin()
         .offset_fetch(group, None::<&[(&str, i32)]>)
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(offsets_failed)?
         .into_iter()
         .map(|(k, v)| (k, v.offset))
         .collect();
@@ -400,12 +406,19 @@ pub async fn commit_if_idle(
         .admin()
         .offset_commit(group, &commits)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(offsets_failed)?;
     let mut moved = 0;
     for (tp, result) in results {
         match result {
             Ok(()) => moved += 1,
-            Err(e) => return Err(format!("{}-{}: {e}", tp.0, tp.1)),
+            Err(source) => {
+                return Err(EngineError::GroupOffsetRefused {
+                    group: group.to_string(),
+                    topic: tp.0,
+                    partition: tp.1,
+                    source,
+                })
+            }
         }
     }
     Ok(moved)

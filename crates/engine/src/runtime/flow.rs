@@ -22,7 +22,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::control::{flow_units, start_control};
-use super::membership::{self, MemberSettings, Membership, MembershipError, MembershipEvent};
+use super::error::EngineError;
+use super::membership::{self, MemberSettings, Membership, MembershipEvent};
 use super::ownership::Ownership;
 use super::pipeline::run_pipeline;
 use super::progress::{progress_topic, ProgressStore, PROGRESS_TOPIC_PARTITIONS};
@@ -124,15 +125,6 @@ impl Default for GroupConfig {
 /// The group id prefix without `group.id`.
 pub const DEFAULT_GROUP_PREFIX: &str = "kmirror";
 
-/// What stops a flow.
-#[derive(Debug, thiserror::Error)]
-pub enum FlowError {
-    #[error(transparent)]
-    Client(#[from] ClientError),
-    #[error(transparent)]
-    Membership(#[from] MembershipError),
-}
-
 /// Everything the tasks of one flow share.
 #[derive(Debug)]
 pub(super) struct FlowContext {
@@ -212,7 +204,7 @@ pub async fn run_flow(
     indexes: Arc<IndexRegistry>,
     tuning: FlowTuning,
     shutdown: CancellationToken,
-) -> Result<(), FlowError> {
+) -> Result<(), EngineError> {
     let name = run.flow.name();
     status.flow_started(
         &name,
@@ -223,7 +215,7 @@ pub async fn run_flow(
     let result = run_flow_inner(run, status.clone(), indexes, tuning, shutdown).await;
     match &result {
         Ok(()) => status.flow_stopped(&name),
-        Err(e) => status.flow_failed(&name, e.to_string()),
+        Err(e) => status.flow_failed(&name, e),
     }
     result
 }
@@ -234,7 +226,7 @@ async fn run_flow_inner(
     indexes: Arc<IndexRegistry>,
     tuning: FlowTuning,
     shutdown: CancellationToken,
-) -> Result<(), FlowError> {
+) -> Result<(), EngineError> {
     let FlowRun {
         flow,
         source,
@@ -300,7 +292,11 @@ async fn run_flow_inner(
     let Some(topics) = shutdown.run_until_cancelled(topics).await else {
         return Ok(());
     };
-    let (created, _) = topics?;
+    let flow_failed = |source| EngineError::Flow {
+        flow: name.clone(),
+        source,
+    };
+    let (created, _) = topics.map_err(flow_failed)?;
     // A topic created just now holds nothing: reading it would only wait
     // for its partitions' leaders.
     let progress_ready = async {
@@ -324,7 +320,7 @@ async fn run_flow_inner(
     let Some(loaded) = shutdown.run_until_cancelled(loaded).await else {
         return Ok(());
     };
-    let (progress, ()) = loaded?;
+    let (progress, ()) = loaded.map_err(flow_failed)?;
 
     // The group of the flow's workers, on the target.
     let settings = MemberSettings {
@@ -437,7 +433,7 @@ async fn run_flow_inner(
             Some(event) = membership.events.recv() => match event {
                 MembershipEvent::Assigned(assignment, generation) => {
                     if let Err(e) = share.apply(&ctx, &membership, &assignment).await {
-                        break Err(FlowError::from(e));
+                        break Err(flow_failed(e));
                     }
                     ctx.status.group_changed(&name, group_status(&group_id, generation, &tuning.worker.worker_id, &assignment));
                     membership.applied(generation, share.units());
@@ -458,7 +454,7 @@ async fn run_flow_inner(
                 member_done = true;
                 break match ended {
                     Ok(Ok(())) => Ok(()),
-                    Ok(Err(e)) => Err(FlowError::from(e)),
+                    Ok(Err(source)) => Err(EngineError::Membership { flow: name.clone(), source }),
                     Err(e) => panic!("the membership task of {name} panicked: {e}"),
                 };
             }
@@ -668,13 +664,11 @@ impl Share {
             if why == Release::HandedOver {
                 ctx.status.partition_removed(&ctx.name, tp);
             } else if why == Release::MembershipLost {
-                ctx.status.partition_paused(
-                    &ctx.name,
-                    tp,
-                    ErrorKind::Membership,
-                    "this worker's membership in the flow's group is not confirmed: waiting for the group to assign the partition again".to_string(),
-                    now_ms(),
-                );
+                let error = EngineError::MembershipLost {
+                    flow: ctx.name.clone(),
+                    tp: tp.clone(),
+                };
+                ctx.status.partition_paused(&ctx.name, tp, &error, now_ms());
                 self.suspended.insert(tp.clone());
             }
         }

@@ -6,6 +6,7 @@ mod client_settings;
 pub mod clients;
 pub mod config_sync;
 mod control;
+pub mod error;
 pub mod flow;
 pub mod group_settings;
 pub mod membership;
@@ -24,6 +25,7 @@ pub mod topic_limits;
 pub mod topics;
 pub mod writer;
 
-pub use flow::{run_flow, FlowError, FlowRun, FlowTuning, GroupConfig, WorkerIdentity};
-pub use replicator::{FlowChange, FlowSpec, Replicator, ReplicatorHandle, StartError};
+pub use error::EngineError;
+pub use flow::{run_flow, FlowRun, FlowTuning, GroupConfig, WorkerIdentity};
+pub use replicator::{FlowChange, FlowSpec, Replicator, ReplicatorHandle};
 pub use status::{FlowMode, FlowState, FlowStatus, PartitionStatus, StatusBoard};

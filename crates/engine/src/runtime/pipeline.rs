@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 use super::authorization::{self, Side};
+use super::error::EngineError;
 use super::flow::FlowContext;
 use super::offset_sync::OffsetSyncState;
 use super::resume::already_replicated;
@@ -21,7 +22,6 @@ use crate::forward::fetcher::FetcherCommand;
 use crate::forward::partition::{
     drain_in_flight, forward_partition_within, BatchLimit, ForwardError, Progress,
 };
-use crate::metrics::ErrorKind;
 use crate::model::now_ms;
 use crate::model::TopicPartition;
 use crate::records::offset_of;
@@ -59,12 +59,20 @@ pub(super) async fn run_pipeline(
                 Some(offset) => offset,
                 None => offset_of(&ctx.source, &tp.topic, tp.partition, OffsetSpec::Earliest)
                     .await
-                    .map_err(|e| (ErrorKind::Fetch, e.to_string()))?,
+                    .map_err(|source| EngineError::StartOffset {
+                        flow: ctx.name.clone(),
+                        tp: tp.clone(),
+                        source,
+                    })?,
             };
             ctx.prepare_remote_topic(&tp.topic)
                 .await
-                .map_err(|e| (ErrorKind::Discovery, e.to_string()))?;
-            Ok::<_, (ErrorKind, String)>(next)
+                .map_err(|source| EngineError::RemoteTopic {
+                    flow: ctx.name.clone(),
+                    tp: tp.clone(),
+                    source,
+                })?;
+            Ok::<_, EngineError>(next)
         };
         let outcome = tokio::select! {
             outcome = prepared => outcome,
@@ -72,10 +80,10 @@ pub(super) async fn run_pipeline(
         };
         match outcome {
             Ok(next) => break next,
-            Err((kind, error)) => {
+            Err(error) => {
                 warn!(flow = %ctx.name, %tp, error = %error, "cannot start the partition; retrying");
                 ctx.status
-                    .partition_paused(&ctx.name, &tp, kind, error, now_ms());
+                    .partition_paused(&ctx.name, &tp, &error, now_ms());
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
                     _ = stop.cancelled() => return,
@@ -106,9 +114,15 @@ pub(super) async fn run_pipeline(
                 .map_err(ForwardError::Produce);
             let identity = match identity {
                 Ok(identity) => identity,
-                Err(error) => {
-                    let described = describe_forward_error(&ctx, &tp, &remote_topic, &error).await;
-                    return Err((ErrorKind::ProducerInit, described));
+                Err(source) => {
+                    let hint = forward_error_hint(&ctx, &tp, &remote_topic, &source).await;
+                    return Err(EngineError::ProducerInit {
+                        flow: ctx.name.clone(),
+                        tp: tp.clone(),
+                        offset: next,
+                        source,
+                        hint,
+                    });
                 }
             };
             let mut sender = PartitionSender::new(
@@ -129,7 +143,10 @@ pub(super) async fn run_pipeline(
                     events: events_tx,
                 })
                 .await
-                .map_err(|_| (ErrorKind::Fetch, "fetcher stopped".to_string()))?;
+                .map_err(|_| EngineError::FetcherStopped {
+                    flow: ctx.name.clone(),
+                    tp: tp.clone(),
+                })?;
             let forwarded = {
                 let forwarding = forward_partition_within(events_rx, &mut sender, limit.as_ref(), |event| {
                     record_progress(&ctx, &tp, &mut next, &mut sync_state, event)
@@ -141,9 +158,15 @@ pub(super) async fn run_pipeline(
             };
             match forwarded {
                 Some(Ok(())) => return Ok(()),
-                Some(Err(e)) => {
-                    let described = describe_forward_error(&ctx, &tp, &remote_topic, &e).await;
-                    return Err((forward_error_kind(&e), described));
+                Some(Err(source)) => {
+                    let hint = forward_error_hint(&ctx, &tp, &remote_topic, &source).await;
+                    return Err(EngineError::Forward {
+                        flow: ctx.name.clone(),
+                        tp: tp.clone(),
+                        offset: next,
+                        source,
+                        hint,
+                    });
                 }
                 None => {}
             }
@@ -156,11 +179,21 @@ pub(super) async fn run_pipeline(
             });
             let error = match tokio::time::timeout(STOP_DRAIN_TIMEOUT, drain).await {
                 Ok(Ok(())) => None,
-                Ok(Err(e)) => Some(e.to_string()),
-                Err(_) => Some(format!("no acknowledgement within {STOP_DRAIN_TIMEOUT:?}")),
+                Ok(Err(source)) => Some(EngineError::Unconfirmed {
+                    flow: ctx.name.clone(),
+                    tp: tp.clone(),
+                    offset: next,
+                    source,
+                }),
+                Err(_) => Some(EngineError::UnconfirmedInTime {
+                    flow: ctx.name.clone(),
+                    tp: tp.clone(),
+                    offset: next,
+                    waited: STOP_DRAIN_TIMEOUT,
+                }),
             };
             if let Some(error) = error {
-                warn!(flow = %ctx.name, %tp, error, "in-flight batches unconfirmed at stop; a restart copies them again");
+                warn!(flow = %ctx.name, %tp, error = %error, "in-flight batches unconfirmed at stop; a restart copies them again");
             }
             Ok(())
         }
@@ -168,7 +201,7 @@ pub(super) async fn run_pipeline(
         let _ = fetcher
             .send(FetcherCommand::Remove { tp: tp.clone() })
             .await;
-        let (kind, error) = match outcome {
+        let error = match outcome {
             Ok(()) => return,
             Err(error) => error,
         };
@@ -177,7 +210,7 @@ pub(super) async fn run_pipeline(
         }
         error!(flow = %ctx.name, %tp, remote = %remote_topic, offset = next, error = %error, "partition paused");
         ctx.status
-            .partition_paused(&ctx.name, &tp, kind, error.clone(), now_ms());
+            .partition_paused(&ctx.name, &tp, &error, now_ms());
         tokio::select! {
             _ = tokio::time::sleep(backoff) => {}
             _ = stop.cancelled() => return,
@@ -193,16 +226,16 @@ pub(super) async fn run_pipeline(
     }
 }
 
-/// The error of a paused partition, with the ACL to add when a cluster
-/// refused kmirror's principal, or the limit to raise when the remote
-/// topic refused a batch as too large.
-async fn describe_forward_error(
+/// What fixes a paused partition: the ACL to add when a cluster refused
+/// kmirror's principal, or the limit to raise when the remote topic refused
+/// a batch as too large.
+async fn forward_error_hint(
     ctx: &FlowContext,
     tp: &TopicPartition,
     remote_topic: &str,
     error: &ForwardError,
-) -> String {
-    let hint = match error {
+) -> Option<String> {
+    match error {
         ForwardError::Fetch(e) => authorization::missing_acl(
             e,
             Side::Source,
@@ -237,20 +270,6 @@ async fn describe_forward_error(
             ))
         }
         ForwardError::Unforwardable { .. } | ForwardError::AboveRequestSize { .. } => None,
-    };
-    match hint {
-        Some(hint) => format!("{error}; {hint}"),
-        None => error.to_string(),
-    }
-}
-
-fn forward_error_kind(error: &ForwardError) -> ErrorKind {
-    match error {
-        ForwardError::Fetch(_) => ErrorKind::Fetch,
-        ForwardError::Produce(_) | ForwardError::BatchTooLarge { .. } => ErrorKind::Produce,
-        ForwardError::Unforwardable { .. } | ForwardError::AboveRequestSize { .. } => {
-            ErrorKind::Unforwardable
-        }
     }
 }
 

@@ -13,8 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kmirror_client::admin::{CreateTopicOutcome, NewTopic, OffsetSpec};
-use kmirror_client::security::SecurityError;
-use kmirror_client::{ClientError, KafkaClient};
+use kmirror_client::KafkaClient;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -22,9 +21,9 @@ use tracing::{debug, error, info, warn};
 
 use super::authorization;
 use super::clients;
-use super::flow::{run_flow, FlowError, FlowRun, FlowTuning, GroupConfig};
+use super::error::EngineError;
+use super::flow::{run_flow, FlowRun, FlowTuning, GroupConfig};
 use super::group_settings;
-use super::membership::MembershipError;
 use super::status::{FlowMode, FlowState, StatusBoard};
 use super::ticker::Ticker;
 use super::topics::effective_replication_factor;
@@ -47,39 +46,6 @@ const FLOW_STOP_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Retention of the canary topic: verify's records need minutes, not days.
 const CANARY_RETENTION_MS: &str = "86400000";
-
-/// Why the engine could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error("cluster {alias}: {source}")]
-    Security {
-        alias: String,
-        #[source]
-        source: SecurityError,
-    },
-    #[error("cluster {alias} ({bootstrap}) refused kmirror: {source}")]
-    Refused {
-        alias: String,
-        bootstrap: String,
-        #[source]
-        source: ClientError,
-    },
-    #[error("cluster {alias} ({bootstrap}) is unreachable: {source}")]
-    Unreachable {
-        alias: String,
-        bootstrap: String,
-        #[source]
-        source: ClientError,
-    },
-}
-
-impl StartError {
-    /// Whether the configuration itself is wrong (exit code 2), rather than
-    /// a cluster unreachable or refusing (exit code 1).
-    pub fn is_config_error(&self) -> bool {
-        matches!(self, StartError::Security { .. })
-    }
-}
 
 /// A flow to run, with the clusters it connects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -296,7 +262,7 @@ impl Replicator {
 
     /// Connects to every cluster a flow of `config` uses; the engine will
     /// run those flows.
-    pub async fn connect(config: &Mm2Config, tuning: FlowTuning) -> Result<Self, StartError> {
+    pub async fn connect(config: &Mm2Config, tuning: FlowTuning) -> Result<Self, EngineError> {
         let mut replicator = Self::new(tuning, Arc::new(Metrics::default()));
         replicator.connect_clusters(config).await?;
         replicator.initial = Self::flow_specs(config);
@@ -306,7 +272,7 @@ impl Replicator {
     /// Connects to every cluster a flow of `config` uses, failing on the
     /// first that cannot be reached (clusters of flows added later are
     /// connected by their flows, which retry).
-    pub async fn connect_clusters(&self, config: &Mm2Config) -> Result<(), StartError> {
+    pub async fn connect_clusters(&self, config: &Mm2Config) -> Result<(), EngineError> {
         for spec in Self::flow_specs(config) {
             self.inner.client_for(spec.source_side()).await?;
             self.inner.client_for(spec.target_side()).await?;
@@ -555,7 +521,7 @@ impl Inner {
 
     /// The client of `cluster` for `role`: the source side of a flow reads
     /// as MM2's consumer, the target side writes as its producer.
-    async fn client_for(&self, side: Side<'_>) -> Result<KafkaClient, StartError> {
+    async fn client_for(&self, side: Side<'_>) -> Result<KafkaClient, EngineError> {
         let Side {
             cluster,
             role,
@@ -569,7 +535,7 @@ impl Inner {
         let alias = cluster.alias.to_string();
         let (client_config, ignored) =
             clients::client_config_with(cluster, role, settings, format!("kmirror-{alias}"))
-                .map_err(|source| StartError::Security {
+                .map_err(|source| EngineError::Security {
                     alias: alias.clone(),
                     source,
                 })?;
@@ -592,13 +558,13 @@ impl Inner {
             .await
             .map_err(|source| {
                 if source.is_security_refusal() {
-                    StartError::Refused {
+                    EngineError::Refused {
                         alias: alias.clone(),
                         bootstrap: bootstrap.clone(),
                         source,
                     }
                 } else {
-                    StartError::Unreachable {
+                    EngineError::Unreachable {
                         alias: alias.clone(),
                         bootstrap: bootstrap.clone(),
                         source,
@@ -642,7 +608,7 @@ async fn supervise_flow(inner: Arc<Inner>, spec: FlowSpec, stop: CancellationTok
         let clients = async {
             let source = inner.client_for(spec.source_side()).await?;
             let target = inner.client_for(spec.target_side()).await?;
-            Ok::<_, StartError>((source, target))
+            Ok::<_, EngineError>((source, target))
         };
         let clients = tokio::select! {
             _ = stop.cancelled() => return,
@@ -680,14 +646,7 @@ async fn supervise_flow(inner: Arc<Inner>, spec: FlowSpec, stop: CancellationTok
                 match result {
                     Ok(()) => return,
                     Err(e) => {
-                        let client_error = match &e {
-                            FlowError::Client(e)
-                            | FlowError::Membership(MembershipError::Join { source: e, .. }) => {
-                                Some(e)
-                            }
-                            FlowError::Membership(_) => None,
-                        };
-                        let hint = client_error.and_then(|e| {
+                        let hint = e.flow_client_error().and_then(|e| {
                             authorization::flow_failure_hint(
                                 e,
                                 spec.flow.source.as_str(),
@@ -713,7 +672,7 @@ async fn supervise_flow(inner: Arc<Inner>, spec: FlowSpec, stop: CancellationTok
                     FlowMode::new(spec.flow.replication_enabled),
                     false,
                 );
-                inner.status.flow_failed(&name, e.to_string());
+                inner.status.flow_failed(&name, &e);
                 error!(flow = %name, error = %e, "cannot connect the flow's clusters; retrying");
             }
         }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
+use super::error::EngineError;
 use crate::metrics::{ErrorKind, Metrics};
 use crate::model::now_ms;
 use crate::model::{Forwarded, TopicPartition};
@@ -323,10 +324,10 @@ impl StatusBoard {
         self.metrics.flow_removed(name);
     }
 
-    pub fn flow_failed(&self, name: &str, error: String) {
+    pub fn flow_failed(&self, name: &str, error: &EngineError) {
         if let Some(entry) = self.flows.lock().unwrap().get_mut(name) {
             entry.status.running = false;
-            entry.status.error = Some(error);
+            entry.status.error = Some(error.to_string());
         }
         self.metrics.error(name, ErrorKind::Flow);
     }
@@ -379,11 +380,11 @@ impl StatusBoard {
         &self,
         flow: &str,
         tp: &TopicPartition,
-        kind: ErrorKind,
-        error: String,
+        error: &EngineError,
         now_ms: i64,
     ) {
-        self.metrics.error(flow, kind);
+        self.metrics.error(flow, error.kind());
+        let error = error.to_string();
         self.with_partition(flow, tp, |p| {
             p.last_error = Some(error.clone());
             p.state = PartitionState::Paused {

@@ -5,7 +5,7 @@
 
 use kmirror_client::KafkaClient;
 use kmirror_engine::config::mm2::{ClientRole, Mm2Config};
-use kmirror_engine::runtime::{clients, StartError};
+use kmirror_engine::runtime::{clients, EngineError};
 
 use crate::{EXIT_CONFIG, EXIT_FAILURE};
 
@@ -15,26 +15,26 @@ pub async fn connect_admin(
     config: &Mm2Config,
     alias: &str,
     client_id: &str,
-) -> Result<KafkaClient, StartError> {
+) -> Result<KafkaClient, EngineError> {
     let cluster = config
         .cluster(alias)
         .expect("the caller checked the alias against the file");
     let (client_config, _) =
         clients::client_config(cluster, ClientRole::Admin, format!("{client_id}-{alias}"))
-            .map_err(|source| StartError::Security {
+            .map_err(|source| EngineError::Security {
                 alias: alias.to_string(),
                 source,
             })?;
     let bootstrap = cluster.bootstrap_servers.join(",");
     KafkaClient::connect(client_config).await.map_err(|source| {
         if source.is_security_refusal() {
-            StartError::Refused {
+            EngineError::Refused {
                 alias: alias.to_string(),
                 bootstrap,
                 source,
             }
         } else {
-            StartError::Unreachable {
+            EngineError::Unreachable {
                 alias: alias.to_string(),
                 bootstrap,
                 source,
@@ -44,7 +44,7 @@ pub async fn connect_admin(
 }
 
 /// The exit code of a connection failure.
-pub fn exit_code(error: &StartError) -> u8 {
+pub fn exit_code(error: &EngineError) -> u8 {
     if error.is_config_error() {
         EXIT_CONFIG
     } else {

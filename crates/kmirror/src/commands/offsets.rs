@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use kmirror_client::KafkaClient;
+use kmirror_client::{ClientError, KafkaClient};
 use kmirror_engine::config::mm2::{FlowConfig, Mm2Config};
 use kmirror_engine::model::FlowId;
 use kmirror_engine::offsets::checkpoint::{commit_if_idle, translate_group, Translated};
@@ -134,13 +134,13 @@ async fn translate(args: TranslateArgs) -> u8 {
 
 /// The flow `from->to`, enabled or not: checkpoints exist only for enabled
 /// flows, but naming and filters are needed either way.
-fn flow_between(config: &Mm2Config, from: &str, to: &str) -> Result<FlowConfig, String> {
+fn flow_between(config: &Mm2Config, from: &str, to: &str) -> Result<FlowConfig, OffsetsError> {
     for alias in [from, to] {
         if config.cluster(alias).is_none() {
-            return Err(format!(
-                "unknown cluster alias {alias:?} in {}",
-                config.source_name()
-            ));
+            return Err(OffsetsError::UnknownCluster {
+                alias: alias.to_string(),
+                file: config.source_name().to_string(),
+            });
         }
     }
     config
@@ -148,7 +148,27 @@ fn flow_between(config: &Mm2Config, from: &str, to: &str) -> Result<FlowConfig, 
         .iter()
         .find(|f| f.source.as_str() == from && f.target.as_str() == to)
         .cloned()
-        .ok_or_else(|| format!("no flow {from}->{to} in {}", config.source_name()))
+        .ok_or_else(|| OffsetsError::NoFlow {
+            flow: FlowId::new(from, to),
+            file: config.source_name().to_string(),
+        })
+}
+
+/// Why offsets cannot be translated.
+#[derive(Debug, thiserror::Error)]
+enum OffsetsError {
+    #[error("unknown cluster alias {alias:?} in {file}")]
+    UnknownCluster { alias: String, file: String },
+    #[error("no flow {flow} in {file}")]
+    NoFlow { flow: FlowId, file: String },
+    #[error("cannot read the offset index on {cluster}: {source}")]
+    IndexUnreadable {
+        cluster: String,
+        source: ClientError,
+    },
+    /// Reading the checkpoints or the group's offsets failed.
+    #[error("{0}")]
+    Cluster(#[from] ClientError),
 }
 
 /// The latest checkpoints of `group` in `<source>.checkpoints.internal` on
@@ -157,19 +177,16 @@ async fn checkpointed(
     flow: &FlowConfig,
     target: &KafkaClient,
     group: &str,
-) -> Result<Vec<Translated>, String> {
+) -> Result<Vec<Translated>, OffsetsError> {
     let topic = flow.checkpoints_topic();
     target
         .refresh_metadata(Some(std::slice::from_ref(&topic)))
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     // Not created yet: no checkpoint yet, which the caller explains.
     if !target.metadata().topics.contains_key(&topic) {
         return Ok(Vec::new());
     }
-    let records = read_partition(target, &topic, 0, Duration::from_secs(60))
-        .await
-        .map_err(|e| e.to_string())?;
+    let records = read_partition(target, &topic, 0, Duration::from_secs(60)).await?;
     let mut out: Vec<Translated> = latest_by_key(records)
         .into_iter()
         .filter_map(|(k, v)| Checkpoint::decode(&k, &v).ok())
@@ -194,16 +211,17 @@ async fn live_translation(
     source: &KafkaClient,
     target: &KafkaClient,
     group: &str,
-) -> Result<Vec<Translated>, String> {
+) -> Result<Vec<Translated>, OffsetsError> {
     let indexes = Arc::new(IndexRegistry::default());
     // Forward index on the target; the opposite flow's on the source.
     indexes
         .load(&flow.name(), target, flow.source.as_str())
         .await
-        .map_err(|e| format!("cannot read the offset index on {}: {e}", flow.target))?;
+        .map_err(|source| OffsetsError::IndexUnreadable {
+            cluster: flow.target.to_string(),
+            source,
+        })?;
     let backward = FlowId::reversed_of(flow);
     let _ = indexes.load(&backward, source, flow.target.as_str()).await;
-    translate_group(flow, &indexes, source, group)
-        .await
-        .map_err(|e| e.to_string())
+    Ok(translate_group(flow, &indexes, source, group).await?)
 }

@@ -20,7 +20,7 @@ use bytes::Bytes;
 use clap::Args;
 use kmirror_client::admin::{CreateTopicOutcome, NewTopic, OffsetSpec};
 use kmirror_client::fetch::{fetch, FetchParams, Isolation, PartitionFetch};
-use kmirror_client::{KafkaClient, Purpose};
+use kmirror_client::{ClientError, KafkaClient, Purpose};
 use kmirror_engine::config::mm2::FlowConfig;
 use kmirror_engine::model::now_ms;
 use kmirror_engine::policy::CANARY_TOPIC;
@@ -198,11 +198,10 @@ async fn check_flow(
 }
 
 /// Creates the canary topic as a running kmirror would.
-async fn ensure_canary(source: &KafkaClient, flow: &FlowConfig) -> Result<(), String> {
+async fn ensure_canary(source: &KafkaClient, flow: &FlowConfig) -> Result<(), ClientError> {
     let metadata = source
         .refresh_metadata(Some(&[CANARY_TOPIC.to_string()]))
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     if metadata
         .topics
         .get(CANARY_TOPIC)
@@ -214,13 +213,9 @@ async fn ensure_canary(source: &KafkaClient, flow: &FlowConfig) -> Result<(), St
     let topic = NewTopic::new(CANARY_TOPIC, 1, rf)
         .with_config("cleanup.policy", "delete")
         .with_config("retention.ms", "86400000");
-    let results = source
-        .admin()
-        .create_topics(&[topic], false)
-        .await
-        .map_err(|e| e.to_string())?;
+    let results = source.admin().create_topics(&[topic], false).await?;
     for (_, result) in results {
-        if let CreateTopicOutcome::Created = result.map_err(|e| e.to_string())? {
+        if let CreateTopicOutcome::Created = result? {
             eprintln!(
                 "created {CANARY_TOPIC} on {}; a kmirror that is already running replicates it after its next topic refresh (refresh.topics.interval.seconds)",
                 flow.source
@@ -229,8 +224,7 @@ async fn ensure_canary(source: &KafkaClient, flow: &FlowConfig) -> Result<(), St
     }
     source
         .refresh_metadata(Some(&[CANARY_TOPIC.to_string()]))
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     Ok(())
 }
 

@@ -25,53 +25,64 @@ pub mod state;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};
 
-use kmirror_engine::config::is_secret_key;
 use kmirror_engine::config::mm2::{ConnectorClass, Mm2Config};
+use kmirror_engine::config::{is_secret_key, ConfigError};
 use kmirror_engine::runtime::{FlowChange, FlowSpec, Replicator, ReplicatorHandle};
 use serde_json::{Map, Value};
 use tracing::{info, warn};
 
-use self::state::{StateStore, StoredConnector, StoredFileConnector};
+use self::state::{StateError, StateStore, StoredConnector, StoredFileConnector};
 
 /// What secret values are replaced with in answers. Sent back in a `PUT`, it
 /// means "keep the stored value".
 pub const REDACTED: &str = "[redacted]";
 
-/// A failed request, as an HTTP status and a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a connector request failed. The REST layer answers each with its
+/// HTTP status (see `rest::ApiError`).
+#[derive(Debug, thiserror::Error)]
 pub enum ConnectorError {
-    /// 400: the config or request is wrong.
-    Invalid(String),
-    /// 404.
-    NotFound(String),
-    /// 409: the name exists, or the flows clash with another connector's.
-    Conflict(String),
-    /// 503: the engine is not started yet.
+    /// Two connectors would run the same flow.
+    #[error(
+        "connectors {first} and {second} both replicate {flow}; kmirror runs one flow per cluster pair"
+    )]
+    SameFlow {
+        first: String,
+        second: String,
+        flow: String,
+    },
+    #[error("config key {key}: expected a string value")]
+    NotAString { key: String },
+    #[error("the config's name ({given}) differs from the connector's ({name})")]
+    NameMismatch { given: String, name: String },
+    /// The config is not a valid MM2 config.
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    /// `--allow-cluster-hosts` does not list a bootstrap server's host.
+    #[error(
+        "cluster {cluster}: bootstrap server {server} is not on an allowed host ({})",
+        allowed.join(", ")
+    )]
+    HostNotAllowed {
+        cluster: String,
+        server: String,
+        allowed: Vec<String>,
+    },
+    #[error("connector name is required")]
+    NameRequired,
+    #[error(
+        "invalid connector name {name:?}: at most 249 characters, no control characters or '/'"
+    )]
+    InvalidName { name: String },
+    #[error("connector {name} already exists")]
+    AlreadyExists { name: String },
+    #[error("connector {name} not found")]
+    NotFound { name: String },
+    /// The engine is not started yet.
+    #[error("kmirror is starting")]
     Starting,
-    /// 500: the state could not be written.
-    Internal(String),
-}
-
-impl ConnectorError {
-    pub fn status_code(&self) -> u16 {
-        match self {
-            ConnectorError::Invalid(_) => 400,
-            ConnectorError::NotFound(_) => 404,
-            ConnectorError::Conflict(_) => 409,
-            ConnectorError::Starting => 503,
-            ConnectorError::Internal(_) => 500,
-        }
-    }
-
-    pub fn message(&self) -> String {
-        match self {
-            ConnectorError::Invalid(m)
-            | ConnectorError::NotFound(m)
-            | ConnectorError::Conflict(m)
-            | ConnectorError::Internal(m) => m.clone(),
-            ConnectorError::Starting => "kmirror is starting".to_string(),
-        }
-    }
+    /// The state could not be written.
+    #[error(transparent)]
+    State(#[from] StateError),
 }
 
 /// One connector.
@@ -132,10 +143,11 @@ pub fn plan(connectors: &BTreeMap<String, Connector>) -> Result<Plan, ConnectorE
             }
             let name = spec.name();
             if let Some(other) = replicating.get(&name) {
-                return Err(ConnectorError::Conflict(format!(
-                    "connectors {other} and {} both replicate {name}; kmirror runs one flow per cluster pair",
-                    connector.name
-                )));
+                return Err(ConnectorError::SameFlow {
+                    first: other.clone(),
+                    second: connector.name.clone(),
+                    flow: name,
+                });
             }
             spec.paused = connector.paused;
             replicating.insert(name.clone(), connector.name.clone());
@@ -199,26 +211,22 @@ pub fn parse_connector(
             Value::Number(n) => n.to_string(),
             Value::Bool(b) => b.to_string(),
             Value::Null => continue,
-            _ => {
-                return Err(ConnectorError::Invalid(format!(
-                    "config key {key}: expected a string value"
-                )))
-            }
+            _ => return Err(ConnectorError::NotAString { key: key.clone() }),
         };
         strings.insert(key.clone(), text);
     }
     if let Some(given) = strings.get("name") {
         if given != name {
-            return Err(ConnectorError::Invalid(format!(
-                "the config's name ({given}) differs from the connector's ({name})"
-            )));
+            return Err(ConnectorError::NameMismatch {
+                given: given.clone(),
+                name: name.to_string(),
+            });
         }
     }
     strings.insert("name".to_string(), name.to_string());
     let document = serde_json::json!({ "name": name, "config": strings });
     let mm2 =
-        Mm2Config::from_connect_json_named(&document.to_string(), &format!("connector {name}"))
-            .map_err(|e| ConnectorError::Invalid(e.to_string()))?;
+        Mm2Config::from_connect_json_named(&document.to_string(), &format!("connector {name}"))?;
     let class = mm2
         .connector()
         .map(|c| c.class)
@@ -228,11 +236,11 @@ pub fn parse_connector(
             for server in &cluster.bootstrap_servers {
                 let host = host_of(server);
                 if !allowed.iter().any(|a| a.eq_ignore_ascii_case(host)) {
-                    return Err(ConnectorError::Invalid(format!(
-                        "cluster {}: bootstrap server {server} is not on an allowed host ({})",
-                        cluster.alias,
-                        allowed.join(", ")
-                    )));
+                    return Err(ConnectorError::HostNotAllowed {
+                        cluster: cluster.alias.to_string(),
+                        server: server.clone(),
+                        allowed: allowed.to_vec(),
+                    });
                 }
             }
         }
@@ -263,14 +271,12 @@ fn host_of(server: &str) -> &str {
 /// and also `/` (it could not be addressed in a URL path).
 fn validate_name(name: &str) -> Result<(), ConnectorError> {
     if name.trim().is_empty() {
-        return Err(ConnectorError::Invalid(
-            "connector name is required".to_string(),
-        ));
+        return Err(ConnectorError::NameRequired);
     }
     if name.chars().count() > 249 || name.chars().any(|c| c.is_control() || c == '/') {
-        return Err(ConnectorError::Invalid(format!(
-            "invalid connector name {name:?}: at most 249 characters, no control characters or '/'"
-        )));
+        return Err(ConnectorError::InvalidName {
+            name: name.to_string(),
+        });
     }
     Ok(())
 }
@@ -336,7 +342,7 @@ impl Registry {
         file: Option<FileConnector>,
         store: Option<StateStore>,
         allowed_hosts: Option<Vec<String>>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ConnectorError> {
         let stored = match &store {
             Some(store) => store.load()?,
             None => Default::default(),
@@ -364,7 +370,7 @@ impl Registry {
                             }
                             Err(e) => warn!(
                                 connector = %file.name,
-                                error = %e.message(),
+                                error = %e,
                                 "the config saved through the API no longer parses; using the file"
                             ),
                         }
@@ -394,11 +400,11 @@ impl Registry {
                     connectors.insert(saved.name.clone(), connector);
                 }
                 Err(e) => {
-                    warn!(connector = %saved.name, error = %e.message(), "a saved connector no longer parses; skipped")
+                    warn!(connector = %saved.name, error = %e, "a saved connector no longer parses; skipped")
                 }
             }
         }
-        let plan = plan(&connectors).map_err(|e| e.message())?;
+        let plan = plan(&connectors)?;
         Ok(Registry {
             current: std::sync::RwLock::new(Arc::new((connectors.clone(), plan))),
             connectors: tokio::sync::Mutex::new(connectors),
@@ -451,9 +457,9 @@ impl Registry {
         let connector = parse_connector(name, config, self.allowed_hosts.as_deref())?;
         let mut connectors = self.connectors.lock().await;
         if connectors.contains_key(name) {
-            return Err(ConnectorError::Conflict(format!(
-                "connector {name} already exists"
-            )));
+            return Err(ConnectorError::AlreadyExists {
+                name: name.to_string(),
+            });
         }
         let mut next = connectors.clone();
         next.insert(name.to_string(), connector.clone());
@@ -588,9 +594,7 @@ impl Registry {
     ) -> Result<(), ConnectorError> {
         let plan = plan(&next)?;
         if let Some(store) = &self.store {
-            store
-                .save(&self.stored_form(&next))
-                .map_err(ConnectorError::Internal)?;
+            store.save(&self.stored_form(&next))?;
         }
         if next.contains_key(name) {
             let flows = plan.tasks.get(name).cloned().unwrap_or_default().join(", ");
@@ -671,7 +675,9 @@ impl Registry {
 }
 
 fn not_found(name: &str) -> ConnectorError {
-    ConnectorError::NotFound(format!("connector {name} not found"))
+    ConnectorError::NotFound {
+        name: name.to_string(),
+    }
 }
 
 fn to_json_map(config: &BTreeMap<String, String>) -> Map<String, Value> {
@@ -709,17 +715,21 @@ mod tests {
     #[test]
     fn unknown_class_and_bad_values_are_invalid() {
         let e = parse_connector("x", &config(&[("connector.class", "Nope")]), None).unwrap_err();
-        assert!(matches!(&e, ConnectorError::Invalid(m) if m.contains("unknown connector class")));
+        assert!(matches!(&e, ConnectorError::Config(_)), "{e:?}");
+        assert!(e.to_string().contains("unknown connector class"), "{e}");
         let mut bad = config(&[("connector.class", "MirrorSourceConnector")]);
         bad.insert("tasks.max".into(), serde_json::json!([1]));
-        assert_eq!(
-            parse_connector("x", &bad, None).unwrap_err().status_code(),
-            400
+        let e = parse_connector("x", &bad, None).unwrap_err();
+        assert!(
+            matches!(&e, ConnectorError::NotAString { key } if key == "tasks.max"),
+            "{e:?}"
         );
         assert_eq!(
-            parse_connector("", &bad, None).unwrap_err().status_code(),
-            400
+            e.to_string(),
+            "config key tasks.max: expected a string value"
         );
+        let e = parse_connector("", &bad, None).unwrap_err();
+        assert!(matches!(e, ConnectorError::NameRequired), "{e:?}");
     }
 
     #[test]
@@ -732,7 +742,11 @@ mod tests {
         assert_eq!(plan.owners["b->a"], "two");
         assert!(plan.specs.iter().all(|s| s.flow.replication_enabled));
         connectors.insert("three".into(), source("three", &[("a->b.enabled", "true")]));
-        assert_eq!(super::plan(&connectors).unwrap_err().status_code(), 409);
+        let e = super::plan(&connectors).unwrap_err();
+        assert!(
+            matches!(&e, ConnectorError::SameFlow { flow, .. } if flow == "a->b"),
+            "{e:?}"
+        );
     }
 
     #[test]
@@ -746,7 +760,8 @@ mod tests {
             ("a->b.enabled", "true"),
         ]);
         let e = parse_connector("x", &pairs, Some(&allowed)).unwrap_err();
-        assert!(e.message().contains("10.1.2.3:9092"), "{e:?}");
+        assert!(matches!(&e, ConnectorError::HostNotAllowed { .. }), "{e:?}");
+        assert!(e.to_string().contains("10.1.2.3:9092"), "{e:?}");
         pairs.insert("b.bootstrap.servers".into(), "127.0.0.1:2".into());
         parse_connector("x", &pairs, Some(&allowed)).unwrap();
     }

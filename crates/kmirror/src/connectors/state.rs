@@ -57,6 +57,45 @@ pub struct StoredFileConnector {
 }
 
 /// The state directory, locked for this process.
+/// Why the state directory or file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot create the state directory {}: {source}", dir.display())]
+    CreateDir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open {}: {source}", path.display())]
+    OpenLock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the state directory {} is in use by another kmirror (use --state-dir)", dir.display())]
+    InUse { dir: PathBuf },
+    #[error("cannot lock {}: {source}", path.display())]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: not a kmirror state file: {source}", path.display())]
+    NotAStateFile {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{}: written by a newer kmirror (state version {version})", path.display())]
+    Newer { path: PathBuf, version: u32 },
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
 #[derive(Debug)]
 pub struct StateStore {
     dir: PathBuf,
@@ -66,26 +105,33 @@ pub struct StateStore {
 
 impl StateStore {
     /// Creates the directory if needed and locks it.
-    pub fn open(dir: &Path) -> Result<Self, String> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create the state directory {}: {e}", dir.display()))?;
+    pub fn open(dir: &Path) -> Result<Self, StateError> {
+        std::fs::create_dir_all(dir).map_err(|source| StateError::CreateDir {
+            dir: dir.to_path_buf(),
+            source,
+        })?;
         let lock_path = dir.join("lock");
         let lock = File::options()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&lock_path)
-            .map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;
+            .map_err(|source| StateError::OpenLock {
+                path: lock_path.clone(),
+                source,
+            })?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(format!(
-                    "the state directory {} is in use by another kmirror (use --state-dir)",
-                    dir.display()
-                ))
+                return Err(StateError::InUse {
+                    dir: dir.to_path_buf(),
+                })
             }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(format!("cannot lock {}: {e}", lock_path.display()))
+            Err(std::fs::TryLockError::Error(source)) => {
+                return Err(StateError::Lock {
+                    path: lock_path,
+                    source,
+                })
             }
         }
         Ok(StateStore {
@@ -99,27 +145,28 @@ impl StateStore {
     }
 
     /// The saved state; empty when there is none yet.
-    pub fn load(&self) -> Result<StoredState, String> {
+    pub fn load(&self) -> Result<StoredState, StateError> {
         let path = self.path();
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(StoredState::default()),
-            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+            Err(source) => return Err(StateError::Read { path, source }),
         };
-        let state: StoredState = serde_json::from_str(&text)
-            .map_err(|e| format!("{}: not a kmirror state file: {e}", path.display()))?;
+        let state: StoredState = match serde_json::from_str(&text) {
+            Ok(state) => state,
+            Err(source) => return Err(StateError::NotAStateFile { path, source }),
+        };
         if state.version > STATE_VERSION {
-            return Err(format!(
-                "{}: written by a newer kmirror (state version {})",
-                path.display(),
-                state.version
-            ));
+            return Err(StateError::Newer {
+                path,
+                version: state.version,
+            });
         }
         Ok(state)
     }
 
     /// Replaces the saved state atomically.
-    pub fn save(&self, state: &StoredState) -> Result<(), String> {
+    pub fn save(&self, state: &StoredState) -> Result<(), StateError> {
         let path = self.path();
         let temporary = self.dir.join("connectors.json.tmp");
         let text = serde_json::to_string_pretty(state).expect("the state serializes");
@@ -137,7 +184,7 @@ impl StateStore {
             std::fs::rename(&temporary, &path)?;
             Ok(())
         };
-        write().map_err(|e| format!("cannot write {}: {e}", path.display()))
+        write().map_err(|source| StateError::Write { path, source })
     }
 }
 
@@ -164,6 +211,7 @@ mod tests {
         assert_eq!(loaded.connectors[0].name, "x");
         assert!(loaded.connectors[0].paused);
         let second = StateStore::open(dir.path()).unwrap_err();
-        assert!(second.contains("in use"), "{second}");
+        assert!(matches!(second, StateError::InUse { .. }), "{second}");
+        assert!(second.to_string().contains("in use"), "{second}");
     }
 }

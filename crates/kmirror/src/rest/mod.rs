@@ -147,11 +147,28 @@ impl ApiError {
 }
 
 impl From<ConnectorError> for ApiError {
+    /// Connect's status for each failure: 400 for a config or request that
+    /// is wrong, 404, 409 when the name exists or the flows clash with
+    /// another connector's, 503 while the engine starts, 500 when the state
+    /// could not be written.
     fn from(e: ConnectorError) -> Self {
+        let status = match &e {
+            ConnectorError::NotAString { .. }
+            | ConnectorError::NameMismatch { .. }
+            | ConnectorError::Config(_)
+            | ConnectorError::HostNotAllowed { .. }
+            | ConnectorError::NameRequired
+            | ConnectorError::InvalidName { .. } => StatusCode::BAD_REQUEST,
+            ConnectorError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ConnectorError::SameFlow { .. } | ConnectorError::AlreadyExists { .. } => {
+                StatusCode::CONFLICT
+            }
+            ConnectorError::Starting => StatusCode::SERVICE_UNAVAILABLE,
+            ConnectorError::State(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
         ApiError {
-            status: StatusCode::from_u16(e.status_code())
-                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            message: e.message(),
+            status,
+            message: e.to_string(),
         }
     }
 }
@@ -299,5 +316,56 @@ pub async fn serve(
     };
     if let Err(e) = result {
         tracing::warn!(error = %e, "REST API stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn answer(error: ConnectorError) -> (u16, Value) {
+        let response = ApiError::from(error).into_response();
+        let status = response.status().as_u16();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn connector_failures_answer_connect_status_codes_and_bodies() {
+        let name = || "mirror".to_string();
+        let cases = [
+            (ConnectorError::NameRequired, 400),
+            (
+                ConnectorError::NotAString {
+                    key: "topics".into(),
+                },
+                400,
+            ),
+            (ConnectorError::NotFound { name: name() }, 404),
+            (ConnectorError::AlreadyExists { name: name() }, 409),
+            (
+                ConnectorError::SameFlow {
+                    first: "one".into(),
+                    second: "two".into(),
+                    flow: "a->b".into(),
+                },
+                409,
+            ),
+            (ConnectorError::Starting, 503),
+        ];
+        for (error, code) in cases {
+            let message = error.to_string();
+            let (status, body) = answer(error).await;
+            assert_eq!(status, code, "{body}");
+            assert_eq!(body["error_code"], code, "{body}");
+            assert_eq!(body["message"], message, "{body}");
+        }
+        let (status, body) = answer(ConnectorError::NotFound { name: name() }).await;
+        assert_eq!(
+            (status, body["message"].as_str()),
+            (404, Some("connector mirror not found"))
+        );
     }
 }

@@ -32,6 +32,15 @@ pub const FORWARDED_HEADER: &str = "x-kmirror-forwarded-by";
 /// How long a peer may take to apply a change.
 const PEER_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Why the client for the other workers could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum PeersError {
+    #[error("{0}")]
+    Tls(#[from] rustls::Error),
+    #[error("{0}")]
+    Client(#[from] reqwest::Error),
+}
+
 /// The client that sends changes on to the other workers.
 #[derive(Debug, Clone)]
 pub struct Peers {
@@ -42,21 +51,19 @@ impl Peers {
     /// A client that trusts the system's roots and this worker's own REST
     /// certificate chain (the other workers of a deployment usually serve
     /// the same one, or one from the same CA).
-    pub fn new(own_chain: &[CertificateDer<'static>]) -> Result<Self, String> {
+    pub fn new(own_chain: &[CertificateDer<'static>]) -> Result<Self, PeersError> {
         let mut roots = RootCertStore::empty();
         let native = rustls_native_certs::load_native_certs();
         roots.add_parsable_certificates(native.certs);
         roots.add_parsable_certificates(own_chain.iter().cloned());
         let config = rustls::ClientConfig::builder_with_provider(tls::crypto_provider())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
+            .with_safe_default_protocol_versions()?
             .with_root_certificates(Arc::new(roots))
             .with_no_client_auth();
         let client = reqwest::Client::builder()
             .use_preconfigured_tls(config)
             .timeout(PEER_TIMEOUT)
-            .build()
-            .map_err(|e| e.to_string())?;
+            .build()?;
         Ok(Peers { client })
     }
 }
