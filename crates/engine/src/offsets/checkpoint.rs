@@ -1,9 +1,8 @@
-//! Checkpoints (MM2's `MirrorCheckpointTask`): for every consumer group on
-//! the source with committed offsets on topics this flow mirrors, the
-//! translated position on the target, written to
-//! `<source>.checkpoints.internal` on the target, and, when
-//! `sync.group.offsets.enabled`, committed to the group on the target while
-//! it has no active members there.
+//! Checkpoint maths (MM2's `MirrorCheckpointTask` without its I/O): the
+//! translated position on the target of a source group's committed offsets,
+//! and the rule that keeps checkpoints from going backwards. The task that
+//! reads the groups and writes `<source>.checkpoints.internal` is
+//! [`crate::runtime::checkpoints`].
 //!
 //! Two kinds of source topics are checkpointed:
 //! - topics this flow replicates (`payment-events` on A, mirrored as
@@ -13,29 +12,12 @@
 //!   A->B): a group that failed over to A and consumed there fails back to
 //!   `x` on B, translated backwards through the opposite flow's index.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::BTreeMap;
 
-use kmirror_client::admin::{GroupState, OffsetToCommit};
-use kmirror_client::lease::WriteLease;
-use kmirror_client::{ClientError, KafkaClient};
-use kmirror_wire::mm2::Checkpoint;
-use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
-
-use super::store::{index_topic, IndexRegistry};
+use super::store::IndexRegistry;
 use crate::config::mm2::FlowConfig;
-use crate::filter::{should_replicate_group, should_replicate_topic};
-use crate::metrics::ErrorKind;
-use crate::model::TopicPartition;
-use crate::model::{now_ms, FlowId};
-use crate::records::{latest_by_key, read_partition};
-use crate::runtime::ownership::Ownership;
-use crate::runtime::ticker::Ticker;
-use crate::runtime::topics::ensure_compacted_topic;
-use crate::runtime::writer::RecordWriter;
-use crate::runtime::{EngineError, StatusBoard};
+use crate::filter::should_replicate_topic;
+use crate::model::{FlowId, TopicPartition};
 
 /// Where a source group's committed offset lands on the target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,23 +31,28 @@ pub struct Translated {
     pub metadata: String,
 }
 
-/// Translates every committed offset of `group` (fetched from `source`)
-/// that this flow can translate.
-pub async fn translate_group(
+/// Translates the committed offsets of `group` on the source that `flow`
+/// can translate, through `indexes`: forward through the flow's own index
+/// for topics it replicates, backwards through the opposite flow's index
+/// for remote topics that came from the target. Sorted by topic and
+/// partition.
+pub fn translate_offsets(
     flow: &FlowConfig,
     indexes: &IndexRegistry,
-    source: &KafkaClient,
     group: &str,
-) -> Result<Vec<Translated>, ClientError> {
-    let committed = source
-        .admin()
-        .offset_fetch(group, None::<&[(&str, i32)]>)
-        .await?;
+    committed: impl IntoIterator<Item = Committed>,
+) -> Vec<Translated> {
     let forward = FlowId::of(flow);
     let backward = FlowId::reversed_of(flow);
     let mut out = Vec::new();
-    for ((topic, partition), offset) in committed {
-        if offset.offset < 0 {
+    for Committed {
+        topic,
+        partition,
+        offset,
+        metadata,
+    } in committed
+    {
+        if offset < 0 {
             continue;
         }
         let came_from_target = flow.policy.topic_source(&topic) == Some(flow.target.as_str());
@@ -73,12 +60,12 @@ pub async fn translate_group(
             let original = flow.policy.original_topic(&topic).to_string();
             let upstream_tp = TopicPartition::new(&original, partition);
             indexes
-                .downstream_to_upstream(&backward, &upstream_tp, offset.offset)
+                .downstream_to_upstream(&backward, &upstream_tp, offset)
                 .map(|d| (original, d))
         } else if should_replicate_topic(&topic, flow) {
             let tp = TopicPartition::new(&topic, partition);
             indexes
-                .upstream_to_downstream(&forward, &tp, offset.offset)
+                .upstream_to_downstream(&forward, &tp, offset)
                 .map(|d| (flow.remote_topic(&topic), d))
         } else {
             None
@@ -88,184 +75,32 @@ pub async fn translate_group(
                 group: group.to_string(),
                 topic: target_topic,
                 partition,
-                upstream_offset: offset.offset,
+                upstream_offset: offset,
                 downstream_offset: downstream,
-                metadata: offset.metadata.clone().unwrap_or_default(),
+                metadata,
             });
         }
     }
     out.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
-    Ok(out)
+    out
 }
 
-/// Emits checkpoints (and syncs group offsets) every interval until
-/// `shutdown`.
-#[allow(clippy::too_many_arguments)]
-pub async fn run_checkpoints(
-    flow: FlowConfig,
-    source: KafkaClient,
-    target: KafkaClient,
-    indexes: Arc<IndexRegistry>,
-    status: Arc<StatusBoard>,
-    ownership: Arc<Ownership>,
-    lease: WriteLease,
-    shutdown: CancellationToken,
-) {
-    let Some(every) = flow.emit_checkpoints.interval() else {
-        return;
-    };
-    let topic = flow.checkpoints_topic();
-    let created = match ensure_compacted_topic(
-        &target,
-        &topic,
-        1,
-        flow.checkpoints_topic_replication_factor as i32,
-    )
-    .await
-    {
-        Ok(created) => created,
-        Err(e) => {
-            warn!(flow = %flow.name(), error = %e, "cannot create the checkpoints topic; checkpoints disabled");
-            return;
-        }
-    };
-    // A topic created just now holds no earlier checkpoints (and answers
-    // "unknown" or "no leader" for a moment).
-    let mut emitted = if created {
-        BTreeMap::new()
-    } else {
-        load_emitted(&target, &topic).await
-    };
-    let mut writer = RecordWriter::new(target.clone()).with_lease(lease.clone());
-    let sync_every = flow.sync_group_offsets.interval();
-    let mut next_sync = tokio::time::Instant::now();
-    let mut ticker = Ticker::new(every, &shutdown);
-    while ticker.tick().await {
-        let round_started_ms = now_ms();
-        // Other workers run some partitions: translate through what every
-        // worker persisted of both directions' indexes (at most a progress
-        // commit behind), not through this worker's live share.
-        let persisted;
-        let translate_with = if ownership.others_own_some() {
-            persisted = persisted_indexes(&flow, &source, &target).await;
-            &persisted
-        } else {
-            &*indexes
-        };
-        let translated = match checkpoint_round(&flow, &source, translate_with).await {
-            Ok(t) => t,
-            Err(e) => {
-                warn!(flow = %flow.name(), error = %e, "cannot read source groups");
-                status.error(&flow.name(), ErrorKind::Checkpoint);
-                continue;
-            }
-        };
-        let fresh = monotonic(&mut emitted, translated);
-        if !fresh.is_empty() {
-            let records: Vec<_> = fresh
-                .iter()
-                .filter_map(|t| {
-                    let checkpoint = Checkpoint {
-                        consumer_group_id: t.group.clone(),
-                        topic: t.topic.clone(),
-                        partition: t.partition,
-                        upstream_offset: t.upstream_offset,
-                        downstream_offset: t.downstream_offset,
-                        metadata: t.metadata.clone(),
-                    };
-                    Some((
-                        checkpoint.encode_key().ok()?,
-                        Some(checkpoint.encode_value().ok()?),
-                    ))
-                })
-                .collect();
-            match writer.write(&topic, 0, &records).await {
-                Ok(()) => {
-                    debug!(flow = %flow.name(), count = records.len(), "checkpoints written");
-                    status.checkpoints_written(
-                        &flow.name(),
-                        records.len(),
-                        now_ms() - round_started_ms,
-                    );
-                }
-                Err(e) => {
-                    warn!(flow = %flow.name(), error = %e, "cannot write checkpoints");
-                    status.error(&flow.name(), ErrorKind::Checkpoint);
-                }
-            }
-        }
-        if let Some(sync_every) = sync_every {
-            if tokio::time::Instant::now() >= next_sync {
-                next_sync = tokio::time::Instant::now() + sync_every;
-                let latest: Vec<Translated> = emitted.values().cloned().collect();
-                // A worker no longer confirmed in its group may have lost
-                // this task to another already.
-                if lease.is_valid() {
-                    sync_group_offsets(&flow, &target, &latest).await;
-                }
-            }
-        }
-    }
+/// A group's committed offset of one partition on the source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub metadata: String,
 }
 
-/// Both directions' offset indexes as persisted in their topics: this
-/// flow's on its target, the opposite flow's (if it runs) on its source.
-async fn persisted_indexes(
-    flow: &FlowConfig,
-    source: &KafkaClient,
-    target: &KafkaClient,
-) -> IndexRegistry {
-    let registry = IndexRegistry::default();
-    if let Err(e) = registry
-        .load(&flow.name(), target, flow.source.as_str())
-        .await
-    {
-        warn!(flow = %flow.name(), error = %e, "cannot read the offset index the workers persisted");
-    }
-    let backward = FlowId::reversed_of(flow);
-    let topic = index_topic(flow.target.as_str());
-    let exists = source
-        .refresh_metadata(Some(std::slice::from_ref(&topic)))
-        .await
-        .is_ok_and(|metadata| {
-            metadata
-                .topics
-                .get(&topic)
-                .is_some_and(|t| t.error.is_none())
-        });
-    if exists {
-        if let Err(e) = registry.load(&backward, source, flow.target.as_str()).await {
-            warn!(flow = %backward, error = %e, "cannot read the offset index the workers persisted");
-        }
-    }
-    registry
-}
-
-async fn checkpoint_round(
-    flow: &FlowConfig,
-    source: &KafkaClient,
-    indexes: &IndexRegistry,
-) -> Result<Vec<Translated>, ClientError> {
-    let groups = source.admin().list_groups().await?;
-    let mut out = Vec::new();
-    for group in groups {
-        if !should_replicate_group(&group.group_id, flow) {
-            continue;
-        }
-        match translate_group(flow, indexes, source, &group.group_id).await {
-            Ok(t) => out.extend(t),
-            Err(e) => debug!(group = %group.group_id, error = %e, "cannot translate group"),
-        }
-    }
-    Ok(out)
-}
-
-type CheckpointKey = (String, String, i32);
+/// A checkpoint's identity: group, topic on the target, partition.
+pub type CheckpointKey = (String, String, i32);
 
 /// Keeps checkpoints from going backwards: a new one is emitted when the
 /// upstream offset moved; one whose downstream offset would go back is
 /// dropped unless the source group itself rewound.
-fn monotonic(
+pub fn monotonic(
     emitted: &mut BTreeMap<CheckpointKey, Translated>,
     translated: Vec<Translated>,
 ) -> Vec<Translated> {
@@ -289,144 +124,10 @@ fn monotonic(
     fresh
 }
 
-async fn load_emitted(target: &KafkaClient, topic: &str) -> BTreeMap<CheckpointKey, Translated> {
-    let mut out = BTreeMap::new();
-    let records = match read_partition(target, topic, 0, Duration::from_secs(60)).await {
-        Ok(records) => records,
-        // A topic created a moment ago may not be known to every broker
-        // yet; it holds no earlier checkpoints either way.
-        Err(e) if e.is_missing_topic() => {
-            debug!(topic, error = %e, "no earlier checkpoints to read");
-            return out;
-        }
-        Err(e) => {
-            warn!(topic, error = %e, "cannot read earlier checkpoints");
-            return out;
-        }
-    };
-    for (key, value) in latest_by_key(records) {
-        if let Ok(c) = Checkpoint::decode(&key, &value) {
-            out.insert(
-                (c.consumer_group_id.clone(), c.topic.clone(), c.partition),
-                Translated {
-                    group: c.consumer_group_id,
-                    topic: c.topic,
-                    partition: c.partition,
-                    upstream_offset: c.upstream_offset,
-                    downstream_offset: c.downstream_offset,
-                    metadata: c.metadata,
-                },
-            );
-        }
-    }
-    out
-}
-
-/// Commits translated offsets to target groups that have no active members,
-/// never moving a group backwards, as MM2's `sync.group.offsets` does.
-pub async fn sync_group_offsets(
-    flow: &FlowConfig,
-    target: &KafkaClient,
-    translated: &[Translated],
-) {
-    let mut by_group: BTreeMap<&str, Vec<&Translated>> = BTreeMap::new();
-    for t in translated {
-        by_group.entry(&t.group).or_default().push(t);
-    }
-    for (group, offsets) in by_group {
-        match commit_if_idle(target, group, &offsets).await {
-            Ok(0) => {}
-            Ok(n) => {
-                info!(flow = %flow.name(), group, partitions = n, "group offsets synced to the target")
-            }
-            Err(reason) => {
-                debug!(flow = %flow.name(), group, reason = %reason, "group offsets not synced")
-            }
-        }
-    }
-}
-
-/// Commits `offsets` to `group` on `target` when the group has no active
-/// members there; skips partitions where the group is already further.
-/// Returns how many partitions moved.
-pub async fn commit_if_idle(
-    target: &KafkaClient,
-    group: &str,
-    offsets: &[&Translated],
-) -> Result<usize, EngineError> {
-    let offsets_failed = |source| EngineError::GroupOffsets {
-        group: group.to_string(),
-        source,
-    };
-    let described = target
-        .admin()
-        .describe_groups(&[group])
-        .await
-        .map_err(offsets_failed)?;
-    for (_, description) in described {
-        if let Ok(d) = description {
-            let idle = d.members.is_empty()
-                && matches!(
-                    d.state,
-                    GroupState::Empty | GroupState::Dead | GroupState::Other(_)
-                );
-            if !idle {
-                return Err(EngineError::GroupActive {
-                    group: group.to_string(),
-                    state: d.state,
-                    members: d.members.len(),
-                });
-            }
-        }
-    }
-    let current: HashMap<(String, i32), i64> = target
-        .admin()
-        .offset_fetch(group, None::<&[(&str, i32)]>)
-        .await
-        .map_err(offsets_failed)?
-        .into_iter()
-        .map(|(k, v)| (k, v.offset))
-        .collect();
-    let commits: Vec<OffsetToCommit> = offsets
-        .iter()
-        .filter(|t| {
-            current
-                .get(&(t.topic.clone(), t.partition))
-                .is_none_or(|&c| c < t.downstream_offset)
-        })
-        .map(|t| {
-            OffsetToCommit::new(&t.topic, t.partition, t.downstream_offset)
-                .with_metadata(&t.metadata)
-        })
-        .collect();
-    if commits.is_empty() {
-        return Ok(0);
-    }
-    let results = target
-        .admin()
-        .offset_commit(group, &commits)
-        .await
-        .map_err(offsets_failed)?;
-    let mut moved = 0;
-    for (tp, result) in results {
-        match result {
-            Ok(()) => moved += 1,
-            Err(source) => {
-                return Err(EngineError::GroupOffsetRefused {
-                    group: group.to_string(),
-                    topic: tp.0,
-                    partition: tp.1,
-                    source,
-                })
-            }
-        }
-    }
-    Ok(moved)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Forwarded;
 
     fn t(upstream: i64, downstream: i64) -> Translated {
         Translated {
@@ -451,5 +152,74 @@ mod tests {
         assert!(monotonic(&mut emitted, vec![t(25, 15)]).is_empty());
         // The group rewound on the source: follow it.
         assert_eq!(monotonic(&mut emitted, vec![t(5, 5)]), vec![t(5, 5)]);
+    }
+
+    fn batch(upstream_base: i64, downstream_base: i64) -> Forwarded {
+        Forwarded {
+            upstream_base,
+            upstream_last: upstream_base + 9,
+            downstream_base,
+            records: 10,
+            dense: true,
+            bytes: 0,
+            max_timestamp: 0,
+            sent_ms: 0,
+            rebuilt: false,
+        }
+    }
+
+    fn committed(topic: &str, offset: i64) -> Committed {
+        Committed {
+            topic: topic.into(),
+            partition: 0,
+            offset,
+            metadata: "m".into(),
+        }
+    }
+
+    #[test]
+    fn offsets_translate_forward_and_back_through_the_two_indexes() {
+        let config = crate::config::mm2::Mm2Config::parse(
+            "clusters = kafka-a, kafka-b\n\
+             kafka-a.bootstrap.servers = a:9092\n\
+             kafka-b.bootstrap.servers = b:9092\n\
+             kafka-a->kafka-b.enabled = true\n\
+             kafka-a->kafka-b.topics = t, kafka-b.x\n",
+            "mm2.properties",
+        )
+        .unwrap();
+        let flow = config.flow("kafka-a", "kafka-b").unwrap();
+        let indexes = IndexRegistry::default();
+        // t-0 on A landed at 100.. on B; x-0 on B landed at 50.. on A.
+        indexes.record(
+            "kafka-a->kafka-b",
+            &TopicPartition::new("t", 0),
+            &batch(0, 100),
+        );
+        indexes.record(
+            "kafka-b->kafka-a",
+            &TopicPartition::new("x", 0),
+            &batch(0, 50),
+        );
+        let translated = translate_offsets(
+            flow,
+            &indexes,
+            "g",
+            [
+                committed("t", 5),
+                committed("kafka-b.x", 55),
+                // Not replicated, and no committed offset: skipped.
+                committed("other", 3),
+                committed("t", -1),
+            ],
+        );
+        let found: Vec<(&str, i64, i64)> = translated
+            .iter()
+            .map(|t| (t.topic.as_str(), t.upstream_offset, t.downstream_offset))
+            .collect();
+        assert_eq!(found, vec![("kafka-a.t", 5, 105), ("x", 55, 5)]);
+        assert!(translated
+            .iter()
+            .all(|t| t.group == "g" && t.metadata == "m"));
     }
 }

@@ -1,29 +1,24 @@
 //! The translation indexes of every flow of this process, shared between the
 //! data path (which records forwarded batches) and the checkpoint tasks
-//! (which translate), and their persistence in a compacted topic on the
-//! target, `kmirror-offset-index.<source>.internal`, in chunks of
-//! [`CHUNK`] ranges keyed by topic, partition and chunk number, so that a
-//! restart translates as far back as before.
+//! (which translate), and their persisted form: chunks of [`CHUNK`] ranges
+//! keyed by topic, partition and chunk number, so that a restart translates
+//! as far back as before. Reading and writing the chunks from and to the
+//! index topic is the runtime's ([`crate::runtime::index_store`]); this
+//! module only encodes and decodes them.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
-use std::time::Duration;
 
-use kmirror_client::{ClientError, KafkaClient};
 use serde::{Deserialize, Serialize};
 
 use super::index::{OffsetRange, PartitionIndex, DEFAULT_MAX_RANGES};
 use crate::model::{Forwarded, TopicPartition};
-use crate::records::{latest_by_key, read_partition, OutgoingRecord};
-use crate::runtime::writer::RecordWriter;
 
 /// Ranges per persisted chunk (a chunk's value stays far below 1 MB).
 pub const CHUNK: u64 = 1000;
 
-/// `kmirror-offset-index.<source>.internal`, on the target.
-pub fn index_topic(source_alias: &str) -> String {
-    format!("kmirror-offset-index.{source_alias}.internal")
-}
+/// A persisted chunk as a record: key, and value (`None` deletes it).
+pub type ChunkRecord = (Vec<u8>, Option<Vec<u8>>);
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 struct ChunkKey {
@@ -117,35 +112,20 @@ impl IndexRegistry {
         flows.get(flow)?.get(tp)?.index.first_upstream()
     }
 
-    /// Loads `flow`'s persisted indexes from the index topic on `target`.
-    pub async fn load(
+    /// Restores the partitions of `flow` that `wanted` selects from the
+    /// latest value of every persisted chunk, replacing what is held for
+    /// them. Returns how many partitions were restored.
+    pub fn restore<K: AsRef<[u8]>, V: AsRef<[u8]>>(
         &self,
         flow: &str,
-        target: &KafkaClient,
-        source_alias: &str,
-    ) -> Result<usize, ClientError> {
-        self.load_matching(flow, target, source_alias, |_| true)
-            .await
-    }
-
-    /// Loads the persisted indexes of the partitions of `flow` that
-    /// `wanted` selects, replacing what is held for them: those another
-    /// worker of the group wrote (a partition this worker takes over, or
-    /// the partitions the checkpoints translate but other workers own).
-    pub async fn load_matching(
-        &self,
-        flow: &str,
-        target: &KafkaClient,
-        source_alias: &str,
+        latest_chunks: impl IntoIterator<Item = (K, V)>,
         wanted: impl Fn(&TopicPartition) -> bool,
-    ) -> Result<usize, ClientError> {
-        let topic = index_topic(source_alias);
-        let records = read_partition(target, &topic, 0, Duration::from_secs(60)).await?;
+    ) -> usize {
         let mut chunks: BTreeMap<(String, i32), Vec<ChunkValue>> = BTreeMap::new();
-        for (key, value) in latest_by_key(records) {
+        for (key, value) in latest_chunks {
             let (Ok(key), Ok(value)) = (
-                serde_json::from_slice::<ChunkKey>(&key),
-                serde_json::from_slice::<ChunkValue>(&value),
+                serde_json::from_slice::<ChunkKey>(key.as_ref()),
+                serde_json::from_slice::<ChunkValue>(value.as_ref()),
             ) else {
                 continue;
             };
@@ -188,7 +168,7 @@ impl IndexRegistry {
             .entry(flow.to_string())
             .or_default()
             .extend(loaded);
-        Ok(count)
+        count
     }
 
     /// Drops what is held for `tps` of `flow` (after their persisted state
@@ -201,25 +181,9 @@ impl IndexRegistry {
         }
     }
 
-    /// Writes what changed in `flow`'s indexes since the last call.
-    pub async fn persist(
-        &self,
-        flow: &str,
-        writer: &mut RecordWriter,
-        source_alias: &str,
-    ) -> Result<usize, ClientError> {
-        let records = self.changed_chunks(flow);
-        if records.is_empty() {
-            return Ok(0);
-        }
-        let count = records.len();
-        for batch in records.chunks(50) {
-            writer.write(&index_topic(source_alias), 0, batch).await?;
-        }
-        Ok(count)
-    }
-
-    fn changed_chunks(&self, flow: &str) -> Vec<OutgoingRecord> {
+    /// The chunk records that bring the persisted form of `flow`'s indexes
+    /// up to date, assumed written once returned.
+    pub fn changed_chunks(&self, flow: &str) -> Vec<ChunkRecord> {
         let mut flows = self.flows.lock().unwrap();
         let Some(partitions) = flows.get_mut(flow) else {
             return Vec::new();

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, warn};
 
 use super::acl_sync::run_acl_sync;
+use super::checkpoints::run_checkpoints;
 use super::config_sync::run_config_sync;
 use super::flow::FlowContext;
 use super::membership::UnitsNotifier;
@@ -28,7 +29,6 @@ use crate::group::{units_digest, Unit};
 use crate::metrics::ErrorKind;
 use crate::model::now_ms;
 use crate::model::TopicPartition;
-use crate::offsets::checkpoint::run_checkpoints;
 
 /// Starts the flow's singletons; they stop with `stop`.
 pub(super) fn start_control(

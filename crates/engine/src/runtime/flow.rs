@@ -23,6 +23,7 @@ use tracing::{info, warn};
 
 use super::control::{flow_units, start_control};
 use super::error::EngineError;
+use super::index_store::index_topic;
 use super::membership::{self, MemberSettings, Membership, MembershipEvent};
 use super::ownership::Ownership;
 use super::pipeline::run_pipeline;
@@ -38,7 +39,6 @@ use crate::metrics::ErrorKind;
 use crate::model::now_ms;
 use crate::model::FlowId;
 use crate::model::TopicPartition;
-use crate::offsets::store::index_topic;
 use crate::offsets::IndexRegistry;
 
 /// How often progress is made durable. After a crash at most this much

@@ -2,6 +2,7 @@
 
 pub mod acl_sync;
 pub mod authorization;
+pub mod checkpoints;
 mod client_settings;
 pub mod clients;
 pub mod config_sync;
@@ -9,6 +10,7 @@ mod control;
 pub mod error;
 pub mod flow;
 pub mod group_settings;
+pub mod index_store;
 pub mod membership;
 pub mod offset_sync;
 pub mod ownership;

@@ -10,9 +10,10 @@ use clap::{Args, Subcommand};
 use kmirror_client::{ClientError, KafkaClient};
 use kmirror_engine::config::mm2::{FlowConfig, Mm2Config};
 use kmirror_engine::model::FlowId;
-use kmirror_engine::offsets::checkpoint::{commit_if_idle, translate_group, Translated};
+use kmirror_engine::offsets::checkpoint::Translated;
 use kmirror_engine::offsets::IndexRegistry;
 use kmirror_engine::records::{latest_by_key, read_partition};
+use kmirror_engine::runtime::checkpoints::{commit_if_idle, translate_group};
 use kmirror_wire::mm2::Checkpoint;
 
 use super::cluster;
