@@ -1,82 +1,24 @@
-//! The flow's singletons, run by the one worker of the group that owns the
-//! flow's control unit: heartbeats, checkpoints with group offset sync,
-//! topic ACL and config sync, and topic discovery (remote topics, and a
-//! rebalance when the flow's partitions change).
+//! What the flow replicates: the source partitions its filters select (the
+//! units of work its group shares out), found at start and every
+//! `refresh.topics.interval`, with their remote topics prepared.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use kmirror_client::{ClientError, KafkaClient};
-use kmirror_wire::mm2::Heartbeat;
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, error, warn};
+use tracing::{debug, warn};
 
-use super::acl_sync::run_acl_sync;
-use super::checkpoints::run_checkpoints;
-use super::config_sync::run_config_sync;
-use super::flow::FlowContext;
-use super::membership::UnitsNotifier;
-use super::status::StatusBoard;
-use super::ticker::Ticker;
-use super::topics::{ensure_compacted_topic, ensure_remote_topic};
-use super::writer::RecordWriter;
+use super::FlowContext;
 use crate::config::mm2::FlowConfig;
 use crate::filter::should_replicate_topic;
 use crate::group::{units_digest, Unit};
 use crate::metrics::ErrorKind;
-use crate::model::now_ms;
 use crate::model::TopicPartition;
-
-/// Starts the flow's singletons; they stop with `stop`.
-pub(super) fn start_control(
-    ctx: &Arc<FlowContext>,
-    assigned_digest: watch::Receiver<u64>,
-    notifier: UnitsNotifier,
-    stop: CancellationToken,
-) -> JoinSet<()> {
-    let flow = &ctx.flow;
-    let mut tasks = JoinSet::new();
-    if flow.emit_heartbeats.enabled {
-        tasks.spawn(emit_heartbeats(
-            flow.clone(),
-            RecordWriter::new(ctx.target.clone()).with_lease(ctx.lease.clone()),
-            ctx.status.clone(),
-            stop.clone(),
-        ));
-    }
-    if !flow.replication_enabled {
-        return tasks;
-    }
-    if flow.emit_checkpoints.enabled {
-        tasks.spawn(run_checkpoints(
-            flow.clone(),
-            ctx.source.clone(),
-            ctx.target.clone(),
-            ctx.indexes.clone(),
-            ctx.status.clone(),
-            ctx.ownership.clone(),
-            ctx.lease.clone(),
-            stop.clone(),
-        ));
-    }
-    if flow.sync_topic_acls.interval().is_some() {
-        tasks.spawn(run_acl_sync(
-            flow.clone(),
-            ctx.source.clone(),
-            ctx.target.clone(),
-            ctx.status.clone(),
-            stop.clone(),
-        ));
-    }
-    if flow.sync_topic_configs.interval().is_some() {
-        tasks.spawn(run_config_sync(ctx.clone(), stop.clone()));
-    }
-    tasks.spawn(run_discovery(ctx.clone(), assigned_digest, notifier, stop));
-    tasks
-}
+use crate::runtime::membership::UnitsNotifier;
+use crate::runtime::topics::ensure_remote_topic;
 
 /// The flow's units of work: its control unit and, when it replicates,
 /// every partition of every source topic it selects.
@@ -105,11 +47,11 @@ pub(super) async fn flow_units(
 
 /// Finds the source topics to replicate every `refresh.topics.interval`,
 /// and as soon as a topic another flow creates on the source appears (see
-/// [`super::replicator::expected_source_topics`]); creates their remote
+/// [`crate::runtime::replicator::expected_source_topics`]); creates their remote
 /// topics or grows their partitions (configs are synced apart, see
-/// [`super::config_sync`]), and asks for a rebalance when the partitions
+/// [`crate::runtime::config_sync`]), and asks for a rebalance when the partitions
 /// differ from those the group assigned.
-async fn run_discovery(
+pub(super) async fn run_discovery(
     ctx: Arc<FlowContext>,
     assigned_digest: watch::Receiver<u64>,
     notifier: UnitsNotifier,
@@ -205,53 +147,4 @@ async fn discover(ctx: &FlowContext) -> Result<BTreeSet<Unit>, ClientError> {
         }
     }
     Ok(units)
-}
-
-/// Writes a heartbeat to the target every interval.
-async fn emit_heartbeats(
-    flow: FlowConfig,
-    mut writer: RecordWriter,
-    status: Arc<StatusBoard>,
-    shutdown: CancellationToken,
-) {
-    let Some(every) = flow.emit_heartbeats.interval() else {
-        return;
-    };
-    let topic = flow.policy.heartbeats_topic().to_string();
-    let mut ticker = Ticker::new(every, &shutdown);
-    while ticker.tick().await {
-        let at = now_ms();
-        let heartbeat = Heartbeat {
-            source_cluster_alias: flow.source.to_string(),
-            target_cluster_alias: flow.target.to_string(),
-            timestamp_ms: at,
-        };
-        let key = match heartbeat.encode_key() {
-            Ok(key) => key,
-            Err(e) => {
-                error!(flow = %flow.name(), error = %e, "heartbeat not encodable");
-                return;
-            }
-        };
-        match writer
-            .write(&topic, 0, &[(key, Some(heartbeat.encode_value()))])
-            .await
-        {
-            Ok(()) => status.heartbeat_written(&flow.name(), at),
-            Err(e) if e.is_missing_topic() => {
-                status.error(&flow.name(), ErrorKind::Heartbeat);
-                let _ = ensure_compacted_topic(
-                    writer.client(),
-                    &topic,
-                    1,
-                    flow.heartbeats_topic_replication_factor as i32,
-                )
-                .await;
-            }
-            Err(e) => {
-                warn!(flow = %flow.name(), error = %e, "cannot write heartbeat");
-                status.error(&flow.name(), ErrorKind::Heartbeat);
-            }
-        }
-    }
 }

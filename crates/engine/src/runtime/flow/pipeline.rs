@@ -7,24 +7,28 @@ use std::time::Duration;
 
 use kmirror_client::admin::OffsetSpec;
 use kmirror_client::produce::{init_producer_id, PartitionSender, SendConfig};
+use kmirror_client::KafkaClient;
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
-use super::authorization::{self, Side};
-use super::error::EngineError;
-use super::flow::FlowContext;
-use super::offset_sync::OffsetSyncState;
-use super::resume::already_replicated;
-use super::topic_limits::{too_large_hint, topic_limit};
-use super::topics::ensure_remote_topic;
-use crate::forward::fetcher::FetcherCommand;
+use super::{FlowContext, FlowTuning};
+use crate::config::mm2::FlowConfig;
+use crate::forward::fetcher::{FetcherCommand, ResetPolicy, SourceFetcher};
 use crate::forward::partition::{
     drain_in_flight, forward_partition_within, BatchLimit, ForwardError, Progress,
 };
 use crate::model::now_ms;
 use crate::model::TopicPartition;
 use crate::records::offset_of;
+use crate::runtime::authorization::{self, Side};
+use crate::runtime::client_settings;
+use crate::runtime::error::EngineError;
+use crate::runtime::offset_sync::OffsetSyncState;
+use crate::runtime::resume::already_replicated;
+use crate::runtime::topic_limits::{too_large_hint, topic_limit};
+use crate::runtime::topics::ensure_remote_topic;
 
 /// How long a stopping partition waits for the acknowledgements of its
 /// in-flight batches; well inside the 10 s a graceful stop may take.
@@ -37,6 +41,34 @@ fn fetcher_for(ctx: &FlowContext, tp: &TopicPartition) -> mpsc::Sender<FetcherCo
     tp.hash(&mut hasher);
     let index = (hasher.finish() % ctx.fetchers.len() as u64) as usize;
     ctx.fetchers[index].clone()
+}
+
+/// Starts one fetcher per task, as MM2 runs one consumer per task; they
+/// stop with `stop`.
+pub(super) fn start_fetchers(
+    flow: &FlowConfig,
+    source: &KafkaClient,
+    tuning: &FlowTuning,
+    stop: &CancellationToken,
+) -> (JoinSet<()>, Vec<mpsc::Sender<FetcherCommand>>) {
+    let mut tasks = JoinSet::new();
+    let mut fetchers = Vec::new();
+    for _ in 0..flow.tasks_max.max(1) {
+        let (tx, rx) = mpsc::channel(64);
+        let consumer = &flow.client_settings.consumer;
+        let params = client_settings::fetch_params(&tuning.fetch, consumer);
+        let fetcher = SourceFetcher::new(source.clone(), params, ResetPolicy::Earliest)
+            .with_partition_max_bytes(consumer.max_partition_fetch_bytes);
+        let stop = stop.clone();
+        tasks.spawn(async move {
+            tokio::select! {
+                _ = fetcher.run(rx) => {}
+                _ = stop.cancelled() => {}
+            }
+        });
+        fetchers.push(tx);
+    }
+    (tasks, fetchers)
 }
 
 /// Runs one partition's pipeline, pausing on errors and retrying with
@@ -274,7 +306,7 @@ async fn forward_error_hint(
 }
 
 /// Moves `next` past the batches the target already holds from before a
-/// crash or a pause (see [`super::resume`]), recording their mappings.
+/// crash or a pause (see [`crate::runtime::resume`]), recording their mappings.
 async fn skip_already_replicated(
     ctx: &FlowContext,
     tp: &TopicPartition,
