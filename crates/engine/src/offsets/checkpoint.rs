@@ -14,6 +14,8 @@
 
 use std::collections::BTreeMap;
 
+use kmirror_wire::mm2::Checkpoint;
+
 use super::store::IndexRegistry;
 use crate::config::mm2::FlowConfig;
 use crate::filter::should_replicate_topic;
@@ -29,6 +31,20 @@ pub struct Translated {
     pub upstream_offset: i64,
     pub downstream_offset: i64,
     pub metadata: String,
+}
+
+impl From<Checkpoint> for Translated {
+    /// A checkpoint as read back from `<source>.checkpoints.internal`.
+    fn from(c: Checkpoint) -> Self {
+        Translated {
+            group: c.consumer_group_id,
+            topic: c.topic,
+            partition: c.partition,
+            upstream_offset: c.upstream_offset,
+            downstream_offset: c.downstream_offset,
+            metadata: c.metadata,
+        }
+    }
 }
 
 /// Translates the committed offsets of `group` on the source that `flow`

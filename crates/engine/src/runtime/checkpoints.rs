@@ -238,14 +238,7 @@ async fn load_emitted(target: &KafkaClient, topic: &str) -> BTreeMap<CheckpointK
         if let Ok(c) = Checkpoint::decode(&key, &value) {
             out.insert(
                 (c.consumer_group_id.clone(), c.topic.clone(), c.partition),
-                Translated {
-                    group: c.consumer_group_id,
-                    topic: c.topic,
-                    partition: c.partition,
-                    upstream_offset: c.upstream_offset,
-                    downstream_offset: c.downstream_offset,
-                    metadata: c.metadata,
-                },
+                Translated::from(c),
             );
         }
     }

@@ -192,14 +192,7 @@ async fn checkpointed(
         .into_iter()
         .filter_map(|(k, v)| Checkpoint::decode(&k, &v).ok())
         .filter(|c| c.consumer_group_id == group)
-        .map(|c| Translated {
-            group: c.consumer_group_id,
-            topic: c.topic,
-            partition: c.partition,
-            upstream_offset: c.upstream_offset,
-            downstream_offset: c.downstream_offset,
-            metadata: c.metadata,
-        })
+        .map(Translated::from)
         .collect();
     out.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
     Ok(out)
