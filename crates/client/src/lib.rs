@@ -22,6 +22,7 @@ pub mod cluster;
 pub mod connection;
 pub mod error;
 pub mod fetch;
+pub mod fetch_session;
 pub mod group;
 pub mod lease;
 pub mod produce;
