@@ -37,6 +37,7 @@ use crate::proxy::{DelayProxy, LinkSettings, Upstream};
 use crate::replicator::{mm2_properties, FlowSpec, ReplicatorKind, RunningReplicator};
 use crate::report::{self, Report};
 
+pub mod latency_brokers;
 mod perf_tools;
 mod sasl_ssl;
 pub mod workers;
@@ -65,10 +66,14 @@ pub enum Scenario {
     /// partitions have no owner while workers join and leave (issue 10);
     /// not part of the default set, see [`CompareOptions::workers`].
     Workers,
+    /// Steady latency on three-broker clusters at a low and a high rate
+    /// (issue 12); not part of the default set, see
+    /// [`CompareOptions::latency_brokers`].
+    LatencyBrokers,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 8] = [
         Self::Ceiling,
         Self::CatchUp,
         Self::Latency,
@@ -76,6 +81,7 @@ impl Scenario {
         Self::FarRegion,
         Self::SaslSsl,
         Self::Workers,
+        Self::LatencyBrokers,
     ];
 
     /// What a full run measures when no scenario is named.
@@ -96,6 +102,7 @@ impl Scenario {
             Self::FarRegion => "far-region",
             Self::SaslSsl => "sasl-ssl",
             Self::Workers => "workers",
+            Self::LatencyBrokers => "latency-3b",
         }
     }
 
@@ -141,6 +148,8 @@ pub struct CompareOptions {
     /// Records produced in the first seconds are left out of the latency
     /// statistics (JIT warm-up of producer and replicator).
     pub latency_warmup_seconds: u64,
+    /// The rates of the three-broker latency scenario, records/s.
+    pub brokers_latency_rates: Vec<u32>,
     pub startup_records: u64,
     /// Far-region data per topic (payload bytes, about).
     pub far_bytes: u64,
@@ -178,6 +187,7 @@ impl CompareOptions {
             latency_rate: 5000,
             latency_seconds: 60,
             latency_warmup_seconds: 5,
+            brokers_latency_rates: vec![10, 5000],
             startup_records: 1000,
             far_bytes: 256 << 20,
             far_window: Duration::from_secs(8),
@@ -439,6 +449,15 @@ struct LoadSnapshot {
 /// with their run's alias, and everything else is a replicator's.
 const SOURCE_TOPIC_PREFIX: &str = "bench-";
 
+/// One steady-latency scenario.
+#[derive(Debug, Clone, Copy)]
+struct LatencyRun<'a> {
+    scenario: &'a str,
+    /// Records per second the producer sends.
+    rate: u32,
+    partitions: i32,
+}
+
 /// One catch-up scenario: a preloaded topic to copy.
 #[derive(Debug, Clone, Copy)]
 struct CatchUp<'a> {
@@ -510,6 +529,9 @@ impl Bench<'_> {
         if self.wants(Scenario::Workers) {
             self.workers()?;
         }
+        if self.wants(Scenario::LatencyBrokers) {
+            self.latency_brokers()?;
+        }
         Ok(())
     }
 
@@ -567,7 +589,12 @@ impl Bench<'_> {
                 // records of the one before.
                 let topic = format!("bench-latency-{}", bench.runs + 1);
                 bench.create_topic(a, &topic, options.partitions)?;
-                let result = bench.latency(kind, round, a, b, &topic);
+                let run = LatencyRun {
+                    scenario: "latency",
+                    rate: options.latency_rate,
+                    partitions: options.partitions,
+                };
+                let result = bench.latency(&run, kind, round, a, b, &topic);
                 bench.delete_topics(a, &[topic])?;
                 result
             });
@@ -970,6 +997,7 @@ impl Bench<'_> {
     /// the target, the replicator in between.
     fn latency(
         &mut self,
+        run: &LatencyRun<'_>,
         kind: ReplicatorKind,
         round: usize,
         source: &Side,
@@ -977,13 +1005,14 @@ impl Bench<'_> {
         topic: &str,
     ) -> Result<Measurement> {
         let options = self.options;
-        let flow = self.flow(source, target, topic, Compression::None, options.partitions);
+        let flow = self.flow(source, target, topic, Compression::None, run.partitions);
         let remote = flow.remote_topic();
         let load = self.load_snapshot([source, target]);
         let mut replicator = self.start_replicator(kind, &flow)?;
-        let outcome = self.measure_latency(&mut replicator, source, target, topic, &remote);
+        let outcome =
+            self.measure_latency(&mut replicator, run.rate, source, target, topic, &remote);
         let stats = replicator.stop()?;
-        let mut m = Measurement::new("latency", kind, round);
+        let mut m = Measurement::new(run.scenario, kind, round);
         self.account(&mut m, &stats, &load, [source, target]);
         self.clean_up([source, target]);
         let (expected, on_target, on_source) = outcome?;
@@ -1015,6 +1044,7 @@ impl Bench<'_> {
     fn measure_latency(
         &self,
         replicator: &mut RunningReplicator,
+        rate: u32,
         source: &Side,
         target: &Side,
         topic: &str,
@@ -1040,7 +1070,7 @@ impl Bench<'_> {
         }
 
         let seconds = options.latency_seconds + options.latency_warmup_seconds;
-        let expected = u64::from(options.latency_rate) * seconds;
+        let expected = u64::from(rate) * seconds;
         let stop = Arc::new(AtomicBool::new(false));
         let consume = |probe: &Probe, topic: &str| {
             let probe = probe.clone();
@@ -1061,7 +1091,7 @@ impl Bench<'_> {
             .args(["--topic", topic])
             .args(["--num-records", &expected.to_string()])
             .args(["--record-size", &options.record_size.to_string()])
-            .args(["--throughput", &options.latency_rate.to_string()])
+            .args(["--throughput", &rate.to_string()])
             .args([
                 "--producer-props",
                 &format!("bootstrap.servers={}", source.bootstrap),

@@ -13,6 +13,8 @@ use serde::Serialize;
 use crate::compare::{Ceiling, CompareOptions, Measurement, Scenario};
 use crate::replicator::ReplicatorKind;
 
+mod latency_brokers;
+
 /// Where and with what the numbers were measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct Machine {
@@ -335,6 +337,8 @@ impl Report {
             }
             let _ = writeln!(w);
         }
+
+        latency_brokers::write_section(self, w);
 
         if scenarios.iter().any(|s| s == "start-up") {
             let _ = writeln!(w, "## Start-up\n");
@@ -678,6 +682,7 @@ fn goals(summary: &[Summary], ceiling: Option<&Ceiling>) -> Vec<Goal> {
         );
     }
     goals.extend(start_up);
+    goals.extend(latency_brokers::goals(&scenarios, get));
     goals
 }
 
@@ -783,6 +788,7 @@ pub fn write(report: &Report, out: &Path, quick: bool) -> Result<(PathBuf, PathB
     let alone = match report.options.scenarios.as_slice() {
         [Scenario::SaslSsl] => "-sasl-ssl",
         [Scenario::Workers] => "-workers",
+        [Scenario::LatencyBrokers] => "-latency-3b",
         _ => "",
     };
     let stem = format!("results{alone}{}", if quick { "-quick" } else { "" });
