@@ -213,6 +213,16 @@ impl Report {
                 o.latency_rate, o.latency_seconds, o.latency_warmup_seconds
             );
         }
+        if wants(Scenario::LatencyBrokers) {
+            let rates: Vec<String> = o.brokers_latency_rates.iter().map(u32::to_string).collect();
+            let _ = write!(
+                settings,
+                "; three-broker latency at {} records/s for {} s each (first {} s left out)",
+                rates.join(" and "),
+                o.latency_seconds,
+                o.latency_warmup_seconds
+            );
+        }
         if wants(Scenario::FarRegion) {
             let _ = write!(
                 settings,

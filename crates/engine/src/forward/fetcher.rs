@@ -29,7 +29,6 @@ use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt};
 use futures::stream::{FuturesUnordered, StreamExt};
-use kafka_protocol::ResponseError;
 use kmirror_client::fetch::{FetchParams, FetchedPartition, PartitionData, PartitionFetch};
 use kmirror_client::fetch_session::FetchSession;
 use kmirror_client::{ClientError, KafkaClient, Purpose};
@@ -382,7 +381,7 @@ impl SourceFetcher {
             }
             // The session was lost or is out of step: the next request,
             // a full one, may go at once.
-            Err(e) if is_session_error(&e) => {
+            Err(e) if e.is_fetch_session_error() => {
                 debug!(broker, error = %e, "fetch session restarts");
                 (false, false)
             }
@@ -425,14 +424,7 @@ impl SourceFetcher {
         for tp in failing {
             slots.fail(
                 tp,
-                ClientError::Broker {
-                    api: kafka_protocol::messages::ApiKey::Fetch,
-                    context: format!("{tp} (broker {broker})"),
-                    error: e
-                        .broker_error()
-                        .unwrap_or(ResponseError::UnknownServerError),
-                    message: Some(e.to_string()),
-                },
+                ClientError::fetch_stopped(format!("{tp} (broker {broker})"), &e),
             );
         }
         refresh
@@ -465,7 +457,7 @@ impl SourceFetcher {
                     }
                     slots.deliver(&tp, broker, partition.requested_offset, data)
                 }
-                Err(e) if e.broker_error() == Some(ResponseError::OffsetOutOfRange) => {
+                Err(e) if e.is_offset_out_of_range() => {
                     self.reset_offset(slots, &tp).await;
                 }
                 Err(e) if e.is_retriable() => {
@@ -493,13 +485,6 @@ impl SourceFetcher {
             Err(e) => warn!(%tp, error = %e, "cannot look up offsets after out-of-range"),
         }
     }
-}
-
-fn is_session_error(e: &ClientError) -> bool {
-    matches!(
-        e.broker_error(),
-        Some(ResponseError::FetchSessionIdNotFound | ResponseError::InvalidFetchSessionEpoch)
-    )
 }
 
 fn take_room(slots: &mut Slots, (tp, generation, permit): Room) {
