@@ -18,6 +18,7 @@
 pub mod acls;
 pub mod admin;
 pub mod alloc;
+pub mod backoff;
 pub mod cluster;
 pub mod connection;
 pub mod error;
@@ -33,5 +34,6 @@ pub mod transport;
 pub mod versions;
 
 pub use alloc::LazyHugeAlloc;
+pub use backoff::Backoff;
 pub use cluster::{ClientConfig, KafkaClient, Purpose};
 pub use error::{ClientError, Result};

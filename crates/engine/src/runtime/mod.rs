@@ -15,6 +15,7 @@ mod pipeline;
 pub mod progress;
 pub mod replicator;
 pub mod resume;
+pub mod shutdown_budget;
 pub mod status;
 mod syncs_writer;
 #[cfg(test)]
