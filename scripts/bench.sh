@@ -14,6 +14,10 @@
 #       processes on one flow, then a worker joining, one stopped (SIGTERM)
 #       and one killed (SIGKILL) while copying (issue 10); writes
 #       docs/bench-results/results-workers.*. About three minutes.
+#   scripts/bench.sh --scenario latency-3b  steady latency on two three-broker
+#       clusters at 10 and 5,000 records/s, kmirror and MM2 tuned, each as
+#       overhead over the source read in the same run (issue 12); writes
+#       docs/bench-results/results-latency-3b.*. About ten minutes.
 #   scripts/bench.sh raw-forward [options] the raw data path alone (issue 2).
 #
 # Options: scripts/bench.sh --help, scripts/bench.sh raw-forward --help.

@@ -6,11 +6,11 @@
 //!
 //! The consumer is kmirror's own raw fetch plus `kafka-protocol`'s record
 //! decoder: light, and with no JVM adding pauses of its own. It long-polls
-//! the target's single broker (`min_bytes` 1), so a record is seen as soon
-//! as the broker makes it readable.
+//! each leader on its own (`min_bytes` 1), so a record is seen as soon as
+//! its broker makes it readable.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -71,6 +71,11 @@ pub fn now_ms() -> i64 {
 /// Reads `topic` from each partition's current end until `expected` records
 /// arrived, `stop` is set, or `deadline` passes; returns every record's
 /// sample.
+///
+/// The partitions of each leader are read by their own task with their own
+/// long poll, so that a record on one broker is seen when it is readable
+/// there, never after another broker's empty poll: the consumer itself adds
+/// no multi-broker delay to what it measures.
 pub async fn consume_latencies(
     probe: &Probe,
     topic: &str,
@@ -83,58 +88,101 @@ pub async fn consume_latencies(
         .await
         .with_context(|| format!("{topic} is not ready on the target"))?;
     let client = probe.client();
-    let mut next: BTreeMap<i32, i64> = ends
-        .iter()
-        .enumerate()
-        .map(|(p, end)| (p as i32, *end))
-        .collect();
-    let params = FetchParams {
-        max_wait: Duration::from_millis(200),
-        min_bytes: 1,
-        max_bytes: 64 * 1024 * 1024,
-        isolation: Isolation::ReadUncommitted,
-        rack: None,
-    };
+    let mut by_leader: BTreeMap<i32, BTreeMap<i32, i64>> = BTreeMap::new();
+    for (partition, end) in ends.iter().enumerate() {
+        let leader = client.leader(topic, partition as i32).await?;
+        by_leader
+            .entry(leader)
+            .or_default()
+            .insert(partition as i32, *end);
+    }
+    let arrived = Arc::new(AtomicU64::new(0));
+    let readers = by_leader.into_iter().map(|(leader, next)| {
+        let reader = LeaderReader {
+            probe,
+            topic,
+            leader,
+            expected,
+            arrived: arrived.clone(),
+            stop: stop.clone(),
+            deadline,
+        };
+        reader.read(next)
+    });
     let mut samples = Vec::with_capacity(expected as usize);
-    while (samples.len() as u64) < expected
-        && !stop.load(Ordering::Relaxed)
-        && tokio::time::Instant::now() < deadline
-    {
-        let leader = client.leader(topic, 0).await?;
-        let conn = client.connection(leader, Purpose::Fetch).await?;
-        let partitions: Vec<PartitionFetch> = next
-            .iter()
-            .map(|(p, offset)| PartitionFetch {
-                topic: topic.to_string(),
-                partition: *p,
-                offset: *offset,
-                max_bytes: 8 * 1024 * 1024,
-            })
-            .collect();
-        let fetched = fetch(&conn, &params, &partitions).await?;
-        let arrived = now_ms();
-        for partition in fetched {
-            let data = partition
-                .result
-                .with_context(|| format!("fetch of {topic}-{}", partition.partition))?;
-            for batch in data.batches {
-                let mut bytes = batch.bytes.clone();
-                let set = RecordBatchDecoder::decode(&mut bytes)
-                    .map_err(|e| anyhow::anyhow!("undecodable batch in {topic}: {e}"))?;
-                for record in set.records {
-                    if record.offset < partition.requested_offset {
-                        continue;
-                    }
-                    samples.push(Sample {
-                        produced_ms: record.timestamp,
-                        latency_ms: arrived - record.timestamp,
-                    });
-                }
-            }
-            next.insert(partition.partition, data.next_offset);
-        }
+    for part in futures::future::try_join_all(readers).await? {
+        samples.extend(part);
     }
     Ok(samples)
+}
+
+/// One leader's partitions of a latency read.
+struct LeaderReader<'a> {
+    probe: &'a Probe,
+    topic: &'a str,
+    leader: i32,
+    expected: u64,
+    /// Records seen by every reader together.
+    arrived: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    deadline: tokio::time::Instant,
+}
+
+impl LeaderReader<'_> {
+    async fn read(self, mut next: BTreeMap<i32, i64>) -> Result<Vec<Sample>> {
+        let topic = self.topic;
+        let params = FetchParams {
+            max_wait: Duration::from_millis(200),
+            min_bytes: 1,
+            max_bytes: 64 * 1024 * 1024,
+            isolation: Isolation::ReadUncommitted,
+            rack: None,
+        };
+        let mut samples = Vec::new();
+        while self.arrived.load(Ordering::Relaxed) < self.expected
+            && !self.stop.load(Ordering::Relaxed)
+            && tokio::time::Instant::now() < self.deadline
+        {
+            let conn = self
+                .probe
+                .client()
+                .connection(self.leader, Purpose::Fetch)
+                .await?;
+            let partitions: Vec<PartitionFetch> = next
+                .iter()
+                .map(|(p, offset)| PartitionFetch {
+                    topic: topic.to_string(),
+                    partition: *p,
+                    offset: *offset,
+                    max_bytes: 8 * 1024 * 1024,
+                })
+                .collect();
+            let fetched = fetch(&conn, &params, &partitions).await?;
+            let arrived = now_ms();
+            for partition in fetched {
+                let data = partition
+                    .result
+                    .with_context(|| format!("fetch of {topic}-{}", partition.partition))?;
+                for batch in data.batches {
+                    let mut bytes = batch.bytes.clone();
+                    let set = RecordBatchDecoder::decode(&mut bytes)
+                        .map_err(|e| anyhow::anyhow!("undecodable batch in {topic}: {e}"))?;
+                    for record in set.records {
+                        if record.offset < partition.requested_offset {
+                            continue;
+                        }
+                        samples.push(Sample {
+                            produced_ms: record.timestamp,
+                            latency_ms: arrived - record.timestamp,
+                        });
+                        self.arrived.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                next.insert(partition.partition, data.next_offset);
+            }
+        }
+        Ok(samples)
+    }
 }
 
 #[cfg(test)]

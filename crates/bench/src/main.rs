@@ -75,7 +75,9 @@ enum Command {
         /// (the default set), sasl-ssl (only when named; alone, it defaults
         /// to kmirror and MM2 tuned, lz4 and none, 512 MiB each), workers
         /// (only when named; alone, 1, 2 and 3 kmirror processes on 512 MiB
-        /// of lz4 data, then joins and departures while copying).
+        /// of lz4 data, then joins and departures while copying),
+        /// latency-3b (only when named; alone, kmirror and MM2 tuned on two
+        /// three-broker clusters at 10 and 5,000 records/s).
         #[arg(long, alias = "scenario", value_delimiter = ',')]
         scenarios: Vec<String>,
         /// Comma-separated: kmirror, mm2-default, mm2-tuned.
@@ -190,6 +192,8 @@ fn main() -> Result<()> {
                 CompareOptions::sasl_ssl(quick)
             } else if scenarios == ["workers"] {
                 CompareOptions::workers(quick)
+            } else if scenarios == ["latency-3b"] {
+                CompareOptions::latency_brokers(quick)
             } else if quick {
                 CompareOptions::quick()
             } else {

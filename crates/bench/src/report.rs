@@ -13,6 +13,8 @@ use serde::Serialize;
 use crate::compare::{Ceiling, CompareOptions, Measurement, Scenario};
 use crate::replicator::ReplicatorKind;
 
+mod latency_brokers;
+
 /// Where and with what the numbers were measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct Machine {
@@ -211,6 +213,16 @@ impl Report {
                 o.latency_rate, o.latency_seconds, o.latency_warmup_seconds
             );
         }
+        if wants(Scenario::LatencyBrokers) {
+            let rates: Vec<String> = o.brokers_latency_rates.iter().map(u32::to_string).collect();
+            let _ = write!(
+                settings,
+                "; three-broker latency at {} records/s for {} s each (first {} s left out)",
+                rates.join(" and "),
+                o.latency_seconds,
+                o.latency_warmup_seconds
+            );
+        }
         if wants(Scenario::FarRegion) {
             let _ = write!(
                 settings,
@@ -335,6 +347,8 @@ impl Report {
             }
             let _ = writeln!(w);
         }
+
+        latency_brokers::write_section(self, w);
 
         if scenarios.iter().any(|s| s == "start-up") {
             let _ = writeln!(w, "## Start-up\n");
@@ -678,6 +692,7 @@ fn goals(summary: &[Summary], ceiling: Option<&Ceiling>) -> Vec<Goal> {
         );
     }
     goals.extend(start_up);
+    goals.extend(latency_brokers::goals(&scenarios, get));
     goals
 }
 
@@ -783,6 +798,7 @@ pub fn write(report: &Report, out: &Path, quick: bool) -> Result<(PathBuf, PathB
     let alone = match report.options.scenarios.as_slice() {
         [Scenario::SaslSsl] => "-sasl-ssl",
         [Scenario::Workers] => "-workers",
+        [Scenario::LatencyBrokers] => "-latency-3b",
         _ => "",
     };
     let stem = format!("results{alone}{}", if quick { "-quick" } else { "" });

@@ -10,9 +10,9 @@ use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{ApiKey, MetadataRequest, MetadataResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
-use rand::Rng;
 use tracing::{debug, warn};
 
+use crate::backoff::Backoff;
 use crate::connection::{BrokerConnection, ConnectionConfig};
 use crate::error::{ClientError, Result};
 use crate::produce_batcher::{BatcherHandle, BatcherKey};
@@ -73,6 +73,19 @@ impl Default for ProduceSettings {
 }
 
 impl ClientConfig {
+    /// Pauses between the retries of one call: `retry.backoff.ms` doubled
+    /// up to `retry.backoff.max.ms`, ±20 % jitter.
+    pub fn retry_pauses(&self) -> Backoff {
+        Backoff::new(self.retry_backoff, self.retry_backoff_max).with_jitter()
+    }
+
+    /// Pauses before connecting again to a broker that could not be
+    /// reached: `reconnect.backoff.ms` doubled up to
+    /// `reconnect.backoff.max.ms`, ±20 % jitter.
+    pub fn reconnect_pauses(&self) -> Backoff {
+        Backoff::new(self.reconnect_backoff, self.reconnect_backoff_max).with_jitter()
+    }
+
     /// A config with defaults for the given comma-separated bootstrap list.
     pub fn new(bootstrap: &str) -> Self {
         ClientConfig {
@@ -219,12 +232,12 @@ impl KafkaClient {
             }
             Err(_) => {
                 let count = failures.map_or(1, |f| f.count.saturating_add(1));
-                let backoff = reconnect_backoff_after(config, count);
+                let backoff = config.reconnect_pauses().jittered_pause_after(count);
                 unreachable.insert(
                     addr.to_string(),
                     ConnectFailures {
                         count,
-                        retry_at: tokio::time::Instant::now() + jitter(backoff),
+                        retry_at: tokio::time::Instant::now() + backoff,
                     },
                 );
             }
@@ -487,7 +500,7 @@ impl KafkaClient {
         let config = &self.inner.config;
         let started = tokio::time::Instant::now();
         let deadline = started + config.retry_deadline;
-        let mut backoff = config.retry_backoff;
+        let mut backoff = config.retry_pauses();
         let mut attempts = 0;
         loop {
             attempts += 1;
@@ -498,7 +511,7 @@ impl KafkaClient {
             if !error.is_retriable() {
                 return Err(error);
             }
-            if tokio::time::Instant::now() + backoff > deadline {
+            if tokio::time::Instant::now() + backoff.peek() > deadline {
                 return Err(ClientError::RetriesExhausted {
                     attempts,
                     last: Box::new(error),
@@ -513,8 +526,7 @@ impl KafkaClient {
             } else {
                 warn!(cluster = %self.cluster_label(), what, attempts, error = %error, "retrying");
             }
-            tokio::time::sleep(jitter(backoff)).await;
-            backoff = (backoff * 2).min(config.retry_backoff_max);
+            tokio::time::sleep(backoff.next_pause()).await;
             if error.needs_metadata_refresh() && what != "metadata" {
                 let _ = Box::pin(self.refresh_metadata(Some(&[]))).await;
             }
@@ -522,24 +534,12 @@ impl KafkaClient {
     }
 }
 
-/// The pause before connecting again to a broker after `failures` failed
-/// attempts in a row (before jitter): `reconnect.backoff.ms` doubled per
-/// failure, at most `reconnect.backoff.max.ms`.
-fn reconnect_backoff_after(config: &ClientConfig, failures: u32) -> Duration {
-    config
-        .reconnect_backoff
-        .saturating_mul(1 << failures.saturating_sub(1).min(16))
-        .min(config.reconnect_backoff_max)
-}
-
 /// The connect timeout after `failures` failed attempts in a row:
 /// `socket.connection.setup.timeout.ms` doubled per failure, at most
 /// `socket.connection.setup.timeout.max.ms` (never below the first).
 fn connect_timeout_after(config: &ClientConfig, failures: u32) -> Duration {
     let first = config.connection.connect_timeout;
-    first
-        .saturating_mul(1 << failures.min(16))
-        .min(config.connect_timeout_max.max(first))
+    Backoff::new(first, config.connect_timeout_max.max(first)).pause_after(failures + 1)
 }
 
 /// Refreshes the metadata of the topics in use every `metadata.max.age.ms`
@@ -567,11 +567,6 @@ const QUIET_RETRY_ATTEMPTS: u32 = 8;
 /// ...and less time than this since the first (a fresh cluster creates
 /// its 50 `__consumer_offsets` partitions in a few seconds).
 const QUIET_RETRY_TIME: Duration = Duration::from_secs(5);
-
-fn jitter(backoff: Duration) -> Duration {
-    let factor = rand::thread_rng().gen_range(0.8..1.2);
-    backoff.mul_f64(factor)
-}
 
 fn cached_leader(metadata: &Metadata, topic: &str, partition: i32) -> Option<i32> {
     let p = metadata.topics.get(topic)?.partition(partition)?;
@@ -649,7 +644,7 @@ mod tests {
         config.reconnect_backoff = Duration::from_millis(50);
         config.reconnect_backoff_max = Duration::from_millis(300);
         let pauses: Vec<u128> = (1..=5)
-            .map(|failures| reconnect_backoff_after(&config, failures).as_millis())
+            .map(|failures| config.reconnect_pauses().pause_after(failures).as_millis())
             .collect();
         assert_eq!(pauses, vec![50, 100, 200, 300, 300]);
     }

@@ -227,6 +227,35 @@ impl ClientError {
         }
     }
 
+    /// The fetch asked for an offset the partition no longer (or not yet)
+    /// has: the reader must reset its position.
+    pub fn is_offset_out_of_range(&self) -> bool {
+        self.broker_error() == Some(ResponseError::OffsetOutOfRange)
+    }
+
+    /// The broker lost the fetch session or saw it out of step (KIP-227):
+    /// the next, full, request may go at once.
+    pub fn is_fetch_session_error(&self) -> bool {
+        matches!(
+            self.broker_error(),
+            Some(ResponseError::FetchSessionIdNotFound | ResponseError::InvalidFetchSessionEpoch)
+        )
+    }
+
+    /// Fetching stopped for `context` (a partition and its broker) because
+    /// of `cause`, an error that retrying cannot fix: the broker's code
+    /// when it gave one, with the whole cause as the message.
+    pub fn fetch_stopped(context: String, cause: &ClientError) -> ClientError {
+        ClientError::Broker {
+            api: ApiKey::Fetch,
+            context,
+            error: cause
+                .broker_error()
+                .unwrap_or(ResponseError::UnknownServerError),
+            message: Some(cause.to_string()),
+        }
+    }
+
     /// The broker error code, when the broker answered with one.
     pub fn broker_error(&self) -> Option<ResponseError> {
         match self {

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use bytes::Bytes;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
+use kafka_protocol::messages::fetch_request::{
+    FetchPartition, FetchRequest, FetchTopic, ForgottenTopic,
+};
 use kafka_protocol::messages::fetch_response::AbortedTransaction;
 use kafka_protocol::messages::{ApiKey, BrokerId, FetchResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
@@ -109,15 +111,41 @@ pub async fn fetch_owned(
     partitions: &[PartitionFetch],
     own: impl FnOnce(Bytes) -> Bytes,
 ) -> Result<Vec<FetchedPartition>> {
-    let request = build_request(params, partitions);
-    let version = conn.version_for(
+    let request = build_request(params, partitions, SessionFields::NONE);
+    let response = send(conn, params, &request, own).await?;
+    Ok(parse_partitions(
+        conn,
+        params,
+        response,
+        |topic, partition| {
+            partitions
+                .iter()
+                .find(|r| r.topic == topic && r.partition == partition)
+                .map(|r| r.offset)
+        },
+    ))
+}
+
+/// The fetch version this connection speaks.
+pub(crate) fn fetch_version(conn: &BrokerConnection) -> Result<i16> {
+    conn.version_for(
         ApiKey::Fetch,
         <FetchRequest as kafka_protocol::protocol::Message>::VERSIONS,
-    )?;
+    )
+}
+
+/// Sends a fetch request; a top-level error code becomes an error.
+pub(crate) async fn send(
+    conn: &BrokerConnection,
+    params: &FetchParams,
+    request: &FetchRequest,
+    own: impl FnOnce(Bytes) -> Bytes,
+) -> Result<FetchResponse> {
+    let version = fetch_version(conn)?;
     // The broker may hold the request for max_wait; the socket timeout must
     // outlast it by the request timeout (`request.timeout.ms`).
     let timeout = params.max_wait + conn.request_timeout();
-    let response: FetchResponse = conn.request_owned(&request, version, timeout, own).await?;
+    let response: FetchResponse = conn.request_owned(request, version, timeout, own).await?;
     if let Some(error) = ResponseError::try_from_code(response.error_code) {
         return Err(ClientError::Broker {
             api: ApiKey::Fetch,
@@ -126,15 +154,22 @@ pub async fn fetch_owned(
             message: None,
         });
     }
-    let mut out = Vec::with_capacity(partitions.len());
+    Ok(response)
+}
+
+/// The partitions of a fetch response, split into usable batches;
+/// `requested` gives the offset each partition was fetched from.
+pub(crate) fn parse_partitions(
+    conn: &BrokerConnection,
+    params: &FetchParams,
+    response: FetchResponse,
+    requested: impl Fn(&str, i32) -> Option<i64>,
+) -> Vec<FetchedPartition> {
+    let mut out = Vec::new();
     for topic in response.responses {
         let name = topic.topic.0.to_string();
         for p in topic.partitions {
-            let requested = partitions
-                .iter()
-                .find(|r| r.topic == name && r.partition == p.partition_index)
-                .map(|r| r.offset)
-                .unwrap_or(-1);
+            let requested = requested(&name, p.partition_index).unwrap_or(-1);
             let result = match ResponseError::try_from_code(p.error_code) {
                 Some(error) => Err(ClientError::Broker {
                     api: ApiKey::Fetch,
@@ -178,10 +213,32 @@ pub async fn fetch_owned(
             });
         }
     }
-    Ok(out)
+    out
 }
 
-fn build_request(params: &FetchParams, partitions: &[PartitionFetch]) -> FetchRequest {
+/// The fetch-session fields of a request (KIP-227).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SessionFields<'a> {
+    pub id: i32,
+    pub epoch: i32,
+    /// Partitions the session drops, by topic.
+    pub forgotten: &'a [(String, Vec<i32>)],
+}
+
+impl SessionFields<'_> {
+    /// Session id 0 with epoch -1: a full fetch without a fetch session.
+    pub const NONE: SessionFields<'static> = SessionFields {
+        id: 0,
+        epoch: -1,
+        forgotten: &[],
+    };
+}
+
+pub(crate) fn build_request(
+    params: &FetchParams,
+    partitions: &[PartitionFetch],
+    session: SessionFields<'_>,
+) -> FetchRequest {
     let mut topics: BTreeMap<&str, Vec<FetchPartition>> = BTreeMap::new();
     for p in partitions {
         topics.entry(p.topic.as_str()).or_default().push(
@@ -200,22 +257,36 @@ fn build_request(params: &FetchParams, partitions: &[PartitionFetch]) -> FetchRe
         .with_min_bytes(params.min_bytes)
         .with_max_bytes(params.max_bytes)
         .with_isolation_level(params.isolation as i8)
-        // Session id 0 with epoch -1: a full fetch without a fetch session.
-        .with_session_id(0)
-        .with_session_epoch(-1)
+        .with_session_id(session.id)
+        .with_session_epoch(session.epoch)
         .with_topics(
             topics
                 .into_iter()
                 .map(|(name, partitions)| {
                     FetchTopic::default()
-                        .with_topic(TopicName(StrBytes::from_string(name.to_string())))
+                        .with_topic(topic_name(name))
                         .with_partitions(partitions)
+                })
+                .collect(),
+        )
+        .with_forgotten_topics_data(
+            session
+                .forgotten
+                .iter()
+                .map(|(name, partitions)| {
+                    ForgottenTopic::default()
+                        .with_topic(topic_name(name))
+                        .with_partitions(partitions.clone())
                 })
                 .collect(),
         )
         .with_rack_id(StrBytes::from_string(
             params.rack.clone().unwrap_or_default(),
         ))
+}
+
+fn topic_name(name: &str) -> TopicName {
+    TopicName(StrBytes::from_string(name.to_string()))
 }
 
 /// Every complete batch of a record set, as v2 batches: runs of old-format

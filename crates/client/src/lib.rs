@@ -18,10 +18,12 @@
 pub mod acls;
 pub mod admin;
 pub mod alloc;
+pub mod backoff;
 pub mod cluster;
 pub mod connection;
 pub mod error;
 pub mod fetch;
+pub mod fetch_session;
 pub mod group;
 pub mod lease;
 pub mod produce;
@@ -32,5 +34,6 @@ pub mod transport;
 pub mod versions;
 
 pub use alloc::LazyHugeAlloc;
+pub use backoff::Backoff;
 pub use cluster::{ClientConfig, KafkaClient, Purpose};
 pub use error::{ClientError, Result};

@@ -20,6 +20,7 @@ use kmirror_wire::batch::{rewrite_header, ProducerStamp, RawBatch};
 use tokio::sync::oneshot;
 use tracing::{debug, warn};
 
+use crate::backoff::Backoff;
 use crate::cluster::KafkaClient;
 use crate::error::{check_code, ClientError, Result};
 use crate::lease::WriteLease;
@@ -347,9 +348,8 @@ impl<T: Send + 'static> PartitionSender<T> {
                     } else {
                         self.config.retry_backoff
                     };
-                    let backoff = first
-                        .saturating_mul(1 << (front.attempts - 1).min(10))
-                        .min(self.config.retry_backoff_max);
+                    let backoff = Backoff::new(first, self.config.retry_backoff_max)
+                        .pause_after(front.attempts);
                     // A topic created a moment ago answers "unknown" or "not
                     // the leader" for a while as its logs are created and its
                     // leaders elected: expected, not a warning, unless it

@@ -5,10 +5,9 @@
 //! A filter setting is a comma-separated list of Java regexes (Kafka's
 //! `ConfigDef` `LIST`: trimmed, split at commas with surrounding blanks). MM2
 //! joins the list with `|` and requires the *whole* name to match (Java
-//! `Matcher.matches`), so kmirror compiles `\A(?:re1|re2|...)\z`. An empty list
-//! matches nothing. Java-only syntax the Rust `regex` crate lacks (lookaround,
-//! backreferences, possessive quantifiers, atomic groups, `\Q...\E`) is
-//! rejected with an error naming the regex.
+//! `Matcher.matches`); kmirror does the same with Java's syntax, lookaround
+//! and backreferences included ([`crate::java_regex`]). An empty list
+//! matches nothing.
 //!
 //! ```
 //! use kmirror_engine::filter::TopicFilter;
@@ -17,23 +16,19 @@
 //! assert!(filter.should_replicate_topic("payment-events"));
 //! assert!(!filter.should_replicate_topic("my-payment-events")); // whole name must match
 //! assert!(!filter.should_replicate_topic("payment-events.replica")); // default exclusion
+//! let filter = TopicFilter::new(r"(?!secret\.).*", "").unwrap();
+//! assert!(!filter.should_replicate_topic("secret.keys")); // Java lookahead
 //! ```
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
-use regex::Regex;
+use tracing::warn;
 
 use crate::config::mm2::FlowConfig;
-
-/// A regex in a filter list cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid regex \"{regex}\": {reason}")]
-pub struct InvalidRegex {
-    /// The regex as written in the list (trimmed).
-    pub regex: String,
-    /// Why it was rejected, one line.
-    pub reason: String,
-}
+pub use crate::java_regex::InvalidRegex;
+use crate::java_regex::{GaveUp, WholeNameRegex};
 
 /// Splits a Kafka `ConfigDef` `LIST` value: trimmed, empty means no entries,
 /// otherwise split at commas and the blanks around them (empty entries kept,
@@ -55,7 +50,9 @@ pub fn parse_list(value: &str) -> Vec<String> {
 pub struct PatternList {
     patterns: Vec<String>,
     /// `None` for an empty list, which matches nothing.
-    regex: Option<Regex>,
+    regex: Option<WholeNameRegex>,
+    /// Whether a match already gave up (warned once, not per name).
+    gave_up: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for PatternList {
@@ -80,28 +77,57 @@ impl PatternList {
 
     /// Compiles already split regexes.
     pub fn from_patterns(patterns: Vec<String>) -> Result<Self, InvalidRegex> {
-        if patterns.is_empty() {
-            return Ok(Self {
-                patterns,
-                regex: None,
-            });
-        }
-        // Each alone first, so that an error names the culprit.
-        for pattern in &patterns {
-            compile_anchored(pattern)?;
-        }
-        let regex = compile_anchored(&patterns.join("|"))?;
+        let regex = if patterns.is_empty() {
+            None
+        } else {
+            // Joined before compiling, as MM2 does: `(a, b)` is `(a|b)`
+            // there, and a `\Q` quotes across the commas.
+            let joined = patterns.join("|");
+            let regex = WholeNameRegex::new(&joined).map_err(|joined_error| {
+                // Name the entry at fault when one fails alone.
+                patterns
+                    .iter()
+                    .find_map(|pattern| WholeNameRegex::new(pattern).err())
+                    .unwrap_or(joined_error)
+            })?;
+            Some(regex)
+        };
         Ok(Self {
             patterns,
-            regex: Some(regex),
+            regex,
+            gave_up: Arc::new(AtomicBool::new(false)),
         })
     }
 
-    /// Whether `name` as a whole matches one of the regexes.
+    /// Whether `name` as a whole matches one of the regexes; `false` when
+    /// the match gave up (see [`Self::matches_or`]).
     pub fn matches(&self, name: &str) -> bool {
-        self.regex
-            .as_ref()
-            .is_some_and(|regex| regex.is_match(name))
+        self.matches_or(name, false)
+    }
+
+    /// Whether `name` as a whole matches one of the regexes, `when_gave_up`
+    /// when a pathological regex reached the backtrack limit first (a
+    /// warning is logged once per list): callers choose the answer that
+    /// replicates less.
+    pub fn matches_or(&self, name: &str, when_gave_up: bool) -> bool {
+        let Some(regex) = &self.regex else {
+            return false;
+        };
+        match regex.matches(name) {
+            Ok(matched) => matched,
+            Err(error @ GaveUp) => {
+                if !self.gave_up.swap(true, Ordering::Relaxed) {
+                    warn!(
+                        patterns = ?self.patterns,
+                        name,
+                        matched = when_gave_up,
+                        error = %error,
+                        "a filter regex gave up on a name"
+                    );
+                }
+                when_gave_up
+            }
+        }
     }
 
     /// The regexes as written.
@@ -113,85 +139,6 @@ impl PatternList {
     pub fn is_empty(&self) -> bool {
         self.patterns.is_empty()
     }
-}
-
-fn compile_anchored(pattern: &str) -> Result<Regex, InvalidRegex> {
-    if let Some(feature) = java_only_feature(pattern) {
-        return Err(InvalidRegex {
-            regex: pattern.to_owned(),
-            reason: format!(
-                "uses Java-only regex syntax ({feature}) that kmirror does not support"
-            ),
-        });
-    }
-    Regex::new(&format!(r"\A(?:{pattern})\z")).map_err(|error| InvalidRegex {
-        regex: pattern.to_owned(),
-        reason: one_line_reason(&error),
-    })
-}
-
-/// Names Java regex syntax that the `regex` crate rejects or reads otherwise,
-/// for a clearer error than the crate's.
-fn java_only_feature(pattern: &str) -> Option<&'static str> {
-    const MARKERS: &[(&str, &str)] = &[
-        ("(?=", "lookahead"),
-        ("(?!", "negative lookahead"),
-        ("(?<=", "lookbehind"),
-        ("(?<!", "negative lookbehind"),
-        ("(?>", "atomic group"),
-        ("\\Q", "\\Q...\\E quoting"),
-        ("*+", "possessive quantifier"),
-        ("++", "possessive quantifier"),
-        ("?+", "possessive quantifier"),
-        ("}+", "possessive quantifier"),
-    ];
-    // Skip escaped characters so that `\*+` (a literal star, one or more) or
-    // `[+]+` inside a class are not mistaken for possessive quantifiers.
-    let bytes = pattern.as_bytes();
-    let mut index = 0;
-    let mut in_class = false;
-    while index < bytes.len() {
-        match bytes[index] {
-            b'\\' => {
-                if let Some(&next) = bytes.get(index + 1) {
-                    if next == b'Q' {
-                        return Some("\\Q...\\E quoting");
-                    }
-                    if next.is_ascii_digit() && next != b'0' && !in_class {
-                        return Some("backreference");
-                    }
-                    if next == b'k' && bytes.get(index + 2) == Some(&b'<') {
-                        return Some("named backreference");
-                    }
-                }
-                index += 2;
-                continue;
-            }
-            b'[' => in_class = true,
-            b']' => in_class = false,
-            _ if !in_class => {
-                for (marker, feature) in MARKERS {
-                    // Bytes, not `&pattern[index..]`: `index` may sit inside
-                    // a multi-byte character (`café`).
-                    if bytes[index..].starts_with(marker.as_bytes()) {
-                        return Some(feature);
-                    }
-                }
-            }
-            _ => {}
-        }
-        index += 1;
-    }
-    None
-}
-
-fn one_line_reason(error: &regex::Error) -> String {
-    let text = error.to_string();
-    text.lines()
-        .rev()
-        .find_map(|line| line.trim().strip_prefix("error: "))
-        .map(str::to_owned)
-        .unwrap_or_else(|| text.lines().last().unwrap_or_default().trim().to_owned())
 }
 
 /// `topics` / `topics.exclude`: which topics of the source a flow considers.
@@ -221,7 +168,7 @@ impl TopicFilter {
 
     /// The name-based part of topic selection (`DefaultTopicFilter`).
     pub fn should_replicate_topic(&self, topic: &str) -> bool {
-        self.include.matches(topic) && !self.exclude.matches(topic)
+        self.include.matches(topic) && !self.exclude.matches_or(topic, true)
     }
 }
 
@@ -259,7 +206,7 @@ impl GroupFilter {
 
     /// Whether the group's offsets are checkpointed (`DefaultGroupFilter`).
     pub fn should_replicate_group(&self, group: &str) -> bool {
-        self.include.matches(group) && !self.exclude.matches(group)
+        self.include.matches(group) && !self.exclude.matches_or(group, true)
     }
 }
 
@@ -310,7 +257,7 @@ impl ConfigPropertyFilter {
 
     /// Whether the topic config `name` is copied to the remote topic.
     pub fn should_replicate_config(&self, name: &str) -> bool {
-        !self.exclude.matches(name)
+        !self.exclude.matches_or(name, true)
     }
 
     /// Whether a config at its default on the source is copied as its value
@@ -465,41 +412,71 @@ mod tests {
     }
 
     #[test]
-    fn non_ascii_patterns_do_not_panic() {
-        assert!(java_only_feature("café(?=x)").is_some());
-        assert!(java_only_feature("café.*|ü").is_none());
+    fn java_lookaround_and_backreferences_filter_topics() {
+        let filter = TopicFilter::new(r"(?!internal\.).*", "").unwrap();
+        assert!(filter.should_replicate_topic("orders"));
+        assert!(!filter.should_replicate_topic("internal.audit"));
+        let filter = TopicFilter::new(r".*(?<!\.tmp)", "").unwrap();
+        assert!(filter.should_replicate_topic("orders"));
+        assert!(!filter.should_replicate_topic("orders.tmp"));
+        let filter = TopicFilter::new(".*", r"(\w+)\.\1").unwrap();
+        assert!(filter.should_replicate_topic("eu.us"));
+        assert!(!filter.should_replicate_topic("eu.eu"));
+        let groups = GroupFilter::new(r"(?=billing-).*, audit", "").unwrap();
+        assert!(groups.should_replicate_group("billing-eu"));
+        assert!(groups.should_replicate_group("audit"));
+        assert!(!groups.should_replicate_group("auditors"));
     }
 
     #[test]
-    fn java_only_syntax_is_named() {
-        for (regex, feature) in [
-            ("foo(?=bar)", "lookahead"),
-            ("(?!internal).*", "negative lookahead"),
-            ("(?<=a)b", "lookbehind"),
-            ("a*+", "possessive"),
-            ("(?>ab)", "atomic"),
-            ("(a)\\1", "backreference"),
-            ("\\Qa.b\\E", "quoting"),
-        ] {
-            let error = PatternList::parse(&format!("ok, {regex}")).unwrap_err();
-            assert_eq!(error.regex, regex);
-            assert!(error.reason.contains(feature), "{regex}: {}", error.reason);
-            assert!(
-                error.to_string().contains(&format!("\"{regex}\"")),
-                "{error}"
-            );
-        }
-        // Escaped or in-class characters are not mistaken for those.
-        assert!(PatternList::parse("a\\*+").unwrap().matches("a**"));
-        assert!(PatternList::parse("[+]+").unwrap().matches("++"));
+    fn the_list_is_joined_before_compiling_as_in_mm2() {
+        // MM2 compiles `(a|b)` from the two entries `(a` and `b)`.
+        let list = PatternList::parse("(a, b)").unwrap();
+        assert!(list.matches("a"));
+        assert!(list.matches("b"));
+        assert!(!list.matches("ab"));
+        // A backreference in the second entry refers to the first entry's
+        // group, which did not take part: no match, as in Java.
+        let list = PatternList::parse(r"(a)\1, (b)\1").unwrap();
+        assert!(list.matches("aa"));
+        assert!(!list.matches("bb"));
     }
 
     #[test]
-    fn invalid_regex_reason_is_one_line() {
-        let error = PatternList::parse("good, bad(").unwrap_err();
+    fn an_error_names_the_entry_at_fault() {
+        let error = PatternList::parse("ok, bad(, fine").unwrap_err();
         assert_eq!(error.regex, "bad(");
         assert!(!error.reason.contains('\n'), "{}", error.reason);
-        assert!(error.reason.contains("unclosed group"), "{}", error.reason);
+        assert_eq!(
+            error.to_string(),
+            "invalid regex \"bad(\": opening parenthesis without closing parenthesis"
+        );
+        let error = PatternList::parse(r"ok, \p{javaLowerCase}.*").unwrap_err();
+        assert_eq!(error.regex, r"\p{javaLowerCase}.*");
+        assert!(error.reason.contains("Java-only"), "{}", error.reason);
+        // Unbalanced across entries and alone: the whole list is named.
+        let error = PatternList::parse("(a, (b").unwrap_err();
+        assert_eq!(error.regex, "(a");
+    }
+
+    #[test]
+    fn a_regex_that_gives_up_replicates_less() {
+        let pathological = r"(a*)*\1b";
+        let long = "a".repeat(60);
+        let include = TopicFilter::new(pathological, "").unwrap();
+        assert!(!include.should_replicate_topic(&long));
+        let exclude = TopicFilter::new(".*", pathological).unwrap();
+        assert!(!exclude.should_replicate_topic(&long));
+        assert!(exclude.should_replicate_topic("orders"));
+        let configs = ConfigPropertyFilter::new(pathological).unwrap();
+        assert!(!configs.should_replicate_config(&long));
+    }
+
+    #[test]
+    fn escaped_or_in_class_characters_keep_their_meaning() {
+        assert!(PatternList::parse("a\\*+").unwrap().matches("a**"));
+        assert!(PatternList::parse("[+]+").unwrap().matches("++"));
+        assert!(PatternList::parse("café.*|ü").unwrap().matches("cafés"));
     }
 
     #[test]

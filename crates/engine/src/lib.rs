@@ -31,6 +31,7 @@ pub mod config;
 pub mod filter;
 pub mod forward;
 pub mod group;
+pub mod java_regex;
 pub mod metrics;
 pub mod model;
 pub mod offsets;

@@ -306,6 +306,27 @@ fn legacy_blacklist_keys() {
 }
 
 #[test]
+fn java_lookaround_and_backreferences_load_as_in_mm2() {
+    // Backslashes doubled, as a properties file needs them.
+    let config = parse(&format!(
+        "{BASE}kafka-a->kafka-b.topics = (?!secret\\\\.).*\n\
+         topics.blacklist = .*(?<=\\\\.tmp), (\\\\w+)-\\\\1\n\
+         groups = (?=billing-).*\n\
+         groups.exclude = .*(?<!-prod)\n"
+    ));
+    let flow = a_to_b(&config);
+    assert_eq!(flow.topics.include.patterns(), [r"(?!secret\.).*"]);
+    assert!(flow.topics.should_replicate_topic("orders"));
+    assert!(!flow.topics.should_replicate_topic("secret.keys"));
+    assert!(!flow.topics.should_replicate_topic("orders.tmp"));
+    assert!(!flow.topics.should_replicate_topic("eu-eu"));
+    assert!(flow.topics.should_replicate_topic("eu-us"));
+    assert!(flow.groups.should_replicate_group("billing-prod"));
+    assert!(!flow.groups.should_replicate_group("billing-dev"));
+    assert!(!flow.groups.should_replicate_group("audit-prod"));
+}
+
+#[test]
 fn empty_lists_match_nothing() {
     let config = parse(&format!(
         "{BASE}topics.exclude =\nkafka-a->kafka-b.groups =\n"
@@ -572,15 +593,15 @@ fn error_invalid_regex_names_the_regex() {
         error(&format!(
             "{BASE}kafka-a->kafka-b.topics = payments, orders(\n"
         )),
-        "mm2.properties:5: kafka-a->kafka-b.topics: invalid regex \"orders(\": unclosed group"
+        "mm2.properties:5: kafka-a->kafka-b.topics: invalid regex \"orders(\": opening parenthesis without closing parenthesis"
     );
     assert_eq!(
-        error(&format!("{BASE}groups.exclude = (?!keep).*\n")),
-        "mm2.properties:5: groups.exclude: invalid regex \"(?!keep).*\": uses Java-only regex syntax (negative lookahead) that kmirror does not support"
+        error(&format!("{BASE}groups.exclude = \\\\p{{javaLowerCase}}.*\n")),
+        "mm2.properties:5: groups.exclude: invalid regex \"\\p{javaLowerCase}.*\": uses Java-only regex syntax (java.lang.Character classes \\p{javaXxx}) that kmirror does not support"
     );
     assert_eq!(
-        error(&format!("{BASE}config.properties.exclude = a++\n")),
-        "mm2.properties:5: config.properties.exclude: invalid regex \"a++\": uses Java-only regex syntax (possessive quantifier) that kmirror does not support"
+        error(&format!("{BASE}config.properties.exclude = [z-a]\n")),
+        "mm2.properties:5: config.properties.exclude: invalid regex \"[z-a]\": invalid character class range, the start must be <= the end"
     );
 }
 

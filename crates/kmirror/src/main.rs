@@ -86,6 +86,6 @@ fn main() -> ExitCode {
         }
     });
     // Do not wait for tasks stuck on unreachable brokers.
-    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    runtime.shutdown_timeout(kmirror_engine::runtime::shutdown_budget::RUNTIME_STOP);
     ExitCode::from(code)
 }

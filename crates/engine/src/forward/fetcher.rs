@@ -1,9 +1,16 @@
 //! Fetching every assigned partition of one source cluster.
 //!
-//! A broker answers one request per connection at a time, so partitions are
-//! grouped by leader into one fetch request per broker per round, the way the
-//! Java consumer does it. A partition whose forwarding queue is full is left
-//! out of the next round: backpressure without buffering unbounded data.
+//! Partitions are grouped by the broker they are read from (the leader, or
+//! the replica it prefers), one request per broker at a time, the way the
+//! Java consumer does it. Each broker is fetched on its own: the answer of
+//! one broker is handed on and its next request sent at once, whatever the
+//! others are doing, so records on one broker never wait for another
+//! broker's empty long poll. Each broker's requests run in a fetch session
+//! (KIP-227), so a request names only the partitions that moved.
+//!
+//! A partition whose forwarding queue is full is left out of requests
+//! (forgotten by the session) until its queue has room: backpressure
+//! without buffering unbounded data.
 //!
 //! Memory: a fetch response is one buffer that every batch in it slices, so
 //! it lives until the last of its batches is acknowledged by the target. The
@@ -17,17 +24,19 @@
 //! partition is then fetched from that replica for `metadata.max.age.ms`, and
 //! from the leader again at the first error there, as the Java consumer does.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use futures::future::join_all;
-use kafka_protocol::ResponseError;
-use kmirror_client::fetch::{fetch_owned, FetchParams, PartitionData, PartitionFetch};
+use futures::future::{BoxFuture, FutureExt};
+use futures::stream::{FuturesUnordered, StreamExt};
+use kmirror_client::fetch::{FetchParams, FetchedPartition, PartitionData, PartitionFetch};
+use kmirror_client::fetch_session::FetchSession;
 use kmirror_client::{ClientError, KafkaClient, Purpose};
 use tokio::sync::mpsc;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 use super::budget::FetchBudget;
+use super::fetch_slots::Slots;
 use crate::model::TopicPartition;
 
 /// What the fetcher hands a partition's forwarder.
@@ -75,10 +84,12 @@ pub const ROUND_BUDGET: i32 = 12 << 20;
 const PARTITION_MIN_BYTES: i32 = 1 << 20;
 const PARTITION_MAX_BYTES: i32 = 8 << 20;
 
-/// How long a round may wait for data when some partitions were left out of
-/// it (their queues were full): short, because a left-out partition that
-/// drains cannot join before the round returns.
-const MAX_WAIT_WITH_LEFT_OUT: Duration = Duration::from_millis(20);
+/// How long a request may wait for data when some partitions of the broker
+/// were held back (their queues were full): short, because a partition that
+/// drains cannot join before the request returns.
+const MAX_WAIT_WITH_HELD_BACK: Duration = Duration::from_millis(20);
+/// How long to wait before asking again for a partition without a leader.
+const LEADERLESS_RETRY: Duration = Duration::from_millis(100);
 
 /// Bytes to ask per partition when `partitions` share one request.
 pub fn partition_max_bytes(partitions: usize) -> i32 {
@@ -86,44 +97,26 @@ pub fn partition_max_bytes(partitions: usize) -> i32 {
     share.clamp(PARTITION_MIN_BYTES, PARTITION_MAX_BYTES)
 }
 
-struct Slot {
-    next_offset: i64,
-    events: mpsc::Sender<FetchEvent>,
-    /// A reserved place in the partition's queue; present means "ready".
-    permit: Option<mpsc::OwnedPermit<FetchEvent>>,
-    /// The replica the leader said to read from, and until when.
-    preferred: Option<(i32, tokio::time::Instant)>,
-    /// The replica last logged as the one read from, so that renewing the
-    /// same choice logs nothing.
-    logged_replica: Option<i32>,
+/// What one broker's request came back with.
+struct Answer {
+    broker: i32,
+    session: FetchSession,
+    /// The partitions asked, with the slot generation each was asked for.
+    asked: Vec<(TopicPartition, u64)>,
+    result: Result<Vec<FetchedPartition>, ClientError>,
 }
 
-impl Slot {
-    /// The broker to fetch from: the preferred replica while it holds and
-    /// the cluster knows it, else the leader.
-    fn broker(&self, leader: i32, brokers: &HashMap<i32, String>) -> i32 {
-        match self.preferred {
-            Some((replica, until))
-                if tokio::time::Instant::now() < until && brokers.contains_key(&replica) =>
-            {
-                replica
-            }
-            _ => leader,
-        }
-    }
-
-    /// Back to the leader after a failure on the preferred replica `broker`;
-    /// false when `broker` was not the preferred replica.
-    fn fall_back(&mut self, tp: &TopicPartition, broker: i32, error: &ClientError) -> bool {
-        if self.preferred.map(|(replica, _)| replica) != Some(broker) {
-            return false;
-        }
-        info!(%tp, replica = broker, error = %error, "fetching from the leader again: the preferred replica failed");
-        self.preferred = None;
-        self.logged_replica = None;
-        true
-    }
+/// Work the fetcher waits on besides commands.
+enum Done {
+    Answer(Answer),
+    /// A broker whose request failed may be asked again.
+    CooledDown(i32),
+    /// A metadata refresh ended.
+    Refreshed,
 }
+
+/// Room appeared in a partition's queue (`None`: the queue is gone).
+type Room = (TopicPartition, u64, Option<mpsc::OwnedPermit<FetchEvent>>);
 
 /// Fetches assigned partitions of one cluster until its command channel
 /// closes.
@@ -136,6 +129,16 @@ pub struct SourceFetcher {
     /// `max.partition.fetch.bytes` when set: the bytes asked per partition,
     /// in place of the share of [`ROUND_BUDGET`].
     partition_max_bytes: Option<i32>,
+}
+
+/// The state of a running fetcher.
+#[derive(Default)]
+struct Brokers {
+    /// Brokers with a request out or cooling down after a failure.
+    busy: HashSet<i32>,
+    /// Each broker's fetch session while no request to it is out.
+    sessions: HashMap<i32, FetchSession>,
+    refreshing: bool,
 }
 
 impl SourceFetcher {
@@ -158,11 +161,14 @@ impl SourceFetcher {
 
     /// Runs until `commands` is closed.
     pub async fn run(self, mut commands: mpsc::Receiver<FetcherCommand>) {
-        let mut slots: BTreeMap<TopicPartition, Slot> = BTreeMap::new();
+        let mut slots = Slots::default();
+        let mut brokers = Brokers::default();
+        let mut work: FuturesUnordered<BoxFuture<'_, Done>> = FuturesUnordered::new();
+        let mut rooms: FuturesUnordered<BoxFuture<'static, Room>> = FuturesUnordered::new();
         loop {
             // Apply every pending command; block for one when idle.
             loop {
-                let command = if slots.is_empty() {
+                let command = if slots.is_empty() && work.is_empty() && rooms.is_empty() {
                     match commands.recv().await {
                         Some(c) => c,
                         None => return,
@@ -176,230 +182,295 @@ impl SourceFetcher {
                 };
                 apply(&mut slots, command);
             }
-            if !self.reserve_ready(&mut slots, &mut commands).await {
-                return;
+            wait_for_room(&mut slots, &mut rooms);
+            self.send_requests(&mut slots, &mut brokers, &mut work);
+
+            tokio::select! {
+                Some(done) = work.next(), if !work.is_empty() => {
+                    self.take_done(&mut slots, &mut brokers, &mut work, done).await;
+                }
+                Some(room) = rooms.next(), if !rooms.is_empty() => take_room(&mut slots, room),
+                command = commands.recv() => match command {
+                    Some(command) => apply(&mut slots, command),
+                    None => return,
+                },
             }
-            self.fetch_round(&mut slots).await;
+            // Everything else that is ready too, before the next look at
+            // every partition.
+            while let Some(Some(room)) = rooms.next().now_or_never() {
+                take_room(&mut slots, room);
+            }
+            while let Some(Some(done)) = work.next().now_or_never() {
+                self.take_done(&mut slots, &mut brokers, &mut work, done)
+                    .await;
+            }
         }
     }
 
-    /// Makes sure at least one partition has room in its queue, waiting for
-    /// one (or a command) when none has. False when commands closed.
-    async fn reserve_ready(
-        &self,
-        slots: &mut BTreeMap<TopicPartition, Slot>,
-        commands: &mut mpsc::Receiver<FetcherCommand>,
-    ) -> bool {
-        let mut closed = Vec::new();
-        for (tp, slot) in slots.iter_mut() {
-            if slot.permit.is_none() {
-                match slot.events.clone().try_reserve_owned() {
-                    Ok(permit) => slot.permit = Some(permit),
-                    Err(mpsc::error::TrySendError::Closed(_)) => closed.push(tp.clone()),
-                    Err(mpsc::error::TrySendError::Full(_)) => {}
-                }
-            }
-        }
-        for tp in closed {
-            slots.remove(&tp);
-        }
-        if slots.values().any(|s| s.permit.is_some()) || slots.is_empty() {
-            return true;
-        }
-        let waits = slots.iter().map(|(tp, slot)| {
-            let tp = tp.clone();
-            let events = slot.events.clone();
-            Box::pin(async move { (tp, events.reserve_owned().await.ok()) })
-        });
-        tokio::select! {
-            ((tp, permit), _, _) = futures::future::select_all(waits) => {
-                match permit {
-                    Some(permit) => {
-                        if let Some(slot) = slots.get_mut(&tp) {
-                            slot.permit = Some(permit);
-                        }
-                    }
+    async fn take_done<'a>(
+        &'a self,
+        slots: &mut Slots,
+        brokers: &mut Brokers,
+        work: &mut FuturesUnordered<BoxFuture<'a, Done>>,
+        done: Done,
+    ) {
+        match done {
+            Done::Answer(answer) => {
+                let broker = answer.broker;
+                match self.take_answer(slots, brokers, answer).await {
+                    Some(rest) => work.push(Box::pin(async move {
+                        tokio::time::sleep(rest).await;
+                        Done::CooledDown(broker)
+                    })),
                     None => {
-                        slots.remove(&tp);
+                        brokers.busy.remove(&broker);
                     }
                 }
-                true
             }
-            command = commands.recv() => match command {
-                Some(command) => {
-                    apply(slots, command);
-                    true
-                }
-                None => false,
-            },
+            Done::CooledDown(broker) => {
+                brokers.busy.remove(&broker);
+            }
+            Done::Refreshed => brokers.refreshing = false,
         }
     }
 
-    async fn fetch_round(&self, slots: &mut BTreeMap<TopicPartition, Slot>) {
+    /// Sends a request to every idle broker that has partitions ready.
+    fn send_requests<'a>(
+        &'a self,
+        slots: &mut Slots,
+        brokers: &mut Brokers,
+        work: &mut FuturesUnordered<BoxFuture<'a, Done>>,
+    ) {
         let metadata = self.client.metadata();
         // By the broker asked: the leader, or the replica it prefers.
-        let mut by_broker: HashMap<i32, Vec<PartitionFetch>> = HashMap::new();
+        let mut by_broker: HashMap<i32, Vec<(TopicPartition, PartitionFetch)>> = HashMap::new();
+        // Brokers with a partition whose queue is full.
+        let mut held_back: HashSet<i32> = HashSet::new();
         let mut leaderless = false;
-        let mut left_out = false;
         for (tp, slot) in slots.iter() {
-            if slot.permit.is_none() {
-                left_out = true;
+            if slot.in_flight.is_some() {
                 continue;
             }
-            match kmirror_client::cluster::leader_of(&metadata, &tp.topic, tp.partition) {
-                Ok(leader) => by_broker
-                    .entry(slot.broker(leader, &metadata.brokers))
-                    .or_default()
-                    .push(PartitionFetch {
-                        topic: tp.topic.to_string(),
-                        partition: tp.partition,
-                        offset: slot.next_offset,
-                        max_bytes: 0, // set below, once the count per broker is known
-                    }),
-                Err(_) => leaderless = true,
-            }
-        }
-        if leaderless || by_broker.is_empty() {
-            let topics: Vec<String> = {
-                let mut t: Vec<String> = slots.keys().map(|tp| tp.topic.to_string()).collect();
-                t.dedup();
-                t
+            let Ok(leader) = kmirror_client::cluster::leader_of(&metadata, &tp.topic, tp.partition)
+            else {
+                leaderless = true;
+                continue;
             };
-            if let Err(e) = self.client.refresh_metadata(Some(&topics)).await {
-                warn!(error = %e, "metadata refresh failed");
+            let broker = slot.broker(leader, &metadata.brokers);
+            if brokers.busy.contains(&broker) {
+                continue;
             }
-            if by_broker.is_empty() {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                return;
+            if !slot.ready() {
+                held_back.insert(broker);
+                continue;
             }
+            by_broker.entry(broker).or_default().push((
+                tp.clone(),
+                PartitionFetch {
+                    topic: tp.topic.to_string(),
+                    partition: tp.partition,
+                    offset: slot.next_offset,
+                    max_bytes: 0, // set below, once the count per broker is known
+                },
+            ));
         }
-
-        let params = FetchParams {
-            max_wait: if left_out {
-                self.params.max_wait.min(MAX_WAIT_WITH_LEFT_OUT)
+        if leaderless && !brokers.refreshing {
+            brokers.refreshing = true;
+            let topics = slots.topics();
+            work.push(Box::pin(async move {
+                tokio::time::sleep(LEADERLESS_RETRY).await;
+                if let Err(e) = self.client.refresh_metadata(Some(&topics)).await {
+                    warn!(error = %e, "metadata refresh failed");
+                }
+                Done::Refreshed
+            }));
+        }
+        for (broker, partitions) in by_broker {
+            brokers.busy.insert(broker);
+            let session = brokers.sessions.remove(&broker).unwrap_or_default();
+            let asked: Vec<(TopicPartition, u64)> = partitions
+                .iter()
+                .map(|(tp, _)| {
+                    let slot = slots.get_mut(tp).expect("listed above");
+                    slot.in_flight = Some(broker);
+                    (tp.clone(), slot.generation)
+                })
+                .collect();
+            let wanted: Vec<PartitionFetch> = partitions.into_iter().map(|(_, p)| p).collect();
+            // A partition held back cannot join a request already out: keep
+            // the wait short so that it joins soon after its queue drains.
+            let max_wait = if held_back.contains(&broker) {
+                self.params.max_wait.min(MAX_WAIT_WITH_HELD_BACK)
             } else {
                 self.params.max_wait
-            },
+            };
+            work.push(Box::pin(
+                self.request(broker, session, asked, wanted, max_wait),
+            ));
+        }
+    }
+
+    /// One request to `broker` in its session.
+    async fn request(
+        &self,
+        broker: i32,
+        mut session: FetchSession,
+        asked: Vec<(TopicPartition, u64)>,
+        mut wanted: Vec<PartitionFetch>,
+        max_wait: Duration,
+    ) -> Done {
+        let max_bytes = self
+            .partition_max_bytes
+            .unwrap_or_else(|| partition_max_bytes(wanted.len()));
+        for p in &mut wanted {
+            p.max_bytes = max_bytes;
+        }
+        let params = FetchParams {
+            max_wait,
             ..self.params.clone()
         };
-        let params = &params;
-        let rounds = by_broker
+        let most = (max_bytes as i64 * wanted.len() as i64)
+            .min(params.max_bytes as i64)
+            .max(0) as usize;
+        let result = async {
+            let conn = self.client.connection(broker, Purpose::Fetch).await?;
+            let reservation = self.budget.reserve(most).await;
+            session
+                .fetch(&conn, &params, &wanted, |body| reservation.attach(body))
+                .await
+        }
+        .await;
+        Done::Answer(Answer {
+            broker,
+            session,
+            asked,
+            result,
+        })
+    }
+
+    /// Hands an answer to its partitions. Returns how long the broker must
+    /// rest before its next request, when the request failed.
+    async fn take_answer(
+        &self,
+        slots: &mut Slots,
+        brokers: &mut Brokers,
+        answer: Answer,
+    ) -> Option<Duration> {
+        let Answer {
+            broker,
+            session,
+            asked,
+            result,
+        } = answer;
+        brokers.sessions.insert(broker, session);
+        // Only the slots the request was made for; an earlier slot's
+        // request never marks a newer one.
+        let asked: Vec<TopicPartition> = asked
             .into_iter()
-            .map(|(broker, mut partitions)| async move {
-                let max_bytes = self
-                    .partition_max_bytes
-                    .unwrap_or_else(|| partition_max_bytes(partitions.len()));
-                for p in &mut partitions {
-                    p.max_bytes = max_bytes;
-                }
-                let most = (max_bytes as i64 * partitions.len() as i64)
-                    .min(params.max_bytes as i64)
-                    .max(0) as usize;
-                let result = async {
-                    let conn = self.client.connection(broker, Purpose::Fetch).await?;
-                    let reservation = self.budget.reserve(most).await;
-                    fetch_owned(&conn, params, &partitions, |body| reservation.attach(body)).await
-                }
-                .await;
-                (broker, partitions, result)
-            });
-        let mut refresh = false;
-        for (broker, partitions, result) in join_all(rounds).await {
-            let fetched = match result {
-                Ok(fetched) => fetched,
-                Err(e) => {
-                    debug!(broker, error = %e, "fetch failed");
-                    refresh |= e.needs_metadata_refresh();
-                    // Partitions read from a preferred replica go back to
-                    // their leader; only the others fail.
-                    let partitions: Vec<&PartitionFetch> = partitions
-                        .iter()
-                        .filter(|p| {
-                            let tp = TopicPartition::new(&p.topic, p.partition);
-                            !slots
-                                .get_mut(&tp)
-                                .is_some_and(|slot| slot.fall_back(&tp, broker, &e))
-                        })
-                        .collect();
-                    if !e.is_retriable() {
-                        for p in partitions {
-                            let tp = TopicPartition::new(&p.topic, p.partition);
-                            fail(
-                                slots,
-                                &tp,
-                                ClientError::Broker {
-                                    api: kafka_protocol::messages::ApiKey::Fetch,
-                                    context: format!("{tp} (broker {broker})"),
-                                    error: e
-                                        .broker_error()
-                                        .unwrap_or(ResponseError::UnknownServerError),
-                                    message: Some(e.to_string()),
-                                },
-                            );
-                        }
-                    }
-                    continue;
-                }
-            };
-            for partition in fetched {
-                let tp = TopicPartition::new(&partition.topic, partition.partition);
-                if let Err(e) = &partition.result {
-                    if slots
-                        .get_mut(&tp)
-                        .is_some_and(|slot| slot.fall_back(&tp, broker, e))
-                    {
-                        continue;
-                    }
-                }
-                match partition.result {
-                    Ok(data) => {
-                        if let Some(replica) = data.preferred_read_replica {
-                            self.prefer(slots, &tp, broker, replica);
-                        }
-                        deliver(slots, &tp, data)
-                    }
-                    Err(e) if e.broker_error() == Some(ResponseError::OffsetOutOfRange) => {
-                        self.reset_offset(slots, &tp).await;
-                    }
-                    Err(e) if e.is_retriable() => {
-                        debug!(%tp, error = %e, "fetch of partition failed, retrying");
-                        refresh |= e.needs_metadata_refresh();
-                    }
-                    Err(e) => fail(slots, &tp, e),
-                }
+            .filter(|(tp, generation)| {
+                slots
+                    .get(tp)
+                    .is_some_and(|slot| slot.generation == *generation)
+            })
+            .map(|(tp, _)| tp)
+            .collect();
+        let (refresh, rest) = match result {
+            Ok(fetched) => {
+                let refresh = self.take_partitions(slots, broker, fetched).await;
+                (refresh, refresh)
+            }
+            // The session was lost or is out of step: the next request,
+            // a full one, may go at once.
+            Err(e) if e.is_fetch_session_error() => {
+                debug!(broker, error = %e, "fetch session restarts");
+                (false, false)
+            }
+            Err(e) => (self.take_failure(slots, broker, &asked, e), true),
+        };
+        for tp in &asked {
+            if let Some(slot) = slots.get_mut(tp) {
+                slot.in_flight = None;
             }
         }
         if refresh {
-            tokio::time::sleep(self.client.config().retry_backoff).await;
-            let _ = self.client.refresh_metadata(None).await;
+            // For the next request's partitions to go to their current
+            // leaders.
+            if let Err(e) = self.client.refresh_metadata(None).await {
+                debug!(error = %e, "metadata refresh failed");
+            }
         }
+        rest.then_some(self.client.config().retry_backoff)
     }
 
-    /// Fetches `tp` from `replica` from now on, as `broker` (its leader) said.
-    fn prefer(
+    /// A failed request: partitions read from a preferred replica go back to
+    /// their leader; the others stop when retrying cannot help. True when
+    /// metadata should be refreshed.
+    fn take_failure(
         &self,
-        slots: &mut BTreeMap<TopicPartition, Slot>,
-        tp: &TopicPartition,
+        slots: &mut Slots,
         broker: i32,
-        replica: i32,
-    ) {
-        let Some(slot) = slots.get_mut(tp) else {
-            return;
-        };
-        if replica == broker {
-            slot.preferred = None;
-            return;
+        asked: &[TopicPartition],
+        e: ClientError,
+    ) -> bool {
+        debug!(broker, error = %e, "fetch failed");
+        let refresh = e.needs_metadata_refresh();
+        let failing: Vec<&TopicPartition> = asked
+            .iter()
+            .filter(|tp| !slots.fall_back(tp, broker, &e))
+            .collect();
+        if e.is_retriable() {
+            return refresh;
         }
-        let lifetime = self.client.config().metadata_max_age;
-        slot.preferred = Some((replica, tokio::time::Instant::now() + lifetime));
-        if slot.logged_replica != Some(replica) {
-            let rack = self.params.rack.as_deref().unwrap_or("");
-            info!(%tp, replica, leader = broker, %rack, "fetching from the replica the leader chose for client.rack");
-            slot.logged_replica = Some(replica);
+        for tp in failing {
+            slots.fail(
+                tp,
+                ClientError::fetch_stopped(format!("{tp} (broker {broker})"), &e),
+            );
         }
+        refresh
     }
 
-    async fn reset_offset(&self, slots: &mut BTreeMap<TopicPartition, Slot>, tp: &TopicPartition) {
+    /// The partitions of a broker's answer. True when metadata should be
+    /// refreshed.
+    async fn take_partitions(
+        &self,
+        slots: &mut Slots,
+        broker: i32,
+        fetched: Vec<FetchedPartition>,
+    ) -> bool {
+        let mut refresh = false;
+        for partition in fetched {
+            let tp = TopicPartition::new(&partition.topic, partition.partition);
+            if slots.get(&tp).and_then(|slot| slot.in_flight) != Some(broker) {
+                continue;
+            }
+            if let Err(e) = &partition.result {
+                if slots.fall_back(&tp, broker, e) {
+                    continue;
+                }
+            }
+            match partition.result {
+                Ok(data) => {
+                    if let Some(replica) = data.preferred_read_replica {
+                        let lifetime = self.client.config().metadata_max_age;
+                        slots.prefer(&tp, broker, replica, lifetime, &self.params);
+                    }
+                    slots.deliver(&tp, broker, partition.requested_offset, data)
+                }
+                Err(e) if e.is_offset_out_of_range() => {
+                    self.reset_offset(slots, &tp).await;
+                }
+                Err(e) if e.is_retriable() => {
+                    debug!(%tp, error = %e, "fetch of partition failed, retrying");
+                    refresh |= e.needs_metadata_refresh();
+                }
+                Err(e) => slots.fail(&tp, e),
+            }
+        }
+        refresh
+    }
+
+    async fn reset_offset(&self, slots: &mut Slots, tp: &TopicPartition) {
         let spec = match self.reset {
             ResetPolicy::Earliest => kmirror_client::admin::OffsetSpec::Earliest,
             ResetPolicy::Latest => kmirror_client::admin::OffsetSpec::Latest,
@@ -416,51 +487,51 @@ impl SourceFetcher {
     }
 }
 
-fn apply(slots: &mut BTreeMap<TopicPartition, Slot>, command: FetcherCommand) {
-    match command {
-        FetcherCommand::Add { tp, offset, events } => {
-            slots.insert(
-                tp,
-                Slot {
-                    next_offset: offset,
-                    events,
-                    permit: None,
-                    preferred: None,
-                    logged_replica: None,
-                },
-            );
-        }
-        FetcherCommand::Remove { tp } => {
-            slots.remove(&tp);
-        }
-    }
-}
-
-fn deliver(slots: &mut BTreeMap<TopicPartition, Slot>, tp: &TopicPartition, data: PartitionData) {
-    let Some(slot) = slots.get_mut(tp) else {
+fn take_room(slots: &mut Slots, (tp, generation, permit): Room) {
+    let Some(slot) = slots.get_mut(&tp) else {
         return;
     };
-    if data.batches.is_empty() && data.next_offset == slot.next_offset {
-        // Nothing new; keep the permit for the next round.
+    if slot.generation != generation {
+        // A place for an earlier slot of this partition.
         return;
     }
-    slot.next_offset = data.next_offset;
-    if let Some(permit) = slot.permit.take() {
-        permit.send(FetchEvent::Data(data));
+    slot.waiting = false;
+    match permit {
+        Some(permit) => slot.permit = Some(permit),
+        None => slots.remove(&tp),
     }
 }
 
-fn fail(slots: &mut BTreeMap<TopicPartition, Slot>, tp: &TopicPartition, error: ClientError) {
-    if let Some(mut slot) = slots.remove(tp) {
-        warn!(%tp, error = %error, "fetching stopped for partition");
-        match slot.permit.take() {
-            Some(permit) => {
-                permit.send(FetchEvent::Failed(error));
-            }
-            None => {
-                let _ = slot.events.try_send(FetchEvent::Failed(error));
+fn apply(slots: &mut Slots, command: FetcherCommand) {
+    match command {
+        FetcherCommand::Add { tp, offset, events } => slots.add(tp, offset, events),
+        FetcherCommand::Remove { tp } => slots.remove(&tp),
+    }
+}
+
+/// Takes a place in every queue that has room, and starts a wait for room
+/// for every partition whose queue is full.
+fn wait_for_room(slots: &mut Slots, rooms: &mut FuturesUnordered<BoxFuture<'static, Room>>) {
+    let mut closed = Vec::new();
+    for (tp, slot) in slots.iter_mut() {
+        if slot.permit.is_some() || slot.waiting {
+            continue;
+        }
+        match slot.events.clone().try_reserve_owned() {
+            Ok(permit) => slot.permit = Some(permit),
+            Err(mpsc::error::TrySendError::Closed(_)) => closed.push(tp.clone()),
+            Err(mpsc::error::TrySendError::Full(events)) => {
+                slot.waiting = true;
+                let tp = tp.clone();
+                let generation = slot.generation;
+                rooms.push(Box::pin(async move {
+                    (tp, generation, events.reserve_owned().await.ok())
+                }));
             }
         }
+    }
+    for tp in closed {
+        slots.remove(&tp);
     }
 }
 

@@ -3,13 +3,15 @@
 //! which upstream offsets landed at which downstream offsets.
 //!
 //! - [`fetcher`]: one task per source cluster and flow, fetching every
-//!   assigned partition from its leader, one request per broker per round,
-//!   with backpressure from each partition's queue.
+//!   assigned partition from its leader, each broker on its own (one
+//!   request out per broker, in a fetch session), with backpressure from
+//!   each partition's queue.
 //! - [`budget`]: the bound on memory held by fetched data.
 //! - [`partition`]: one task per partition, keeping up to five produce
 //!   requests in flight and turning acknowledgements into [`crate::model::Forwarded`]
 //!   offset mappings.
 
 pub mod budget;
+mod fetch_slots;
 pub mod fetcher;
 pub mod partition;

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use kmirror_client::group::{group_signal, GroupClient, GroupSignal, JoinParams};
 use kmirror_client::lease::WriteLease;
-use kmirror_client::ClientError;
+use kmirror_client::{Backoff, ClientError};
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -37,6 +37,10 @@ pub const PROTOCOL_TYPE: &str = "kmirror";
 
 /// The one protocol kmirror's members offer.
 pub const PROTOCOL_NAME: &str = "kmirror-cooperative-v1";
+
+/// Pauses before joining again after a rebalance or a coordinator move:
+/// 100 ms doubling up to 2 s, back to 100 ms once a join succeeds.
+const REJOIN_BACKOFF: Backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
 
 /// The group of a flow, on its target cluster.
 pub fn group_id(prefix: &str, source: &str, target: &str) -> String {
@@ -256,14 +260,14 @@ impl Member {
         D: Fn() -> F,
         F: std::future::Future<Output = Result<Vec<Unit>, ClientError>>,
     {
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = REJOIN_BACKOFF;
         loop {
             if self.shutdown.is_cancelled() {
                 return Ok(());
             }
             match self.join_and_sync(discover).await {
                 Ok(Some((assignment, generation))) => {
-                    backoff = Duration::from_millis(100);
+                    backoff.reset();
                     if let Some(refusal) = assignment.refused.clone() {
                         return Err(MembershipError::Refused {
                             group: self.settings.group_id.clone(),
@@ -316,8 +320,7 @@ impl Member {
                     }
                     GroupSignal::Rebalance | GroupSignal::CoordinatorMoved => {
                         debug!(group = %self.settings.group_id, error = %e, "joining again");
-                        self.pause(backoff).await;
-                        backoff = (backoff * 2).min(Duration::from_secs(2));
+                        self.pause(backoff.next_pause()).await;
                     }
                 },
             }

@@ -16,6 +16,7 @@ pub mod ownership;
 pub mod progress;
 pub mod replicator;
 pub mod resume;
+pub mod shutdown_budget;
 pub mod status;
 mod syncs_writer;
 #[cfg(test)]

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kmirror_client::admin::{CreateTopicOutcome, NewTopic, OffsetSpec};
-use kmirror_client::KafkaClient;
+use kmirror_client::{Backoff, KafkaClient};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -40,9 +40,12 @@ use crate::policy::CANARY_TOPIC;
 /// its target is down).
 const END_OFFSET_POLL_INTERVAL: Duration = Duration::from_secs(2);
 
-/// How long a stopping flow may take (its partitions drain for at most 3 s,
-/// then progress is written) before its task is aborted.
-const FLOW_STOP_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a stopping flow may take (its partitions drain, then progress
+/// is written) before its task is aborted: its share of the stop budget.
+const FLOW_STOP_TIMEOUT: Duration = super::shutdown_budget::FLOW_STOP;
+
+/// Pauses before a failed flow starts again: 1 s doubling up to a minute.
+const FLOW_RESTART_BACKOFF: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
 
 /// Retention of the canary topic: verify's records need minutes, not days.
 const CANARY_RETENTION_MS: &str = "86400000";
@@ -603,7 +606,7 @@ async fn supervise_flow(inner: Arc<Inner>, spec: FlowSpec, stop: CancellationTok
             "acks=1: the target's leader alone confirms each batch, so a batch is lost if that broker fails before a follower copies it, while kmirror already counts it as replicated; kmirror's no-loss promise needs acks=all"
         );
     }
-    let mut backoff = Duration::from_secs(1);
+    let mut backoff = FLOW_RESTART_BACKOFF;
     loop {
         let clients = async {
             let source = inner.client_for(spec.source_side()).await?;
@@ -678,9 +681,8 @@ async fn supervise_flow(inner: Arc<Inner>, spec: FlowSpec, stop: CancellationTok
         }
         tokio::select! {
             _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(backoff) => {}
+            _ = tokio::time::sleep(backoff.next_pause()) => {}
         }
-        backoff = (backoff * 2).min(Duration::from_secs(60));
     }
 }
 

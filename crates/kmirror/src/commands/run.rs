@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 use kmirror_engine::metrics::Metrics;
-use kmirror_engine::runtime::{FlowTuning, Replicator};
+use kmirror_engine::runtime::{shutdown_budget, FlowTuning, Replicator};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -19,9 +19,11 @@ use crate::rest::peers::Peers;
 use crate::rest::{self, AppState, Phase};
 use crate::{config_file, logging, worker, EXIT_CONFIG, EXIT_FAILURE};
 
-/// How long shutdown may take before the process exits anyway; in-flight
-/// batches not acknowledged by then are copied again on restart.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
+/// How long the engine's stop may take before the process exits anyway;
+/// in-flight batches not acknowledged by then are copied again on restart.
+/// With the REST API's and the runtime's shares after it, the whole stop
+/// fits in [`shutdown_budget::PROCESS_STOP`].
+const SHUTDOWN_GRACE: Duration = shutdown_budget::ENGINE_STOP;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -212,7 +214,7 @@ pub async fn run(args: RunArgs) -> u8 {
                 info!("stopped before replication started");
                 stop_rest.cancel();
                 if let Some(task) = rest_task {
-                    let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
+                    let _ = tokio::time::timeout(shutdown_budget::REST_STOP, task).await;
                 }
                 return 0;
             }
@@ -249,7 +251,7 @@ pub async fn run(args: RunArgs) -> u8 {
     }
     stop_rest.cancel();
     if let Some(task) = rest_task {
-        let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
+        let _ = tokio::time::timeout(shutdown_budget::REST_STOP, task).await;
     }
     0
 }

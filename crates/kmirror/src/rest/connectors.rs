@@ -21,33 +21,39 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::Method;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::Json;
 use kmirror_engine::config::mm2::ConnectorClass;
 use kmirror_engine::runtime::status::GroupMemberStatus;
 use kmirror_engine::runtime::{FlowMode, FlowState};
 use serde_json::{json, Map, Value};
 
+use super::routes::Route;
 use super::{json_object, ApiError, AppState};
 use crate::connectors::Connector;
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/connectors", get(list).post(create))
-        .route("/connectors/{name}", get(info).delete(delete))
-        .route("/connectors/{name}/config", get(get_config).put(put_config))
-        .route("/connectors/{name}/status", get(status))
-        .route("/connectors/{name}/tasks", get(tasks))
-        .route("/connectors/{name}/pause", put(pause))
-        .route("/connectors/{name}/resume", put(resume))
-        .route("/connectors/{name}/restart", post(restart))
-        .route(
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::new(Method::GET, "/connectors", list),
+        Route::new(Method::POST, "/connectors", create),
+        Route::new(Method::GET, "/connectors/{name}", info),
+        Route::new(Method::DELETE, "/connectors/{name}", delete),
+        Route::new(Method::GET, "/connectors/{name}/config", get_config),
+        Route::new(Method::PUT, "/connectors/{name}/config", put_config),
+        Route::new(Method::GET, "/connectors/{name}/status", status),
+        Route::new(Method::GET, "/connectors/{name}/tasks", tasks),
+        Route::new(Method::PUT, "/connectors/{name}/pause", pause),
+        Route::new(Method::PUT, "/connectors/{name}/resume", resume),
+        Route::new(Method::POST, "/connectors/{name}/restart", restart),
+        Route::new(
+            Method::POST,
             "/connectors/{name}/tasks/{task}/restart",
-            post(restart_task),
-        )
-        .route("/connector-plugins", get(plugins))
+            restart_task,
+        ),
+        Route::new(Method::GET, "/connector-plugins", plugins),
+    ]
 }
 
 async fn list(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Response {

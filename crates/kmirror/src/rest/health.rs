@@ -9,21 +9,23 @@
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::http::Method;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use kmirror_engine::model::now_ms;
 use kmirror_engine::runtime::status::STALL_THRESHOLD_MS;
 use kmirror_engine::runtime::FlowState;
 use serde_json::json;
 
+use super::routes::Route;
 use super::{AppState, Phase};
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/livez", get(livez))
-        .route("/readyz", get(readyz))
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::new(Method::GET, "/livez", livez),
+        Route::new(Method::GET, "/readyz", readyz),
+    ]
 }
 
 async fn livez() -> impl IntoResponse {

@@ -5,17 +5,17 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
+use axum::http::Method;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::Router;
 use kmirror_engine::model::now_ms;
 
+use super::routes::Route;
 use super::AppState;
 
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/metrics", get(metrics))
+pub fn routes() -> Vec<Route> {
+    vec![Route::new(Method::GET, "/metrics", metrics)]
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {

@@ -5,7 +5,9 @@
 //! - [`metrics`]: `GET /metrics` for Prometheus;
 //! - [`web`]: the live page at `/` and `GET /api/history`;
 //! - [`openapi`]: `GET /openapi.json`, the description of all of this;
-//! - [`guard`]: optional TLS, and credentials for what changes state.
+//! - [`guard`]: optional TLS, and credentials for what changes state;
+//! - [`routes`]: the one table of every route, checked against the
+//!   OpenAPI document.
 //!
 //! Errors are Connect's shape, `{"error_code": 400, "message": "..."}`, also
 //! those axum answers itself ([`json_errors`]). Bad input is a 4xx, never a
@@ -18,6 +20,7 @@ pub mod json_errors;
 pub mod metrics;
 pub mod openapi;
 pub mod peers;
+pub mod routes;
 pub mod status;
 pub mod web;
 
@@ -203,13 +206,7 @@ pub fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
 /// fallback too: an unknown path answers 401 before 404 to a caller
 /// without credentials).
 pub fn router(state: Arc<AppState>, access: Option<Arc<AccessPolicy>>) -> Router {
-    let router = Router::new()
-        .merge(health::routes())
-        .merge(status::routes())
-        .merge(connectors::routes())
-        .merge(metrics::routes())
-        .merge(web::routes())
-        .merge(openapi::routes())
+    let router = routes::router(routes::table())
         .fallback(|uri: axum::http::Uri| async move {
             ApiError::not_found(format!("no such endpoint: {}", uri.path()))
         })

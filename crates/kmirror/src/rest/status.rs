@@ -7,17 +7,18 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::http::Method;
+use axum::Json;
 use kmirror_engine::model::now_ms;
 use kmirror_engine::runtime::status::{GroupStatus, PartitionState};
 use kmirror_engine::runtime::{FlowMode, FlowStatus};
 use serde::{Deserialize, Serialize};
 
+use super::routes::Route;
 use super::AppState;
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/status", get(status))
+pub fn routes() -> Vec<Route> {
+    vec![Route::new(Method::GET, "/status", status)]
 }
 
 /// The whole instance.

@@ -13,11 +13,12 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::HeaderMap;
+use axum::http::Method;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::json;
 
+use super::routes::Route;
 use super::AppState;
 use crate::history::SAMPLE_INTERVAL;
 
@@ -25,12 +26,13 @@ const INDEX_HTML: &str = include_str!("web/index.html");
 const APP_JS: &str = include_str!("web/app.js");
 const STYLE_CSS: &str = include_str!("web/style.css");
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/", get(root))
-        .route("/ui/app.js", get(app_js))
-        .route("/ui/style.css", get(style_css))
-        .route("/api/history", get(history))
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::new(Method::GET, "/", root),
+        Route::new(Method::GET, "/ui/app.js", app_js),
+        Route::new(Method::GET, "/ui/style.css", style_css),
+        Route::new(Method::GET, "/api/history", history),
+    ]
 }
 
 /// The page for browsers; Connect's root answer (`{"version", "commit",

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kmirror_client::{ClientError, KafkaClient};
+use kmirror_client::{Backoff, ClientError, KafkaClient};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
@@ -99,12 +99,11 @@ pub(super) async fn run_discovery(
     }
 }
 
-/// First pause between two looks for a missing expected topic; doubles up
-/// to [`EXPECTED_TOPIC_POLL_MAX`].
-const EXPECTED_TOPIC_POLL_FIRST: Duration = Duration::from_millis(250);
-/// The longest pause: a flow into the source that runs in a process
-/// started later is still seen within this.
-const EXPECTED_TOPIC_POLL_MAX: Duration = Duration::from_secs(10);
+/// Pauses between two looks for a missing expected topic: 250 ms doubling
+/// up to 10 s, so that a flow into the source that runs in a process
+/// started later is still seen within 10 s.
+const EXPECTED_TOPIC_POLL: Backoff =
+    Backoff::new(Duration::from_millis(250), Duration::from_secs(10));
 
 /// Returns once one of `missing` exists on the source, never when
 /// `missing` is empty. Asks for those topics only (a cheap metadata
@@ -113,9 +112,9 @@ async fn expected_topic_created(source: &KafkaClient, missing: &[String]) {
     if missing.is_empty() {
         return std::future::pending().await;
     }
-    let mut pause = EXPECTED_TOPIC_POLL_FIRST;
+    let mut pauses = EXPECTED_TOPIC_POLL;
     loop {
-        tokio::time::sleep(pause).await;
+        tokio::time::sleep(pauses.next_pause()).await;
         if let Ok(metadata) = source.refresh_metadata(Some(missing)).await {
             if missing
                 .iter()
@@ -124,7 +123,6 @@ async fn expected_topic_created(source: &KafkaClient, missing: &[String]) {
                 return;
             }
         }
-        pause = (pause * 2).min(EXPECTED_TOPIC_POLL_MAX);
     }
 }
 

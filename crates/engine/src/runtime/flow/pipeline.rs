@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use kmirror_client::admin::OffsetSpec;
 use kmirror_client::produce::{init_producer_id, PartitionSender, SendConfig};
-use kmirror_client::KafkaClient;
+use kmirror_client::{Backoff, KafkaClient};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -27,12 +27,13 @@ use crate::runtime::client_settings;
 use crate::runtime::error::EngineError;
 use crate::runtime::offset_sync::OffsetSyncState;
 use crate::runtime::resume::already_replicated;
+use crate::runtime::shutdown_budget;
 use crate::runtime::topic_limits::{too_large_hint, topic_limit};
 use crate::runtime::topics::ensure_remote_topic;
 
 /// How long a stopping partition waits for the acknowledgements of its
-/// in-flight batches; well inside the 10 s a graceful stop may take.
-const STOP_DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
+/// in-flight batches: its share of the stop budget.
+const STOP_DRAIN_TIMEOUT: Duration = shutdown_budget::PARTITION_DRAIN;
 
 fn fetcher_for(ctx: &FlowContext, tp: &TopicPartition) -> mpsc::Sender<FetcherCommand> {
     // A stable hash spreads partitions over tasks and keeps each on its
@@ -71,6 +72,15 @@ pub(super) fn start_fetchers(
     (tasks, fetchers)
 }
 
+/// The longest pause of a partition paused on an error before it retries.
+const PAUSED_PARTITION_BACKOFF_MAX: Duration = Duration::from_secs(60);
+
+/// Pauses of a partition paused on an error: from the flow's
+/// `pause_backoff`, doubling up to a minute.
+fn paused_partition_backoff(ctx: &FlowContext) -> Backoff {
+    Backoff::new(ctx.tuning.pause_backoff, PAUSED_PARTITION_BACKOFF_MAX)
+}
+
 /// Runs one partition's pipeline, pausing on errors and retrying with
 /// backoff until the flow stops or the partition is deselected.
 pub(super) async fn run_pipeline(
@@ -81,7 +91,7 @@ pub(super) async fn run_pipeline(
 ) {
     let remote_topic = ctx.flow.remote_topic(&tp.topic);
     let fetcher = fetcher_for(&ctx, &tp);
-    let mut backoff = ctx.tuning.pause_backoff;
+    let mut backoff = paused_partition_backoff(&ctx);
     // Where to start: the recorded progress, else the source's earliest
     // offset; then the remote topic, which the worker that discovers
     // topics may not have created yet.
@@ -117,14 +127,13 @@ pub(super) async fn run_pipeline(
                 ctx.status
                     .partition_paused(&ctx.name, &tp, &error, now_ms());
                 tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
+                    _ = tokio::time::sleep(backoff.next_pause()) => {}
                     _ = stop.cancelled() => return,
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(60));
             }
         }
     };
-    let mut backoff = ctx.tuning.pause_backoff;
+    let mut backoff = paused_partition_backoff(&ctx);
     let mut sync_state = OffsetSyncState::new(ctx.flow.offset_lag_max);
     let limit = ctx
         .flow
@@ -244,10 +253,9 @@ pub(super) async fn run_pipeline(
         ctx.status
             .partition_paused(&ctx.name, &tp, &error, now_ms());
         tokio::select! {
-            _ = tokio::time::sleep(backoff) => {}
+            _ = tokio::time::sleep(backoff.next_pause()) => {}
             _ = stop.cancelled() => return,
         }
-        backoff = (backoff * 2).min(Duration::from_secs(60));
         // The remote topic may be what is missing; recreate it if so.
         if let Ok(meta) = ctx.source.topic_metadata(&tp.topic).await {
             if let Err(e) = ensure_remote_topic(&ctx.flow, &ctx.source, &ctx.target, &meta).await {

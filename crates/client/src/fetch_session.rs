@@ -1,0 +1,322 @@
+//! The client's half of a fetch session with one broker (KIP-227).
+//!
+//! Without a session every fetch names every partition, so a request for
+//! thousands of partitions is large and the broker walks all of them each
+//! time. In a session the broker keeps the partition list: after the first
+//! (full) request, a request names only the partitions whose fetch offset
+//! changed or that join, plus the ones to forget, and the answer names only
+//! partitions with news. An idle partition then costs nothing per round.
+//!
+//! The session is plain state driven by the caller, one per broker, used by
+//! one request at a time, as the Java consumer's `FetchSessionHandler`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bytes::Bytes;
+use kafka_protocol::ResponseError;
+
+use crate::connection::BrokerConnection;
+use crate::error::{ClientError, Result};
+use crate::fetch::{
+    build_request, fetch_version, parse_partitions, send, FetchParams, FetchedPartition,
+    PartitionFetch, SessionFields,
+};
+
+/// The first Fetch version with sessions.
+const FIRST_SESSION_VERSION: i16 = 7;
+/// The epoch of a full request that opens a session (closing the one named).
+const INITIAL_EPOCH: i32 = 0;
+
+type Key = (String, i32);
+
+/// What the broker holds for a partition of the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Held {
+    offset: i64,
+    max_bytes: i32,
+}
+
+/// A fetch session with one broker.
+#[derive(Debug, Default)]
+pub struct FetchSession {
+    /// The session the broker gave, 0 for none.
+    id: i32,
+    /// The epoch of the next request; [`INITIAL_EPOCH`] makes it full.
+    epoch: i32,
+    /// The partitions the broker holds for the session, as last sent.
+    held: HashMap<Key, Held>,
+}
+
+/// What one request sends: the partitions named and the ones forgotten.
+#[derive(Debug, PartialEq, Eq)]
+struct Plan {
+    full: bool,
+    send: Vec<PartitionFetch>,
+    forget: Vec<(String, Vec<i32>)>,
+}
+
+impl FetchSession {
+    pub fn new() -> Self {
+        FetchSession::default()
+    }
+
+    /// The session id the broker gave, 0 before it gave one.
+    pub fn id(&self) -> i32 {
+        self.id
+    }
+
+    /// Fetches `wanted` (every partition to read from this broker now, at
+    /// its next offset) in the session. `own` is applied to the response
+    /// body as in [`crate::fetch::fetch_owned`].
+    ///
+    /// The answer names only partitions with news when the session is
+    /// established; a partition not named has nothing new. On any error
+    /// the next request is a full one that replaces the session.
+    pub async fn fetch(
+        &mut self,
+        conn: &BrokerConnection,
+        params: &FetchParams,
+        wanted: &[PartitionFetch],
+        own: impl FnOnce(Bytes) -> Bytes,
+    ) -> Result<Vec<FetchedPartition>> {
+        if fetch_version(conn)? < FIRST_SESSION_VERSION {
+            return crate::fetch::fetch_owned(conn, params, wanted, own).await;
+        }
+        let plan = self.plan(wanted);
+        let request = build_request(
+            params,
+            &plan.send,
+            SessionFields {
+                id: self.id,
+                epoch: if plan.full { INITIAL_EPOCH } else { self.epoch },
+                forgotten: &plan.forget,
+            },
+        );
+        let response = match send(conn, params, &request, own).await {
+            Ok(response) => response,
+            Err(error) => {
+                self.restart(&error);
+                return Err(error);
+            }
+        };
+        self.apply(plan, response.session_id);
+        let held = &self.held;
+        Ok(parse_partitions(
+            conn,
+            params,
+            response,
+            |topic, partition| held.get(&(topic.to_string(), partition)).map(|h| h.offset),
+        ))
+    }
+
+    /// What the next request sends for `wanted`.
+    fn plan(&self, wanted: &[PartitionFetch]) -> Plan {
+        let full = self.id == 0 || self.epoch == INITIAL_EPOCH;
+        if full {
+            return Plan {
+                full,
+                send: wanted.to_vec(),
+                forget: Vec::new(),
+            };
+        }
+        let send = wanted
+            .iter()
+            .filter(|p| {
+                self.held.get(&(p.topic.clone(), p.partition))
+                    != Some(&Held {
+                        offset: p.offset,
+                        max_bytes: p.max_bytes,
+                    })
+            })
+            .cloned()
+            .collect();
+        let wanted_keys: std::collections::HashSet<(&str, i32)> = wanted
+            .iter()
+            .map(|p| (p.topic.as_str(), p.partition))
+            .collect();
+        let mut forget: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+        for (topic, partition) in self.held.keys() {
+            if !wanted_keys.contains(&(topic.as_str(), *partition)) {
+                forget.entry(topic).or_default().push(*partition);
+            }
+        }
+        Plan {
+            full,
+            send,
+            forget: forget
+                .into_iter()
+                .map(|(topic, mut partitions)| {
+                    partitions.sort_unstable();
+                    (topic.to_string(), partitions)
+                })
+                .collect(),
+        }
+    }
+
+    /// Records what the broker now holds after `plan` was answered with
+    /// `session_id`.
+    fn apply(&mut self, plan: Plan, session_id: i32) {
+        if plan.full {
+            self.held.clear();
+        }
+        for (topic, partitions) in plan.forget {
+            for partition in partitions {
+                self.held.remove(&(topic.clone(), partition));
+            }
+        }
+        for p in plan.send {
+            self.held.insert(
+                (p.topic, p.partition),
+                Held {
+                    offset: p.offset,
+                    max_bytes: p.max_bytes,
+                },
+            );
+        }
+        if session_id == 0 {
+            // The broker keeps no session (its cache is full, or sessions
+            // are off): every request stays full, asking for one each time.
+            self.id = 0;
+            self.epoch = INITIAL_EPOCH;
+            self.held.clear();
+        } else {
+            self.id = session_id;
+            // Epochs run 1..=i32::MAX and wrap to 1, as in Kafka.
+            self.epoch = if plan.full || self.epoch == i32::MAX {
+                1
+            } else {
+                self.epoch + 1
+            };
+        }
+    }
+
+    /// After a failed request the broker's view of the session is unknown:
+    /// the next request is full. It names the old session so that the
+    /// broker frees it, unless the broker said it no longer has it.
+    fn restart(&mut self, error: &ClientError) {
+        if error.broker_error() == Some(ResponseError::FetchSessionIdNotFound) {
+            self.id = 0;
+        }
+        self.epoch = INITIAL_EPOCH;
+        self.held.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(topic: &str, partition: i32, offset: i64) -> PartitionFetch {
+        PartitionFetch {
+            topic: topic.to_string(),
+            partition,
+            offset,
+            max_bytes: 1 << 20,
+        }
+    }
+
+    fn established(wanted: &[PartitionFetch]) -> FetchSession {
+        let mut session = FetchSession::new();
+        let plan = session.plan(wanted);
+        assert!(plan.full);
+        session.apply(plan, 42);
+        session
+    }
+
+    #[test]
+    fn the_first_request_is_full_and_opens_a_session() {
+        let wanted = vec![p("a", 0, 5), p("a", 1, 7)];
+        let session = established(&wanted);
+        assert_eq!(session.id(), 42);
+        assert_eq!(session.epoch, 1);
+        assert_eq!(session.held.len(), 2);
+    }
+
+    #[test]
+    fn an_established_session_sends_only_changes_and_forgets_the_rest() {
+        let mut session = established(&[p("a", 0, 5), p("a", 1, 7), p("b", 0, 1)]);
+        // a-0 advanced, a-1 unchanged, b-0 no longer wanted, c-3 joins.
+        let plan = session.plan(&[p("a", 0, 9), p("a", 1, 7), p("c", 3, 0)]);
+        assert_eq!(
+            plan,
+            Plan {
+                full: false,
+                send: vec![p("a", 0, 9), p("c", 3, 0)],
+                forget: vec![("b".to_string(), vec![0])],
+            }
+        );
+        session.apply(plan, 42);
+        assert_eq!(session.epoch, 2);
+        let mut held: Vec<_> = session
+            .held
+            .iter()
+            .map(|((t, p), h)| (t.clone(), *p, h.offset))
+            .collect();
+        held.sort();
+        assert_eq!(
+            held,
+            vec![
+                ("a".to_string(), 0, 9),
+                ("a".to_string(), 1, 7),
+                ("c".to_string(), 3, 0)
+            ]
+        );
+        // Nothing changed: an empty incremental request.
+        let plan = session.plan(&[p("a", 0, 9), p("a", 1, 7), p("c", 3, 0)]);
+        assert!(!plan.full && plan.send.is_empty() && plan.forget.is_empty());
+    }
+
+    #[test]
+    fn a_changed_partition_size_is_sent_again() {
+        let session = established(&[p("a", 0, 5)]);
+        let mut bigger = p("a", 0, 5);
+        bigger.max_bytes *= 2;
+        assert_eq!(session.plan(&[bigger.clone()]).send, vec![bigger]);
+    }
+
+    #[test]
+    fn no_session_from_the_broker_keeps_requests_full() {
+        let mut session = FetchSession::new();
+        let plan = session.plan(&[p("a", 0, 5)]);
+        session.apply(plan, 0);
+        let plan = session.plan(&[p("a", 0, 5)]);
+        assert!(plan.full);
+        assert_eq!(plan.send.len(), 1);
+    }
+
+    #[test]
+    fn an_error_makes_the_next_request_full_and_names_the_old_session() {
+        let mut session = established(&[p("a", 0, 5)]);
+        session.restart(&ClientError::RequestTimeout {
+            addr: "127.0.0.1:9092".to_string(),
+            api: kafka_protocol::messages::ApiKey::Fetch,
+            timeout: std::time::Duration::from_secs(1),
+        });
+        let plan = session.plan(&[p("a", 0, 5)]);
+        assert!(plan.full);
+        assert_eq!(session.id(), 42, "the full request closes session 42");
+        assert_eq!(session.epoch, INITIAL_EPOCH);
+    }
+
+    #[test]
+    fn a_session_the_broker_lost_is_not_named_again() {
+        let mut session = established(&[p("a", 0, 5)]);
+        session.restart(&ClientError::Broker {
+            api: kafka_protocol::messages::ApiKey::Fetch,
+            context: "broker 1".to_string(),
+            error: ResponseError::FetchSessionIdNotFound,
+            message: None,
+        });
+        assert_eq!(session.id(), 0);
+        assert!(session.plan(&[p("a", 0, 5)]).full);
+    }
+
+    #[test]
+    fn epochs_wrap_to_one() {
+        let mut session = established(&[p("a", 0, 5)]);
+        session.epoch = i32::MAX;
+        let plan = session.plan(&[p("a", 0, 5)]);
+        session.apply(plan, 42);
+        assert_eq!(session.epoch, 1);
+    }
+}
