@@ -68,10 +68,27 @@ pub fn encode_batch(records: &[OutgoingRecord], timestamp_ms: i64) -> RawBatch {
     split.batches.remove(0)
 }
 
+/// Why fetched batches could not be decoded into records.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordsError {
+    /// A count that could not fit in the batch's bytes: refused before it
+    /// sizes an allocation.
+    #[error("batch at offset {offset} claims {records} records in {bytes} bytes")]
+    ImplausibleCount {
+        offset: i64,
+        records: i32,
+        bytes: usize,
+    },
+    /// The codec refused the batch. `kafka-protocol` reports its decoding
+    /// errors as `anyhow` errors, so its reason is kept as text.
+    #[error("batch at offset {offset}: {reason}")]
+    Undecodable { offset: i64, reason: String },
+}
+
 /// Decodes the records of complete batches, skipping control batches.
 /// Refuses batches whose record count could not fit in their bytes, so an
 /// untrusted count never sizes an allocation.
-pub fn decode_batches(batches: &[RawBatch]) -> Result<Vec<KeyValue>, String> {
+pub fn decode_batches(batches: &[RawBatch]) -> Result<Vec<KeyValue>, RecordsError> {
     let mut out = Vec::new();
     for batch in batches {
         if batch.header.is_control() {
@@ -83,14 +100,18 @@ pub fn decode_batches(batches: &[RawBatch]) -> Result<Vec<KeyValue>, String> {
         if batch.header.records_count < 0
             || batch.header.records_count as usize > payload.max(1) * 1024
         {
-            return Err(format!(
-                "batch at offset {} claims {} records in {} bytes",
-                batch.header.base_offset, batch.header.records_count, payload
-            ));
+            return Err(RecordsError::ImplausibleCount {
+                offset: batch.header.base_offset,
+                records: batch.header.records_count,
+                bytes: payload,
+            });
         }
         let mut bytes = batch.bytes.clone();
-        let set = RecordBatchDecoder::decode(&mut bytes)
-            .map_err(|e| format!("batch at offset {}: {e}", batch.header.base_offset))?;
+        let set =
+            RecordBatchDecoder::decode(&mut bytes).map_err(|e| RecordsError::Undecodable {
+                offset: batch.header.base_offset,
+                reason: e.to_string(),
+            })?;
         out.extend(set.records.into_iter().map(|r| KeyValue {
             offset: r.offset,
             timestamp: r.timestamp,
@@ -223,4 +244,40 @@ pub async fn offset_of(
             topic: topic.to_string(),
             partition,
         }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decoded_records_round_trip_and_an_impossible_count_is_refused() {
+        let records: Vec<OutgoingRecord> = vec![
+            (b"k1".to_vec(), Some(b"v1".to_vec())),
+            (b"k2".to_vec(), None),
+        ];
+        let batch = encode_batch(&records, 1_000);
+        let decoded = decode_batches(std::slice::from_ref(&batch)).unwrap();
+        assert_eq!(decoded.len(), 2);
+        assert_eq!(decoded[0].value.as_deref(), Some(&b"v1"[..]));
+        assert_eq!(decoded[1].value, None);
+
+        let mut lying = batch;
+        lying.header.records_count = i32::MAX;
+        let error = decode_batches(&[lying]).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                RecordsError::ImplausibleCount {
+                    records: i32::MAX,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        assert!(
+            error.to_string().starts_with("batch at offset 0 claims"),
+            "{error}"
+        );
+    }
 }

@@ -24,7 +24,7 @@ use kmirror_client::{ClientError, KafkaClient, Purpose};
 use kmirror_engine::config::mm2::FlowConfig;
 use kmirror_engine::model::now_ms;
 use kmirror_engine::policy::CANARY_TOPIC;
-use kmirror_engine::records::{decode_batches, offset_of};
+use kmirror_engine::records::{decode_batches, offset_of, RecordsError};
 use kmirror_engine::runtime::topics::effective_replication_factor;
 use kmirror_engine::runtime::writer::RecordWriter;
 use rand::Rng as _;
@@ -228,17 +228,23 @@ async fn ensure_canary(source: &KafkaClient, flow: &FlowConfig) -> Result<(), Cl
     Ok(())
 }
 
+/// Why the canary's topic could not be read.
+#[derive(Debug, thiserror::Error)]
+enum ReadError {
+    #[error("{0}")]
+    Cluster(#[from] ClientError),
+    #[error("{0}")]
+    Records(#[from] RecordsError),
+}
+
 /// Records of `topic`-0 from `offset`, and where to read next.
 async fn read_from(
     client: &KafkaClient,
     topic: &str,
     offset: i64,
-) -> Result<(Vec<kmirror_engine::records::KeyValue>, i64), String> {
-    let leader = client.leader(topic, 0).await.map_err(|e| e.to_string())?;
-    let conn = client
-        .connection(leader, Purpose::Control)
-        .await
-        .map_err(|e| e.to_string())?;
+) -> Result<(Vec<kmirror_engine::records::KeyValue>, i64), ReadError> {
+    let leader = client.leader(topic, 0).await?;
+    let conn = client.connection(leader, Purpose::Control).await?;
     let params = FetchParams {
         max_wait: Duration::from_millis(200),
         isolation: Isolation::ReadCommitted,
@@ -254,12 +260,11 @@ async fn read_from(
             max_bytes: 1024 * 1024,
         }],
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     let mut records = Vec::new();
     let mut next = offset;
     for partition in fetched {
-        let data = partition.result.map_err(|e| e.to_string())?;
+        let data = partition.result?;
         records.extend(
             decode_batches(&data.batches)?
                 .into_iter()
