@@ -81,24 +81,15 @@ pub enum EngineError {
     /// (the flow is stopping).
     #[error("fetcher stopped")]
     FetcherStopped { flow: FlowId, tp: TopicPartition },
-    /// No producer id from the target, with the ACL to add when it refused
-    /// kmirror's principal.
-    #[error("{source}{}", suffix(.hint))]
-    ProducerInit {
-        flow: FlowId,
-        tp: TopicPartition,
-        offset: i64,
-        #[source]
-        source: ForwardError,
-        hint: Option<String>,
-    },
-    /// Forwarding stopped, with the ACL to add or the limit to raise when
-    /// that is the fix.
+    /// Forwarding stopped (or could not start: no producer id from the
+    /// target), with the ACL to add or the limit to raise when that is the
+    /// fix.
     #[error("{source}{}", suffix(.hint))]
     Forward {
         flow: FlowId,
         tp: TopicPartition,
         offset: i64,
+        stage: ForwardStage,
         #[source]
         source: ForwardError,
         hint: Option<String>,
@@ -154,6 +145,15 @@ pub enum EngineError {
     },
 }
 
+/// Where forwarding a partition failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForwardStage {
+    /// Getting a producer id from the target.
+    ProducerInit,
+    /// Fetching, sending or having batches acknowledged.
+    Forwarding,
+}
+
 /// `"; <hint>"`, or nothing without a hint.
 fn suffix(hint: &Option<String>) -> String {
     hint.as_ref()
@@ -180,7 +180,10 @@ impl EngineError {
                 ErrorKind::Fetch
             }
             EngineError::RemoteTopic { .. } => ErrorKind::Discovery,
-            EngineError::ProducerInit { .. } => ErrorKind::ProducerInit,
+            EngineError::Forward {
+                stage: ForwardStage::ProducerInit,
+                ..
+            } => ErrorKind::ProducerInit,
             EngineError::Forward { source, .. } | EngineError::Unconfirmed { source, .. } => {
                 match source {
                     ForwardError::Fetch(_) => ErrorKind::Fetch,
@@ -226,6 +229,7 @@ mod tests {
             flow: flow.clone(),
             tp: tp.clone(),
             offset: 7,
+            stage: ForwardStage::Forwarding,
             source: ForwardError::AboveRequestSize {
                 offset: 7,
                 bytes: 2000,

@@ -24,7 +24,7 @@ use crate::model::TopicPartition;
 use crate::records::offset_of;
 use crate::runtime::authorization::{self, Side};
 use crate::runtime::client_settings;
-use crate::runtime::error::EngineError;
+use crate::runtime::error::{EngineError, ForwardStage};
 use crate::runtime::offset_sync::OffsetSyncState;
 use crate::runtime::resume::already_replicated;
 use crate::runtime::shutdown_budget;
@@ -156,14 +156,8 @@ pub(super) async fn run_pipeline(
             let identity = match identity {
                 Ok(identity) => identity,
                 Err(source) => {
-                    let hint = forward_error_hint(&ctx, &tp, &remote_topic, &source).await;
-                    return Err(EngineError::ProducerInit {
-                        flow: ctx.name.clone(),
-                        tp: tp.clone(),
-                        offset: next,
-                        source,
-                        hint,
-                    });
+                    let stage = ForwardStage::ProducerInit;
+                    return Err(forward_failed(&ctx, &tp, &remote_topic, next, stage, source).await);
                 }
             };
             let mut sender = PartitionSender::new(
@@ -200,14 +194,8 @@ pub(super) async fn run_pipeline(
             match forwarded {
                 Some(Ok(())) => return Ok(()),
                 Some(Err(source)) => {
-                    let hint = forward_error_hint(&ctx, &tp, &remote_topic, &source).await;
-                    return Err(EngineError::Forward {
-                        flow: ctx.name.clone(),
-                        tp: tp.clone(),
-                        offset: next,
-                        source,
-                        hint,
-                    });
+                    let stage = ForwardStage::Forwarding;
+                    return Err(forward_failed(&ctx, &tp, &remote_topic, next, stage, source).await);
                 }
                 None => {}
             }
@@ -263,6 +251,27 @@ pub(super) async fn run_pipeline(
             }
         }
         info!(flow = %ctx.name, %tp, offset = next, "partition resuming");
+    }
+}
+
+/// The error a partition pauses on when forwarding failed at `offset`,
+/// with the fix when one is known (see [`forward_error_hint`]).
+async fn forward_failed(
+    ctx: &FlowContext,
+    tp: &TopicPartition,
+    remote_topic: &str,
+    offset: i64,
+    stage: ForwardStage,
+    source: ForwardError,
+) -> EngineError {
+    let hint = forward_error_hint(ctx, tp, remote_topic, &source).await;
+    EngineError::Forward {
+        flow: ctx.name.clone(),
+        tp: tp.clone(),
+        offset,
+        stage,
+        source,
+        hint,
     }
 }
 
