@@ -227,6 +227,22 @@ impl ClientError {
         }
     }
 
+    /// What the broker refused to authorize, when it did.
+    pub fn denied(&self) -> Option<Denied> {
+        match self.broker_error()? {
+            ResponseError::TopicAuthorizationFailed => Some(Denied::Topic),
+            ResponseError::ClusterAuthorizationFailed => Some(Denied::Cluster),
+            ResponseError::GroupAuthorizationFailed => Some(Denied::Group),
+            _ => None,
+        }
+    }
+
+    /// A batch larger than the broker or topic accepts
+    /// (`message.max.bytes`, `max.message.bytes`).
+    pub fn is_message_too_large(&self) -> bool {
+        self.broker_error() == Some(ResponseError::MessageTooLarge)
+    }
+
     /// The fetch asked for an offset the partition no longer (or not yet)
     /// has: the reader must reset its position.
     pub fn is_offset_out_of_range(&self) -> bool {
@@ -264,6 +280,17 @@ impl ClientError {
             _ => None,
         }
     }
+}
+
+/// What an authorization refusal was about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denied {
+    /// TOPIC_AUTHORIZATION_FAILED.
+    Topic,
+    /// CLUSTER_AUTHORIZATION_FAILED.
+    Cluster,
+    /// GROUP_AUTHORIZATION_FAILED.
+    Group,
 }
 
 /// Turns a response error code into a `Result`, naming the API and what it

@@ -29,6 +29,7 @@ pub mod lease;
 pub mod produce;
 pub mod produce_batcher;
 pub mod produce_request;
+pub mod read;
 pub mod security;
 pub mod transport;
 pub mod versions;

@@ -75,3 +75,65 @@ fn killing_the_target_leader_loses_and_duplicates_nothing() {
     let keys_b: Vec<_> = on_b.iter().map(|r| &r.key).collect();
     assert_eq!(keys_a, keys_b, "order differs");
 }
+
+/// The source leader dies while its partition is being fetched: the fetcher
+/// moves the partition to the new leader and the copy has every record once,
+/// in order.
+#[test]
+fn killing_the_source_leader_loses_and_duplicates_nothing() {
+    let a = KafkaCluster::builder("kafka-a3")
+        .brokers(3)
+        .broker_prop("broker.session.timeout.ms", "3000")
+        .broker_prop("broker.heartbeat.interval.ms", "500")
+        .start();
+    let b = shared_cluster("kafka-b");
+    let topic = kmirror_testbed::random_topic_name("source-leader-change");
+    let remote = format!("kafka-a.{topic}");
+    a.create_topic(&topic, 1, 3, &[("min.insync.replicas", "2")]);
+    a.wait_until_in_sync(&topic, Duration::from_secs(30));
+    b.create_topic(&remote, 1, 1, &[("compression.type", "producer")]);
+
+    let mut load = GenOptions::new(40_000, 200);
+    load.batch_size = Some(2048);
+    load.linger_ms = Some(0);
+    assert_eq!(a.gen(&topic, &load).sent, 40_000);
+    // Every record is on all three replicas before the kill.
+    a.wait_until_in_sync(&topic, Duration::from_secs(30));
+    let leader_index = a.leaders(&topic)[0].expect("source partition has a leader") as usize;
+
+    let rt = support::runtime();
+    let forwarded = rt.block_on(async {
+        let source = support::client(&a.bootstrap()).await;
+        let target = support::client(&b.bootstrap()).await;
+        let forward = support::forward_topic(&source, &target, &topic, &remote, 1, Duration::from_secs(120));
+        tokio::pin!(forward);
+        let kill_after = tokio::time::sleep(Duration::from_millis(300));
+        tokio::select! {
+            batches = &mut forward => panic!("finished before the kill ({} batches); make the load bigger", batches[&0].len()),
+            _ = kill_after => {}
+        }
+        tokio::task::block_in_place(|| a.kill_broker(leader_index));
+        forward.await
+    });
+    let batches = &forwarded[&0];
+    let mut next = 0;
+    for batch in batches {
+        assert_eq!(
+            batch.upstream_base, next,
+            "upstream offsets forwarded in order, once each"
+        );
+        next = batch.upstream_next();
+    }
+    assert_eq!(next, 40_000, "every upstream offset forwarded");
+
+    let mut options = ConsumeOptions::committed(40_000);
+    options.idle_timeout = Duration::from_secs(15);
+    let on_b = b.consume(&remote, &options);
+    assert_eq!(
+        on_b.len(),
+        40_000,
+        "records on the target (loss or duplicates)"
+    );
+    let distinct: HashSet<&Option<Vec<u8>>> = on_b.iter().map(|r| &r.key).collect();
+    assert_eq!(distinct.len(), 40_000, "duplicate keys on the target");
+}

@@ -2,7 +2,6 @@
 
 use std::collections::VecDeque;
 
-use kafka_protocol::ResponseError;
 use kmirror_client::produce::{Ack, PartitionSender};
 use kmirror_client::ClientError;
 use kmirror_wire::batch::{
@@ -144,13 +143,11 @@ fn prepare(batch: RawBatch) -> Result<(RawBatch, BatchTag), ForwardError> {
 /// pause can name the limit to raise.
 fn refused(sender: &PartitionSender<BatchTag>, error: ClientError) -> ForwardError {
     match sender.oldest_tag() {
-        Some(tag) if error.broker_error() == Some(ResponseError::MessageTooLarge) => {
-            ForwardError::BatchTooLarge {
-                offset: tag.upstream_base,
-                bytes: tag.bytes,
-                source: error,
-            }
-        }
+        Some(tag) if error.is_message_too_large() => ForwardError::BatchTooLarge {
+            offset: tag.upstream_base,
+            bytes: tag.bytes,
+            source: error,
+        },
         _ => ForwardError::Produce(error),
     }
 }

@@ -3,7 +3,7 @@
 //! and the principal kmirror connects as, so an operator can fix it with
 //! one `kafka-acls` call.
 
-use kafka_protocol::ResponseError;
+use kmirror_client::error::Denied;
 use kmirror_client::ClientError;
 
 /// Which side of a flow refused.
@@ -24,19 +24,19 @@ pub fn missing_acl(
     principal: Option<&str>,
 ) -> Option<String> {
     let who = principal.unwrap_or("<the principal kmirror connects as>");
-    match (error.broker_error()?, side) {
-        (ResponseError::TopicAuthorizationFailed, Side::Target) => Some(format!(
+    match (error.denied()?, side) {
+        (Denied::Topic, Side::Target) => Some(format!(
             "cluster {cluster} denies {who} WRITE on topic {topic}: add an ALLOW ACL for {who} \
              with operations WRITE, DESCRIBE and CREATE on topic {topic} (kafka-acls --add \
              --allow-principal {who} --operation Write --operation Describe --operation Create \
              --topic {topic})"
         )),
-        (ResponseError::TopicAuthorizationFailed, Side::Source) => Some(format!(
+        (Denied::Topic, Side::Source) => Some(format!(
             "cluster {cluster} denies {who} READ on topic {topic}: add an ALLOW ACL for {who} \
              with operations READ and DESCRIBE on topic {topic} (kafka-acls --add \
              --allow-principal {who} --operation Read --operation Describe --topic {topic})"
         )),
-        (ResponseError::ClusterAuthorizationFailed, Side::Target) => Some(format!(
+        (Denied::Cluster, Side::Target) => Some(format!(
             "cluster {cluster} denies {who} the idempotent producer: add an ALLOW ACL for {who} \
              with operation WRITE on topic {topic} (Kafka 3.0+) or IDEMPOTENT_WRITE on the cluster"
         )),
@@ -55,16 +55,13 @@ pub fn flow_failure_hint(
     target_principal: Option<&str>,
 ) -> Option<String> {
     let unknown = "<the principal kmirror connects as>";
-    match error.broker_error()? {
-        ResponseError::TopicAuthorizationFailed
-        | ResponseError::ClusterAuthorizationFailed
-        | ResponseError::GroupAuthorizationFailed => Some(format!(
+    match error.denied()? {
+        Denied::Topic | Denied::Cluster | Denied::Group => Some(format!(
             "a cluster refused kmirror an operation: grant {} on {source} and {} on {target} \
              the ACLs listed under \"ACLs kmirror needs\" in the README",
             source_principal.unwrap_or(unknown),
             target_principal.unwrap_or(unknown),
         )),
-        _ => None,
     }
 }
 
@@ -72,6 +69,7 @@ pub fn flow_failure_hint(
 mod tests {
     use super::*;
     use kafka_protocol::messages::ApiKey;
+    use kafka_protocol::ResponseError;
 
     fn broker(error: ResponseError) -> ClientError {
         ClientError::Broker {

@@ -16,9 +16,10 @@
 use std::time::Duration;
 
 use kmirror_client::admin::OffsetSpec;
-use kmirror_client::fetch::{fetch, FetchParams, Isolation, PartitionFetch};
-use kmirror_client::{ClientError, KafkaClient, Purpose};
-use kmirror_wire::batch::{needs_rebuild, RawBatch};
+use kmirror_client::fetch::Isolation;
+use kmirror_client::read::{read_at, ReadOptions};
+use kmirror_client::{ClientError, KafkaClient};
+use kmirror_wire::batch::RawBatch;
 
 use crate::model::{Forwarded, TopicPartition};
 use crate::records::offset_of;
@@ -68,7 +69,7 @@ pub async fn already_replicated(
             .peekable();
         for s in &source_batches {
             let Some(t) = targets.peek() else { break };
-            if t.header.base_offset != down || !same_batch(s, t) {
+            if t.header.base_offset != down || !s.is_forwarded_as(t) {
                 return Ok(matched);
             }
             matched.push(Forwarded {
@@ -93,17 +94,6 @@ pub async fn already_replicated(
     Ok(matched)
 }
 
-/// Whether target batch `t` is the forwarded copy of source batch `s`.
-fn same_batch(s: &RawBatch, t: &RawBatch) -> bool {
-    !needs_rebuild(&s.header)
-        && s.header.records_count == t.header.records_count
-        && s.header.last_offset_delta == t.header.last_offset_delta
-        && s.header.base_timestamp == t.header.base_timestamp
-        && s.header.max_timestamp == t.header.max_timestamp
-        && s.header.compression() == t.header.compression()
-        && s.payload() == t.payload()
-}
-
 async fn read(
     client: &KafkaClient,
     topic: &str,
@@ -111,28 +101,12 @@ async fn read(
     offset: i64,
     isolation: Isolation,
 ) -> Result<Vec<RawBatch>, ClientError> {
-    let leader = client.leader(topic, partition).await?;
-    let conn = client.connection(leader, Purpose::Control).await?;
-    let params = FetchParams {
+    let options = ReadOptions {
         max_wait: Duration::from_millis(10),
-        min_bytes: 1,
         max_bytes: READ_BYTES,
         isolation,
-        rack: None,
     };
-    let fetched = fetch(
-        &conn,
-        &params,
-        &[PartitionFetch {
-            topic: topic.to_string(),
-            partition,
-            offset,
-            max_bytes: READ_BYTES,
-        }],
-    )
-    .await?;
-    match fetched.into_iter().next() {
-        Some(p) => Ok(p.result?.batches),
-        None => Ok(Vec::new()),
-    }
+    Ok(read_at(client, topic, partition, offset, options)
+        .await?
+        .batches)
 }

@@ -18,7 +18,8 @@ pub use header::{
 };
 pub use rewrite::{rewrite_header, rewritten_batch_contiguous, ProducerStamp};
 pub use slow::{
-    decompression_limit, needs_rebuild, normalize_log_append_time, rebuild_for_forwarding,
-    upconvert_legacy, MAX_DECOMPRESSED_LEN,
+    decode_key_values, decompression_limit, encode_key_values, needs_rebuild,
+    normalize_log_append_time, rebuild_for_forwarding, upconvert_legacy, KeyValue, OutgoingRecord,
+    MAX_DECOMPRESSED_LEN,
 };
 pub use split::{split_record_set, PartialBatch, RawBatch, SplitEnd, SplitResult};

@@ -27,11 +27,14 @@
 //! 256 x compressed_len))`. Neither function panics, whatever the input.
 
 mod codec;
+mod key_values;
 mod legacy;
 mod records;
 mod xxh32;
 
 use bytes::Bytes;
+
+pub use key_values::{decode_key_values, encode_key_values, KeyValue, OutgoingRecord};
 
 pub use codec::{
     decompression_limit, DECOMPRESSION_ALLOWANCE, MAX_COMPRESSION_RATIO, MAX_DECOMPRESSED_LEN,

@@ -25,6 +25,21 @@ impl RawBatch {
         self.bytes.slice(BATCH_HEADER_LEN..)
     }
 
+    /// Whether `target` is this batch as kmirror forwarded it: the same
+    /// records, counts, timestamps and codec, the payload byte for byte (only
+    /// the producer fields and the CRC differ). A batch that had to be
+    /// rebuilt (see [`crate::needs_rebuild`]) is never recognised this way.
+    pub fn is_forwarded_as(&self, target: &RawBatch) -> bool {
+        let (s, t) = (&self.header, &target.header);
+        !super::slow::needs_rebuild(s)
+            && s.records_count == t.records_count
+            && s.last_offset_delta == t.last_offset_delta
+            && s.base_timestamp == t.base_timestamp
+            && s.max_timestamp == t.max_timestamp
+            && s.compression() == t.compression()
+            && self.bytes.get(BATCH_HEADER_LEN..) == target.bytes.get(BATCH_HEADER_LEN..)
+    }
+
     /// The header to send in front of [`RawBatch::payload`]; see
     /// [`rewrite_header`].
     pub fn rewritten_header(
@@ -140,4 +155,36 @@ pub fn split_record_set(bytes: &Bytes) -> SplitResult {
         }
     };
     SplitResult { batches, end }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::{encode_key_values, OutgoingRecord};
+    use crate::{rewritten_batch_contiguous, ProducerStamp};
+
+    fn batch(values: &[&str]) -> RawBatch {
+        let records: Vec<OutgoingRecord> = values
+            .iter()
+            .map(|v| (b"k".to_vec(), Some(v.as_bytes().to_vec())))
+            .collect();
+        encode_key_values(&records, 1_000).unwrap()
+    }
+
+    #[test]
+    fn a_batch_is_recognised_after_its_producer_fields_change() {
+        let source = batch(&["a", "b"]);
+        let stamp = ProducerStamp {
+            producer_id: 42,
+            producer_epoch: 3,
+            base_sequence: 17,
+            transactional: false,
+        };
+        let forwarded = rewritten_batch_contiguous(&source.bytes, &stamp).unwrap();
+        let target = split_record_set(&forwarded).batches.remove(0);
+        assert_ne!(source.bytes, target.bytes);
+        assert!(source.is_forwarded_as(&target));
+        assert!(!source.is_forwarded_as(&batch(&["a", "c"])));
+        assert!(!source.is_forwarded_as(&batch(&["a"])));
+    }
 }
