@@ -243,6 +243,15 @@ impl ClientError {
         self.broker_error() == Some(ResponseError::MessageTooLarge)
     }
 
+    /// The partition's leadership is moving (a topic created a moment ago,
+    /// a leader election): asking again soon will likely succeed.
+    pub fn is_leadership_moving(&self) -> bool {
+        matches!(
+            self.broker_error(),
+            Some(ResponseError::NotLeaderOrFollower | ResponseError::LeaderNotAvailable)
+        )
+    }
+
     /// The fetch asked for an offset the partition no longer (or not yet)
     /// has: the reader must reset its position.
     pub fn is_offset_out_of_range(&self) -> bool {

@@ -5,8 +5,11 @@
 
 use std::time::Duration;
 
+use kafka_protocol::messages::ApiKey;
+use kmirror_wire::batch::RawBatch;
+
 use crate::cluster::{KafkaClient, Purpose};
-use crate::error::Result;
+use crate::error::{ClientError, Result};
 use crate::fetch::{fetch, FetchParams, Isolation, PartitionData, PartitionFetch};
 
 /// How one read goes.
@@ -68,4 +71,41 @@ pub async fn read_at(
             ..PartitionData::default()
         }),
     }
+}
+
+/// Every complete batch of `topic`-`partition` from `start` until `end` or
+/// the partition's high watermark, whichever comes first, read committed,
+/// within `timeout`.
+///
+/// # Errors
+///
+/// What the reads fail with, or [`ClientError::RequestTimeout`] when
+/// `timeout` passes first.
+pub async fn read_range(
+    client: &KafkaClient,
+    topic: &str,
+    partition: i32,
+    start: i64,
+    end: i64,
+    timeout: Duration,
+) -> Result<Vec<RawBatch>> {
+    let stop_at = tokio::time::Instant::now() + timeout;
+    let mut offset = start;
+    let mut out = Vec::new();
+    while offset < end {
+        if tokio::time::Instant::now() > stop_at {
+            return Err(ClientError::RequestTimeout {
+                addr: client.bootstrap_display(),
+                api: ApiKey::Fetch,
+                timeout,
+            });
+        }
+        let data = read_at(client, topic, partition, offset, ReadOptions::default()).await?;
+        out.extend(data.batches);
+        offset = data.next_offset.max(offset);
+        if data.high_watermark <= offset {
+            break;
+        }
+    }
+    Ok(out)
 }

@@ -7,8 +7,9 @@ mod support;
 
 use std::time::Duration;
 
-use kmirror_client::fetch::{fetch, FetchParams, Isolation, PartitionFetch};
-use kmirror_client::{KafkaClient, Purpose};
+use kmirror_client::fetch::Isolation;
+use kmirror_client::read::{read_at, ReadOptions};
+use kmirror_client::KafkaClient;
 use kmirror_testbed::{
     shared_cluster, Compression, ConsumeOptions, ConsumedRecord, KafkaCluster, ProduceOptions,
     ProduceStep, TestRecord,
@@ -82,29 +83,17 @@ async fn raw_batches(client: &KafkaClient, topic: &str, partition: i32) -> Vec<R
         .refresh_metadata(Some(&[topic.to_string()]))
         .await
         .unwrap();
-    let leader = client.leader(topic, partition).await.unwrap();
-    let conn = client.connection(leader, Purpose::Control).await.unwrap();
-    let params = FetchParams {
+    let options = ReadOptions {
         max_wait: Duration::from_millis(10),
+        max_bytes: 8 * 1024 * 1024,
         isolation: Isolation::ReadUncommitted,
-        ..FetchParams::default()
     };
     let mut offset = 0;
     let mut out = Vec::new();
     loop {
-        let fetched = fetch(
-            &conn,
-            &params,
-            &[PartitionFetch {
-                topic: topic.to_string(),
-                partition,
-                offset,
-                max_bytes: 8 * 1024 * 1024,
-            }],
-        )
-        .await
-        .unwrap();
-        let data = fetched.into_iter().next().unwrap().result.unwrap();
+        let data = read_at(client, topic, partition, offset, options)
+            .await
+            .unwrap();
         out.extend(data.batches);
         if data.next_offset >= data.high_watermark || data.next_offset == offset {
             return out;

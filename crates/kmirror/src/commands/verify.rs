@@ -19,14 +19,16 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use clap::Args;
 use kmirror_client::admin::{CreateTopicOutcome, NewTopic, OffsetSpec};
-use kmirror_client::fetch::{fetch, FetchParams, Isolation, PartitionFetch};
-use kmirror_client::{ClientError, KafkaClient, Purpose};
+use kmirror_client::fetch::Isolation;
+use kmirror_client::read::{read_at, ReadOptions};
+use kmirror_client::{ClientError, KafkaClient};
 use kmirror_engine::config::mm2::FlowConfig;
 use kmirror_engine::model::now_ms;
 use kmirror_engine::policy::CANARY_TOPIC;
-use kmirror_engine::records::{decode_batches, offset_of, RecordsError};
+use kmirror_engine::records::{decode_batches, offset_of};
 use kmirror_engine::runtime::topics::effective_replication_factor;
 use kmirror_engine::runtime::writer::RecordWriter;
+use kmirror_wire::WireError;
 use rand::Rng as _;
 
 use super::cluster;
@@ -234,7 +236,7 @@ enum ReadError {
     #[error("{0}")]
     Cluster(#[from] ClientError),
     #[error("{0}")]
-    Records(#[from] RecordsError),
+    Records(#[from] WireError),
 }
 
 /// Records of `topic`-0 from `offset`, and where to read next.
@@ -243,34 +245,15 @@ async fn read_from(
     topic: &str,
     offset: i64,
 ) -> Result<(Vec<kmirror_engine::records::KeyValue>, i64), ReadError> {
-    let leader = client.leader(topic, 0).await?;
-    let conn = client.connection(leader, Purpose::Control).await?;
-    let params = FetchParams {
+    let options = ReadOptions {
         max_wait: Duration::from_millis(200),
+        max_bytes: 1024 * 1024,
         isolation: Isolation::ReadCommitted,
-        ..FetchParams::default()
     };
-    let fetched = fetch(
-        &conn,
-        &params,
-        &[PartitionFetch {
-            topic: topic.to_string(),
-            partition: 0,
-            offset,
-            max_bytes: 1024 * 1024,
-        }],
-    )
-    .await?;
-    let mut records = Vec::new();
-    let mut next = offset;
-    for partition in fetched {
-        let data = partition.result?;
-        records.extend(
-            decode_batches(&data.batches)?
-                .into_iter()
-                .filter(|r| r.offset >= offset),
-        );
-        next = next.max(data.next_offset);
-    }
-    Ok((records, next))
+    let data = read_at(client, topic, 0, offset, options).await?;
+    let records = decode_batches(&data.batches)?
+        .into_iter()
+        .filter(|r| r.offset >= offset)
+        .collect();
+    Ok((records, data.next_offset.max(offset)))
 }

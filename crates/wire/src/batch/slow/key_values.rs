@@ -79,7 +79,7 @@ pub fn encode_key_values(
 /// # Errors
 ///
 /// [`WireError::Corrupt`] for a batch whose bytes are not exactly one batch,
-/// whose codec is unknown, whose records do not parse as Kafka's reader
+/// whose CRC is wrong, whose codec is unknown, whose records do not parse as Kafka's reader
 /// parses them, or whose record count disagrees with its header;
 /// [`WireError::DecompressionLimit`] for records that decompress beyond the
 /// slow path's limit.
@@ -105,6 +105,10 @@ fn decode_batch(batch: &RawBatch, out: &mut Vec<KeyValue>) -> Result<(), WireErr
     }
     if header.is_control() {
         return Ok(());
+    }
+    // As Kafka's consumer does by default (`check.crcs`).
+    if !crate::verify_crc(bytes) {
+        return Err(corrupt("CRC-32C mismatch".to_string()));
     }
     let payload = bytes.slice(BATCH_HEADER_LEN..);
     let codec = header.compression();
@@ -206,6 +210,22 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn a_changed_byte_is_refused() {
+        let batch = encode_key_values(&[(b"k".to_vec(), Some(b"v".to_vec()))], 1).unwrap();
+        let mut bytes = batch.bytes.to_vec();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        let changed = RawBatch {
+            header: batch.header,
+            bytes: Bytes::from(bytes),
+        };
+        assert!(matches!(
+            decode_key_values(&[changed]),
+            Err(WireError::Corrupt { .. })
+        ));
     }
 
     #[test]
