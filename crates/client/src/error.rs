@@ -252,6 +252,18 @@ impl ClientError {
         )
     }
 
+    /// The broker's error code as a number, when it answered with one: for
+    /// telling one refusal from another without the protocol's types.
+    pub fn broker_code(&self) -> Option<i16> {
+        self.broker_error().map(|error| error.code())
+    }
+
+    /// The cluster has no authorizer (SECURITY_DISABLED): ACL requests mean
+    /// nothing there.
+    pub fn is_security_disabled(&self) -> bool {
+        self.broker_error() == Some(ResponseError::SecurityDisabled)
+    }
+
     /// The fetch asked for an offset the partition no longer (or not yet)
     /// has: the reader must reset its position.
     pub fn is_offset_out_of_range(&self) -> bool {

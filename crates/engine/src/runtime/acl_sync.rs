@@ -26,10 +26,10 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use kafka_protocol::ResponseError;
 use kmirror_client::acls::{
     AclBinding, AclFilter, AclOperation, AclPermission, CreatedAcls, PatternType, ResourceType,
 };
+use kmirror_client::error::Denied;
 use kmirror_client::{ClientError, KafkaClient};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -125,10 +125,10 @@ pub enum AclSyncCondition {
     SourceHasNoAuthorizer,
     DescribeDenied,
     /// With the broker's error code, when it answered with one.
-    DescribeFailed(Option<ResponseError>),
+    DescribeFailed(Option<i16>),
     TargetHasNoAuthorizer,
     CreateDenied,
-    CreateFailed(Option<ResponseError>),
+    CreateFailed(Option<i16>),
 }
 
 impl AclSyncOutcome {
@@ -137,11 +137,11 @@ impl AclSyncOutcome {
             AclSyncOutcome::Synced { applied } => AclSyncCondition::Synced(*applied),
             AclSyncOutcome::SourceHasNoAuthorizer => AclSyncCondition::SourceHasNoAuthorizer,
             AclSyncOutcome::DescribeDenied => AclSyncCondition::DescribeDenied,
-            AclSyncOutcome::DescribeFailed(e) => AclSyncCondition::DescribeFailed(e.broker_error()),
+            AclSyncOutcome::DescribeFailed(e) => AclSyncCondition::DescribeFailed(e.broker_code()),
             AclSyncOutcome::TargetHasNoAuthorizer { .. } => AclSyncCondition::TargetHasNoAuthorizer,
             AclSyncOutcome::CreateDenied { .. } => AclSyncCondition::CreateDenied,
             AclSyncOutcome::CreateFailed { error, .. } => {
-                AclSyncCondition::CreateFailed(error.broker_error())
+                AclSyncCondition::CreateFailed(error.broker_code())
             }
         }
     }
@@ -157,10 +157,12 @@ impl AclSyncOutcome {
 
     /// Classifies the answer to `DescribeAcls` on the source.
     fn from_describe_error(error: ClientError) -> Self {
-        match error.broker_error() {
-            Some(ResponseError::SecurityDisabled) => AclSyncOutcome::SourceHasNoAuthorizer,
-            Some(ResponseError::ClusterAuthorizationFailed) => AclSyncOutcome::DescribeDenied,
-            _ => AclSyncOutcome::DescribeFailed(error),
+        if error.is_security_disabled() {
+            AclSyncOutcome::SourceHasNoAuthorizer
+        } else if error.denied() == Some(Denied::Cluster) {
+            AclSyncOutcome::DescribeDenied
+        } else {
+            AclSyncOutcome::DescribeFailed(error)
         }
     }
 
@@ -171,11 +173,10 @@ impl AclSyncOutcome {
             Ok(results) => results.into_iter().filter_map(|(_, r)| r.err()).collect(),
             Err(e) => vec![e; wanted.max(1)],
         };
-        let has = |code| errors.iter().any(|e| e.broker_error() == Some(code));
-        if has(ResponseError::ClusterAuthorizationFailed) {
+        if errors.iter().any(|e| e.denied() == Some(Denied::Cluster)) {
             return AclSyncOutcome::CreateDenied { wanted };
         }
-        if has(ResponseError::SecurityDisabled) {
+        if errors.iter().any(ClientError::is_security_disabled) {
             return AclSyncOutcome::TargetHasNoAuthorizer { wanted };
         }
         let failed = errors.len().min(wanted);
@@ -311,6 +312,7 @@ mod tests {
     use crate::config::mm2::ClusterAlias;
     use crate::filter::TopicFilter;
     use crate::policy::ReplicationPolicy;
+    use kafka_protocol::ResponseError;
 
     /// `kafka-a->kafka-b`, replicating `orders` and `users`.
     fn flow() -> FlowConfig {
@@ -553,7 +555,7 @@ mod tests {
         );
         assert_eq!(
             partial.condition(),
-            AclSyncCondition::CreateFailed(Some(ResponseError::InvalidRequest))
+            AclSyncCondition::CreateFailed(Some(ResponseError::InvalidRequest.code()))
         );
     }
 
@@ -569,7 +571,7 @@ mod tests {
         assert!(memory.changed(AclSyncCondition::DescribeDenied));
         assert!(memory.changed(AclSyncCondition::DescribeFailed(None)));
         assert!(memory.changed(AclSyncCondition::DescribeFailed(Some(
-            ResponseError::RequestTimedOut
+            ResponseError::RequestTimedOut.code()
         ))));
     }
 }
