@@ -41,21 +41,7 @@ fn killing_the_target_leader_loses_and_duplicates_nothing() {
     // Broker i of the test bed has node id i.
     let leader_index = b.leaders(&remote)[0].expect("remote partition has a leader") as usize;
 
-    let rt = support::runtime();
-    let forwarded = rt.block_on(async {
-        let source = support::client(&a.bootstrap()).await;
-        let target = support::client(&b.bootstrap()).await;
-        let forward = support::forward_topic(&source, &target, &topic, &remote, 1, Duration::from_secs(120));
-        tokio::pin!(forward);
-        // Let some batches land, then kill the leader.
-        let kill_after = tokio::time::sleep(Duration::from_millis(300));
-        tokio::select! {
-            batches = &mut forward => panic!("finished before the kill ({} batches); make the load bigger", batches[&0].len()),
-            _ = kill_after => {}
-        }
-        tokio::task::block_in_place(|| b.kill_broker(leader_index));
-        forward.await
-    });
+    let forwarded = forward_killing(a, &b, &topic, &remote, || b.kill_broker(leader_index));
     let batches = &forwarded[&0];
     let records: i64 = batches.iter().map(|f| f.records as i64).sum();
     assert_eq!(records, 40_000, "acknowledged records");
@@ -101,20 +87,7 @@ fn killing_the_source_leader_loses_and_duplicates_nothing() {
     a.wait_until_in_sync(&topic, Duration::from_secs(30));
     let leader_index = a.leaders(&topic)[0].expect("source partition has a leader") as usize;
 
-    let rt = support::runtime();
-    let forwarded = rt.block_on(async {
-        let source = support::client(&a.bootstrap()).await;
-        let target = support::client(&b.bootstrap()).await;
-        let forward = support::forward_topic(&source, &target, &topic, &remote, 1, Duration::from_secs(120));
-        tokio::pin!(forward);
-        let kill_after = tokio::time::sleep(Duration::from_millis(300));
-        tokio::select! {
-            batches = &mut forward => panic!("finished before the kill ({} batches); make the load bigger", batches[&0].len()),
-            _ = kill_after => {}
-        }
-        tokio::task::block_in_place(|| a.kill_broker(leader_index));
-        forward.await
-    });
+    let forwarded = forward_killing(&a, b, &topic, &remote, || a.kill_broker(leader_index));
     let batches = &forwarded[&0];
     let mut next = 0;
     for batch in batches {
@@ -136,4 +109,31 @@ fn killing_the_source_leader_loses_and_duplicates_nothing() {
     );
     let distinct: HashSet<&Option<Vec<u8>>> = on_b.iter().map(|r| &r.key).collect();
     assert_eq!(distinct.len(), 40_000, "duplicate keys on the target");
+}
+
+/// Forwards partition 0 of `topic` on `source` to `remote` on `target`,
+/// calls `kill` once some batches have landed, and returns what was
+/// forwarded.
+fn forward_killing(
+    source: &KafkaCluster,
+    target: &KafkaCluster,
+    topic: &str,
+    remote: &str,
+    kill: impl FnOnce(),
+) -> std::collections::HashMap<i32, Vec<kmirror_engine::model::Forwarded>> {
+    let rt = support::runtime();
+    rt.block_on(async {
+        let source = support::client(&source.bootstrap()).await;
+        let target = support::client(&target.bootstrap()).await;
+        let forward = support::forward_topic(&source, &target, topic, remote, 1, Duration::from_secs(120));
+        tokio::pin!(forward);
+        // Let some batches land, then kill.
+        let kill_after = tokio::time::sleep(Duration::from_millis(300));
+        tokio::select! {
+            batches = &mut forward => panic!("finished before the kill ({} batches); make the load bigger", batches[&0].len()),
+            _ = kill_after => {}
+        }
+        tokio::task::block_in_place(kill);
+        forward.await
+    })
 }

@@ -88,6 +88,23 @@ pub fn normalize_log_append_time(batch: &RawBatch) -> Result<Bytes, WireError> {
     })
 }
 
+/// The header of `bytes`, which must be exactly one batch. Read from the
+/// bytes, never from a header handed along with them.
+fn whole_batch_header(bytes: &[u8]) -> Result<BatchHeader, WireError> {
+    let header = BatchHeader::parse(bytes)?;
+    if bytes.len() != header.total_len() {
+        return Err(WireError::Corrupt {
+            offset: header.base_offset,
+            reason: format!(
+                "{} bytes given for a batch of {} bytes",
+                bytes.len(),
+                header.total_len()
+            ),
+        });
+    }
+    Ok(header)
+}
+
 /// Whether [`rewrite_records`] keeps the records' offset deltas or numbers
 /// them 0..n.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,17 +122,9 @@ fn rewrite_records(
     plan: impl FnOnce(&BatchHeader) -> Option<Renumber>,
 ) -> Result<Bytes, WireError> {
     let bytes = &batch.bytes;
-    // Trust the bytes, not the header handed along with them.
-    let header = BatchHeader::parse(bytes)?;
+    let header = whole_batch_header(bytes)?;
     let offset = header.base_offset;
     let corrupt = |reason: String| WireError::Corrupt { offset, reason };
-    if bytes.len() != header.total_len() {
-        return Err(corrupt(format!(
-            "{} bytes given for a batch of {} bytes",
-            bytes.len(),
-            header.total_len()
-        )));
-    }
     if header.is_control() {
         return Err(WireError::ControlBatch { offset });
     }

@@ -9,7 +9,7 @@
 
 use bytes::Bytes;
 
-use super::super::header::{BatchHeader, BATCH_HEADER_LEN};
+use super::super::header::BATCH_HEADER_LEN;
 use super::super::split::{split_record_set, RawBatch};
 use super::super::varint::Cursor;
 use super::codec::{self, DecompressError};
@@ -93,16 +93,9 @@ pub fn decode_key_values(batches: &[RawBatch]) -> Result<Vec<KeyValue>, WireErro
 
 fn decode_batch(batch: &RawBatch, out: &mut Vec<KeyValue>) -> Result<(), WireError> {
     let bytes = &batch.bytes;
-    let header = BatchHeader::parse(bytes)?;
+    let header = super::whole_batch_header(bytes)?;
     let offset = header.base_offset;
     let corrupt = |reason: String| WireError::Corrupt { offset, reason };
-    if bytes.len() != header.total_len() {
-        return Err(corrupt(format!(
-            "{} bytes given for a batch of {} bytes",
-            bytes.len(),
-            header.total_len()
-        )));
-    }
     if header.is_control() {
         return Ok(());
     }
