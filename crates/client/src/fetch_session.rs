@@ -27,8 +27,6 @@ const FIRST_SESSION_VERSION: i16 = 7;
 /// The epoch of a full request that opens a session (closing the one named).
 const INITIAL_EPOCH: i32 = 0;
 
-type Key = (String, i32);
-
 /// What the broker holds for a partition of the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Held {
@@ -43,8 +41,9 @@ pub struct FetchSession {
     id: i32,
     /// The epoch of the next request; [`INITIAL_EPOCH`] makes it full.
     epoch: i32,
-    /// The partitions the broker holds for the session, as last sent.
-    held: HashMap<Key, Held>,
+    /// The partitions the broker holds for the session, as last sent, by
+    /// topic (looked up by `&str`, without allocating, on every request).
+    held: HashMap<String, HashMap<i32, Held>>,
 }
 
 /// What one request sends: the partitions named and the ones forgotten.
@@ -100,13 +99,16 @@ impl FetchSession {
             }
         };
         self.apply(plan, response.session_id);
-        let held = &self.held;
         Ok(parse_partitions(
             conn,
             params,
             response,
-            |topic, partition| held.get(&(topic.to_string(), partition)).map(|h| h.offset),
+            |topic, partition| self.held(topic, partition).map(|h| h.offset),
         ))
+    }
+
+    fn held(&self, topic: &str, partition: i32) -> Option<&Held> {
+        self.held.get(topic)?.get(&partition)
     }
 
     /// What the next request sends for `wanted`.
@@ -122,7 +124,7 @@ impl FetchSession {
         let send = wanted
             .iter()
             .filter(|p| {
-                self.held.get(&(p.topic.clone(), p.partition))
+                self.held(&p.topic, p.partition)
                     != Some(&Held {
                         offset: p.offset,
                         max_bytes: p.max_bytes,
@@ -135,9 +137,11 @@ impl FetchSession {
             .map(|p| (p.topic.as_str(), p.partition))
             .collect();
         let mut forget: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
-        for (topic, partition) in self.held.keys() {
-            if !wanted_keys.contains(&(topic.as_str(), *partition)) {
-                forget.entry(topic).or_default().push(*partition);
+        for (topic, partitions) in &self.held {
+            for partition in partitions.keys() {
+                if !wanted_keys.contains(&(topic.as_str(), *partition)) {
+                    forget.entry(topic).or_default().push(*partition);
+                }
             }
         }
         Plan {
@@ -160,13 +164,18 @@ impl FetchSession {
             self.held.clear();
         }
         for (topic, partitions) in plan.forget {
-            for partition in partitions {
-                self.held.remove(&(topic.clone(), partition));
+            if let Some(held) = self.held.get_mut(&topic) {
+                for partition in partitions {
+                    held.remove(&partition);
+                }
+                if held.is_empty() {
+                    self.held.remove(&topic);
+                }
             }
         }
         for p in plan.send {
-            self.held.insert(
-                (p.topic, p.partition),
+            self.held.entry(p.topic).or_default().insert(
+                p.partition,
                 Held {
                     offset: p.offset,
                     max_bytes: p.max_bytes,
@@ -229,7 +238,7 @@ mod tests {
         let session = established(&wanted);
         assert_eq!(session.id(), 42);
         assert_eq!(session.epoch, 1);
-        assert_eq!(session.held.len(), 2);
+        assert_eq!(session.held.values().map(HashMap::len).sum::<usize>(), 2);
     }
 
     #[test]
@@ -250,7 +259,11 @@ mod tests {
         let mut held: Vec<_> = session
             .held
             .iter()
-            .map(|((t, p), h)| (t.clone(), *p, h.offset))
+            .flat_map(|(t, partitions)| {
+                partitions
+                    .iter()
+                    .map(move |(p, h)| (t.clone(), *p, h.offset))
+            })
             .collect();
         held.sort();
         assert_eq!(

@@ -46,16 +46,7 @@ fn killing_the_target_leader_loses_and_duplicates_nothing() {
     let records: i64 = batches.iter().map(|f| f.records as i64).sum();
     assert_eq!(records, 40_000, "acknowledged records");
 
-    let mut options = ConsumeOptions::committed(40_000);
-    options.idle_timeout = Duration::from_secs(15);
-    let on_b = b.consume(&remote, &options);
-    assert_eq!(
-        on_b.len(),
-        40_000,
-        "records on the target (loss or duplicates)"
-    );
-    let distinct: HashSet<&Option<Vec<u8>>> = on_b.iter().map(|r| &r.key).collect();
-    assert_eq!(distinct.len(), 40_000, "duplicate keys on the target");
+    let (on_b, options) = consume_each_once(&b, &remote);
     let on_a = a.consume(&topic, &options);
     let keys_a: Vec<_> = on_a.iter().map(|r| &r.key).collect();
     let keys_b: Vec<_> = on_b.iter().map(|r| &r.key).collect();
@@ -99,16 +90,7 @@ fn killing_the_source_leader_loses_and_duplicates_nothing() {
     }
     assert_eq!(next, 40_000, "every upstream offset forwarded");
 
-    let mut options = ConsumeOptions::committed(40_000);
-    options.idle_timeout = Duration::from_secs(15);
-    let on_b = b.consume(&remote, &options);
-    assert_eq!(
-        on_b.len(),
-        40_000,
-        "records on the target (loss or duplicates)"
-    );
-    let distinct: HashSet<&Option<Vec<u8>>> = on_b.iter().map(|r| &r.key).collect();
-    assert_eq!(distinct.len(), 40_000, "duplicate keys on the target");
+    consume_each_once(b, &remote);
 }
 
 /// Forwards partition 0 of `topic` on `source` to `remote` on `target`,
@@ -136,4 +118,23 @@ fn forward_killing(
         tokio::task::block_in_place(kill);
         forward.await
     })
+}
+
+/// The 40,000 records on `target`'s `remote`, each once; with the options
+/// they were read with.
+fn consume_each_once(
+    target: &KafkaCluster,
+    remote: &str,
+) -> (Vec<kmirror_testbed::ConsumedRecord>, ConsumeOptions) {
+    let mut options = ConsumeOptions::committed(40_000);
+    options.idle_timeout = Duration::from_secs(15);
+    let on_target = target.consume(remote, &options);
+    assert_eq!(
+        on_target.len(),
+        40_000,
+        "records on the target (loss or duplicates)"
+    );
+    let distinct: HashSet<&Option<Vec<u8>>> = on_target.iter().map(|r| &r.key).collect();
+    assert_eq!(distinct.len(), 40_000, "duplicate keys on the target");
+    (on_target, options)
 }
