@@ -35,6 +35,7 @@ mod options;
 mod perf_tools;
 mod runs;
 mod sasl_ssl;
+pub mod scale;
 mod start_up;
 pub mod workers;
 
@@ -159,6 +160,9 @@ impl Bench<'_> {
         }
         if self.wants(Scenario::LatencyBrokers) {
             self.latency_brokers()?;
+        }
+        if self.wants(Scenario::Scale) {
+            self.scale()?;
         }
         Ok(())
     }

@@ -40,3 +40,4 @@ pub mod proxy;
 pub mod raw_forward;
 pub mod replicator;
 pub mod report;
+pub mod socket_bytes;

@@ -77,7 +77,9 @@ enum Command {
         /// (only when named; alone, 1, 2 and 3 kmirror processes on 512 MiB
         /// of lz4 data, then joins and departures while copying),
         /// latency-3b (only when named; alone, kmirror and MM2 tuned on two
-        /// three-broker clusters at 10 and 5,000 records/s).
+        /// three-broker clusters at 10 and 5,000 records/s), scale (only when
+        /// named; alone, kmirror and MM2 tuned on 1,000 topics of 10
+        /// partitions).
         #[arg(long, alias = "scenario", value_delimiter = ',')]
         scenarios: Vec<String>,
         /// Comma-separated: kmirror, mm2-default, mm2-tuned.
@@ -194,6 +196,8 @@ fn main() -> Result<()> {
                 CompareOptions::workers(quick)
             } else if scenarios == ["latency-3b"] {
                 CompareOptions::latency_brokers(quick)
+            } else if scenarios == ["scale"] {
+                CompareOptions::scale(quick)
             } else if quick {
                 CompareOptions::quick()
             } else {

@@ -78,6 +78,9 @@ pub struct FlowSpec {
     pub source_bootstrap: String,
     pub target_bootstrap: String,
     pub topic: String,
+    /// The `topics` regex, written as is, when the flow covers more topics
+    /// than `topic`.
+    pub topics: Option<String>,
     /// Partitions of the topic, for `tasks.max` when tuned.
     pub partitions: i32,
     /// The codec the source data was produced with, which a tuned MM2
@@ -117,7 +120,11 @@ pub fn mm2_properties(flow: &FlowSpec, tuned: bool) -> String {
         }
     }
     line(format!("{s}->{t}.enabled = true"));
-    line(format!("{s}->{t}.topics = {}", regex_quote(&flow.topic)));
+    let topics = flow
+        .topics
+        .clone()
+        .unwrap_or_else(|| regex_quote(&flow.topic));
+    line(format!("{s}->{t}.topics = {topics}"));
     line("# Single-broker test-bed clusters.".into());
     for key in [
         "replication.factor",
@@ -397,6 +404,7 @@ mod tests {
             source_bootstrap: "127.0.0.1:1".into(),
             target_bootstrap: "127.0.0.1:2".into(),
             topic: "bench.lz4".into(),
+            topics: None,
             partitions: 12,
             compression: Compression::Lz4,
             source_props: Vec::new(),

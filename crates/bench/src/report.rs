@@ -14,6 +14,7 @@ use crate::compare::{Ceiling, CompareOptions, Measurement, Scenario};
 use crate::replicator::ReplicatorKind;
 
 mod latency_brokers;
+mod scale;
 
 /// Where and with what the numbers were measured.
 #[derive(Debug, Clone, Serialize)]
@@ -139,7 +140,8 @@ impl Report {
         measurements: Vec<Measurement>,
     ) -> Self {
         let summary = summarize(&measurements);
-        let goals = goals(&summary, ceiling.as_ref());
+        let mut goals = goals(&summary, ceiling.as_ref());
+        goals.extend(scale::goals(&measurements));
         Report {
             machine: Machine::detect(),
             options: options.clone(),
@@ -349,6 +351,7 @@ impl Report {
         }
 
         latency_brokers::write_section(self, w);
+        scale::write_section(self, w);
 
         if scenarios.iter().any(|s| s == "start-up") {
             let _ = writeln!(w, "## Start-up\n");
@@ -799,6 +802,7 @@ pub fn write(report: &Report, out: &Path, quick: bool) -> Result<(PathBuf, PathB
         [Scenario::SaslSsl] => "-sasl-ssl",
         [Scenario::Workers] => "-workers",
         [Scenario::LatencyBrokers] => "-latency-3b",
+        [Scenario::Scale] => "-scale",
         _ => "",
     };
     let stem = format!("results{alone}{}", if quick { "-quick" } else { "" });

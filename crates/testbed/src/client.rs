@@ -18,6 +18,8 @@ use crate::java::{tail, JavaCommand};
 /// partitioner, current time.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TestRecord {
+    /// The record's own topic, instead of the produce session's.
+    pub topic: Option<String>,
     pub partition: Option<i32>,
     pub key: Option<Vec<u8>>,
     pub value: Option<Vec<u8>>,
@@ -52,6 +54,13 @@ impl TestRecord {
         self
     }
 
+    /// Sends the record to `topic` rather than the produce session's topic,
+    /// so that one producer can fill many topics.
+    pub fn topic(mut self, topic: impl Into<String>) -> Self {
+        self.topic = Some(topic.into());
+        self
+    }
+
     pub fn timestamp(mut self, timestamp_ms: i64) -> Self {
         self.timestamp = Some(timestamp_ms);
         self
@@ -59,6 +68,7 @@ impl TestRecord {
 
     fn to_json(&self) -> Value {
         json!({
+            "topic": self.topic,
             "partition": self.partition,
             "key": self.key.as_deref().map(|k| BASE64.encode(k)),
             "value": self.value.as_deref().map(|v| BASE64.encode(v)),
@@ -92,6 +102,12 @@ impl From<TestRecord> for ProduceStep {
 }
 
 impl ProduceStep {
+    /// The step as one input line of the `produce` test client, for a
+    /// producer fed over time ([`crate::JavaCommand::spawn`]).
+    pub fn input_line(&self) -> String {
+        self.to_json().to_string()
+    }
+
     fn to_json(&self) -> Value {
         match self {
             Self::Record(record) => record.to_json(),

@@ -8,6 +8,7 @@ use anyhow::Result;
 use kmirror_testbed::Compression;
 use serde::Serialize;
 
+use super::scale::{ScaleSize, ScaleStats};
 use super::WorkersOptions;
 use crate::latency::LatencyStats;
 use crate::replicator::ReplicatorKind;
@@ -34,10 +35,15 @@ pub enum Scenario {
     /// (issue 12); not part of the default set, see
     /// [`CompareOptions::latency_brokers`].
     LatencyBrokers,
+    /// 1,000 topics of 10 partitions on one flow: time until every
+    /// partition replicates, then CPU, memory and wire bytes at rest
+    /// (issue 12); not part of the default set, see
+    /// [`CompareOptions::scale`].
+    Scale,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 8] = [
+    pub const ALL: [Scenario; 9] = [
         Self::Ceiling,
         Self::CatchUp,
         Self::Latency,
@@ -46,6 +52,7 @@ impl Scenario {
         Self::SaslSsl,
         Self::Workers,
         Self::LatencyBrokers,
+        Self::Scale,
     ];
 
     /// What a full run measures when no scenario is named.
@@ -67,6 +74,7 @@ impl Scenario {
             Self::SaslSsl => "sasl-ssl",
             Self::Workers => "workers",
             Self::LatencyBrokers => "latency-3b",
+            Self::Scale => "scale",
         }
     }
 
@@ -125,6 +133,8 @@ pub struct CompareOptions {
     pub far_bandwidth: u64,
     /// The workers scenario's settings.
     pub workers: WorkersOptions,
+    /// The scale scenario's size.
+    pub scale: ScaleSize,
 }
 
 fn codec_names<S: serde::Serializer>(codecs: &[Compression], s: S) -> Result<S::Ok, S::Error> {
@@ -158,6 +168,7 @@ impl CompareOptions {
             far_round_trip: Duration::from_millis(30),
             far_bandwidth: 25_000_000,
             workers: WorkersOptions::default(),
+            scale: ScaleSize::full(),
         }
     }
 
@@ -218,6 +229,8 @@ pub struct Measurement {
     /// The same records read directly on the source: what the producer and
     /// the source broker alone contribute (the floor for any replicator).
     pub source_latency: Option<LatencyStats>,
+    /// The scale scenario's own figures.
+    pub scale: Option<ScaleStats>,
     pub error: Option<String>,
 }
 
@@ -255,6 +268,7 @@ impl Measurement {
             other_cpu_s: 0.0,
             latency: None,
             source_latency: None,
+            scale: None,
             error: Some(error),
         }
     }

@@ -187,6 +187,7 @@ impl Bench<'_> {
             source_bootstrap: source.bootstrap.clone(),
             target_bootstrap: target.bootstrap.clone(),
             topic: topic.to_string(),
+            topics: None,
             partitions,
             compression: codec,
             source_props: Vec::new(),

@@ -160,6 +160,7 @@ mod tests {
             source_bootstrap: "127.0.0.1:9092".into(),
             target_bootstrap: "127.0.0.1:9093".into(),
             topic: "t".into(),
+            topics: None,
             partitions: 1,
             compression: Compression::Lz4,
             source_props: Vec::new(),

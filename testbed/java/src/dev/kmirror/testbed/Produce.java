@@ -20,8 +20,10 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * {@code produce --bootstrap B --topic T [--compression C] [--transactional-id X]
  * [--linger-ms N] [--batch-size N] [--acks A] [--prop k=v]...}
  *
- * <p>Input lines: {@code {"partition":int|null,"key":b64|null,"value":b64|null,
- * "headers":[["k",b64|null],...],"timestamp":long|null}}, or a step
+ * <p>Input lines: {@code {"topic":str|null,"partition":int|null,"key":b64|null,
+ * "value":b64|null,"headers":[["k",b64|null],...],"timestamp":long|null}} (a
+ * record's own {@code topic} overrides {@code --topic}, so that one producer
+ * can fill many topics), or a step
  * {@code {"txn":"begin|commit|abort"}}, {@code {"flush":true}}. Output: one
  * {@code {"partition":p,"offset":o}} per record, in input order. An abort
  * flushes first so that aborted records still report their offsets.
@@ -86,7 +88,9 @@ final class Produce {
         return 0;
     }
 
-    private static ProducerRecord<byte[], byte[]> record(String topic, JsonNode line) {
+    private static ProducerRecord<byte[], byte[]> record(String defaultTopic, JsonNode line) {
+        JsonNode own = line.get("topic");
+        String topic = own == null || own.isNull() ? defaultTopic : own.asText();
         JsonNode partition = line.get("partition");
         JsonNode timestamp = line.get("timestamp");
         List<Header> headers = new ArrayList<>();
