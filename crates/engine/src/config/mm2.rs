@@ -44,6 +44,7 @@ mod clusters;
 mod collect;
 mod connectors;
 mod flow_checks;
+pub(crate) mod flow_keys;
 mod flow_settings;
 mod flows;
 mod key_verdicts;
@@ -53,6 +54,7 @@ mod values;
 
 pub use clusters::{ClientOverrides, ClientProperties, ClientRole, ClusterAlias, ClusterConfig};
 pub use connectors::{ConnectorClass, ConnectorInfo};
+pub use flow_keys::flow_key_table_markdown;
 pub use flows::{FlowConfig, OffsetSyncsTopicLocation, Periodic};
 
 /// A validated MM2 configuration.
