@@ -21,7 +21,7 @@
 
 use serde_json::Value;
 
-use super::error::{ConfigError, ConfigErrorKind, Location};
+use super::error::{ConfigError, ConfigErrorKind, JsonProblem, JsonSyntaxError, Location};
 use super::mm2::{ConnectorClass, ConnectorInfo};
 use super::properties::Properties;
 
@@ -40,19 +40,19 @@ pub(crate) fn properties_from_connect_json(
     json: &str,
     source_name: &str,
 ) -> Result<TranslatedConnector, ConfigError> {
-    let json_error = |line: Option<u32>, key: &str, message: String| {
+    let json_error = |line: Option<u32>, key: &str, problem: JsonProblem| {
         ConfigError::new(
             Location::new(source_name, line),
             key,
-            ConfigErrorKind::Json(message),
+            ConfigErrorKind::Json(problem),
         )
     };
     let document: Value = serde_json::from_str(json).map_err(|error| {
-        let line = u32::try_from(error.line()).ok().filter(|&line| line > 0);
-        json_error(line, "", format!("invalid JSON: {}", error_message(&error)))
+        let error = JsonSyntaxError::new(error);
+        json_error(error.line(), "", JsonProblem::Invalid(error))
     })?;
     let Value::Object(top) = &document else {
-        return Err(json_error(Some(1), "", "expected a JSON object".to_owned()));
+        return Err(json_error(Some(1), "", JsonProblem::NotAnObject));
     };
     let config = match top.get("config") {
         Some(Value::Object(config)) => config,
@@ -60,7 +60,7 @@ pub(crate) fn properties_from_connect_json(
             return Err(json_error(
                 find_key_line(json, "config"),
                 "config",
-                "expected a JSON object".to_owned(),
+                JsonProblem::NotAnObject,
             ))
         }
         // The bare config object, as `PUT /connectors/{name}/config` takes it.
@@ -78,7 +78,7 @@ pub(crate) fn properties_from_connect_json(
             Value::Bool(flag) => flag.to_string(),
             Value::Null => continue,
             Value::Array(_) | Value::Object(_) => {
-                return Err(json_error(line, key, "expected a string value".to_owned()))
+                return Err(json_error(line, key, JsonProblem::NotAString))
             }
         };
         entries.push((key.clone(), text, line));
@@ -252,15 +252,6 @@ fn translate_client_key(key: &str, flow: &str) -> Option<String> {
         .iter()
         .any(|role| key.starts_with(role))
         .then(|| format!("{flow}.{key}"))
-}
-
-/// serde_json's message without its trailing ` at line L column C`.
-fn error_message(error: &serde_json::Error) -> String {
-    let text = error.to_string();
-    match text.rfind(" at line ") {
-        Some(position) => text[..position].to_owned(),
-        None => text,
-    }
 }
 
 /// The line of the first `"key":` in the JSON text, for error messages.

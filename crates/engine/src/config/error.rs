@@ -3,6 +3,9 @@
 //! "kafka-c" (clusters = kafka-a, kafka-b)`.
 
 use std::fmt;
+use std::sync::Arc;
+
+use super::properties::PropertiesError;
 
 /// Where a setting came from: the file (or other source) and the line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,12 +69,12 @@ impl fmt::Display for ConfigError {
 /// What is wrong with a config. Values of secret keys never appear here.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigErrorKind {
-    /// The file is not valid `.properties` text.
-    #[error("{0}")]
-    Properties(String),
+    /// The file is not valid `.properties` text (the location names the line).
+    #[error("{}", .0.problem())]
+    Properties(#[source] PropertiesError),
     /// The connector JSON is not valid or not of the expected shape.
-    #[error("{0}")]
-    Json(String),
+    #[error(transparent)]
+    Json(JsonProblem),
     /// A flow names a cluster that `clusters` does not list.
     #[error("unknown cluster alias \"{alias}\" (clusters = {clusters})")]
     UnknownClusterAlias {
@@ -268,13 +271,77 @@ pub enum ConfigErrorKind {
     },
 }
 
+/// What is wrong with a connector's JSON form.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JsonProblem {
+    /// Not JSON (the location names the line).
+    #[error("invalid JSON: {}", .0.message())]
+    Invalid(#[source] JsonSyntaxError),
+    /// The document, or its `config`, is not an object.
+    #[error("expected a JSON object")]
+    NotAnObject,
+    /// A config value that is an array or an object (Connect takes strings,
+    /// numbers and booleans).
+    #[error("expected a string value")]
+    NotAString,
+}
+
+/// serde_json's error, shared so that config errors stay `Clone` and
+/// comparable (by message and position).
+#[derive(Debug, Clone)]
+pub struct JsonSyntaxError(Arc<serde_json::Error>);
+
+impl JsonSyntaxError {
+    /// The error.
+    pub fn new(error: serde_json::Error) -> Self {
+        Self(Arc::new(error))
+    }
+
+    /// The 1-based line serde_json stopped at, when known.
+    pub fn line(&self) -> Option<u32> {
+        u32::try_from(self.0.line()).ok().filter(|&line| line > 0)
+    }
+
+    /// serde_json's message without its " at line L column C" tail.
+    pub fn message(&self) -> String {
+        let text = self.0.to_string();
+        match text.rfind(" at line ") {
+            Some(position) => text[..position].to_owned(),
+            None => text,
+        }
+    }
+}
+
+impl PartialEq for JsonSyntaxError {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for JsonSyntaxError {}
+
+impl fmt::Display for JsonSyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Stands for serde_json's error itself: its Display, and its source.
+impl std::error::Error for JsonSyntaxError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(self.0.as_ref())
+    }
+}
+
 impl ConfigErrorKind {
     /// Every text field that may hold a value from the config, so that values
     /// resolved from config providers can be replaced before the error is
     /// shown. Exhaustive on purpose: a new variant must decide here.
     pub(crate) fn value_fields_mut(&mut self) -> Vec<&mut String> {
         match self {
-            ConfigErrorKind::Properties(text) | ConfigErrorKind::Json(text) => vec![text],
+            // Fixed texts, or serde_json's about text read before any config
+            // provider ran: no resolved value can be in them.
+            ConfigErrorKind::Properties(_) | ConfigErrorKind::Json(_) => Vec::new(),
             ConfigErrorKind::UnknownClusterAlias { alias, clusters } => vec![alias, clusters],
             ConfigErrorKind::FlowToItself { alias }
             | ConfigErrorKind::InvalidClusterAlias { alias, .. }
@@ -459,5 +526,64 @@ impl UnknownKey {
                      kmirror knows it"
                 .to_owned(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_errors_are_typed_and_keep_serde_json_s_error() {
+        let error =
+            crate::config::connect::properties_from_connect_json("{\n\"config\": ", "c.json")
+                .err()
+                .expect("not JSON");
+        let ConfigErrorKind::Json(JsonProblem::Invalid(syntax)) = &error.kind else {
+            panic!("{:?}", error.kind);
+        };
+        assert_eq!(error.location, Location::new("c.json", Some(2)));
+        assert!(syntax.message().starts_with("EOF"), "{}", syntax.message());
+        // The position is the location's, not repeated in the message.
+        assert!(!error.to_string().contains("column"), "{error}");
+        assert!(syntax.to_string().contains("column"), "{syntax}");
+        let kind: &dyn std::error::Error = &error.kind;
+        assert!(kind.source().is_some(), "serde_json's error is the source");
+
+        let error = crate::config::connect::properties_from_connect_json("[]", "c.json")
+            .err()
+            .unwrap();
+        assert_eq!(error.kind, ConfigErrorKind::Json(JsonProblem::NotAnObject));
+        let error = crate::config::connect::properties_from_connect_json(
+            "{\"config\": {\"topics\": [1]}}",
+            "c.json",
+        )
+        .err()
+        .unwrap();
+        assert_eq!(error.kind, ConfigErrorKind::Json(JsonProblem::NotAString));
+        assert_eq!(error.key, "topics");
+        assert_eq!(
+            error.to_string(),
+            "c.json:1: topics: expected a string value"
+        );
+    }
+
+    #[test]
+    fn properties_errors_keep_the_reader_s_error() {
+        use crate::config::properties::PropertiesError;
+
+        let error = crate::config::mm2::Mm2Config::parse("a = 1\nx = \\u00zz\n", "m.properties")
+            .unwrap_err();
+        let source = PropertiesError::MalformedUnicodeEscape { line: 2 };
+        assert_eq!(error.kind, ConfigErrorKind::Properties(source.clone()));
+        assert_eq!(
+            error.to_string(),
+            "m.properties:2: malformed \\uxxxx escape"
+        );
+        let kind: &dyn std::error::Error = &error.kind;
+        assert_eq!(
+            kind.source().map(ToString::to_string),
+            Some(source.to_string())
+        );
     }
 }

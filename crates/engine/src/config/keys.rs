@@ -1,9 +1,11 @@
-//! The keys MM2 knows, and which of them kmirror honours. Taken from Apache
-//! Kafka's `MirrorMakerConfig`, `MirrorConnectorConfig`, `MirrorSourceConfig`,
-//! `MirrorCheckpointConfig`, `MirrorHeartbeatConfig`, `MirrorClientConfig`,
-//! the Connect `ConnectorConfig` / `SourceConnectorConfig` / `RestServerConfig`
-//! and `DefaultConfigPropertyFilter` (trunk, Kafka 4.x). When kmirror starts
-//! honouring a key, move it from `NOT_HONOURED_*` to `HONOURED_*`.
+//! The keys MM2 knows, and which of them kmirror honours. Connector-level
+//! keys (top level or `source->target.<key>`) come from the flow key table
+//! ([`super::mm2::flow_keys`]); the top-level keys of `MirrorMakerConfig`,
+//! Connect's `RestServerConfig` and worker group, and the client security
+//! keys are listed here (trunk, Kafka 4.x). When kmirror starts honouring a
+//! top-level key, move it from `NOT_HONOURED_*` to `HONOURED_*`.
+
+use super::mm2::flow_keys;
 
 /// Whether kmirror acts on a key MM2 knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,80 +15,6 @@ pub(crate) enum Support {
     /// Known to MM2; kmirror accepts it and reports it once at start.
     NotHonoured,
 }
-
-/// Connector-level keys kmirror types and honours: valid at the top level and
-/// per flow as `source->target.<key>`.
-pub(crate) const HONOURED_FLOW_KEYS: &[&str] = &[
-    "enabled",
-    "topics",
-    "topics.exclude",
-    "topics.blacklist",
-    "groups",
-    "groups.exclude",
-    "groups.blacklist",
-    "config.properties.exclude",
-    "config.properties.blacklist",
-    "replication.policy.class",
-    "replication.policy.separator",
-    "replication.policy.internal.topic.separator.enabled",
-    "replication.factor",
-    "heartbeats.topic.replication.factor",
-    "checkpoints.topic.replication.factor",
-    "offset-syncs.topic.replication.factor",
-    "offset-syncs.topic.location",
-    "tasks.max",
-    "refresh.topics.enabled",
-    "refresh.topics.interval.seconds",
-    "refresh.groups.enabled",
-    "refresh.groups.interval.seconds",
-    "emit.heartbeats.enabled",
-    "emit.heartbeats.interval.seconds",
-    "emit.checkpoints.enabled",
-    "emit.checkpoints.interval.seconds",
-    "sync.group.offsets.enabled",
-    "sync.group.offsets.interval.seconds",
-    "sync.topic.configs.enabled",
-    "sync.topic.configs.interval.seconds",
-    "sync.topic.acls.enabled",
-    "sync.topic.acls.interval.seconds",
-    "heartbeats.replication.enabled",
-    "offset.lag.max",
-    "emit.offset-syncs.enabled",
-    "use.defaults.from",
-];
-
-/// Connector-level keys MM2 knows that kmirror does not act on yet.
-pub(crate) const NOT_HONOURED_FLOW_KEYS: &[&str] = &[
-    // Plug-in classes: kmirror has only the default filters.
-    "topic.filter.class",
-    "group.filter.class",
-    "config.property.filter.class",
-    "forwarding.admin.class",
-    // Java client and Connect runtime settings.
-    "consumer.poll.timeout.ms",
-    "admin.timeout.ms",
-    "metric.reporters",
-    "source.cluster.alias",
-    "target.cluster.alias",
-    "name",
-    "connector.class",
-    "tasks.max.enforce",
-    "key.converter",
-    "value.converter",
-    "header.converter",
-    "transforms",
-    "predicates",
-    "config.action.reload",
-    "errors.retry.timeout",
-    "errors.retry.delay.max.ms",
-    "errors.tolerance",
-    "errors.log.enable",
-    "errors.log.include.messages",
-    "exactly.once.support",
-    "transaction.boundary",
-    "transaction.boundary.interval.ms",
-    "offsets.storage.topic",
-];
 
 /// Keys only meaningful at the top level of `mm2.properties`.
 const HONOURED_TOP_LEVEL_KEYS: &[&str] = &[
@@ -194,21 +122,14 @@ pub(crate) const SECURITY_KEYS: &[&str] = &[
 
 /// Whether MM2 knows `key` by its exact name (not only by a prefix).
 pub(crate) fn is_exact_known_key(key: &str) -> bool {
-    HONOURED_FLOW_KEYS.contains(&key)
-        || NOT_HONOURED_FLOW_KEYS.contains(&key)
+    flow_keys::find(key).is_some()
         || HONOURED_TOP_LEVEL_KEYS.contains(&key)
         || NOT_HONOURED_TOP_LEVEL_KEYS.contains(&key)
 }
 
 /// How a connector-level key (top level or `source->target.<key>`) is supported.
 pub(crate) fn flow_key_support(key: &str) -> Option<Support> {
-    if HONOURED_FLOW_KEYS.contains(&key) {
-        Some(Support::Honoured)
-    } else if NOT_HONOURED_FLOW_KEYS.contains(&key) {
-        Some(Support::NotHonoured)
-    } else {
-        None
-    }
+    flow_keys::find(key).map(|row| row.support)
 }
 
 /// Top-level keys kmirror honours besides the connector keys.
@@ -221,12 +142,10 @@ pub(crate) fn is_not_honoured_top_level_key(key: &str) -> bool {
     NOT_HONOURED_TOP_LEVEL_KEYS.contains(&key)
 }
 
-/// Every connector-level key name, for "did you mean" suggestions.
+/// Every connector-level key name and alias, for "did you mean"
+/// suggestions: honoured keys first, which win ties.
 pub(crate) fn known_flow_keys() -> impl Iterator<Item = &'static str> {
-    HONOURED_FLOW_KEYS
-        .iter()
-        .chain(NOT_HONOURED_FLOW_KEYS)
-        .copied()
+    flow_keys::names_with(Support::Honoured).chain(flow_keys::names_with(Support::NotHonoured))
 }
 
 /// Every top-level key name MM2 knows, for "did you mean" suggestions.
@@ -268,8 +187,9 @@ mod tests {
 
     #[test]
     fn lists_do_not_overlap() {
-        for key in HONOURED_FLOW_KEYS {
-            assert!(!NOT_HONOURED_FLOW_KEYS.contains(key), "{key}");
+        let not_honoured: Vec<_> = flow_keys::names_with(Support::NotHonoured).collect();
+        for key in flow_keys::names_with(Support::Honoured) {
+            assert!(!not_honoured.contains(&key), "{key}");
         }
     }
 }

@@ -44,6 +44,7 @@ mod clusters;
 mod collect;
 mod connectors;
 mod flow_checks;
+pub(crate) mod flow_keys;
 mod flow_settings;
 mod flows;
 mod key_verdicts;
@@ -53,6 +54,7 @@ mod values;
 
 pub use clusters::{ClientOverrides, ClientProperties, ClientRole, ClusterAlias, ClusterConfig};
 pub use connectors::{ConnectorClass, ConnectorInfo};
+pub use flow_keys::flow_key_table_markdown;
 pub use flows::{FlowConfig, OffsetSyncsTopicLocation, Periodic};
 
 /// A validated MM2 configuration.
@@ -74,13 +76,10 @@ impl Mm2Config {
     /// Parses `mm2.properties` text; `source_name` (the file name) goes into errors.
     pub fn parse(text: &str, source_name: &str) -> Result<Self, ConfigError> {
         let properties = Properties::parse(text).map_err(|error| {
-            let line = match &error {
-                super::properties::PropertiesError::MalformedUnicodeEscape { line } => *line,
-            };
             ConfigError::new(
-                Location::new(source_name, Some(line)),
+                Location::new(source_name, Some(error.line())),
                 "",
-                ConfigErrorKind::Properties("malformed \\uxxxx escape".to_owned()),
+                ConfigErrorKind::Properties(error),
             )
         })?;
         Self::from_properties(&properties, source_name)

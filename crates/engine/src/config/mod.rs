@@ -19,7 +19,8 @@ mod suggest;
 mod worker_keys;
 
 pub use error::{
-    ConfigError, ConfigErrorKind, ConfigWarning, Location, PlaceholderProblem, UnknownKey,
+    ConfigError, ConfigErrorKind, ConfigWarning, JsonProblem, JsonSyntaxError, Location,
+    PlaceholderProblem, UnknownKey,
 };
 
 /// Whether the value of `key` is a secret that must never be printed:

@@ -57,6 +57,22 @@ pub enum PropertiesError {
     },
 }
 
+impl PropertiesError {
+    /// The 1-based line of the problem.
+    pub fn line(&self) -> u32 {
+        match self {
+            PropertiesError::MalformedUnicodeEscape { line } => *line,
+        }
+    }
+
+    /// What is wrong, without the line: for errors that name it themselves.
+    pub fn problem(&self) -> &'static str {
+        match self {
+            PropertiesError::MalformedUnicodeEscape { .. } => "malformed \\uxxxx escape",
+        }
+    }
+}
+
 /// One key's value and where it came from.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PropertyEntry {

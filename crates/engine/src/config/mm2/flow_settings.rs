@@ -4,17 +4,16 @@
 
 use std::collections::BTreeMap;
 
-use super::flows::defaults;
-use super::values::{
-    check_replication_factor, parse_bool, parse_i16, parse_i32, parse_i64, parse_patterns, periodic,
+use super::flow_keys::{
+    flow_value, BOOL, DEFAULTS_FROM, NON_EMPTY, OFFSET_LAG, OFFSET_SYNCS_LOCATION, POLICY_CLASS,
+    REGEX_LIST, REPLICATION_FACTOR, TASK_COUNT, TOPIC_REPLICATION_FACTOR,
 };
-use super::{
-    Builder, ClientOverrides, ClusterAlias, FlowConfig, OffsetSyncsTopicLocation, Setting,
-};
+use super::values::{periodic, topic_replication_factor_value, PolicyClass};
+use super::{Builder, ClientOverrides, ClusterAlias, FlowConfig, Setting};
 use crate::config::client_settings;
-use crate::config::error::{ConfigError, ConfigErrorKind, Location};
-use crate::filter::{ConfigPropertyFilter, DefaultsFrom, GroupFilter, TopicFilter};
-use crate::policy::{ReplicationPolicy, DEFAULT_POLICY_CLASS, IDENTITY_POLICY_CLASS};
+use crate::config::error::{ConfigError, Location};
+use crate::filter::{ConfigPropertyFilter, GroupFilter, TopicFilter};
+use crate::policy::ReplicationPolicy;
 
 impl<'a> Builder<'a> {
     /// Every pair MM2 would run a herder for (`MirrorMakerConfig.clusterPairs`),
@@ -96,7 +95,7 @@ impl<'a> Builder<'a> {
             .get(&format!("{source}->{target}.emit.heartbeats.enabled"))
             .or_else(|| self.raw.get("emit.heartbeats.enabled"))
             .map(java_true)
-            .unwrap_or(true);
+            .unwrap_or_else(|| BOOL.default_of("emit.heartbeats.enabled"));
         enabled || heartbeats
     }
 
@@ -105,202 +104,87 @@ impl<'a> Builder<'a> {
         source: &ClusterAlias,
         target: &ClusterAlias,
     ) -> Result<FlowConfig, ConfigError> {
+        // Each key's parser, MM2 default and legacy aliases come from the
+        // key table (`flow_keys`), through `flow_value`.
         let get = |key: &str| self.flow_setting(source.as_str(), target.as_str(), key);
-        // A deprecated alias counts only when the current key is set nowhere
-        // (Kafka's `ConfigUtils.translateDeprecatedConfigs` on the merged config).
-        let get_with_legacy = |key: &str, legacy: &str| get(key).or_else(|| get(legacy));
-
         let mut flow = FlowConfig::with_defaults(source.clone(), target.clone());
-        flow.replication_enabled = parse_bool(get("enabled"), false)?;
+        flow.replication_enabled = flow_value(&get, "enabled", BOOL)?;
 
-        let topics_include = get("topics");
-        let topics_exclude = get_with_legacy("topics.exclude", "topics.blacklist");
         flow.topics = TopicFilter {
-            include: parse_patterns(topics_include, TopicFilter::DEFAULT_INCLUDE)?,
-            exclude: parse_patterns(topics_exclude, TopicFilter::DEFAULT_EXCLUDE)?,
+            include: flow_value(&get, "topics", REGEX_LIST)?,
+            exclude: flow_value(&get, "topics.exclude", REGEX_LIST)?,
         };
         flow.groups = GroupFilter {
-            include: parse_patterns(get("groups"), GroupFilter::DEFAULT_INCLUDE)?,
-            exclude: parse_patterns(
-                get_with_legacy("groups.exclude", "groups.blacklist"),
-                GroupFilter::DEFAULT_EXCLUDE,
-            )?,
+            include: flow_value(&get, "groups", REGEX_LIST)?,
+            exclude: flow_value(&get, "groups.exclude", REGEX_LIST)?,
         };
         flow.config_properties = ConfigPropertyFilter {
-            exclude: parse_patterns(
-                get_with_legacy("config.properties.exclude", "config.properties.blacklist"),
-                ConfigPropertyFilter::DEFAULT_EXCLUDE,
-            )?,
-            use_defaults_from: match get("use.defaults.from") {
-                None => DefaultsFrom::Target,
-                Some(setting) => match setting.value.trim() {
-                    "target" => DefaultsFrom::Target,
-                    "source" => DefaultsFrom::Source,
-                    other => {
-                        return Err(setting.error(ConfigErrorKind::NotOneOf {
-                            value: other.to_owned(),
-                            allowed: "target, source",
-                        }))
-                    }
-                },
-            },
+            exclude: flow_value(&get, "config.properties.exclude", REGEX_LIST)?,
+            use_defaults_from: flow_value(&get, "use.defaults.from", DEFAULTS_FROM)?,
         };
 
-        let separator = match get("replication.policy.separator") {
-            Some(setting) => {
-                let value = setting.value.trim();
-                if value.is_empty() {
-                    return Err(setting.error(ConfigErrorKind::Empty));
-                }
-                value.to_owned()
-            }
-            None => crate::policy::DEFAULT_SEPARATOR.to_owned(),
-        };
-        let internal_topic_separator_enabled = parse_bool(
-            get("replication.policy.internal.topic.separator.enabled"),
-            true,
+        let separator = flow_value(&get, "replication.policy.separator", NON_EMPTY)?;
+        let internal_topic_separator_enabled = flow_value(
+            &get,
+            "replication.policy.internal.topic.separator.enabled",
+            BOOL,
         )?;
-        flow.policy = match get("replication.policy.class") {
-            None => ReplicationPolicy::Default {
+        flow.policy = match flow_value(&get, "replication.policy.class", POLICY_CLASS)? {
+            PolicyClass::Default => ReplicationPolicy::Default {
                 separator,
                 internal_topic_separator_enabled,
             },
-            Some(setting) => match setting.value.trim() {
-                DEFAULT_POLICY_CLASS | "DefaultReplicationPolicy" => ReplicationPolicy::Default {
-                    separator,
-                    internal_topic_separator_enabled,
-                },
-                IDENTITY_POLICY_CLASS | "IdentityReplicationPolicy" => {
-                    ReplicationPolicy::Identity {
-                        separator,
-                        internal_topic_separator_enabled,
-                        // MM2's connectors always pass `source.cluster.alias` to the policy.
-                        source_cluster_alias: Some(source.as_str().to_owned()),
-                    }
-                }
-                other => {
-                    return Err(
-                        setting.error(ConfigErrorKind::UnsupportedReplicationPolicy {
-                            class: other.to_owned(),
-                        }),
-                    )
-                }
+            PolicyClass::Identity => ReplicationPolicy::Identity {
+                separator,
+                internal_topic_separator_enabled,
+                // MM2's connectors always pass `source.cluster.alias` to the policy.
+                source_cluster_alias: Some(source.as_str().to_owned()),
             },
         };
 
-        flow.replication_factor = check_replication_factor(
-            get("replication.factor"),
-            parse_i32(get("replication.factor"), defaults::REPLICATION_FACTOR)?.into(),
-        )? as i32;
-        for (key, field) in [
-            (
-                "heartbeats.topic.replication.factor",
-                &mut flow.heartbeats_topic_replication_factor,
-            ),
-            (
-                "checkpoints.topic.replication.factor",
-                &mut flow.checkpoints_topic_replication_factor,
-            ),
-            (
-                "offset-syncs.topic.replication.factor",
-                &mut flow.offset_syncs_topic_replication_factor,
-            ),
-        ] {
-            let value = parse_i16(get(key), defaults::INTERNAL_TOPIC_REPLICATION_FACTOR)?;
-            *field = check_replication_factor(get(key), value.into())? as i16;
-        }
+        flow.replication_factor = flow_value(&get, "replication.factor", REPLICATION_FACTOR)?;
+        flow.heartbeats_topic_replication_factor = flow_value(
+            &get,
+            "heartbeats.topic.replication.factor",
+            TOPIC_REPLICATION_FACTOR,
+        )?;
+        flow.checkpoints_topic_replication_factor = flow_value(
+            &get,
+            "checkpoints.topic.replication.factor",
+            TOPIC_REPLICATION_FACTOR,
+        )?;
+        flow.offset_syncs_topic_replication_factor = flow_value(
+            &get,
+            "offset-syncs.topic.replication.factor",
+            TOPIC_REPLICATION_FACTOR,
+        )?;
+        flow.offset_syncs_topic_location =
+            flow_value(&get, "offset-syncs.topic.location", OFFSET_SYNCS_LOCATION)?;
+        flow.tasks_max = flow_value(&get, "tasks.max", TASK_COUNT)?;
 
-        flow.offset_syncs_topic_location = match get("offset-syncs.topic.location") {
-            None => OffsetSyncsTopicLocation::Source,
-            Some(setting) => match setting.value.trim() {
-                "source" => OffsetSyncsTopicLocation::Source,
-                "target" => OffsetSyncsTopicLocation::Target,
-                other => {
-                    return Err(setting.error(ConfigErrorKind::NotOneOf {
-                        value: other.to_owned(),
-                        allowed: "source, target",
-                    }))
-                }
-            },
-        };
-
-        let tasks_max = parse_i32(get("tasks.max"), defaults::TASKS_MAX)?;
-        flow.tasks_max = match u32::try_from(tasks_max) {
-            Ok(value) if value >= 1 => value,
-            _ => {
-                let setting = get("tasks.max").expect("the default is valid");
-                return Err(setting.error(ConfigErrorKind::OutOfRange {
-                    value: setting.value.trim().to_owned(),
-                    reason: "must be at least 1",
-                }));
-            }
-        };
-
-        flow.refresh_topics = periodic(
-            &get,
-            "refresh.topics",
-            true,
-            defaults::REFRESH_TOPICS_SECONDS,
-        )?;
-        flow.refresh_groups = periodic(
-            &get,
-            "refresh.groups",
-            true,
-            defaults::REFRESH_GROUPS_SECONDS,
-        )?;
-        flow.emit_heartbeats = periodic(
-            &get,
-            "emit.heartbeats",
-            true,
-            defaults::EMIT_HEARTBEATS_SECONDS,
-        )?;
-        flow.emit_checkpoints = periodic(
-            &get,
-            "emit.checkpoints",
-            true,
-            defaults::EMIT_CHECKPOINTS_SECONDS,
-        )?;
-        flow.sync_group_offsets = periodic(
-            &get,
-            "sync.group.offsets",
-            false,
-            defaults::SYNC_GROUP_OFFSETS_SECONDS,
-        )?;
-        flow.sync_topic_configs = periodic(
-            &get,
-            "sync.topic.configs",
-            true,
-            defaults::SYNC_TOPIC_CONFIGS_SECONDS,
-        )?;
-        flow.sync_topic_acls = periodic(
-            &get,
-            "sync.topic.acls",
-            true,
-            defaults::SYNC_TOPIC_ACLS_SECONDS,
-        )?;
+        flow.refresh_topics = periodic(&get, "refresh.topics")?;
+        flow.refresh_groups = periodic(&get, "refresh.groups")?;
+        flow.emit_heartbeats = periodic(&get, "emit.heartbeats")?;
+        flow.emit_checkpoints = periodic(&get, "emit.checkpoints")?;
+        flow.sync_group_offsets = periodic(&get, "sync.group.offsets")?;
+        flow.sync_topic_configs = periodic(&get, "sync.topic.configs")?;
+        flow.sync_topic_acls = periodic(&get, "sync.topic.acls")?;
 
         flow.heartbeats_replication_enabled =
-            parse_bool(get("heartbeats.replication.enabled"), true)?;
-        flow.emit_offset_syncs_enabled = parse_bool(get("emit.offset-syncs.enabled"), true)?;
-        flow.offset_lag_max = parse_i64(get("offset.lag.max"), defaults::OFFSET_LAG_MAX)?;
-        if flow.offset_lag_max < 0 {
-            let setting = get("offset.lag.max").expect("the default is not negative");
-            // MM2 takes any long and treats a negative one as 0.
-            return Err(setting.error(ConfigErrorKind::OutOfRange {
-                value: setting.value.trim().to_owned(),
-                reason: "must be 0 or more (0 writes an offset sync for every batch)",
-            }));
-        }
+            flow_value(&get, "heartbeats.replication.enabled", BOOL)?;
+        flow.emit_offset_syncs_enabled = flow_value(&get, "emit.offset-syncs.enabled", BOOL)?;
+        flow.offset_lag_max = flow_value(&get, "offset.lag.max", OFFSET_LAG)?;
         // A Connect worker setting: `<target>.<key>` over the top-level key.
         let offset_storage_key = "offset.storage.replication.factor";
         let offset_storage = || {
             self.setting_at(&format!("{target}.{offset_storage_key}"))
                 .or_else(|| self.setting_at(offset_storage_key))
         };
-        if offset_storage().is_some() {
-            let value = parse_i16(offset_storage(), 0)?;
-            flow.offset_storage_replication_factor =
-                Some(check_replication_factor(offset_storage(), value.into())? as i16);
+        if let Some(setting) = offset_storage() {
+            flow.offset_storage_replication_factor = Some(
+                topic_replication_factor_value(setting.value)
+                    .map_err(|kind| setting.error(kind))?,
+            );
         }
         Ok(flow)
     }

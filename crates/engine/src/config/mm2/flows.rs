@@ -2,6 +2,11 @@
 
 use std::time::Duration;
 
+use super::flow_keys::{
+    BOOL, DEFAULTS_FROM, NON_EMPTY, OFFSET_LAG, OFFSET_SYNCS_LOCATION, REGEX_LIST,
+    REPLICATION_FACTOR, TASK_COUNT, TOPIC_REPLICATION_FACTOR,
+};
+use super::values::periodic_default;
 use super::{ClientOverrides, ClusterAlias};
 use crate::config::client_settings::FlowClientSettings;
 use crate::filter::{ConfigPropertyFilter, GroupFilter, TopicFilter};
@@ -134,70 +139,58 @@ pub struct FlowConfig {
     pub client_settings: FlowClientSettings,
 }
 
-/// MM2 defaults, in one place (`Mirror*Config.*_DEFAULT`).
-pub(super) mod defaults {
-    pub const REPLICATION_FACTOR: i32 = 2;
-    pub const INTERNAL_TOPIC_REPLICATION_FACTOR: i16 = 3;
-    pub const TASKS_MAX: i32 = 1;
-    pub const REFRESH_TOPICS_SECONDS: i64 = 600;
-    pub const REFRESH_GROUPS_SECONDS: i64 = 600;
-    pub const EMIT_HEARTBEATS_SECONDS: i64 = 1;
-    pub const EMIT_CHECKPOINTS_SECONDS: i64 = 60;
-    pub const SYNC_GROUP_OFFSETS_SECONDS: i64 = 60;
-    pub const SYNC_TOPIC_CONFIGS_SECONDS: i64 = 600;
-    pub const SYNC_TOPIC_ACLS_SECONDS: i64 = 600;
-    pub const OFFSET_LAG_MAX: i64 = 100;
-}
-
 impl FlowConfig {
-    /// A flow with every MM2 default, replication enabled.
+    /// A flow with every MM2 default (from the flow key table), replication
+    /// enabled.
     pub fn with_defaults(source: ClusterAlias, target: ClusterAlias) -> Self {
-        let policy = ReplicationPolicy::default();
+        let separator = NON_EMPTY.default_of("replication.policy.separator");
+        let internal_topic_separator_enabled =
+            BOOL.default_of("replication.policy.internal.topic.separator.enabled");
+        let topic_replication_factor = |key| TOPIC_REPLICATION_FACTOR.default_of(key);
         Self {
             source,
             target,
             replication_enabled: true,
-            topics: TopicFilter::default(),
-            groups: GroupFilter::default(),
-            config_properties: ConfigPropertyFilter::default(),
-            policy,
-            replication_factor: defaults::REPLICATION_FACTOR,
-            heartbeats_topic_replication_factor: defaults::INTERNAL_TOPIC_REPLICATION_FACTOR,
-            checkpoints_topic_replication_factor: defaults::INTERNAL_TOPIC_REPLICATION_FACTOR,
-            offset_syncs_topic_replication_factor: defaults::INTERNAL_TOPIC_REPLICATION_FACTOR,
-            offset_syncs_topic_location: OffsetSyncsTopicLocation::Source,
-            tasks_max: 1,
-            refresh_topics: Periodic {
-                enabled: true,
-                interval_seconds: defaults::REFRESH_TOPICS_SECONDS,
+            topics: TopicFilter {
+                include: REGEX_LIST.default_of("topics"),
+                exclude: REGEX_LIST.default_of("topics.exclude"),
             },
-            refresh_groups: Periodic {
-                enabled: true,
-                interval_seconds: defaults::REFRESH_GROUPS_SECONDS,
+            groups: GroupFilter {
+                include: REGEX_LIST.default_of("groups"),
+                exclude: REGEX_LIST.default_of("groups.exclude"),
             },
-            emit_heartbeats: Periodic {
-                enabled: true,
-                interval_seconds: defaults::EMIT_HEARTBEATS_SECONDS,
+            config_properties: ConfigPropertyFilter {
+                exclude: REGEX_LIST.default_of("config.properties.exclude"),
+                use_defaults_from: DEFAULTS_FROM.default_of("use.defaults.from"),
             },
-            emit_checkpoints: Periodic {
-                enabled: true,
-                interval_seconds: defaults::EMIT_CHECKPOINTS_SECONDS,
+            // The only policy class kmirror defaults to is MM2's.
+            policy: ReplicationPolicy::Default {
+                separator,
+                internal_topic_separator_enabled,
             },
-            sync_group_offsets: Periodic {
-                enabled: false,
-                interval_seconds: defaults::SYNC_GROUP_OFFSETS_SECONDS,
-            },
-            sync_topic_configs: Periodic {
-                enabled: true,
-                interval_seconds: defaults::SYNC_TOPIC_CONFIGS_SECONDS,
-            },
-            sync_topic_acls: Periodic {
-                enabled: true,
-                interval_seconds: defaults::SYNC_TOPIC_ACLS_SECONDS,
-            },
-            heartbeats_replication_enabled: true,
-            emit_offset_syncs_enabled: true,
-            offset_lag_max: defaults::OFFSET_LAG_MAX,
+            replication_factor: REPLICATION_FACTOR.default_of("replication.factor"),
+            heartbeats_topic_replication_factor: topic_replication_factor(
+                "heartbeats.topic.replication.factor",
+            ),
+            checkpoints_topic_replication_factor: topic_replication_factor(
+                "checkpoints.topic.replication.factor",
+            ),
+            offset_syncs_topic_replication_factor: topic_replication_factor(
+                "offset-syncs.topic.replication.factor",
+            ),
+            offset_syncs_topic_location: OFFSET_SYNCS_LOCATION
+                .default_of("offset-syncs.topic.location"),
+            tasks_max: TASK_COUNT.default_of("tasks.max"),
+            refresh_topics: periodic_default("refresh.topics"),
+            refresh_groups: periodic_default("refresh.groups"),
+            emit_heartbeats: periodic_default("emit.heartbeats"),
+            emit_checkpoints: periodic_default("emit.checkpoints"),
+            sync_group_offsets: periodic_default("sync.group.offsets"),
+            sync_topic_configs: periodic_default("sync.topic.configs"),
+            sync_topic_acls: periodic_default("sync.topic.acls"),
+            heartbeats_replication_enabled: BOOL.default_of("heartbeats.replication.enabled"),
+            emit_offset_syncs_enabled: BOOL.default_of("emit.offset-syncs.enabled"),
+            offset_lag_max: OFFSET_LAG.default_of("offset.lag.max"),
             offset_storage_replication_factor: None,
             client_overrides: ClientOverrides::default(),
             client_settings: FlowClientSettings::default(),

@@ -2,6 +2,7 @@
 //! connects anywhere: bootstrap servers that are not `host:port`, a file with
 //! nothing to replicate, and unknown keys in strict mode.
 
+use super::flow_keys::{self, Parser};
 use super::{Builder, ClusterAlias, Mm2Config};
 use crate::config::error::{ConfigError, ConfigErrorKind, Location};
 use crate::filter::parse_list;
@@ -41,19 +42,16 @@ impl Builder<'_> {
     /// `groups` list matches nothing; a negative interval turns its job off.
     pub(super) fn check_connector_value(&mut self, key: &str, setting: &str, value: &str) {
         let value = value.trim();
-        if setting.ends_with("enabled")
-            && !value.eq_ignore_ascii_case("true")
-            && !value.eq_ignore_ascii_case("false")
-        {
-            let error = self.error_at(
-                key,
-                ConfigErrorKind::BadBoolean {
-                    value: value.to_owned(),
-                },
-            );
-            self.errors.push(error);
+        let parser = flow_keys::find(setting).map(|row| row.parser);
+        if let Some(parser @ Parser::Bool) = parser {
+            if let Err(kind) = parser.check(value) {
+                let error = self.error_at(key, kind);
+                self.errors.push(error);
+            }
         }
-        if let Some(job) = setting.strip_suffix(".interval.seconds") {
+        if let (Some(Parser::Seconds), Some(job)) =
+            (parser, setting.strip_suffix(".interval.seconds"))
+        {
             // MM2's scheduler skips a job with a negative interval, without
             // a word; kmirror does the same but says so.
             if value.parse::<i64>().is_ok_and(|seconds| seconds < 0) {
