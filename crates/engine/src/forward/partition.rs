@@ -278,3 +278,54 @@ fn forwarded(ack: &Ack<BatchTag>) -> Forwarded {
         rebuilt: ack.tag.rebuilt,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unforwardable(offset: i64, fetched_len: usize) -> UnforwardableBatch {
+        UnforwardableBatch {
+            offset,
+            fetched_len,
+            // Any client error: the forwarder only carries it.
+            error: ClientError::NoLeader {
+                topic: "orders".into(),
+                partition: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn a_batch_above_the_request_size_is_reported_so_even_when_unforwardable() {
+        let limit = BatchLimit {
+            bytes: 100,
+            key: "kafka-b.producer.max.request.size".into(),
+        };
+        let too_large = admit(Err(unforwardable(5, 101)), Some(&limit));
+        assert!(
+            matches!(
+                too_large,
+                Err(ForwardError::AboveRequestSize {
+                    offset: 5,
+                    bytes: 101,
+                    limit: 100,
+                    ..
+                })
+            ),
+            "{too_large:?}"
+        );
+        for limit in [Some(&limit), None] {
+            let error = admit(Err(unforwardable(5, 100)), limit);
+            assert!(
+                matches!(
+                    error,
+                    Err(ForwardError::Unforwardable {
+                        offset: 5,
+                        source: ClientError::NoLeader { .. }
+                    })
+                ),
+                "{error:?}"
+            );
+        }
+    }
+}
