@@ -2,6 +2,11 @@
 //! response frame, never decoded. Control batches, empty batches and batches
 //! of aborted transactions are dropped here so nothing above ever forwards
 //! them.
+//!
+//! Two shapes of answer: [`fetch`] returns the batches as stored (what the
+//! control plane's reads and the tools decode), a fetch session
+//! ([`crate::fetch_session`], the data path) returns them as
+//! [`ForwardableBatch`]es, ready for a sender.
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
@@ -21,6 +26,7 @@ use kmirror_wire::WireError;
 
 use crate::connection::BrokerConnection;
 use crate::error::{ClientError, Result};
+use crate::forwardable::{ForwardableBatch, UnforwardableBatch};
 
 /// Which records a fetch may see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,24 +71,28 @@ pub struct PartitionFetch {
     pub max_bytes: i32,
 }
 
-/// What came back for one partition.
+/// What came back for one partition: its batches as stored (`B` =
+/// [`RawBatch`]) or made forwardable.
 #[derive(Debug)]
-pub struct FetchedPartition {
+pub struct FetchedPartition<B = ForwardableBatch> {
     pub topic: String,
     pub partition: i32,
     /// The offset that was asked for.
     pub requested_offset: i64,
-    pub result: Result<PartitionData, ClientError>,
+    pub result: Result<PartitionData<B>, ClientError>,
 }
 
 /// The usable part of a partition's fetch response.
-#[derive(Debug, Clone, Default)]
-pub struct PartitionData {
+#[derive(Debug)]
+pub struct PartitionData<B = ForwardableBatch> {
     pub high_watermark: i64,
     pub last_stable_offset: i64,
     pub log_start_offset: i64,
-    /// Batches to forward, in offset order.
-    pub batches: Vec<RawBatch>,
+    /// Batches to forward (or read), in offset order.
+    pub batches: Vec<B>,
+    /// The first batch that could not be made forwardable, after those in
+    /// `batches` (later ones are dropped). Only a forwarding fetch sets it.
+    pub unforwardable: Option<UnforwardableBatch>,
     /// Where the next fetch should start: past every complete batch seen,
     /// including the dropped ones. Equals the requested offset when nothing
     /// complete arrived.
@@ -94,12 +104,28 @@ pub struct PartitionData {
     pub preferred_read_replica: Option<i32>,
 }
 
-/// Fetches the given partitions from one broker (their leader).
+impl<B> Default for PartitionData<B> {
+    fn default() -> Self {
+        PartitionData {
+            high_watermark: 0,
+            last_stable_offset: 0,
+            log_start_offset: 0,
+            batches: Vec::new(),
+            unforwardable: None,
+            next_offset: 0,
+            dropped_batches: 0,
+            preferred_read_replica: None,
+        }
+    }
+}
+
+/// Fetches the given partitions from one broker (their leader), returning
+/// their batches as stored.
 pub async fn fetch(
     conn: &BrokerConnection,
     params: &FetchParams,
     partitions: &[PartitionFetch],
-) -> Result<Vec<FetchedPartition>> {
+) -> Result<Vec<FetchedPartition<RawBatch>>> {
     fetch_owned(conn, params, partitions, |body| body).await
 }
 
@@ -110,7 +136,7 @@ pub async fn fetch_owned(
     params: &FetchParams,
     partitions: &[PartitionFetch],
     own: impl FnOnce(Bytes) -> Bytes,
-) -> Result<Vec<FetchedPartition>> {
+) -> Result<Vec<FetchedPartition<RawBatch>>> {
     let request = build_request(params, partitions, SessionFields::NONE);
     let response = send(conn, params, &request, own).await?;
     Ok(parse_partitions(
@@ -164,7 +190,7 @@ pub(crate) fn parse_partitions(
     params: &FetchParams,
     response: FetchResponse,
     requested: impl Fn(&str, i32) -> Option<i64>,
-) -> Vec<FetchedPartition> {
+) -> Vec<FetchedPartition<RawBatch>> {
     let mut out = Vec::new();
     for topic in response.responses {
         let name = topic.topic.0.to_string();
@@ -194,6 +220,7 @@ pub(crate) fn parse_partitions(
                     last_stable_offset: p.last_stable_offset,
                     log_start_offset: p.log_start_offset,
                     batches,
+                    unforwardable: None,
                     next_offset,
                     dropped_batches,
                     preferred_read_replica: (p.preferred_read_replica.0 >= 0)

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
 use kafka_protocol::ResponseError;
+use kmirror_wire::RawBatch;
 
 use crate::connection::BrokerConnection;
 use crate::error::{ClientError, Result};
@@ -66,7 +67,8 @@ impl FetchSession {
 
     /// Fetches `wanted` (every partition to read from this broker now, at
     /// its next offset) in the session. `own` is applied to the response
-    /// body as in [`crate::fetch::fetch_owned`].
+    /// body as in [`crate::fetch::fetch_owned`]. The batches come back
+    /// ready for a sender ([`crate::ForwardableBatch`]).
     ///
     /// The answer names only partitions with news when the session is
     /// established; a partition not named has nothing new. On any error
@@ -79,7 +81,8 @@ impl FetchSession {
         own: impl FnOnce(Bytes) -> Bytes,
     ) -> Result<Vec<FetchedPartition>> {
         if fetch_version(conn)? < FIRST_SESSION_VERSION {
-            return crate::fetch::fetch_owned(conn, params, wanted, own).await;
+            let fetched = crate::fetch::fetch_owned(conn, params, wanted, own).await?;
+            return Ok(forwardable(fetched));
         }
         let plan = self.plan(wanted);
         let request = build_request(
@@ -99,12 +102,12 @@ impl FetchSession {
             }
         };
         self.apply(plan, response.session_id);
-        Ok(parse_partitions(
+        Ok(forwardable(parse_partitions(
             conn,
             params,
             response,
             |topic, partition| self.held(topic, partition).map(|h| h.offset),
-        ))
+        )))
     }
 
     fn held(&self, topic: &str, partition: i32) -> Option<&Held> {
@@ -209,6 +212,14 @@ impl FetchSession {
         self.epoch = INITIAL_EPOCH;
         self.held.clear();
     }
+}
+
+/// The batches of every partition of an answer made forwardable.
+fn forwardable(fetched: Vec<FetchedPartition<RawBatch>>) -> Vec<FetchedPartition> {
+    fetched
+        .into_iter()
+        .map(FetchedPartition::into_forwardable)
+        .collect()
 }
 
 #[cfg(test)]

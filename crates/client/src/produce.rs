@@ -16,13 +16,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use kafka_protocol::messages::{ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 use kafka_protocol::ResponseError;
-use kmirror_wire::batch::{rewrite_header, ProducerStamp, RawBatch};
+use kmirror_wire::batch::{rewrite_header, ProducerStamp};
 use tokio::sync::oneshot;
 use tracing::{debug, warn};
 
 use crate::backoff::Backoff;
 use crate::cluster::KafkaClient;
 use crate::error::{check_code, ClientError, Result};
+use crate::forwardable::ForwardableBatch;
 use crate::lease::WriteLease;
 use crate::produce_batcher::{BatchOutcome, BatcherKey};
 use crate::produce_request::OutgoingBatch;
@@ -243,10 +244,12 @@ impl<T: Send + 'static> PartitionSender<T> {
     }
 
     /// Rewrites `batch`'s header with our producer identity and the next
-    /// sequence and puts it on the wire. The caller must have room
-    /// ([`Self::has_room`]); otherwise it should first take an ack.
-    pub async fn send(&mut self, batch: &RawBatch, tag: T) -> Result<()> {
+    /// sequence and puts it on the wire; the rest of the batch is sent
+    /// without a copy. The caller must have room ([`Self::has_room`]);
+    /// otherwise it should first take an ack.
+    pub async fn send(&mut self, batch: &ForwardableBatch, tag: T) -> Result<()> {
         assert!(self.has_room(), "send without room in the in-flight window");
+        let batch = batch.batch();
         let stamp = ProducerStamp {
             producer_id: self.identity.producer_id,
             producer_epoch: self.identity.producer_epoch,

@@ -1,7 +1,9 @@
 //! Reading one partition from an offset: the control plane's reads
 //! (internal topics at start-up, comparing with the target on resume, the
 //! `verify` canary), each one fetch from the partition's leader on the
-//! control connection. The data path uses the fetcher, not this.
+//! control connection, batches as stored. The data path uses fetch
+//! sessions, not this. [`crate::records`] decodes what these read;
+//! [`crate::landed`] compares a source with its target.
 
 use std::time::Duration;
 
@@ -43,7 +45,7 @@ pub async fn read_at(
     partition: i32,
     offset: i64,
     options: ReadOptions,
-) -> Result<PartitionData> {
+) -> Result<PartitionData<RawBatch>> {
     let leader = client.leader(topic, partition).await?;
     let conn = client.connection(leader, Purpose::Control).await?;
     let params = FetchParams {

@@ -40,7 +40,7 @@ fn records_of(answer: &[FetchedPartition], partition: i32) -> i64 {
             let data = p.result.as_ref().expect("partition fetched");
             data.batches
                 .iter()
-                .map(|b| b.header.records_count as i64)
+                .map(|b| i64::from(b.records()))
                 .sum::<i64>()
         })
         .sum()

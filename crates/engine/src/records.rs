@@ -1,34 +1,16 @@
 //! Small control-plane records (heartbeats, offset syncs, checkpoints,
-//! progress): encoding them into batches and reading compacted internal
-//! topics back. Never on the data path, where batches are not decoded.
+//! progress): reading compacted internal topics back at start-up. Never on
+//! the data path. The records' bytes are the client's
+//! ([`kmirror_client::records`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
 use kmirror_client::admin::OffsetSpec;
-use kmirror_client::read::read_range;
+use kmirror_client::records::read_key_values_range;
+pub use kmirror_client::records::{KeyValue, OutgoingRecord};
 use kmirror_client::{ClientError, KafkaClient};
-use kmirror_wire::batch::{decode_key_values, encode_key_values, RawBatch};
-pub use kmirror_wire::batch::{KeyValue, OutgoingRecord};
-use kmirror_wire::WireError;
-
-/// Encodes key/value pairs (value `None` = tombstone) into one uncompressed
-/// batch, ready for a `PartitionSender`.
-pub fn encode_batch(records: &[OutgoingRecord], timestamp_ms: i64) -> RawBatch {
-    // The only failures are more than i32::MAX records or a batch beyond
-    // Kafka's 2 GiB batch length; the control plane writes at most one
-    // small record per partition or group at a time.
-    encode_key_values(records, timestamp_ms)
-        .expect("a control-plane batch fits Kafka's batch limits")
-}
-
-/// Decodes the records of complete batches, skipping control batches; as
-/// strict as Kafka's reader, and bounded by the bytes present, never by a
-/// count the bytes claim.
-pub fn decode_batches(batches: &[RawBatch]) -> Result<Vec<KeyValue>, WireError> {
-    decode_key_values(batches)
-}
 
 /// Reads a partition of an internal topic from its start to its current end
 /// (read committed), for loading compacted state at start-up.
@@ -60,13 +42,7 @@ pub async fn read_partition(
         }
     };
     let remaining = stop_at.saturating_duration_since(tokio::time::Instant::now());
-    let batches = read_range(client, topic, partition, start, end, remaining).await?;
-    let records = decode_batches(&batches).map_err(|source| ClientError::Records {
-        topic: topic.to_string(),
-        partition,
-        source,
-    })?;
-    Ok(records.into_iter().filter(|r| r.offset >= start).collect())
+    read_key_values_range(client, topic, partition, start, end, remaining).await
 }
 
 /// The latest value of every key in a set of records (compaction semantics;
@@ -106,35 +82,4 @@ pub async fn offset_of(
             topic: topic.to_string(),
             partition,
         }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decoded_records_round_trip_and_a_lying_count_is_refused() {
-        let records: Vec<OutgoingRecord> = vec![
-            (b"k1".to_vec(), Some(b"v1".to_vec())),
-            (b"k2".to_vec(), None),
-        ];
-        let batch = encode_batch(&records, 1_000);
-        let decoded = decode_batches(std::slice::from_ref(&batch)).unwrap();
-        assert_eq!(decoded.len(), 2);
-        assert_eq!(decoded[0].value.as_deref(), Some(&b"v1"[..]));
-        assert_eq!(decoded[1].value, None);
-
-        // A count the bytes cannot hold is refused, not trusted.
-        let mut bytes = batch.bytes.to_vec();
-        bytes[57..61].copy_from_slice(&i32::MAX.to_be_bytes());
-        let lying = RawBatch {
-            header: batch.header,
-            bytes: Bytes::from(bytes),
-        };
-        let error = decode_batches(&[lying]).unwrap_err();
-        assert!(
-            matches!(error, WireError::Corrupt { offset: 0, .. }),
-            "{error:?}"
-        );
-    }
 }

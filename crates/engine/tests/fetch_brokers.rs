@@ -88,7 +88,7 @@ fn a_record_on_one_broker_does_not_wait_for_the_others_long_polls() {
                 .expect("queue open");
             match event {
                 FetchEvent::Data(data) => {
-                    let records: i32 = data.batches.iter().map(|b| b.header.records_count).sum();
+                    let records: i32 = data.batches.iter().map(|b| b.records()).sum();
                     assert_eq!(records, 1, "round {round}: one record arrived");
                 }
                 FetchEvent::Failed(e) => panic!("round {round}: fetch failed: {e}"),

@@ -127,7 +127,10 @@ impl Slots {
             // An answer for an earlier slot of this partition.
             return;
         }
-        if data.batches.is_empty() && data.next_offset == slot.next_offset {
+        if data.batches.is_empty()
+            && data.unforwardable.is_none()
+            && data.next_offset == slot.next_offset
+        {
             // Nothing new; keep the permit for the next request.
             return;
         }

@@ -3,11 +3,7 @@
 use std::collections::VecDeque;
 
 use kmirror_client::produce::{Ack, PartitionSender};
-use kmirror_client::ClientError;
-use kmirror_wire::batch::{
-    needs_rebuild, rebuild_for_forwarding, split_record_set, RawBatch, SplitEnd,
-};
-use kmirror_wire::WireError;
+use kmirror_client::{ClientError, ForwardableBatch, UnforwardableBatch};
 use tokio::sync::mpsc;
 
 use super::fetcher::FetchEvent;
@@ -60,7 +56,7 @@ pub enum ForwardError {
     Unforwardable {
         offset: i64,
         #[source]
-        source: WireError,
+        source: ClientError,
     },
     /// kmirror forwards a batch whole, so a batch above the producer's
     /// `max.request.size` cannot go: the partition waits for the limit to
@@ -87,54 +83,57 @@ pub struct BatchLimit {
 }
 
 impl BatchLimit {
-    fn check(&self, batch: &RawBatch) -> Result<(), ForwardError> {
-        if batch.bytes.len() <= self.bytes {
+    /// Whether a batch of `bytes` starting at upstream `offset` may go.
+    fn check(&self, offset: i64, bytes: usize) -> Result<(), ForwardError> {
+        if bytes <= self.bytes {
             return Ok(());
         }
         Err(ForwardError::AboveRequestSize {
-            offset: batch.header.base_offset,
-            bytes: batch.bytes.len(),
+            offset,
+            bytes,
             limit: self.bytes,
             key: self.key.clone(),
         })
     }
 }
 
-/// Makes a fetched batch ready to send, with the tag that describes it
-/// upstream. Batches pass through untouched, except the two kinds a target
-/// broker would refuse or read differently (the wire crate's slow path,
-/// the only place records are decoded): LogAppendTime batches, whose
-/// records are rewritten to carry the source's append time as their create
-/// time (as MM2's consumer/producer round trip does), and batches with
-/// offset gaps (compacted sources), whose records are renumbered without
-/// gaps because brokers refuse a produced batch whose offset range is not
-/// its record count. The tag keeps the upstream range either way.
-fn prepare(batch: RawBatch) -> Result<(RawBatch, BatchTag), ForwardError> {
-    let header = &batch.header;
-    let tag = BatchTag {
-        upstream_base: header.base_offset,
-        upstream_last: header.last_offset(),
-        dense: header.is_dense(),
-        bytes: batch.bytes.len() as u32,
-        max_timestamp: header.max_timestamp,
+/// The tag that describes `batch` upstream while it is in flight.
+fn tag(batch: &ForwardableBatch) -> BatchTag {
+    BatchTag {
+        upstream_base: batch.upstream_base(),
+        upstream_last: batch.upstream_last(),
+        dense: batch.is_dense(),
+        bytes: batch.fetched_len() as u32,
+        max_timestamp: batch.max_timestamp(),
         // Set when the batch goes on the wire.
         sent_ms: 0,
-        rebuilt: needs_rebuild(header),
-    };
-    if !tag.rebuilt {
-        return Ok((batch, tag));
+        rebuilt: batch.was_rebuilt(),
     }
-    let offset = header.base_offset;
-    let unforwardable = |source| ForwardError::Unforwardable { offset, source };
-    let bytes = rebuild_for_forwarding(&batch).map_err(unforwardable)?;
-    let mut split = split_record_set(&bytes);
-    match (split.batches.len(), split.end) {
-        (1, SplitEnd::Complete) => Ok((split.batches.remove(0), tag)),
-        (_, SplitEnd::Failed { error, .. }) => Err(unforwardable(error)),
-        _ => Err(unforwardable(WireError::Corrupt {
-            offset,
-            reason: "rebuilt batch does not split into one batch".into(),
-        })),
+}
+
+/// A fetched batch checked against `limit`: queued with its tag, or the
+/// error that stops the partition (a batch too large, or one the client
+/// could not make forwardable).
+fn admit(
+    batch: Result<ForwardableBatch, UnforwardableBatch>,
+    limit: Option<&BatchLimit>,
+) -> Result<(ForwardableBatch, BatchTag), ForwardError> {
+    let (offset, bytes) = match &batch {
+        Ok(batch) => (batch.upstream_base(), batch.fetched_len()),
+        Err(bad) => (bad.offset, bad.fetched_len),
+    };
+    if let Some(limit) = limit {
+        limit.check(offset, bytes)?;
+    }
+    match batch {
+        Ok(batch) => {
+            let tag = tag(&batch);
+            Ok((batch, tag))
+        }
+        Err(bad) => Err(ForwardError::Unforwardable {
+            offset: bad.offset,
+            source: bad.error,
+        }),
     }
 }
 
@@ -174,7 +173,7 @@ pub async fn forward_partition_within(
     mut on_progress: impl FnMut(Progress),
 ) -> Result<(), ForwardError> {
     // Each batch with the tag describing it upstream.
-    let mut queue: VecDeque<(RawBatch, BatchTag)> = VecDeque::new();
+    let mut queue: VecDeque<(ForwardableBatch, BatchTag)> = VecDeque::new();
     // Where upstream stands once everything queued and in flight is acked.
     let mut pending_skip: Option<i64> = None;
     let mut events_open = true;
@@ -226,16 +225,15 @@ pub async fn forward_partition_within(
                 }
                 Some(FetchEvent::Data(data)) => {
                     on_progress(Progress::HighWatermark(data.high_watermark));
-                    let last_batch_next = data.batches.last().map(|b| b.header.next_offset());
+                    let last_batch_next = data.batches.last().map(|b| b.next_offset());
                     if last_batch_next.is_none_or(|n| n < data.next_offset) {
                         pending_skip = Some(data.next_offset);
                     }
-                    for batch in data.batches {
-                        let checked = match limit {
-                            Some(limit) => limit.check(&batch).and_then(|()| prepare(batch)),
-                            None => prepare(batch),
-                        };
-                        match checked {
+                    // The client stopped at the first batch it could not
+                    // make forwardable: it comes last.
+                    let fetched = data.batches.into_iter().map(Ok);
+                    for batch in fetched.chain(data.unforwardable.map(Err)) {
+                        match admit(batch, limit) {
                             Ok(batch) => queue.push_back(batch),
                             Err(e) => {
                                 // Forward what came before it, then stop.
@@ -278,5 +276,56 @@ fn forwarded(ack: &Ack<BatchTag>) -> Forwarded {
         max_timestamp: ack.tag.max_timestamp,
         sent_ms: ack.tag.sent_ms,
         rebuilt: ack.tag.rebuilt,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unforwardable(offset: i64, fetched_len: usize) -> UnforwardableBatch {
+        UnforwardableBatch {
+            offset,
+            fetched_len,
+            // Any client error: the forwarder only carries it.
+            error: ClientError::NoLeader {
+                topic: "orders".into(),
+                partition: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn a_batch_above_the_request_size_is_reported_so_even_when_unforwardable() {
+        let limit = BatchLimit {
+            bytes: 100,
+            key: "kafka-b.producer.max.request.size".into(),
+        };
+        let too_large = admit(Err(unforwardable(5, 101)), Some(&limit));
+        assert!(
+            matches!(
+                too_large,
+                Err(ForwardError::AboveRequestSize {
+                    offset: 5,
+                    bytes: 101,
+                    limit: 100,
+                    ..
+                })
+            ),
+            "{too_large:?}"
+        );
+        for limit in [Some(&limit), None] {
+            let error = admit(Err(unforwardable(5, 100)), limit);
+            assert!(
+                matches!(
+                    error,
+                    Err(ForwardError::Unforwardable {
+                        offset: 5,
+                        source: ClientError::NoLeader { .. }
+                    })
+                ),
+                "{error:?}"
+            );
+        }
     }
 }

@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use kmirror_wire::mm2::Checkpoint;
+use kmirror_client::mm2::Checkpoint;
 
 use super::store::IndexRegistry;
 use crate::config::mm2::FlowConfig;

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use kmirror_client::admin::{GroupState, OffsetToCommit};
 use kmirror_client::lease::WriteLease;
+use kmirror_client::mm2::Checkpoint;
 use kmirror_client::{ClientError, KafkaClient};
-use kmirror_wire::mm2::Checkpoint;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 

@@ -1,6 +1,6 @@
 //! The writer of a worker's offset syncs (MM2's `mm2-offset-syncs.<cluster>.internal`).
 
-use kmirror_wire::mm2::OffsetSync;
+use kmirror_client::mm2::OffsetSync;
 use tokio::sync::mpsc;
 use tracing::warn;
 

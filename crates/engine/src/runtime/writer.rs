@@ -5,10 +5,10 @@ use std::collections::HashMap;
 
 use kmirror_client::lease::WriteLease;
 use kmirror_client::produce::{init_producer_id, PartitionSender, ProducerIdentity, SendConfig};
+use kmirror_client::records::encode;
 use kmirror_client::{ClientError, KafkaClient};
 
 use crate::model::now_ms;
-use crate::records::encode_batch;
 
 /// Writes key/value records to partitions of one cluster.
 #[derive(Debug)]
@@ -73,7 +73,7 @@ impl RecordWriter {
                 },
             )
         });
-        let batch = encode_batch(records, now_ms());
+        let batch = encode(records, now_ms());
         let result = async {
             sender.send(&batch, ()).await?;
             match sender.next_ack().await {

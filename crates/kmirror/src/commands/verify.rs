@@ -20,15 +20,15 @@ use bytes::Bytes;
 use clap::Args;
 use kmirror_client::admin::{CreateTopicOutcome, NewTopic, OffsetSpec};
 use kmirror_client::fetch::Isolation;
-use kmirror_client::read::{read_at, ReadOptions};
+use kmirror_client::read::ReadOptions;
+use kmirror_client::records::{read_key_values_at, KeyValue};
 use kmirror_client::{ClientError, KafkaClient};
 use kmirror_engine::config::mm2::FlowConfig;
 use kmirror_engine::model::now_ms;
 use kmirror_engine::policy::CANARY_TOPIC;
-use kmirror_engine::records::{decode_batches, offset_of};
+use kmirror_engine::records::offset_of;
 use kmirror_engine::runtime::topics::effective_replication_factor;
 use kmirror_engine::runtime::writer::RecordWriter;
-use kmirror_wire::WireError;
 use rand::Rng as _;
 
 use super::cluster;
@@ -230,30 +230,16 @@ async fn ensure_canary(source: &KafkaClient, flow: &FlowConfig) -> Result<(), Cl
     Ok(())
 }
 
-/// Why the canary's topic could not be read.
-#[derive(Debug, thiserror::Error)]
-enum ReadError {
-    #[error("{0}")]
-    Cluster(#[from] ClientError),
-    #[error("{0}")]
-    Records(#[from] WireError),
-}
-
 /// Records of `topic`-0 from `offset`, and where to read next.
 async fn read_from(
     client: &KafkaClient,
     topic: &str,
     offset: i64,
-) -> Result<(Vec<kmirror_engine::records::KeyValue>, i64), ReadError> {
+) -> Result<(Vec<KeyValue>, i64), ClientError> {
     let options = ReadOptions {
         max_wait: Duration::from_millis(200),
         max_bytes: 1024 * 1024,
         isolation: Isolation::ReadCommitted,
     };
-    let data = read_at(client, topic, 0, offset, options).await?;
-    let records = decode_batches(&data.batches)?
-        .into_iter()
-        .filter(|r| r.offset >= offset)
-        .collect();
-    Ok((records, data.next_offset.max(offset)))
+    read_key_values_at(client, topic, 0, offset, options).await
 }

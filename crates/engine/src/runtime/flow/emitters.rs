@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use kmirror_client::lease::WriteLease;
+use kmirror_client::mm2::Heartbeat;
 use kmirror_client::KafkaClient;
-use kmirror_wire::mm2::Heartbeat;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
