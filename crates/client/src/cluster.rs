@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex as StdMutex, RwLock};
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use tracing::{debug, warn};
 use crate::backoff::Backoff;
 use crate::connection::{BrokerConnection, ConnectionConfig};
 use crate::error::{ClientError, Result};
+use crate::metadata_refresh::RefreshQueue;
 use crate::produce_batcher::{BatcherHandle, BatcherKey};
 
 /// Settings of a cluster client.
@@ -169,6 +171,8 @@ struct Inner {
     batchers: StdMutex<HashMap<BatcherKey, BatcherHandle>>,
     /// Brokers that could not be reached lately, by address.
     unreachable: StdMutex<HashMap<String, ConnectFailures>>,
+    /// Refreshes of named topics waiting for the next Metadata request.
+    refreshes: RefreshQueue,
 }
 
 /// Consecutive failures to reach one broker and when to try it again.
@@ -206,6 +210,7 @@ impl KafkaClient {
                 any: StdMutex::new(None),
                 batchers: StdMutex::new(HashMap::new()),
                 unreachable: StdMutex::new(HashMap::new()),
+                refreshes: RefreshQueue::default(),
             }),
         };
         client.check_listener().await?;
@@ -422,48 +427,85 @@ impl KafkaClient {
     }
 
     /// Loads metadata: `None` for every topic, `Some(&[])` for brokers only,
-    /// or the named topics (merged into the cached snapshot).
+    /// or the named topics (merged into the cached snapshot). Named
+    /// refreshes asked while one is on the wire share the next request (see
+    /// [`crate::metadata_refresh`]).
     pub async fn refresh_metadata(&self, topics: Option<&[String]>) -> Result<Arc<Metadata>> {
-        let request = MetadataRequest::default()
-            .with_allow_auto_topic_creation(false)
-            .with_topics(topics.map(|names| {
-                names
-                    .iter()
-                    .map(|n| {
-                        MetadataRequestTopic::default()
-                            .with_name(Some(TopicName(StrBytes::from_string(n.clone()))))
-                    })
-                    .collect()
-            }));
-        let response: MetadataResponse = self
-            .with_retries("metadata", || async {
-                let conn = self.any_connection().await?;
-                conn.request(&request).await
-            })
-            .await?;
-        let fresh = metadata_from_response(&response);
-        let merged = {
-            let mut current = self.inner.metadata.write().unwrap();
-            let mut next = (**current).clone();
-            next.cluster_id = fresh.cluster_id;
-            next.controller_id = fresh.controller_id;
-            next.brokers = fresh.brokers;
-            if topics.is_none() {
-                next.topics = fresh.topics;
-            } else {
-                for (name, topic) in fresh.topics {
-                    if topic.error == Some(ResponseError::UnknownTopicOrPartition) {
-                        next.topics.remove(&name);
-                    } else {
-                        next.topics.insert(name, topic);
+        let Some(topics) = topics else {
+            return self.load_metadata(None).await;
+        };
+        let (waiter, outcome) = tokio::sync::oneshot::channel();
+        if self.inner.refreshes.join(topics, waiter) {
+            // Its own task: a caller that gives up must not strand the
+            // others waiting on the same request.
+            let client = self.clone();
+            tokio::spawn(async move {
+                while let Some((topics, waiters)) = client.inner.refreshes.take() {
+                    let result = client.load_metadata(Some(&topics)).await;
+                    for waiter in waiters {
+                        let _ = waiter.send(result.clone());
                     }
                 }
-            }
-            let next = Arc::new(next);
-            *current = next.clone();
-            next
-        };
-        Ok(merged)
+            });
+        }
+        outcome.await.unwrap_or_else(|_| {
+            Err(ClientError::ConnectionClosed {
+                addr: self.cluster_label(),
+                api: ApiKey::Metadata,
+                reason: "the metadata refresh task ended".into(),
+            })
+        })
+    }
+
+    /// One Metadata request, merged into the cache. Boxed as `Send`: the
+    /// retries inside may refresh metadata again, and a recursive `async
+    /// fn` cannot be proven `Send` for the refresh task.
+    fn load_metadata<'a>(
+        &'a self,
+        topics: Option<&'a [String]>,
+    ) -> Pin<Box<dyn Future<Output = Result<Arc<Metadata>>> + Send + 'a>> {
+        Box::pin(async move {
+            let request = MetadataRequest::default()
+                .with_allow_auto_topic_creation(false)
+                .with_topics(topics.map(|names| {
+                    names
+                        .iter()
+                        .map(|n| {
+                            MetadataRequestTopic::default()
+                                .with_name(Some(TopicName(StrBytes::from_string(n.clone()))))
+                        })
+                        .collect()
+                }));
+            let response: MetadataResponse = self
+                .with_retries("metadata", || async {
+                    let conn = self.any_connection().await?;
+                    conn.request(&request).await
+                })
+                .await?;
+            let fresh = metadata_from_response(&response);
+            let merged = {
+                let mut current = self.inner.metadata.write().unwrap();
+                let mut next = (**current).clone();
+                next.cluster_id = fresh.cluster_id;
+                next.controller_id = fresh.controller_id;
+                next.brokers = fresh.brokers;
+                if topics.is_none() {
+                    next.topics = fresh.topics;
+                } else {
+                    for (name, topic) in fresh.topics {
+                        if topic.error == Some(ResponseError::UnknownTopicOrPartition) {
+                            next.topics.remove(&name);
+                        } else {
+                            next.topics.insert(name, topic);
+                        }
+                    }
+                }
+                let next = Arc::new(next);
+                *current = next.clone();
+                next
+            };
+            Ok(merged)
+        })
     }
 
     /// Metadata of one topic, asked from the cluster.

@@ -17,7 +17,7 @@ use kmirror_wire::RawBatch;
 
 use crate::admin::OffsetSpec;
 use crate::cluster::KafkaClient;
-use crate::error::{ClientError, Result};
+use crate::error::Result;
 use crate::fetch::Isolation;
 use crate::forwardable::ForwardableBatch;
 use crate::read::{read_at, ReadOptions};
@@ -47,7 +47,10 @@ pub async fn already_landed(
     upstream: i64,
     downstream: i64,
 ) -> Result<Vec<LandedBatch>> {
-    let target_end = latest_offset(target, target_topic, partition).await?;
+    let target_end = target
+        .admin()
+        .offset_of(target_topic, partition, OffsetSpec::Latest)
+        .await?;
     let mut landed = Vec::new();
     let mut up = upstream;
     let mut down = downstream;
@@ -112,19 +115,4 @@ async fn read(
     Ok(read_at(client, topic, partition, offset, options)
         .await?
         .batches)
-}
-
-/// The partition's end (the offset its next record will get).
-async fn latest_offset(client: &KafkaClient, topic: &str, partition: i32) -> Result<i64> {
-    client
-        .admin()
-        .list_offsets(&[(topic, partition)], OffsetSpec::Latest)
-        .await?
-        .into_iter()
-        .next()
-        .map(|(_, offset)| offset)
-        .unwrap_or(Err(ClientError::UnknownTopicPartition {
-            topic: topic.to_string(),
-            partition,
-        }))
 }

@@ -33,6 +33,7 @@ pub mod forwardable;
 pub mod group;
 pub mod landed;
 pub mod lease;
+mod metadata_refresh;
 pub mod produce;
 pub mod produce_batcher;
 pub mod produce_request;

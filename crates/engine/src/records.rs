@@ -70,16 +70,5 @@ pub async fn offset_of(
     partition: i32,
     spec: OffsetSpec,
 ) -> Result<i64, ClientError> {
-    let answers = client
-        .admin()
-        .list_offsets(&[(topic, partition)], spec)
-        .await?;
-    answers
-        .into_iter()
-        .next()
-        .map(|(_, offset)| offset)
-        .unwrap_or(Err(ClientError::UnknownTopicPartition {
-            topic: topic.to_string(),
-            partition,
-        }))
+    client.admin().offset_of(topic, partition, spec).await
 }

@@ -47,6 +47,19 @@ impl OffsetSpec {
 }
 
 impl Admin {
+    /// The offset `spec` names for one partition.
+    pub async fn offset_of(&self, topic: &str, partition: i32, spec: OffsetSpec) -> Result<i64> {
+        self.list_offsets(&[(topic, partition)], spec)
+            .await?
+            .into_iter()
+            .next()
+            .map(|(_, offset)| offset)
+            .unwrap_or(Err(ClientError::UnknownTopicPartition {
+                topic: topic.to_string(),
+                partition,
+            }))
+    }
+
     /// The offset `spec` names for each partition, asked from each
     /// partition's leader.
     pub async fn list_offsets(

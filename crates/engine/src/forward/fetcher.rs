@@ -332,6 +332,7 @@ impl SourceFetcher {
         let most = (max_bytes as i64 * wanted.len() as i64)
             .min(params.max_bytes as i64)
             .max(0) as usize;
+        let started = std::time::Instant::now();
         let result = async {
             let conn = self.client.connection(broker, Purpose::Fetch).await?;
             let reservation = self.budget.reserve(most).await;
@@ -340,6 +341,17 @@ impl SourceFetcher {
                 .await
         }
         .await;
+        // What a request cost, to tell a slow broker from a slow kmirror
+        // (`KMIRROR_LOG=kmirror_engine::forward::fetcher=trace`).
+        tracing::trace!(
+            broker,
+            partitions = wanted.len(),
+            max_wait_ms = max_wait.as_millis() as u64,
+            took_ms = started.elapsed().as_millis() as u64,
+            answered = result.as_ref().map(Vec::len).unwrap_or(0),
+            ok = result.is_ok(),
+            "fetch: answered"
+        );
         Done::Answer(Answer {
             broker,
             session,

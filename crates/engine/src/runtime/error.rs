@@ -13,6 +13,7 @@ use kmirror_client::admin::GroupState;
 use kmirror_client::security::SecurityError;
 use kmirror_client::ClientError;
 
+use super::coalesce::LookupError;
 use super::membership::MembershipError;
 use crate::forward::partition::ForwardError;
 use crate::metrics::ErrorKind;
@@ -67,7 +68,7 @@ pub enum EngineError {
         flow: FlowId,
         tp: TopicPartition,
         #[source]
-        source: ClientError,
+        source: LookupError,
     },
     /// The remote topic of a partition could not be created or checked.
     #[error("{source}")]
@@ -75,7 +76,7 @@ pub enum EngineError {
         flow: FlowId,
         tp: TopicPartition,
         #[source]
-        source: ClientError,
+        source: LookupError,
     },
     /// The flow's fetcher task ended before the partition could join it
     /// (the flow is stopping).

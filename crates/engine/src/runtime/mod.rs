@@ -5,6 +5,7 @@ pub mod authorization;
 pub mod checkpoints;
 mod client_settings;
 pub mod clients;
+pub mod coalesce;
 pub mod config_sync;
 pub mod error;
 pub mod flow;

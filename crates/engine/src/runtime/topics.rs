@@ -1,7 +1,7 @@
 //! Topics on the clusters: internal topics kmirror writes, and remote topics
 //! mirroring the source's (partitions, replication factor, configs).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use kmirror_client::admin::{CreateTopicOutcome, NewTopic};
@@ -85,10 +85,6 @@ pub async fn ensure_compacted_topics(
     create(client, missing).await
 }
 
-async fn create_one(client: &KafkaClient, topic: NewTopic) -> Result<bool, ClientError> {
-    Ok(!create(client, vec![topic]).await?.is_empty())
-}
-
 async fn create(
     client: &KafkaClient,
     topics: Vec<NewTopic>,
@@ -121,53 +117,140 @@ pub async fn ensure_remote_topic(
     target: &KafkaClient,
     source_topic: &TopicMetadata,
 ) -> Result<i32, ClientError> {
-    let remote = flow.remote_topic(&source_topic.name);
-    let partitions = source_topic.partitions.len() as i32;
-    let configs = if !target.metadata().topics.contains_key(&remote) {
-        let described = source
-            .admin()
-            .describe_topic_configs(&[&source_topic.name])
-            .await?;
-        match described.into_values().next() {
-            Some(Ok(entries)) => creation_configs(&flow.config_properties, &entries),
-            Some(Err(e)) => return Err(e),
-            None => BTreeMap::new(),
-        }
-    } else {
-        BTreeMap::new()
-    };
+    let mut outcomes =
+        ensure_remote_topics(flow, source, target, std::slice::from_ref(source_topic)).await?;
+    outcomes
+        .remove(&source_topic.name)
+        .unwrap_or(Err(ClientError::UnknownTopicPartition {
+            topic: flow.remote_topic(&source_topic.name),
+            partition: -1,
+        }))
+}
 
-    let existing = target
-        .refresh_metadata(Some(std::slice::from_ref(&remote)))
-        .await?;
-    match existing.topics.get(&remote) {
-        None => {
-            let rf = effective_replication_factor(target, flow.replication_factor, &remote);
-            let mut topic =
-                NewTopic::new(&remote, partitions, rf).with_config("compression.type", "producer");
-            for (name, value) in &configs {
-                topic = topic.with_config(name, value);
+/// Topics per CreateTopics request: the controller creates them all before
+/// the broker answers, so a request must stay well inside its timeout.
+const CREATE_CHUNK: usize = 200;
+
+/// [`ensure_remote_topic`] for many source topics at once, in a fixed
+/// number of requests whatever their count (one Metadata, DescribeConfigs
+/// and CreatePartitions, one CreateTopics per [`CREATE_CHUNK`] topics):
+/// 1,000 topics must not cost 4,000 requests on one control connection.
+/// Returns each source topic's outcome; `Err` only when no topic could be
+/// handled.
+pub async fn ensure_remote_topics(
+    flow: &FlowConfig,
+    source: &KafkaClient,
+    target: &KafkaClient,
+    source_topics: &[TopicMetadata],
+) -> Result<HashMap<String, Result<i32, ClientError>>, ClientError> {
+    let mut outcomes = HashMap::new();
+    if source_topics.is_empty() {
+        return Ok(outcomes);
+    }
+    let remotes: Vec<String> = source_topics
+        .iter()
+        .map(|t| flow.remote_topic(&t.name))
+        .collect();
+    let existing = target.refresh_metadata(Some(&remotes)).await?;
+    let mut missing = Vec::new();
+    let mut grow = Vec::new();
+    for (topic, remote) in source_topics.iter().zip(&remotes) {
+        let partitions = topic.partitions.len() as i32;
+        match existing.topics.get(remote).filter(|m| m.error.is_none()) {
+            None => missing.push((topic, remote)),
+            Some(meta) if (meta.partitions.len() as i32) < partitions => {
+                grow.push((topic, remote, meta.partitions.len() as i32))
             }
-            create_one(target, topic).await?;
-            Ok(partitions)
-        }
-        Some(meta) => {
-            let have = meta.partitions.len() as i32;
-            if have < partitions {
-                // Partition counts only grow, as in MM2.
-                for (_, result) in target
-                    .admin()
-                    .create_partitions(&[(remote.as_str(), partitions)])
-                    .await?
-                {
-                    result?;
-                }
-                info!(topic = %remote, from = have, to = partitions, "remote topic partitions grown");
-                target
-                    .refresh_metadata(Some(std::slice::from_ref(&remote)))
-                    .await?;
+            Some(meta) => {
+                outcomes.insert(
+                    topic.name.clone(),
+                    Ok(partitions.max(meta.partitions.len() as i32)),
+                );
             }
-            Ok(partitions.max(have))
         }
     }
+    if !missing.is_empty() {
+        create_remote_topics(flow, source, target, &missing, &mut outcomes).await?;
+    }
+    if !grow.is_empty() {
+        // Partition counts only grow, as in MM2.
+        let increases: Vec<(&str, i32)> = grow
+            .iter()
+            .map(|(t, remote, _)| (remote.as_str(), t.partitions.len() as i32))
+            .collect();
+        let mut results: HashMap<String, Result<(), ClientError>> = target
+            .admin()
+            .create_partitions(&increases)
+            .await?
+            .into_iter()
+            .collect();
+        for (topic, remote, have) in grow {
+            let partitions = topic.partitions.len() as i32;
+            let outcome = match results.remove(remote.as_str()) {
+                Some(Ok(())) => {
+                    info!(topic = %remote, from = have, to = partitions, "remote topic partitions grown");
+                    Ok(partitions)
+                }
+                Some(Err(e)) => Err(e),
+                None => Err(ClientError::UnknownTopicPartition {
+                    topic: remote.clone(),
+                    partition: -1,
+                }),
+            };
+            outcomes.insert(topic.name.clone(), outcome);
+        }
+    }
+    // The producers need the new partitions' leaders.
+    target.refresh_metadata(Some(&remotes)).await?;
+    Ok(outcomes)
+}
+
+/// Creates the `missing` remote topics with their source topics' configs.
+async fn create_remote_topics(
+    flow: &FlowConfig,
+    source: &KafkaClient,
+    target: &KafkaClient,
+    missing: &[(&TopicMetadata, &String)],
+    outcomes: &mut HashMap<String, Result<i32, ClientError>>,
+) -> Result<(), ClientError> {
+    let names: Vec<&str> = missing.iter().map(|(t, _)| t.name.as_str()).collect();
+    let mut described = source.admin().describe_topic_configs(&names).await?;
+    let mut new_topics = Vec::new();
+    let mut partitions_of = HashMap::new();
+    for (topic, remote) in missing {
+        let configs = match described.remove(&topic.name) {
+            Some(Ok(entries)) => creation_configs(&flow.config_properties, &entries),
+            Some(Err(e)) => {
+                outcomes.insert(topic.name.clone(), Err(e));
+                continue;
+            }
+            None => BTreeMap::new(),
+        };
+        let partitions = topic.partitions.len() as i32;
+        let rf = effective_replication_factor(target, flow.replication_factor, remote);
+        let mut new = NewTopic::new(remote.as_str(), partitions, rf)
+            .with_config("compression.type", "producer");
+        for (name, value) in &configs {
+            new = new.with_config(name, value);
+        }
+        new_topics.push(new);
+        partitions_of.insert(remote.to_string(), (topic.name.clone(), partitions));
+    }
+    for chunk in new_topics.chunks(CREATE_CHUNK) {
+        for (remote, result) in target.admin().create_topics(chunk, false).await? {
+            let Some((topic, partitions)) = partitions_of.remove(&remote) else {
+                continue;
+            };
+            let outcome = match result {
+                Ok(CreateTopicOutcome::Created) => {
+                    info!(topic = %remote, cluster = %target.cluster_label(), "topic created");
+                    Ok(partitions)
+                }
+                Ok(CreateTopicOutcome::AlreadyExists) => Ok(partitions),
+                Err(e) => Err(e),
+            };
+            outcomes.insert(topic, outcome);
+        }
+    }
+    Ok(())
 }

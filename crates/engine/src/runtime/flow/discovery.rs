@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use kmirror_client::cluster::TopicMetadata;
 use kmirror_client::{Backoff, ClientError, KafkaClient};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -18,7 +19,7 @@ use crate::group::{units_digest, Unit};
 use crate::metrics::ErrorKind;
 use crate::model::TopicPartition;
 use crate::runtime::membership::UnitsNotifier;
-use crate::runtime::topics::ensure_remote_topic;
+use crate::runtime::topics::ensure_remote_topics;
 
 /// The flow's units of work: its control unit and, when it replicates,
 /// every partition of every source topic it selects.
@@ -135,13 +136,24 @@ async fn discover(ctx: &FlowContext) -> Result<BTreeSet<Unit>, ClientError> {
         .filter(|t| t.error.is_none() && should_replicate_topic(&t.name, &ctx.flow))
         .collect();
     topics.sort_by(|a, b| a.name.cmp(&b.name));
-    for topic in topics {
-        match ensure_remote_topic(&ctx.flow, &ctx.source, &ctx.target, topic).await {
-            Ok(_) => ctx.remote_topic_ready(&topic.name),
-            Err(e) => {
-                warn!(flow = %ctx.name, topic = %topic.name, error = %e, "cannot prepare remote topic");
-                ctx.status.error(&ctx.name, ErrorKind::Discovery);
+    let topics: Vec<TopicMetadata> = topics.into_iter().cloned().collect();
+    // All remote topics in a few requests: per topic, 1,000 topics would
+    // be 4,000 requests on one control connection.
+    match ensure_remote_topics(&ctx.flow, &ctx.source, &ctx.target, &topics).await {
+        Ok(outcomes) => {
+            for (topic, outcome) in outcomes {
+                match outcome {
+                    Ok(_) => ctx.lookups.remote_topic_ready(&topic),
+                    Err(e) => {
+                        warn!(flow = %ctx.name, topic = %topic, error = %e, "cannot prepare remote topic");
+                        ctx.status.error(&ctx.name, ErrorKind::Discovery);
+                    }
+                }
             }
+        }
+        Err(e) => {
+            warn!(flow = %ctx.name, error = %e, "cannot prepare remote topics");
+            ctx.status.error(&ctx.name, ErrorKind::Discovery);
         }
     }
     Ok(units)

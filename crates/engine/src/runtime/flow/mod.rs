@@ -20,6 +20,7 @@
 
 mod discovery;
 mod emitters;
+mod lookups;
 mod pipeline;
 mod share;
 mod startup;
@@ -30,8 +31,8 @@ use std::time::Duration;
 
 use kmirror_client::fetch::{FetchParams, Isolation};
 use kmirror_client::lease::WriteLease;
-use kmirror_client::{ClientError, KafkaClient};
-use tokio::sync::{mpsc, OnceCell};
+use kmirror_client::KafkaClient;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
@@ -41,7 +42,6 @@ use super::error::EngineError;
 use super::membership::MembershipEvent;
 use super::ownership::Ownership;
 use super::status::{FlowMode, GroupStatus, StatusBoard};
-use super::topics::ensure_remote_topic;
 use super::writer::RecordWriter;
 use crate::config::mm2::FlowConfig;
 use crate::forward::fetcher::FetcherCommand;
@@ -160,37 +160,9 @@ pub(super) struct FlowContext {
     /// Topics other flows create on the source that this flow replicates:
     /// the discovery watches for them while they are missing.
     pub(super) expected_source_topics: BTreeSet<String>,
-    /// Remote topics known to exist with the source's partitions.
-    remote_topics: Mutex<HashMap<String, Arc<OnceCell<()>>>>,
+    /// Start offsets, remote topics and producer ids, looked up in batches.
+    lookups: lookups::FlowLookups,
     pub(super) shutdown: CancellationToken,
-}
-
-impl FlowContext {
-    /// Makes sure the remote topic of `topic` exists, once per topic.
-    pub(super) async fn prepare_remote_topic(&self, topic: &str) -> Result<(), ClientError> {
-        self.remote_topic_cell(topic)
-            .get_or_try_init(|| async {
-                let metadata = self.source.topic_metadata(topic).await?;
-                ensure_remote_topic(&self.flow, &self.source, &self.target, &metadata).await?;
-                Ok::<_, ClientError>(())
-            })
-            .await?;
-        Ok(())
-    }
-
-    /// The topic discovery prepared `topic`'s remote topic.
-    pub(super) fn remote_topic_ready(&self, topic: &str) {
-        let _ = self.remote_topic_cell(topic).set(());
-    }
-
-    fn remote_topic_cell(&self, topic: &str) -> Arc<OnceCell<()>> {
-        self.remote_topics
-            .lock()
-            .unwrap()
-            .entry(topic.to_string())
-            .or_default()
-            .clone()
-    }
 }
 
 /// A flow to run and how its group behaves.
@@ -277,7 +249,7 @@ async fn run_flow_inner(
         ownership: Arc::default(),
         lease: member.membership.lease.clone(),
         expected_source_topics,
-        remote_topics: Mutex::default(),
+        lookups: lookups::FlowLookups::new(&flow, &source, &target),
         shutdown: flow_stop.clone(),
     });
     let mut share = Share::new(

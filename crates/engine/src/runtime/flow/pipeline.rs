@@ -5,8 +5,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
-use kmirror_client::admin::OffsetSpec;
-use kmirror_client::produce::{init_producer_id, PartitionSender, SendConfig};
+use kmirror_client::produce::{PartitionSender, SendConfig};
 use kmirror_client::{Backoff, KafkaClient};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -21,7 +20,6 @@ use crate::forward::partition::{
 };
 use crate::model::now_ms;
 use crate::model::TopicPartition;
-use crate::records::offset_of;
 use crate::runtime::authorization::{self, Side};
 use crate::runtime::client_settings;
 use crate::runtime::error::{EngineError, ForwardStage};
@@ -99,15 +97,16 @@ pub(super) async fn run_pipeline(
         let prepared = async {
             let next = match start {
                 Some(offset) => offset,
-                None => offset_of(&ctx.source, &tp.topic, tp.partition, OffsetSpec::Earliest)
-                    .await
-                    .map_err(|source| EngineError::StartOffset {
+                None => ctx.lookups.earliest_offset(&tp).await.map_err(|source| {
+                    EngineError::StartOffset {
                         flow: ctx.name.clone(),
                         tp: tp.clone(),
                         source,
-                    })?,
+                    }
+                })?,
             };
-            ctx.prepare_remote_topic(&tp.topic)
+            ctx.lookups
+                .prepare_remote_topic(&tp.topic)
                 .await
                 .map_err(|source| EngineError::RemoteTopic {
                     flow: ctx.name.clone(),
@@ -150,7 +149,9 @@ pub(super) async fn run_pipeline(
             .partition_started(&ctx.name, &tp, &remote_topic, next);
         skip_already_replicated(&ctx, &tp, &remote_topic, &mut next).await;
         let outcome = async {
-            let identity = init_producer_id(&ctx.target)
+            let identity = ctx
+                .lookups
+                .producer_id(&tp)
                 .await
                 .map_err(ForwardError::Produce);
             let identity = match identity {
