@@ -162,11 +162,15 @@ impl<K: Clone + Eq + Hash + fmt::Debug, T> Batch<K, T> {
                     }
                 }
                 result => {
-                    self.pending.shift_remove(&k);
                     self.done.insert(k, result);
                 }
             }
         }
+        // One pass, keeping the order of the rest: removing answered items
+        // one by one shifts the set each time, quadratic for the 10,000
+        // partitions of a large flow.
+        let done = &self.done;
+        self.pending.retain(|k| !done.contains_key(k));
         if let Some(failure) = failure {
             return Err(failure);
         }
@@ -176,8 +180,8 @@ impl<K: Clone + Eq + Hash + fmt::Debug, T> Batch<K, T> {
             .filter(|k| !seen.contains(*k))
             .cloned()
             .collect();
+        self.pending.retain(|k| seen.contains(k));
         for k in unanswered {
-            self.pending.shift_remove(&k);
             let error = ClientError::Malformed {
                 addr: addr.to_string(),
                 api,

@@ -129,11 +129,37 @@ pub async fn ensure_remote_topic(
 
 /// Topics per CreateTopics request: the controller creates them all before
 /// the broker answers, so a request must stay well inside its timeout.
-const CREATE_CHUNK: usize = 200;
+const CREATE_CHUNK_TOPICS: usize = 200;
+/// Partitions per CreateTopics request. A KRaft controller refuses a
+/// request of more than 10,000 partitions ("Excessively large number of
+/// partitions per request"), which is how MM2 fails to create the remote
+/// topics of a 10,000-partition flow.
+const CREATE_CHUNK_PARTITIONS: i64 = 5_000;
+
+/// Splits `topics` into CreateTopics requests within both limits; a topic
+/// larger than the partition limit goes alone.
+fn create_chunks(topics: &[NewTopic]) -> Vec<&[NewTopic]> {
+    let mut chunks = Vec::new();
+    let (mut start, mut partitions) = (0, 0i64);
+    for (i, topic) in topics.iter().enumerate() {
+        let more = i64::from(topic.partitions.max(1));
+        let full = i - start >= CREATE_CHUNK_TOPICS || partitions + more > CREATE_CHUNK_PARTITIONS;
+        if i > start && full {
+            chunks.push(&topics[start..i]);
+            (start, partitions) = (i, 0);
+        }
+        partitions += more;
+    }
+    if start < topics.len() {
+        chunks.push(&topics[start..]);
+    }
+    chunks
+}
 
 /// [`ensure_remote_topic`] for many source topics at once, in a fixed
 /// number of requests whatever their count (one Metadata, DescribeConfigs
-/// and CreatePartitions, one CreateTopics per [`CREATE_CHUNK`] topics):
+/// and CreatePartitions, one CreateTopics per [`CREATE_CHUNK_TOPICS`]
+/// topics or [`CREATE_CHUNK_PARTITIONS`] partitions):
 /// 1,000 topics must not cost 4,000 requests on one control connection.
 /// Returns each source topic's outcome; `Err` only when no topic could be
 /// handled.
@@ -236,7 +262,7 @@ async fn create_remote_topics(
         new_topics.push(new);
         partitions_of.insert(remote.to_string(), (topic.name.clone(), partitions));
     }
-    for chunk in new_topics.chunks(CREATE_CHUNK) {
+    for chunk in create_chunks(&new_topics) {
         for (remote, result) in target.admin().create_topics(chunk, false).await? {
             let Some((topic, partitions)) = partitions_of.remove(&remote) else {
                 continue;
@@ -253,4 +279,43 @@ async fn create_remote_topics(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn topics(partitions: &[i32]) -> Vec<NewTopic> {
+        partitions
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| NewTopic::new(format!("t{i}"), p, 1))
+            .collect()
+    }
+
+    fn sizes(chunks: &[&[NewTopic]]) -> Vec<usize> {
+        chunks.iter().map(|c| c.len()).collect()
+    }
+
+    #[test]
+    fn create_requests_stay_within_the_topic_and_partition_limits() {
+        // 1,000 topics of 10 partitions: 200 topics (2,000 partitions) each.
+        let many = topics(&[10; 1000]);
+        assert_eq!(sizes(&create_chunks(&many)), [200; 5]);
+        // Large topics: at most 5,000 partitions per request.
+        let large = topics(&[3000, 3000, 2000, 100]);
+        assert_eq!(sizes(&create_chunks(&large)), [1, 2, 1]);
+        // One topic above the limit still goes, alone.
+        let huge = topics(&[12_000, 1]);
+        assert_eq!(sizes(&create_chunks(&huge)), [1, 1]);
+        // Every topic is in exactly one chunk.
+        let mixed = topics(&[1, 4999, 2, 5000, 7, 6000, 3]);
+        let chunks = create_chunks(&mixed);
+        assert_eq!(chunks.iter().map(|c| c.len()).sum::<usize>(), mixed.len());
+        for chunk in &chunks {
+            let partitions: i64 = chunk.iter().map(|t| i64::from(t.partitions)).sum();
+            assert!(chunk.len() == 1 || partitions <= CREATE_CHUNK_PARTITIONS);
+        }
+        assert!(create_chunks(&[]).is_empty());
+    }
 }

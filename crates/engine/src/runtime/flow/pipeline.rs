@@ -247,12 +247,33 @@ pub(super) async fn run_pipeline(
         }
         // The remote topic may be what is missing; recreate it if so.
         if let Ok(meta) = ctx.source.topic_metadata(&tp.topic).await {
-            if let Err(e) = ensure_remote_topic(&ctx.flow, &ctx.source, &ctx.target, &meta).await {
-                warn!(flow = %ctx.name, %tp, error = %e, "cannot prepare remote topic");
+            match ensure_remote_topic(&ctx.flow, &ctx.source, &ctx.target, &meta).await {
+                // The topic exists: the target was still bringing up the
+                // partitions of a topic created a moment ago (thousands at
+                // once take it a while). Try again soon rather than after
+                // ever longer pauses.
+                Ok(_) if target_topic_missing(&error) => {
+                    backoff = paused_partition_backoff(&ctx);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    warn!(flow = %ctx.name, %tp, error = %e, "cannot prepare remote topic")
+                }
             }
         }
         info!(flow = %ctx.name, %tp, offset = next, "partition resuming");
     }
+}
+
+/// Whether the target refused a batch for want of its topic or partition.
+fn target_topic_missing(error: &EngineError) -> bool {
+    matches!(
+        error,
+        EngineError::Forward {
+            source: ForwardError::Produce(e),
+            ..
+        } if e.is_missing_topic()
+    )
 }
 
 /// The error a partition pauses on when forwarding failed at `offset`,
