@@ -21,7 +21,6 @@ use kmirror_client::{ClientConfig, KafkaClient};
 use kmirror_engine::forward::fetcher::{FetcherCommand, ResetPolicy, SourceFetcher};
 use kmirror_engine::forward::partition::{forward_partition, Progress};
 use kmirror_engine::model::TopicPartition;
-use kmirror_engine::records::offset_of;
 use kmirror_engine::runtime::FlowTuning;
 use kmirror_testbed::{Compression, GenOptions};
 use serde::Serialize;
@@ -174,8 +173,18 @@ pub fn run(options: &RawForwardOptions) -> Result<RawForwardReport> {
         let mut up = Vec::new();
         let mut down = Vec::new();
         for p in 0..options.partitions {
-            up.push(offset_of(&source, &topic, p, OffsetSpec::Latest).await?);
-            down.push(offset_of(&target, &remote_topic, p, OffsetSpec::Latest).await?);
+            up.push(
+                source
+                    .admin()
+                    .offset_of(&topic, p, OffsetSpec::Latest)
+                    .await?,
+            );
+            down.push(
+                target
+                    .admin()
+                    .offset_of(&remote_topic, p, OffsetSpec::Latest)
+                    .await?,
+            );
         }
         anyhow::Ok((up, down))
     })?;
@@ -264,8 +273,14 @@ async fn forward_topic(
     let totals = Arc::new(Mutex::new((0u64, 0u64)));
     let mut tasks = Vec::new();
     for p in 0..partitions {
-        let start = offset_of(source, topic, p, OffsetSpec::Earliest).await?;
-        let end = offset_of(source, topic, p, OffsetSpec::LatestStable).await?;
+        let start = source
+            .admin()
+            .offset_of(topic, p, OffsetSpec::Earliest)
+            .await?;
+        let end = source
+            .admin()
+            .offset_of(topic, p, OffsetSpec::LatestStable)
+            .await?;
         if start >= end {
             continue;
         }

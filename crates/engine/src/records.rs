@@ -25,8 +25,14 @@ pub async fn read_partition(
     // to every broker yet.
     let (start, end) = loop {
         let bounds = async {
-            let start = offset_of(client, topic, partition, OffsetSpec::Earliest).await?;
-            let end = offset_of(client, topic, partition, OffsetSpec::Latest).await?;
+            let start = client
+                .admin()
+                .offset_of(topic, partition, OffsetSpec::Earliest)
+                .await?;
+            let end = client
+                .admin()
+                .offset_of(topic, partition, OffsetSpec::Latest)
+                .await?;
             Ok::<_, ClientError>((start, end))
         };
         match bounds.await {
@@ -61,14 +67,4 @@ pub fn latest_by_key(records: Vec<KeyValue>) -> BTreeMap<Bytes, Bytes> {
         }
     }
     map
-}
-
-/// One partition's offset per `spec`.
-pub async fn offset_of(
-    client: &KafkaClient,
-    topic: &str,
-    partition: i32,
-    spec: OffsetSpec,
-) -> Result<i64, ClientError> {
-    client.admin().offset_of(topic, partition, spec).await
 }

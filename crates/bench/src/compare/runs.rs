@@ -43,18 +43,38 @@ impl Bench<'_> {
     }
 
     pub(super) fn create_topic(&self, side: &Side, topic: &str, partitions: i32) -> Result<()> {
+        self.create_topics(side, &[topic.to_string()], partitions)
+    }
+
+    /// Creates `topics` (100 per request) and waits until every partition
+    /// has a leader: 30 s, plus a second per 100 partitions.
+    pub(super) fn create_topics(
+        &self,
+        side: &Side,
+        topics: &[String],
+        partitions: i32,
+    ) -> Result<()> {
         self.runtime.block_on(async {
             let admin = side.probe.client().admin();
-            let outcomes = admin
-                .create_topics(&[NewTopic::new(topic, partitions, 1)], false)
-                .await?;
-            for (_, outcome) in outcomes {
-                outcome.with_context(|| format!("cannot create {topic}"))?;
+            for chunk in topics.chunks(100) {
+                let new: Vec<NewTopic> = chunk
+                    .iter()
+                    .map(|t| NewTopic::new(t, partitions, 1))
+                    .collect();
+                for (topic, outcome) in admin.create_topics(&new, false).await? {
+                    outcome.with_context(|| format!("cannot create {topic}"))?;
+                }
             }
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while side.probe.end_offsets(topic).await.is_none() {
+            let expected = topics.len() * partitions.max(1) as usize;
+            let wait = Duration::from_secs(30 + expected as u64 / 100);
+            let deadline = Instant::now() + wait;
+            while side.probe.ends_of(topics).await?.len() < expected {
                 if Instant::now() > deadline {
-                    bail!("{topic} has no leaders after 30 s");
+                    bail!(
+                        "{} has partitions without leaders after {} s",
+                        topics.join(", "),
+                        wait.as_secs()
+                    );
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }

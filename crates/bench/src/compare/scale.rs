@@ -19,8 +19,7 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context as _, Result};
-use kmirror_client::admin::NewTopic;
+use anyhow::Result;
 use kmirror_testbed::{Compression, JavaCommand, ProduceOptions, ProduceStep, TestRecord};
 use serde::Serialize;
 
@@ -154,27 +153,7 @@ impl Bench<'_> {
 
     fn create_many_topics(&self, side: &Side, topics: &[String], partitions: i32) -> Result<()> {
         let started = Instant::now();
-        self.runtime.block_on(async {
-            let admin = side.probe.client().admin();
-            for chunk in topics.chunks(100) {
-                let new: Vec<NewTopic> = chunk
-                    .iter()
-                    .map(|t| NewTopic::new(t, partitions, 1))
-                    .collect();
-                for (topic, outcome) in admin.create_topics(&new, false).await? {
-                    outcome.with_context(|| format!("cannot create {topic}"))?;
-                }
-            }
-            let expected = topics.len() * partitions as usize;
-            let deadline = Instant::now() + Duration::from_secs(120);
-            while side.probe.ends_of(topics).await?.len() < expected {
-                if Instant::now() > deadline {
-                    bail!("the {expected} partitions have no leaders after 120 s");
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            anyhow::Ok(())
-        })?;
+        self.create_topics(side, topics, partitions)?;
         eprintln!(
             "[bench] scale: created {} topics in {:.1} s",
             topics.len(),

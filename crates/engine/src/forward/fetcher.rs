@@ -487,7 +487,12 @@ impl SourceFetcher {
             ResetPolicy::Earliest => kmirror_client::admin::OffsetSpec::Earliest,
             ResetPolicy::Latest => kmirror_client::admin::OffsetSpec::Latest,
         };
-        match crate::records::offset_of(&self.client, &tp.topic, tp.partition, spec).await {
+        match self
+            .client
+            .admin()
+            .offset_of(&tp.topic, tp.partition, spec)
+            .await
+        {
             Ok(offset) => {
                 if let Some(slot) = slots.get_mut(tp) {
                     warn!(%tp, from = slot.next_offset, to = offset, "offset out of range on the source (retention removed records not yet replicated); resetting");

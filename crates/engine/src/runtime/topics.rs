@@ -195,6 +195,7 @@ pub async fn ensure_remote_topics(
             }
         }
     }
+    let created_or_grown = !missing.is_empty() || !grow.is_empty();
     if !missing.is_empty() {
         create_remote_topics(flow, source, target, &missing, &mut outcomes).await?;
     }
@@ -226,8 +227,11 @@ pub async fn ensure_remote_topics(
             outcomes.insert(topic.name.clone(), outcome);
         }
     }
-    // The producers need the new partitions' leaders.
-    target.refresh_metadata(Some(&remotes)).await?;
+    if created_or_grown {
+        // The producers need the new partitions' leaders; otherwise the
+        // refresh above already holds them.
+        target.refresh_metadata(Some(&remotes)).await?;
+    }
     Ok(outcomes)
 }
 

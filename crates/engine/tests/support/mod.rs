@@ -11,7 +11,6 @@ use kmirror_client::{ClientConfig, KafkaClient};
 use kmirror_engine::forward::fetcher::{FetcherCommand, ResetPolicy, SourceFetcher};
 use kmirror_engine::forward::partition::{forward_partition, Progress};
 use kmirror_engine::model::{Forwarded, TopicPartition};
-use kmirror_engine::records::offset_of;
 use tokio::sync::mpsc;
 
 /// A multi-threaded runtime for a synchronous test.
@@ -79,10 +78,14 @@ async fn forward_topic_inner(
     let identity = init_producer_id(target).await.unwrap();
     let mut tasks = Vec::new();
     for p in 0..partitions {
-        let start = offset_of(source, topic, p, OffsetSpec::Earliest)
+        let start = source
+            .admin()
+            .offset_of(topic, p, OffsetSpec::Earliest)
             .await
             .unwrap();
-        let end = offset_of(source, topic, p, OffsetSpec::LatestStable)
+        let end = source
+            .admin()
+            .offset_of(topic, p, OffsetSpec::LatestStable)
             .await
             .unwrap();
         let (events_tx, events_rx) = mpsc::channel(2);

@@ -26,7 +26,6 @@ use kmirror_client::{ClientError, KafkaClient};
 use kmirror_engine::config::mm2::FlowConfig;
 use kmirror_engine::model::now_ms;
 use kmirror_engine::policy::CANARY_TOPIC;
-use kmirror_engine::records::offset_of;
 use kmirror_engine::runtime::topics::effective_replication_factor;
 use kmirror_engine::runtime::writer::RecordWriter;
 use rand::Rng as _;
@@ -135,7 +134,9 @@ async fn check_flow(
         ));
     }
     // Where to look on the target: past everything already there.
-    let start: i64 = offset_of(&target, &remote, 0, OffsetSpec::Latest)
+    let start: i64 = target
+        .admin()
+        .offset_of(&remote, 0, OffsetSpec::Latest)
         .await
         .unwrap_or_default();
     let nonce: u64 = rand::thread_rng().gen();
