@@ -39,6 +39,7 @@ pub mod produce_batcher;
 pub mod produce_request;
 pub mod read;
 pub mod records;
+pub mod recv_pool;
 pub mod security;
 pub mod transport;
 pub mod versions;

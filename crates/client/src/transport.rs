@@ -4,12 +4,13 @@
 
 use std::io::IoSlice;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpSocket, TcpStream};
 
 use crate::error::{ClientError, Result};
+use crate::recv_pool;
 use crate::security::tls::TlsFailure;
 use crate::security::tls_stream::{FrameError, TlsReader, TlsWriter};
 use crate::security::SecurityConfig;
@@ -152,10 +153,10 @@ async fn read_plain_frame(
         return Err(FrameError::BadSize(size));
     }
     let size = size as usize;
-    let mut frame = BytesMut::with_capacity(size);
-    while frame.len() < size {
-        let mut limited = (&mut *tcp).take((size - frame.len()) as u64);
-        match limited.read_buf(&mut frame).await {
+    let mut frame = recv_pool::take(size);
+    while frame.bytes_mut().len() < size {
+        let mut limited = (&mut *tcp).take((size - frame.bytes_mut().len()) as u64);
+        match limited.read_buf(frame.bytes_mut()).await {
             Ok(0) => return Err(FrameError::Closed { mid_frame: true }),
             Ok(_) => {}
             Err(e) => return Err(FrameError::Io(e)),

@@ -247,10 +247,7 @@ impl SourceFetcher {
         // Brokers with a partition whose queue is full.
         let mut held_back: HashSet<i32> = HashSet::new();
         let mut leaderless = false;
-        for (tp, slot) in slots.iter() {
-            if slot.in_flight.is_some() {
-                continue;
-            }
+        for (tp, slot) in slots.idle() {
             let Ok(leader) = kmirror_client::cluster::leader_of(&metadata, &tp.topic, tp.partition)
             else {
                 leaderless = true;
@@ -291,8 +288,7 @@ impl SourceFetcher {
             let asked: Vec<(TopicPartition, u64)> = partitions
                 .iter()
                 .map(|(tp, _)| {
-                    let slot = slots.get_mut(tp).expect("listed above");
-                    slot.in_flight = Some(broker);
+                    let slot = slots.sent(tp, broker).expect("listed above");
                     (tp.clone(), slot.generation)
                 })
                 .collect();
@@ -400,9 +396,7 @@ impl SourceFetcher {
             Err(e) => (self.take_failure(slots, broker, &asked, e), true),
         };
         for tp in &asked {
-            if let Some(slot) = slots.get_mut(tp) {
-                slot.in_flight = None;
-            }
+            slots.answered(tp);
         }
         if refresh {
             // For the next request's partitions to go to their current
@@ -453,7 +447,7 @@ impl SourceFetcher {
         let mut refresh = false;
         for partition in fetched {
             let tp = TopicPartition::new(&partition.topic, partition.partition);
-            if slots.get(&tp).and_then(|slot| slot.in_flight) != Some(broker) {
+            if slots.get(&tp).and_then(|slot| slot.in_flight()) != Some(broker) {
                 continue;
             }
             if let Err(e) = &partition.result {
@@ -505,16 +499,15 @@ impl SourceFetcher {
 }
 
 fn take_room(slots: &mut Slots, (tp, generation, permit): Room) {
-    let Some(slot) = slots.get_mut(&tp) else {
+    let Some(slot) = slots.get(&tp) else {
         return;
     };
     if slot.generation != generation {
         // A place for an earlier slot of this partition.
         return;
     }
-    slot.waiting = false;
     match permit {
-        Some(permit) => slot.permit = Some(permit),
+        Some(permit) => slots.reserved(&tp, permit),
         None => slots.remove(&tp),
     }
 }
@@ -529,26 +522,21 @@ fn apply(slots: &mut Slots, command: FetcherCommand) {
 /// Takes a place in every queue that has room, and starts a wait for room
 /// for every partition whose queue is full.
 fn wait_for_room(slots: &mut Slots, rooms: &mut FuturesUnordered<BoxFuture<'static, Room>>) {
-    let mut closed = Vec::new();
-    for (tp, slot) in slots.iter_mut() {
-        if slot.permit.is_some() || slot.waiting {
+    for tp in slots.unreserved() {
+        let Some(slot) = slots.get(&tp) else {
             continue;
-        }
+        };
+        let generation = slot.generation;
         match slot.events.clone().try_reserve_owned() {
-            Ok(permit) => slot.permit = Some(permit),
-            Err(mpsc::error::TrySendError::Closed(_)) => closed.push(tp.clone()),
+            Ok(permit) => slots.reserved(&tp, permit),
+            Err(mpsc::error::TrySendError::Closed(_)) => slots.remove(&tp),
             Err(mpsc::error::TrySendError::Full(events)) => {
-                slot.waiting = true;
-                let tp = tp.clone();
-                let generation = slot.generation;
+                slots.waiting(&tp);
                 rooms.push(Box::pin(async move {
                     (tp, generation, events.reserve_owned().await.ok())
                 }));
             }
         }
-    }
-    for tp in closed {
-        slots.remove(&tp);
     }
 }
 
