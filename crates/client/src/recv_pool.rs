@@ -16,6 +16,7 @@
 //! [`MIN_POOLED`] are left to the allocator, which recycles small blocks
 //! without faulting.
 
+use std::ops::{Deref, DerefMut};
 use std::sync::Mutex;
 
 use bytes::{Bytes, BytesMut};
@@ -48,28 +49,68 @@ pub fn take(size: usize) -> FrameBuffer {
     }
 }
 
-/// A frame being read; [`FrameBuffer::freeze`] makes it shareable.
+/// A frame being read (it dereferences to the bytes read so far);
+/// [`FrameBuffer::freeze`] makes it shareable.
 #[derive(Debug)]
 pub struct FrameBuffer {
     buf: BytesMut,
     pool: Option<&'static RecvPool>,
 }
 
-impl FrameBuffer {
-    /// The bytes read so far, to read more into.
-    pub fn bytes_mut(&mut self) -> &mut BytesMut {
+impl From<BytesMut> for FrameBuffer {
+    /// A buffer outside the pool.
+    fn from(buf: BytesMut) -> Self {
+        FrameBuffer { buf, pool: None }
+    }
+}
+
+impl Deref for FrameBuffer {
+    type Target = BytesMut;
+
+    fn deref(&self) -> &BytesMut {
+        &self.buf
+    }
+}
+
+impl DerefMut for FrameBuffer {
+    fn deref_mut(&mut self) -> &mut BytesMut {
         &mut self.buf
+    }
+}
+
+impl FrameBuffer {
+    /// Cuts the first `len` bytes off as a frame, for a reader whose buffer
+    /// also holds what follows the frame (TLS records). A pooled buffer
+    /// becomes the frame whole, so that it can return to the pool, and what
+    /// follows (less than a read's worth) is copied into a fresh buffer; any
+    /// other buffer is split without a copy.
+    pub fn split_frame(&mut self, len: usize) -> Bytes {
+        if self.pool.is_none() {
+            return self.buf.split_to(len).freeze();
+        }
+        let mut rest = take(self.buf.len() - len);
+        rest.extend_from_slice(&self.buf[len..]);
+        self.buf.truncate(len);
+        std::mem::replace(self, rest).freeze()
     }
 
     /// The frame as `Bytes`; its buffer returns to the pool when the last
     /// slice of it is dropped.
-    pub fn freeze(self) -> Bytes {
-        match self.pool {
-            None => self.buf.freeze(),
-            Some(pool) => Bytes::from_owner(Returning {
-                buf: self.buf,
-                pool,
-            }),
+    pub fn freeze(mut self) -> Bytes {
+        let buf = std::mem::take(&mut self.buf);
+        match self.pool.take() {
+            None => buf.freeze(),
+            Some(pool) => Bytes::from_owner(Returning { buf, pool }),
+        }
+    }
+}
+
+impl Drop for FrameBuffer {
+    /// A buffer dropped unfrozen (a read failed, or a reader replaced it
+    /// with a larger one) goes back to the pool too.
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool {
+            pool.give_back(std::mem::take(&mut self.buf));
         }
     }
 }
@@ -188,8 +229,8 @@ mod tests {
             buf: pool.take(3 * MIB),
             pool: Some(pool),
         };
-        frame.bytes_mut().extend_from_slice(&vec![7u8; 3 * MIB]);
-        let first_ptr = frame.bytes_mut().as_ptr();
+        frame.extend_from_slice(&vec![7u8; 3 * MIB]);
+        let first_ptr = frame.as_ptr();
         let bytes = frame.freeze();
         let slice = bytes.slice(10..20);
         drop(bytes);
@@ -238,9 +279,42 @@ mod tests {
     }
 
     #[test]
+    fn a_frame_cut_from_a_pooled_buffer_takes_the_whole_buffer_back_to_the_pool() {
+        let pool: &'static RecvPool = Box::leak(Box::new(RecvPool::new(64 * MIB, 4)));
+        let mut buffer = FrameBuffer {
+            buf: pool.take(2 * MIB),
+            pool: Some(pool),
+        };
+        buffer.extend_from_slice(&vec![1u8; MIB]);
+        buffer.extend_from_slice(b"next record");
+        let frame = buffer.split_frame(MIB);
+        assert_eq!(frame.len(), MIB);
+        assert_eq!(&buffer[..], b"next record");
+        assert!(buffer.pool.is_none(), "the rest is small: not pooled");
+        drop(frame);
+        assert_eq!(pool.kept(), (1, 2 * MIB));
+
+        // Outside the pool, a split without a copy.
+        let mut plain = FrameBuffer::from(BytesMut::from(&b"framerest"[..]));
+        assert_eq!(&plain.split_frame(5)[..], b"frame");
+        assert_eq!(&plain[..], b"rest");
+    }
+
+    #[test]
+    fn a_buffer_dropped_unfrozen_returns_to_the_pool() {
+        let pool: &'static RecvPool = Box::leak(Box::new(RecvPool::new(64 * MIB, 4)));
+        let buffer = FrameBuffer {
+            buf: pool.take(MIB),
+            pool: Some(pool),
+        };
+        drop(buffer);
+        assert_eq!(pool.kept(), (1, MIB));
+    }
+
+    #[test]
     fn small_frames_bypass_the_pool() {
         let mut frame = take(1000);
-        frame.bytes_mut().extend_from_slice(b"abc");
+        frame.extend_from_slice(b"abc");
         assert!(frame.pool.is_none());
         assert_eq!(&frame.freeze()[..], b"abc");
     }

@@ -154,9 +154,9 @@ async fn read_plain_frame(
     }
     let size = size as usize;
     let mut frame = recv_pool::take(size);
-    while frame.bytes_mut().len() < size {
-        let mut limited = (&mut *tcp).take((size - frame.bytes_mut().len()) as u64);
-        match limited.read_buf(frame.bytes_mut()).await {
+    while frame.len() < size {
+        let mut limited = (&mut *tcp).take((size - frame.len()) as u64);
+        match limited.read_buf(&mut *frame).await {
             Ok(0) => return Err(FrameError::Closed { mid_frame: true }),
             Ok(_) => {}
             Err(e) => return Err(FrameError::Io(e)),

@@ -38,6 +38,7 @@ use super::record::{
     MAX_PLAINTEXT,
 };
 use super::tls::TlsFailure;
+use crate::recv_pool::{self, FrameBuffer};
 
 /// Sealed records are sent once this much is buffered: few `send` calls
 /// per produce request, a bounded buffer per connection.
@@ -193,7 +194,7 @@ pub(crate) async fn connect(
         version,
         // What the handshake left unread starts the next record.
         cipher: 0,
-        buf: incoming,
+        buf: incoming.into(),
         plain: 0,
         handshake: Vec::new(),
         shared: shared.clone(),
@@ -242,7 +243,7 @@ pub struct TlsReader {
     /// `[0, plain)`: application bytes not yet cut into frames;
     /// `[plain, cipher)`: spent record headers and tags;
     /// `[cipher, len)`: records not yet opened.
-    buf: BytesMut,
+    buf: FrameBuffer,
     plain: usize,
     cipher: usize,
     /// Post-handshake messages not yet complete.
@@ -278,12 +279,11 @@ impl TlsReader {
                 }
                 let total = 4 + size as usize;
                 if self.plain >= total {
-                    let mut frame = self.buf.split_to(total);
-                    frame.advance(4);
+                    let frame = self.buf.split_frame(total).slice(4..);
                     self.plain -= total;
                     self.cipher -= total;
                     self.sized_for_frame = None;
-                    return Ok(frame.freeze());
+                    return Ok(frame);
                 }
                 frame_len = Some(total);
             }
@@ -298,7 +298,7 @@ impl TlsReader {
             self.make_room(frame_len);
             let read = self
                 .tcp
-                .read_buf(&mut self.buf)
+                .read_buf(&mut *self.buf)
                 .await
                 .map_err(FrameError::Io)?;
             if read == 0 {
@@ -331,7 +331,7 @@ impl TlsReader {
         // MIN_READ on top absorbs records shorter than the estimate assumes
         // (brokers send some between parts of a response).
         let wanted = rest_of_frame.unwrap_or(0) + MIN_READ;
-        let mut fresh = BytesMut::with_capacity(self.plain + unopened + wanted);
+        let mut fresh = recv_pool::take(self.plain + unopened + wanted);
         fresh.extend_from_slice(&self.buf[..self.plain]);
         fresh.extend_from_slice(&self.buf[self.cipher..]);
         self.cipher = self.plain;
