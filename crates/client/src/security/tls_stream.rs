@@ -176,6 +176,7 @@ pub(crate) async fn connect(
     let (secrets, kernel) = conn
         .dangerous_into_kernel_connection()
         .map_err(|e| TlsFailure::from_rustls(&e, host))?;
+    debug!(%host, ?version, suite = ?kernel.negotiated_cipher_suite().suite(), "TLS connection up");
     let limit = confidentiality_limit(kernel.negotiated_cipher_suite());
     let unsupported = || TlsFailure::Other("negotiated a cipher suite kmirror cannot run".into());
     let read_keys =
