@@ -193,7 +193,7 @@ impl Slots {
         // while it is out, so the data always has its place.
         if let Some(permit) = slot.permit.take() {
             slot.next_offset = data.next_offset;
-            permit.send(FetchEvent::Data(data));
+            permit.send(FetchEvent::Data(Box::new(data)));
             self.unreserved.insert(tp.clone());
         }
     }
@@ -206,13 +206,13 @@ impl Slots {
             warn!(%tp, error = %error, "fetching stopped for partition");
             match slot.permit.take() {
                 Some(permit) => {
-                    permit.send(FetchEvent::Failed(error));
+                    permit.send(FetchEvent::Failed(Box::new(error)));
                 }
                 None => {
                     // The queue is full: the failure waits for room rather
                     // than being lost, so the owner always learns of it.
                     if let Err(mpsc::error::TrySendError::Full(event)) =
-                        slot.events.try_send(FetchEvent::Failed(error))
+                        slot.events.try_send(FetchEvent::Failed(Box::new(error)))
                     {
                         let events = slot.events.clone();
                         tokio::spawn(async move {
@@ -279,6 +279,12 @@ mod tests {
 
     fn unreserved(slots: &Slots) -> Vec<String> {
         names(slots.unreserved().into_iter())
+    }
+
+    #[test]
+    fn a_queued_event_is_two_words() {
+        // See `FetchEvent`: what every partition's queue costs at rest.
+        assert!(std::mem::size_of::<FetchEvent>() <= 16);
     }
 
     #[tokio::test]

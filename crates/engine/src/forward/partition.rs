@@ -221,9 +221,10 @@ pub async fn forward_partition_within(
                             Err(e) => return Err(refused(sender, e)),
                         }
                     }
-                    return Err(ForwardError::Fetch(e));
+                    return Err(ForwardError::Fetch(*e));
                 }
                 Some(FetchEvent::Data(data)) => {
+                    let data = *data;
                     on_progress(Progress::HighWatermark(data.high_watermark));
                     let last_batch_next = data.batches.last().map(|b| b.next_offset());
                     if last_batch_next.is_none_or(|n| n < data.next_offset) {
