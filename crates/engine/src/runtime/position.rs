@@ -17,6 +17,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
+use super::status::PartitionStatus;
 use crate::model::Forwarded;
 
 /// A partition's position and the figures of its replication.
@@ -38,20 +39,6 @@ pub struct PartitionPosition {
     last_forward_ms: AtomicI64,
     caught_up_ms: AtomicI64,
     last_progress_ms: AtomicI64,
-}
-
-/// The figures of a [`PartitionPosition`] as read at one time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PositionFigures {
-    pub next: i64,
-    pub source_end: i64,
-    pub records: u64,
-    pub bytes: u64,
-    pub batches: u64,
-    pub last_record_timestamp_ms: i64,
-    pub last_forward_ms: i64,
-    pub caught_up_ms: i64,
-    pub last_progress_ms: i64,
 }
 
 impl PartitionPosition {
@@ -147,24 +134,29 @@ impl PartitionPosition {
             .then(|| self.next.load(Ordering::SeqCst))
     }
 
-    pub fn figures(&self) -> PositionFigures {
-        PositionFigures {
-            next: self.next.load(Ordering::SeqCst),
-            source_end: self.source_end.load(Ordering::SeqCst),
-            records: self.records.load(Ordering::Relaxed),
-            bytes: self.bytes.load(Ordering::Relaxed),
-            batches: self.batches.load(Ordering::Relaxed),
-            last_record_timestamp_ms: self.last_record_timestamp_ms.load(Ordering::Relaxed),
-            last_forward_ms: self.last_forward_ms.load(Ordering::Relaxed),
-            caught_up_ms: self.caught_up_ms.load(Ordering::Relaxed),
-            last_progress_ms: self.last_progress_ms.load(Ordering::Relaxed),
-        }
+    /// Fills the position and figures of `status` from the cell.
+    pub fn report(&self, status: &mut PartitionStatus) {
+        status.replicated_offset = self.next.load(Ordering::SeqCst);
+        status.source_end_offset = self.source_end.load(Ordering::SeqCst);
+        status.records = self.records.load(Ordering::Relaxed);
+        status.bytes = self.bytes.load(Ordering::Relaxed);
+        status.batches = self.batches.load(Ordering::Relaxed);
+        status.last_record_timestamp_ms = self.last_record_timestamp_ms.load(Ordering::Relaxed);
+        status.last_forward_ms = self.last_forward_ms.load(Ordering::Relaxed);
+        status.caught_up_ms = self.caught_up_ms.load(Ordering::Relaxed);
+        status.last_progress_ms = self.last_progress_ms.load(Ordering::Relaxed);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn reported(position: &PartitionPosition) -> PartitionStatus {
+        let mut status = PartitionStatus::default();
+        position.report(&mut status);
+        status
+    }
 
     fn batch(base: i64, last: i64, max_timestamp: i64) -> Forwarded {
         Forwarded {
@@ -197,32 +189,29 @@ mod tests {
         position.new_run();
         position.resume_at(55);
         assert_eq!(position.committable(), None);
-        let figures = position.figures();
-        assert_eq!(
-            (figures.records, figures.batches, figures.bytes),
-            (20, 2, 128)
-        );
-        assert_eq!(figures.last_record_timestamp_ms, 900);
-        assert_eq!(figures.last_forward_ms, 2_100);
-        assert_eq!(figures.last_progress_ms, 2_200);
+        let status = reported(&position);
+        assert_eq!((status.records, status.batches, status.bytes), (20, 2, 128));
+        assert_eq!(status.last_record_timestamp_ms, 900);
+        assert_eq!(status.last_forward_ms, 2_100);
+        assert_eq!(status.last_progress_ms, 2_200);
     }
 
     #[test]
     fn caught_up_when_the_position_reaches_the_source_end() {
         let position = PartitionPosition::new(1_000);
         position.source_end(10, 1_500);
-        assert_eq!(position.figures().caught_up_ms, 0);
+        assert_eq!(reported(&position).caught_up_ms, 0);
         position.forwarded(&batch(0, 9, 1_200), 2_000);
-        assert_eq!(position.figures().caught_up_ms, 2_000);
+        assert_eq!(reported(&position).caught_up_ms, 2_000);
         // A fetch's end offset is taken as is; a polled one never moves
         // the end backwards.
         position.source_end(12, 2_500);
         position.polled_end(11, 3_000);
-        let figures = position.figures();
-        assert_eq!(figures.source_end, 12);
-        assert_eq!(figures.caught_up_ms, 2_000);
+        let status = reported(&position);
+        assert_eq!(status.source_end_offset, 12);
+        assert_eq!(status.caught_up_ms, 2_000);
         position.polled_end(10, 3_500);
         position.skipped_to(12, 4_000);
-        assert_eq!(position.figures().caught_up_ms, 4_000);
+        assert_eq!(reported(&position).caught_up_ms, 4_000);
     }
 }

@@ -17,19 +17,17 @@ use crate::model::TopicPartition;
 use crate::policy::HEARTBEATS_TOPIC;
 
 /// How a partition pipeline is doing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "lowercase")]
 pub enum PartitionState {
+    #[default]
     Running,
     /// Stopped on an error; retried with backoff until it clears.
-    Paused {
-        error: String,
-        since_ms: i64,
-    },
+    Paused { error: String, since_ms: i64 },
 }
 
 /// One source partition of a flow.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct PartitionStatus {
     pub topic: String,
     pub partition: i32,
@@ -269,23 +267,16 @@ impl PartitionEntry {
     }
 
     fn status(&self, tp: &TopicPartition) -> PartitionStatus {
-        let figures = self.position.figures();
-        PartitionStatus {
+        let mut status = PartitionStatus {
             topic: tp.topic.to_string(),
             partition: tp.partition,
             remote_topic: self.remote_topic.clone(),
             state: self.state.clone(),
-            source_end_offset: figures.source_end,
-            replicated_offset: figures.next,
-            records: figures.records,
-            bytes: figures.bytes,
-            batches: figures.batches,
-            last_record_timestamp_ms: figures.last_record_timestamp_ms,
-            last_forward_ms: figures.last_forward_ms,
-            caught_up_ms: figures.caught_up_ms,
-            last_progress_ms: figures.last_progress_ms,
             last_error: self.last_error.clone(),
-        }
+            ..PartitionStatus::default()
+        };
+        self.position.report(&mut status);
+        status
     }
 }
 
