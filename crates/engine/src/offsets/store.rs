@@ -4,7 +4,9 @@
 //! keyed by topic, partition and chunk number, so that a restart translates
 //! as far back as before. Reading and writing the chunks from and to the
 //! index topic is the runtime's ([`crate::runtime::index_store`]); this
-//! module only encodes and decodes them.
+//! module only encodes and decodes them. An index holds mappings, not a
+//! partition's position: that is the partition's
+//! [`crate::runtime::position::PartitionPosition`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;

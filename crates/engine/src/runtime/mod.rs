@@ -14,6 +14,7 @@ pub mod index_store;
 pub mod membership;
 pub mod offset_sync;
 pub mod ownership;
+pub mod position;
 pub mod progress;
 pub mod replicator;
 pub mod resume;

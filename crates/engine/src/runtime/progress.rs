@@ -29,8 +29,10 @@ pub struct ProgressStore {
     topic: String,
     source_alias: String,
     partitions: i32,
-    /// Next upstream offset to replicate, per source partition, as last
-    /// written.
+    /// Next upstream offset to replicate, per source partition, as the
+    /// offsets topic holds it (last read or written): where a partition
+    /// resumes, and what a commit need not write again. The live position
+    /// is the partition's [`super::position::PartitionPosition`].
     committed: HashMap<TopicPartition, i64>,
 }
 

@@ -1,6 +1,8 @@
 //! What the running engine reports about itself: per flow and partition
 //! state, positions and counters. Read by the REST API, metrics and
-//! `kmirror status`; written by the flows.
+//! `kmirror status`; written by the flows. A partition's position and
+//! counters are not copied here: the board keeps the partition's
+//! [`PartitionPosition`], which its pipeline moves, and reads it.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -8,25 +10,24 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 
 use super::error::EngineError;
+use super::position::PartitionPosition;
 use crate::metrics::{ErrorKind, Metrics};
 use crate::model::now_ms;
-use crate::model::{Forwarded, TopicPartition};
+use crate::model::TopicPartition;
 use crate::policy::HEARTBEATS_TOPIC;
 
 /// How a partition pipeline is doing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "lowercase")]
 pub enum PartitionState {
+    #[default]
     Running,
     /// Stopped on an error; retried with backoff until it clears.
-    Paused {
-        error: String,
-        since_ms: i64,
-    },
+    Paused { error: String, since_ms: i64 },
 }
 
 /// One source partition of a flow.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct PartitionStatus {
     pub topic: String,
     pub partition: i32,
@@ -89,13 +90,6 @@ impl PartitionStatus {
     /// Lag, and no progress for [`STALL_THRESHOLD_MS`].
     pub fn is_stalled(&self, now_ms: i64) -> bool {
         self.lag_records() > 0 && now_ms - self.last_progress_ms > STALL_THRESHOLD_MS
-    }
-
-    fn note_position(&mut self, now_ms: i64) {
-        if self.replicated_offset >= self.source_end_offset {
-            self.caught_up_ms = now_ms;
-            self.last_progress_ms = now_ms;
-        }
     }
 }
 
@@ -249,7 +243,41 @@ pub struct StatusBoard {
 #[derive(Debug, Default)]
 struct FlowEntry {
     status: FlowStatus,
-    partitions: BTreeMap<TopicPartition, PartitionStatus>,
+    partitions: BTreeMap<TopicPartition, PartitionEntry>,
+}
+
+/// What the board knows of a partition: what changes when it starts,
+/// pauses or fails, and the cell its pipeline moves per acknowledgement.
+#[derive(Debug)]
+struct PartitionEntry {
+    remote_topic: String,
+    state: PartitionState,
+    last_error: Option<String>,
+    position: Arc<PartitionPosition>,
+}
+
+impl PartitionEntry {
+    fn new() -> Self {
+        PartitionEntry {
+            remote_topic: String::new(),
+            state: PartitionState::Running,
+            last_error: None,
+            position: Arc::new(PartitionPosition::new(now_ms())),
+        }
+    }
+
+    fn status(&self, tp: &TopicPartition) -> PartitionStatus {
+        let mut status = PartitionStatus {
+            topic: tp.topic.to_string(),
+            partition: tp.partition,
+            remote_topic: self.remote_topic.clone(),
+            state: self.state.clone(),
+            last_error: self.last_error.clone(),
+            ..PartitionStatus::default()
+        };
+        self.position.report(&mut status);
+        status
+    }
 }
 
 impl StatusBoard {
@@ -361,18 +389,21 @@ impl StatusBoard {
         self.metrics.heartbeat_written(name);
     }
 
-    /// Registers a partition pipeline (or resets it to running).
-    pub fn partition_started(
-        &self,
-        flow: &str,
-        tp: &TopicPartition,
-        remote_topic: &str,
-        offset: i64,
-    ) {
+    /// The position of `tp` for a pipeline about to run it: the cell the
+    /// board shows, kept across runs for its counters, with nothing
+    /// acknowledged by the new run yet. The pipeline is its only writer.
+    pub fn partition_run(&self, flow: &str, tp: &TopicPartition) -> Arc<PartitionPosition> {
+        self.with_partition(flow, tp, |p| {
+            p.position.new_run();
+            p.position.clone()
+        })
+    }
+
+    /// A partition pipeline runs (again) towards `remote_topic`.
+    pub fn partition_started(&self, flow: &str, tp: &TopicPartition, remote_topic: &str) {
         self.with_partition(flow, tp, |p| {
             p.remote_topic = remote_topic.to_string();
             p.state = PartitionState::Running;
-            p.replicated_offset = p.replicated_offset.max(offset);
         });
     }
 
@@ -401,48 +432,14 @@ impl StatusBoard {
         self.metrics.partition_removed(flow, tp);
     }
 
-    pub fn forwarded(&self, flow: &str, tp: &TopicPartition, batch: &Forwarded, now_ms: i64) {
-        self.with_partition(flow, tp, |p| {
-            p.replicated_offset = p.replicated_offset.max(batch.upstream_next());
-            p.records += batch.records.max(0) as u64;
-            p.bytes += batch.bytes as u64;
-            p.batches += 1;
-            p.last_record_timestamp_ms = p.last_record_timestamp_ms.max(batch.max_timestamp);
-            p.last_forward_ms = now_ms;
-            p.last_progress_ms = now_ms;
-            p.note_position(now_ms);
-        });
-        self.metrics.forwarded(flow, tp, batch, now_ms);
-    }
-
-    pub fn skipped_to(&self, flow: &str, tp: &TopicPartition, next: i64) {
-        self.with_partition(flow, tp, |p| {
-            p.replicated_offset = p.replicated_offset.max(next);
-            p.last_progress_ms = now_ms();
-            p.note_position(now_ms());
-        });
-    }
-
-    pub fn source_end_offset(&self, flow: &str, tp: &TopicPartition, end: i64) {
-        self.with_partition(flow, tp, |p| {
-            p.source_end_offset = end;
-            p.note_position(now_ms());
-        });
-    }
-
     /// The source's end offset as polled by the replicator, for partitions
     /// the flow already knows (a paused partition fetches nothing, so its
     /// lag would otherwise freeze). Never moves an end offset backwards.
     pub fn polled_end_offset(&self, flow: &str, tp: &TopicPartition, end: i64) {
-        let mut flows = self.flows.lock().unwrap();
-        let Some(p) = flows
-            .get_mut(flow)
-            .and_then(|entry| entry.partitions.get_mut(tp))
-        else {
-            return;
-        };
-        p.source_end_offset = p.source_end_offset.max(end);
-        p.note_position(now_ms());
+        let flows = self.flows.lock().unwrap();
+        if let Some(p) = flows.get(flow).and_then(|entry| entry.partitions.get(tp)) {
+            p.position.polled_end(end, now_ms());
+        }
     }
 
     /// A copy of every flow's status.
@@ -453,40 +450,28 @@ impl StatusBoard {
             .values()
             .map(|entry| {
                 let mut status = entry.status.clone();
-                status.partitions = entry.partitions.values().cloned().collect();
+                status.partitions = entry
+                    .partitions
+                    .iter()
+                    .map(|(tp, partition)| partition.status(tp))
+                    .collect();
                 status
             })
             .collect()
     }
 
-    fn with_partition(
+    fn with_partition<T>(
         &self,
         flow: &str,
         tp: &TopicPartition,
-        f: impl FnOnce(&mut PartitionStatus),
-    ) {
+        f: impl FnOnce(&mut PartitionEntry) -> T,
+    ) -> T {
         let mut flows = self.flows.lock().unwrap();
         let entry = flows.entry(flow.to_string()).or_default();
-        let status = entry
+        f(entry
             .partitions
             .entry(tp.clone())
-            .or_insert_with(|| PartitionStatus {
-                topic: tp.topic.to_string(),
-                partition: tp.partition,
-                remote_topic: String::new(),
-                state: PartitionState::Running,
-                source_end_offset: 0,
-                replicated_offset: 0,
-                records: 0,
-                bytes: 0,
-                batches: 0,
-                last_record_timestamp_ms: 0,
-                last_forward_ms: 0,
-                caught_up_ms: 0,
-                last_progress_ms: now_ms(),
-                last_error: None,
-            });
-        f(status);
+            .or_insert_with(PartitionEntry::new))
     }
 }
 
@@ -536,7 +521,9 @@ mod tests {
     fn a_removed_flow_leaves_the_board() {
         let board = StatusBoard::default();
         board.flow_started("a->b", "a", "b", FlowMode::Replication);
-        board.source_end_offset("a->b", &TopicPartition::new("t", 0), 5);
+        board
+            .partition_run("a->b", &TopicPartition::new("t", 0))
+            .source_end(5, 1_000);
         board.flow_registered("a->b", "a", "b", FlowMode::Replication, true);
         assert_eq!(board.snapshot()[0].state(), FlowState::Paused);
         board.flow_removed("a->b");

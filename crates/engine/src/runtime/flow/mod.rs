@@ -25,8 +25,8 @@ mod pipeline;
 mod share;
 mod startup;
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use kmirror_client::fetch::{FetchParams, Isolation};
@@ -147,8 +147,6 @@ pub(super) struct FlowContext {
     pub(super) status: Arc<StatusBoard>,
     pub(super) tuning: FlowTuning,
     pub(super) fetchers: Vec<mpsc::Sender<FetcherCommand>>,
-    /// Next upstream offset per partition, as acknowledged by the target.
-    pub(super) positions: Mutex<HashMap<TopicPartition, i64>>,
     /// Offset-sync pairs (upstream, downstream) to write, per partition.
     pub(super) offset_syncs: OffsetSyncSender,
     /// Offset translation indexes of every flow (checkpoints translate
@@ -243,7 +241,6 @@ async fn run_flow_inner(
         status,
         tuning: tuning.clone(),
         fetchers,
-        positions: Mutex::new(HashMap::new()),
         offset_syncs,
         indexes,
         ownership: Arc::default(),

@@ -1,5 +1,7 @@
 //! One partition's pipeline: fetch from the source, forward to the target,
-//! record progress; paused with backoff on errors.
+//! record progress; paused with backoff on errors. The pipeline owns the
+//! partition's position ([`PartitionPosition`]): it moves it once per
+//! acknowledgement, and everything else reads it.
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -24,6 +26,7 @@ use crate::runtime::authorization::{self, Side};
 use crate::runtime::client_settings;
 use crate::runtime::error::{EngineError, ForwardStage};
 use crate::runtime::offset_sync::OffsetSyncState;
+use crate::runtime::position::PartitionPosition;
 use crate::runtime::resume::already_replicated;
 use crate::runtime::shutdown_budget;
 use crate::runtime::topic_limits::{too_large_hint, topic_limit};
@@ -80,11 +83,13 @@ fn paused_partition_backoff(ctx: &FlowContext) -> Backoff {
 }
 
 /// Runs one partition's pipeline, pausing on errors and retrying with
-/// backoff until the flow stops or the partition is deselected.
+/// backoff until the flow stops or the partition is deselected. It moves
+/// `position` (see [`crate::runtime::position`]) and nothing else does.
 pub(super) async fn run_pipeline(
     ctx: Arc<FlowContext>,
     tp: TopicPartition,
     start: Option<i64>,
+    position: Arc<PartitionPosition>,
     stop: CancellationToken,
 ) {
     let remote_topic = ctx.flow.remote_topic(&tp.topic);
@@ -93,7 +98,7 @@ pub(super) async fn run_pipeline(
     // Where to start: the recorded progress, else the source's earliest
     // offset; then the remote topic, which the worker that discovers
     // topics may not have created yet.
-    let mut next = loop {
+    let resume_at = loop {
         let prepared = async {
             let next = match start {
                 Some(offset) => offset,
@@ -132,6 +137,7 @@ pub(super) async fn run_pipeline(
             }
         }
     };
+    position.resume_at(resume_at);
     let mut backoff = paused_partition_backoff(&ctx);
     let mut sync_state = OffsetSyncState::new(ctx.flow.offset_lag_max);
     let limit = ctx
@@ -145,9 +151,8 @@ pub(super) async fn run_pipeline(
             key: max.key.clone(),
         });
     loop {
-        ctx.status
-            .partition_started(&ctx.name, &tp, &remote_topic, next);
-        skip_already_replicated(&ctx, &tp, &remote_topic, &mut next).await;
+        ctx.status.partition_started(&ctx.name, &tp, &remote_topic);
+        skip_already_replicated(&ctx, &tp, &remote_topic, &position).await;
         let outcome = async {
             let identity = ctx
                 .lookups
@@ -158,7 +163,8 @@ pub(super) async fn run_pipeline(
                 Ok(identity) => identity,
                 Err(source) => {
                     let stage = ForwardStage::ProducerInit;
-                    return Err(forward_failed(&ctx, &tp, &remote_topic, next, stage, source).await);
+                    let offset = position.next();
+                    return Err(forward_failed(&ctx, &tp, &remote_topic, offset, stage, source).await);
                 }
             };
             let mut sender = PartitionSender::new(
@@ -175,7 +181,7 @@ pub(super) async fn run_pipeline(
             fetcher
                 .send(FetcherCommand::Add {
                     tp: tp.clone(),
-                    offset: next,
+                    offset: position.next(),
                     events: events_tx,
                 })
                 .await
@@ -185,7 +191,7 @@ pub(super) async fn run_pipeline(
                 })?;
             let forwarded = {
                 let forwarding = forward_partition_within(events_rx, &mut sender, limit.as_ref(), |event| {
-                    record_progress(&ctx, &tp, &mut next, &mut sync_state, event)
+                    record_progress(&ctx, &tp, &position, &mut sync_state, event)
                 });
                 tokio::select! {
                     result = forwarding => Some(result),
@@ -196,7 +202,8 @@ pub(super) async fn run_pipeline(
                 Some(Ok(())) => return Ok(()),
                 Some(Err(source)) => {
                     let stage = ForwardStage::Forwarding;
-                    return Err(forward_failed(&ctx, &tp, &remote_topic, next, stage, source).await);
+                    let offset = position.next();
+                    return Err(forward_failed(&ctx, &tp, &remote_topic, offset, stage, source).await);
                 }
                 None => {}
             }
@@ -205,20 +212,20 @@ pub(super) async fn run_pipeline(
             // restart does not copy them again. Batches fetched but not sent
             // are left to the restart.
             let drain = drain_in_flight(&mut sender, |event| {
-                record_progress(&ctx, &tp, &mut next, &mut sync_state, event)
+                record_progress(&ctx, &tp, &position, &mut sync_state, event)
             });
             let error = match tokio::time::timeout(STOP_DRAIN_TIMEOUT, drain).await {
                 Ok(Ok(())) => None,
                 Ok(Err(source)) => Some(EngineError::Unconfirmed {
                     flow: ctx.name.clone(),
                     tp: tp.clone(),
-                    offset: next,
+                    offset: position.next(),
                     source,
                 }),
                 Err(_) => Some(EngineError::UnconfirmedInTime {
                     flow: ctx.name.clone(),
                     tp: tp.clone(),
-                    offset: next,
+                    offset: position.next(),
                     waited: STOP_DRAIN_TIMEOUT,
                 }),
             };
@@ -238,7 +245,7 @@ pub(super) async fn run_pipeline(
         if stop.is_cancelled() {
             return;
         }
-        error!(flow = %ctx.name, %tp, remote = %remote_topic, offset = next, error = %error, "partition paused");
+        error!(flow = %ctx.name, %tp, remote = %remote_topic, offset = position.next(), error = %error, "partition paused");
         ctx.status
             .partition_paused(&ctx.name, &tp, &error, now_ms());
         tokio::select! {
@@ -261,7 +268,7 @@ pub(super) async fn run_pipeline(
                 }
             }
         }
-        info!(flow = %ctx.name, %tp, offset = next, "partition resuming");
+        info!(flow = %ctx.name, %tp, offset = position.next(), "partition resuming");
     }
 }
 
@@ -344,37 +351,29 @@ async fn forward_error_hint(
     }
 }
 
-/// Moves `next` past the batches the target already holds from before a
-/// crash or a pause (see [`crate::runtime::resume`]), recording their mappings.
+/// Moves the position past the batches the target already holds from
+/// before a crash or a pause (see [`crate::runtime::resume`]), recording
+/// their mappings.
 async fn skip_already_replicated(
     ctx: &FlowContext,
     tp: &TopicPartition,
     remote_topic: &str,
-    next: &mut i64,
+    position: &PartitionPosition,
 ) {
-    // Only where the index knows `next` exactly (not past its end).
-    let Some(downstream) = ctx.indexes.exact_downstream(&ctx.name, tp, *next) else {
+    let from = position.next();
+    // Only where the index knows `from` exactly (not past its end).
+    let Some(downstream) = ctx.indexes.exact_downstream(&ctx.name, tp, from) else {
         return;
     };
-    match already_replicated(
-        &ctx.source,
-        &ctx.target,
-        tp,
-        remote_topic,
-        *next,
-        downstream,
-    )
-    .await
-    {
+    match already_replicated(&ctx.source, &ctx.target, tp, remote_topic, from, downstream).await {
         Ok(batches) if !batches.is_empty() => {
-            let from = *next;
+            let mut next = from;
             for batch in &batches {
                 ctx.indexes.record(&ctx.name, tp, batch);
-                *next = (*next).max(batch.upstream_next());
+                next = next.max(batch.upstream_next());
             }
-            ctx.status.skipped_to(&ctx.name, tp, *next);
-            ctx.positions.lock().unwrap().insert(tp.clone(), *next);
-            info!(flow = %ctx.name, %tp, from, to = *next, batches = batches.len(), "already on the target; not copied again");
+            position.skipped_to(next, now_ms());
+            info!(flow = %ctx.name, %tp, from, to = next, batches = batches.len(), "already on the target; not copied again");
         }
         Ok(_) => {}
         Err(e) => {
@@ -383,18 +382,23 @@ async fn skip_already_replicated(
     }
 }
 
+/// Records what the forwarder reports. A forwarded batch goes into the
+/// offset index before it moves the position, so that the progress commit,
+/// which reads positions and then writes the index, never makes durable a
+/// position whose mapping the index lacks.
 fn record_progress(
     ctx: &FlowContext,
     tp: &TopicPartition,
-    next: &mut i64,
+    position: &PartitionPosition,
     sync_state: &mut OffsetSyncState,
     event: Progress,
 ) {
     match event {
         Progress::Forwarded(batch) => {
-            *next = (*next).max(batch.upstream_next());
-            ctx.status.forwarded(&ctx.name, tp, &batch, now_ms());
+            let now = now_ms();
             ctx.indexes.record(&ctx.name, tp, &batch);
+            position.forwarded(&batch, now);
+            ctx.status.metrics().forwarded(&ctx.name, tp, &batch, now);
             let pairs = sync_state.update(&batch);
             if !pairs.is_empty() {
                 // Dropped when the writer is far behind; the next batch that
@@ -402,14 +406,7 @@ fn record_progress(
                 let _ = ctx.offset_syncs.try_send((tp.clone(), pairs));
             }
         }
-        Progress::SkippedTo { next: skipped } => {
-            *next = (*next).max(skipped);
-            ctx.status.skipped_to(&ctx.name, tp, skipped);
-        }
-        Progress::HighWatermark(end) => {
-            ctx.status.source_end_offset(&ctx.name, tp, end);
-            return;
-        }
+        Progress::SkippedTo { next } => position.skipped_to(next, now_ms()),
+        Progress::HighWatermark(end) => position.source_end(end, now_ms()),
     }
-    ctx.positions.lock().unwrap().insert(tp.clone(), *next);
 }

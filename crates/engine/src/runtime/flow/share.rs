@@ -1,8 +1,9 @@
 //! What this worker runs of the flow: the units the group assigned it
 //! (partition pipelines and the control unit), started and stopped as
-//! assignments change, and its partitions' progress made durable.
+//! assignments change, and its partitions' progress made durable: read
+//! from each running partition's position, which its pipeline moves.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use kmirror_client::ClientError;
@@ -18,6 +19,7 @@ use crate::group::{units_digest, MemberAssignment, Unit};
 use crate::model::{now_ms, TopicPartition};
 use crate::runtime::error::EngineError;
 use crate::runtime::membership::Membership;
+use crate::runtime::position::PartitionPosition;
 use crate::runtime::progress::ProgressStore;
 use crate::runtime::status::{GroupMemberStatus, GroupStatus};
 use crate::runtime::writer::RecordWriter;
@@ -72,9 +74,17 @@ pub(super) enum Release {
     Shutdown,
 }
 
+/// A partition pipeline this worker runs.
+struct RunningPartition {
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+    /// Moved by the pipeline; read here to commit progress.
+    position: Arc<PartitionPosition>,
+}
+
 /// What this worker runs of the flow.
 pub(super) struct Share {
-    pipelines: BTreeMap<TopicPartition, (CancellationToken, JoinHandle<()>)>,
+    pipelines: BTreeMap<TopicPartition, RunningPartition>,
     control: Option<(CancellationToken, JoinSet<()>)>,
     /// `None` for a flow that only emits heartbeats.
     progress: Option<ProgressStore>,
@@ -183,8 +193,21 @@ impl Share {
             for tp in gained {
                 let start = progress.resume_offset(&tp);
                 let stop = ctx.shutdown.child_token();
-                let task = tokio::spawn(run_pipeline(ctx.clone(), tp.clone(), start, stop.clone()));
-                self.pipelines.insert(tp, (stop, task));
+                let position = ctx.status.partition_run(&ctx.name, &tp);
+                let pipeline = run_pipeline(
+                    ctx.clone(),
+                    tp.clone(),
+                    start,
+                    position.clone(),
+                    stop.clone(),
+                );
+                let task = tokio::spawn(pipeline);
+                let running = RunningPartition {
+                    stop,
+                    task,
+                    position,
+                };
+                self.pipelines.insert(tp, running);
             }
         }
         let mine: BTreeSet<TopicPartition> = self.pipelines.keys().cloned().collect();
@@ -202,20 +225,20 @@ impl Share {
     /// Stops `tps` after their in-flight batches, writes their final
     /// progress and index, and forgets them.
     async fn stop_pipelines(&mut self, ctx: &FlowContext, tps: &[TopicPartition], why: Release) {
-        let mut stopping = Vec::new();
         for tp in tps {
-            if let Some((stop, task)) = self.pipelines.remove(tp) {
-                stop.cancel();
-                stopping.push(task);
+            if let Some(running) = self.pipelines.get(tp) {
+                running.stop.cancel();
             }
         }
-        for task in stopping {
-            let _ = task.await;
-        }
-        self.commit_progress(ctx).await;
-        let mut positions = ctx.positions.lock().unwrap();
         for tp in tps {
-            positions.remove(tp);
+            if let Some(running) = self.pipelines.get_mut(tp) {
+                let _ = (&mut running.task).await;
+            }
+        }
+        // Still listed, so that their final positions are committed.
+        self.commit_progress(ctx).await;
+        for tp in tps {
+            self.pipelines.remove(tp);
             if why == Release::HandedOver {
                 ctx.status.partition_removed(&ctx.name, tp);
             } else if why == Release::MembershipLost {
@@ -227,7 +250,6 @@ impl Share {
                 self.suspended.insert(tp.clone());
             }
         }
-        drop(positions);
         ctx.indexes.forget(&ctx.name, tps);
     }
 
@@ -253,7 +275,11 @@ impl Share {
         // Positions first, then the index (which already holds every batch
         // the positions count), then the positions: a restart never resumes
         // from a position whose mapping the index does not know.
-        let positions = ctx.positions.lock().unwrap().clone();
+        let positions: HashMap<TopicPartition, i64> = self
+            .pipelines
+            .iter()
+            .filter_map(|(tp, running)| Some((tp.clone(), running.position.committable()?)))
+            .collect();
         if positions.is_empty() {
             return;
         }
