@@ -98,8 +98,12 @@ pub(super) async fn run_pipeline(
     // Where to start: the recorded progress, else the source's earliest
     // offset; then the remote topic, which the worker that discovers
     // topics may not have created yet.
+    // Steps that run once or on errors are boxed (`Box::pin`): a task's
+    // allocation is its largest state, and with them inline every
+    // partition's task carried their size while it forwards (about
+    // 7.5 KiB each, 75 MiB with 10,000 partitions).
     let resume_at = loop {
-        let prepared = async {
+        let prepared = Box::pin(async {
             let next = match start {
                 Some(offset) => offset,
                 None => ctx.lookups.earliest_offset(&tp).await.map_err(|source| {
@@ -119,7 +123,7 @@ pub(super) async fn run_pipeline(
                     source,
                 })?;
             Ok::<_, EngineError>(next)
-        };
+        });
         let outcome = tokio::select! {
             outcome = prepared => outcome,
             _ = stop.cancelled() => return,
@@ -152,7 +156,7 @@ pub(super) async fn run_pipeline(
         });
     loop {
         ctx.status.partition_started(&ctx.name, &tp, &remote_topic);
-        skip_already_replicated(&ctx, &tp, &remote_topic, &position).await;
+        Box::pin(skip_already_replicated(&ctx, &tp, &remote_topic, &position)).await;
         let outcome = async {
             let identity = ctx
                 .lookups
@@ -164,7 +168,7 @@ pub(super) async fn run_pipeline(
                 Err(source) => {
                     let stage = ForwardStage::ProducerInit;
                     let offset = position.next();
-                    return Err(forward_failed(&ctx, &tp, &remote_topic, offset, stage, source).await);
+                    return Err(Box::pin(forward_failed(&ctx, &tp, &remote_topic, offset, stage, source)).await);
                 }
             };
             let mut sender = PartitionSender::new(
@@ -203,7 +207,7 @@ pub(super) async fn run_pipeline(
                 Some(Err(source)) => {
                     let stage = ForwardStage::Forwarding;
                     let offset = position.next();
-                    return Err(forward_failed(&ctx, &tp, &remote_topic, offset, stage, source).await);
+                    return Err(Box::pin(forward_failed(&ctx, &tp, &remote_topic, offset, stage, source)).await);
                 }
                 None => {}
             }
@@ -214,7 +218,7 @@ pub(super) async fn run_pipeline(
             let drain = drain_in_flight(&mut sender, |event| {
                 record_progress(&ctx, &tp, &position, &mut sync_state, event)
             });
-            let error = match tokio::time::timeout(STOP_DRAIN_TIMEOUT, drain).await {
+            let error = match tokio::time::timeout(STOP_DRAIN_TIMEOUT, Box::pin(drain)).await {
                 Ok(Ok(())) => None,
                 Ok(Err(source)) => Some(EngineError::Unconfirmed {
                     flow: ctx.name.clone(),
@@ -253,8 +257,15 @@ pub(super) async fn run_pipeline(
             _ = stop.cancelled() => return,
         }
         // The remote topic may be what is missing; recreate it if so.
-        if let Ok(meta) = ctx.source.topic_metadata(&tp.topic).await {
-            match ensure_remote_topic(&ctx.flow, &ctx.source, &ctx.target, &meta).await {
+        if let Ok(meta) = Box::pin(ctx.source.topic_metadata(&tp.topic)).await {
+            match Box::pin(ensure_remote_topic(
+                &ctx.flow,
+                &ctx.source,
+                &ctx.target,
+                &meta,
+            ))
+            .await
+            {
                 // The topic exists: the target was still bringing up the
                 // partitions of a topic created a moment ago (thousands at
                 // once take it a while). Try again soon rather than after
