@@ -344,6 +344,13 @@ impl BrokerConnection {
             })
     }
 
+    /// The highest version of `api` both speak within `ours`, ignoring
+    /// kmirror's usual cap (see [`crate::versions::version_cap`]); `None`
+    /// when there is none.
+    pub fn version_within(&self, api: ApiKey, ours: VersionRange) -> Option<i16> {
+        self.versions.negotiate_within(api, ours).ok()
+    }
+
     /// Sends a request at the highest common version and decodes the answer.
     pub async fn request<R: Request>(&self, request: &R) -> Result<R::Response> {
         let api = api_key::<R>();

@@ -205,6 +205,10 @@ impl ClientError {
                     | ResponseError::UnknownLeaderEpoch
                     | ResponseError::NotCoordinator
                     | ResponseError::CoordinatorNotAvailable
+                    // A topic id our metadata has and the broker not (the
+                    // topic was deleted, maybe created again under a new id).
+                    | ResponseError::UnknownTopicId
+                    | ResponseError::InconsistentTopicId
             ),
             ClientError::NoLeader { .. }
             | ClientError::UnknownTopicPartition { .. }
@@ -275,7 +279,11 @@ impl ClientError {
     pub fn is_fetch_session_error(&self) -> bool {
         matches!(
             self.broker_error(),
-            Some(ResponseError::FetchSessionIdNotFound | ResponseError::InvalidFetchSessionEpoch)
+            Some(
+                ResponseError::FetchSessionIdNotFound
+                    | ResponseError::InvalidFetchSessionEpoch
+                    | ResponseError::FetchSessionTopicIdError
+            )
         )
     }
 

@@ -8,7 +8,7 @@
 //! ([`crate::fetch_session`], the data path) returns them as
 //! [`ForwardableBatch`]es, ready for a sender.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -23,6 +23,7 @@ use kmirror_wire::batch::{
     control_record_type, split_record_set, upconvert_legacy, ControlType, RawBatch, SplitEnd,
 };
 use kmirror_wire::WireError;
+use uuid::Uuid;
 
 use crate::connection::BrokerConnection;
 use crate::error::{ClientError, Result};
@@ -137,12 +138,14 @@ pub async fn fetch_owned(
     partitions: &[PartitionFetch],
     own: impl FnOnce(Bytes) -> Bytes,
 ) -> Result<Vec<FetchedPartition<RawBatch>>> {
-    let request = build_request(params, partitions, SessionFields::NONE);
-    let response = send(conn, params, &request, own).await?;
+    let request = build_request(params, partitions, SessionFields::NONE, None);
+    let version = fetch_version(conn)?;
+    let response = send(conn, params, &request, version, own).await?;
     Ok(parse_partitions(
         conn,
         params,
         response,
+        None,
         |topic, partition| {
             partitions
                 .iter()
@@ -152,7 +155,7 @@ pub async fn fetch_owned(
     ))
 }
 
-/// The fetch version this connection speaks.
+/// The fetch version this connection speaks naming topics (v12 at most).
 pub(crate) fn fetch_version(conn: &BrokerConnection) -> Result<i16> {
     conn.version_for(
         ApiKey::Fetch,
@@ -160,14 +163,25 @@ pub(crate) fn fetch_version(conn: &BrokerConnection) -> Result<i16> {
     )
 }
 
-/// Sends a fetch request; a top-level error code becomes an error.
+/// Fetch versions that name topics by id (v13, KIP-516) and that kmirror
+/// has checked against brokers (up to v17, Kafka 3.9 to 4.3).
+const BY_ID_VERSIONS: kafka_protocol::protocol::VersionRange =
+    kafka_protocol::protocol::VersionRange { min: 13, max: 17 };
+
+/// The fetch version this connection speaks naming topics by id, if any.
+pub(crate) fn fetch_version_by_id(conn: &BrokerConnection) -> Option<i16> {
+    conn.version_within(ApiKey::Fetch, BY_ID_VERSIONS)
+}
+
+/// Sends a fetch request at `version`; a top-level error code becomes an
+/// error.
 pub(crate) async fn send(
     conn: &BrokerConnection,
     params: &FetchParams,
     request: &FetchRequest,
+    version: i16,
     own: impl FnOnce(Bytes) -> Bytes,
 ) -> Result<FetchResponse> {
-    let version = fetch_version(conn)?;
     // The broker may hold the request for max_wait; the socket timeout must
     // outlast it by the request timeout (`request.timeout.ms`).
     let timeout = params.max_wait + conn.request_timeout();
@@ -184,16 +198,25 @@ pub(crate) async fn send(
 }
 
 /// The partitions of a fetch response, split into usable batches;
-/// `requested` gives the offset each partition was fetched from.
+/// `requested` gives the offset each partition was fetched from. `names`
+/// maps topic ids back to names when the request named topics by id; a
+/// topic the request did not name is left out.
 pub(crate) fn parse_partitions(
     conn: &BrokerConnection,
     params: &FetchParams,
     response: FetchResponse,
+    names: Option<&HashMap<Uuid, String>>,
     requested: impl Fn(&str, i32) -> Option<i64>,
 ) -> Vec<FetchedPartition<RawBatch>> {
     let mut out = Vec::new();
     for topic in response.responses {
-        let name = topic.topic.0.to_string();
+        let name = match names {
+            None => topic.topic.0.to_string(),
+            Some(names) => match names.get(&topic.topic_id) {
+                Some(name) => name.clone(),
+                None => continue,
+            },
+        };
         for p in topic.partitions {
             let requested = requested(&name, p.partition_index).unwrap_or(-1);
             let result = match ResponseError::try_from_code(p.error_code) {
@@ -261,11 +284,19 @@ impl SessionFields<'_> {
     };
 }
 
+/// A fetch request; with `ids`, topics are named by id (Fetch v13+) and
+/// `ids` holds the id of every topic in `partitions` and `session`'s
+/// forgotten list.
 pub(crate) fn build_request(
     params: &FetchParams,
     partitions: &[PartitionFetch],
     session: SessionFields<'_>,
+    ids: Option<&HashMap<String, Uuid>>,
 ) -> FetchRequest {
+    let id_of = |name: &str| {
+        ids.and_then(|ids| ids.get(name).copied())
+            .unwrap_or(Uuid::nil())
+    };
     let mut topics: BTreeMap<&str, Vec<FetchPartition>> = BTreeMap::new();
     for p in partitions {
         topics.entry(p.topic.as_str()).or_default().push(
@@ -292,6 +323,7 @@ pub(crate) fn build_request(
                 .map(|(name, partitions)| {
                     FetchTopic::default()
                         .with_topic(topic_name(name))
+                        .with_topic_id(id_of(name))
                         .with_partitions(partitions)
                 })
                 .collect(),
@@ -303,6 +335,7 @@ pub(crate) fn build_request(
                 .map(|(name, partitions)| {
                     ForgottenTopic::default()
                         .with_topic(topic_name(name))
+                        .with_topic_id(id_of(name))
                         .with_partitions(partitions.clone())
                 })
                 .collect(),

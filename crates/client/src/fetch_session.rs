@@ -9,18 +9,31 @@
 //!
 //! The session is plain state driven by the caller, one per broker, used by
 //! one request at a time, as the Java consumer's `FetchSessionHandler`.
+//!
+//! Topics are named by id (Fetch v13+, KIP-516) whenever the broker speaks
+//! it and the metadata has every topic's id, as the Java consumer does. Not
+//! only for smaller requests: a broker keys a session's partitions by a hash
+//! of the topic, and with names (`31 * partition + name.hashCode()`) the
+//! partitions of topics named like `orders-0000` .. `orders-0999` land in
+//! one dense run of its open-addressed table; every partition with news
+//! then costs a walk of that run. Measured on Kafka 4.1 with 10,000
+//! partitions: 25 s of broker time to answer 1,000 partitions with records
+//! by name, 0.16 s by id; 9-19 s to open the session by name, 0.25-0.5 s
+//! by id. Old brokers, or topics without an id, fall back to names.
 
 use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
 use kafka_protocol::ResponseError;
 use kmirror_wire::RawBatch;
+use uuid::Uuid;
 
+use crate::cluster::Metadata;
 use crate::connection::BrokerConnection;
 use crate::error::{ClientError, Result};
 use crate::fetch::{
-    build_request, fetch_version, parse_partitions, send, FetchParams, FetchedPartition,
-    PartitionFetch, SessionFields,
+    build_request, fetch_version, fetch_version_by_id, parse_partitions, send, FetchParams,
+    FetchedPartition, PartitionFetch, SessionFields,
 };
 
 /// The first Fetch version with sessions.
@@ -45,6 +58,9 @@ pub struct FetchSession {
     /// The partitions the broker holds for the session, as last sent, by
     /// topic (looked up by `&str`, without allocating, on every request).
     held: HashMap<String, HashMap<i32, Held>>,
+    /// The ids the held topics were sent with, when the session names
+    /// topics by id (empty when it names them by name).
+    ids: HashMap<String, Uuid>,
 }
 
 /// What one request sends: the partitions named and the ones forgotten.
@@ -60,15 +76,21 @@ impl FetchSession {
         FetchSession::default()
     }
 
+    /// Whether the session names its topics by id (Fetch v13+).
+    pub fn names_topics_by_id(&self) -> bool {
+        !self.ids.is_empty()
+    }
+
     /// The session id the broker gave, 0 before it gave one.
     pub fn id(&self) -> i32 {
         self.id
     }
 
     /// Fetches `wanted` (every partition to read from this broker now, at
-    /// its next offset) in the session. `own` is applied to the response
-    /// body as in [`crate::fetch::fetch_owned`]. The batches come back
-    /// ready for a sender ([`crate::ForwardableBatch`]).
+    /// its next offset) in the session; `metadata` gives the topics' ids.
+    /// `own` is applied to the response body as in
+    /// [`crate::fetch::fetch_owned`]. The batches come back ready for a
+    /// sender ([`crate::ForwardableBatch`]).
     ///
     /// The answer names only partitions with news when the session is
     /// established; a partition not named has nothing new. On any error
@@ -78,13 +100,31 @@ impl FetchSession {
         conn: &BrokerConnection,
         params: &FetchParams,
         wanted: &[PartitionFetch],
+        metadata: &Metadata,
         own: impl FnOnce(Bytes) -> Bytes,
     ) -> Result<Vec<FetchedPartition>> {
-        if fetch_version(conn)? < FIRST_SESSION_VERSION {
+        let by_name = fetch_version(conn)?;
+        if by_name < FIRST_SESSION_VERSION {
             let fetched = crate::fetch::fetch_owned(conn, params, wanted, own).await?;
             return Ok(forwardable(fetched));
         }
+        let by_id = fetch_version_by_id(conn)
+            .and_then(|version| Some((version, topic_ids(metadata, wanted)?)));
+        if self.naming_changes(by_id.as_ref().map(|(_, ids)| ids)) {
+            self.start_over();
+        }
         let plan = self.plan(wanted);
+        let (version, ids) = match by_id {
+            Some((version, mut ids)) => {
+                // Topics only forgotten are named by the id they were sent
+                // with.
+                for (topic, id) in &self.ids {
+                    ids.entry(topic.clone()).or_insert(*id);
+                }
+                (version, Some(ids))
+            }
+            None => (by_name, None),
+        };
         let request = build_request(
             params,
             &plan.send,
@@ -93,21 +133,61 @@ impl FetchSession {
                 epoch: if plan.full { INITIAL_EPOCH } else { self.epoch },
                 forgotten: &plan.forget,
             },
+            ids.as_ref(),
         );
-        let response = match send(conn, params, &request, own).await {
+        let response = match send(conn, params, &request, version, own).await {
             Ok(response) => response,
             Err(error) => {
                 self.restart(&error);
                 return Err(error);
             }
         };
+        let names: Option<HashMap<Uuid, String>> = ids
+            .as_ref()
+            .map(|ids| ids.iter().map(|(topic, id)| (*id, topic.clone())).collect());
         self.apply(plan, response.session_id);
+        self.keep_ids(ids);
         Ok(forwardable(parse_partitions(
             conn,
             params,
             response,
+            names.as_ref(),
             |topic, partition| self.held(topic, partition).map(|h| h.offset),
         )))
+    }
+
+    /// Whether the next request names topics differently from the session
+    /// (by id instead of by name or back, or a topic under a new id: it was
+    /// deleted and created again), which a broker refuses within a session.
+    fn naming_changes(&self, ids: Option<&HashMap<String, Uuid>>) -> bool {
+        let by_id_now = !self.ids.is_empty() || self.held.is_empty();
+        match ids {
+            None => !self.ids.is_empty(),
+            Some(ids) => {
+                !by_id_now
+                    || ids
+                        .iter()
+                        .any(|(topic, id)| self.ids.get(topic).is_some_and(|held| held != id))
+            }
+        }
+    }
+
+    /// The next request is full and replaces the session.
+    fn start_over(&mut self) {
+        self.epoch = INITIAL_EPOCH;
+        self.held.clear();
+        self.ids.clear();
+    }
+
+    /// Keeps the ids of the topics the session now holds.
+    fn keep_ids(&mut self, ids: Option<HashMap<String, Uuid>>) {
+        self.ids = match ids {
+            Some(mut ids) => {
+                ids.retain(|topic, _| self.held.contains_key(topic));
+                ids
+            }
+            None => HashMap::new(),
+        };
     }
 
     fn held(&self, topic: &str, partition: i32) -> Option<&Held> {
@@ -211,7 +291,25 @@ impl FetchSession {
         }
         self.epoch = INITIAL_EPOCH;
         self.held.clear();
+        self.ids.clear();
     }
+}
+
+/// The id of every topic in `wanted`, or `None` when the metadata lacks one
+/// (a broker without topic ids, or a topic not yet seen).
+fn topic_ids(metadata: &Metadata, wanted: &[PartitionFetch]) -> Option<HashMap<String, Uuid>> {
+    let mut ids = HashMap::new();
+    for p in wanted {
+        if ids.contains_key(&p.topic) {
+            continue;
+        }
+        let id = Uuid::from_bytes(metadata.topics.get(&p.topic)?.topic_id);
+        if id.is_nil() {
+            return None;
+        }
+        ids.insert(p.topic.clone(), id);
+    }
+    Some(ids)
 }
 
 /// The batches of every partition of an answer made forwardable.

@@ -8,6 +8,8 @@ use kafka_protocol::protocol::VersionRange;
 /// Highest versions kmirror uses for some APIs, below what the codec knows,
 /// because later versions change the wire shape in ways our callers do not
 /// handle: Fetch v13+ and Produce v13+ address topics by id, not by name.
+/// (The fetch session speaks Fetch v13+ itself, through
+/// [`BrokerVersions::negotiate_within`].)
 pub(crate) fn version_cap(api: ApiKey) -> Option<i16> {
     match api {
         ApiKey::Fetch | ApiKey::Produce => Some(12),
@@ -40,6 +42,13 @@ impl BrokerVersions {
         if let Some(cap) = version_cap(api) {
             ours.max = ours.max.min(cap);
         }
+        self.negotiate_within(api, ours)
+    }
+
+    /// The highest version both speak within `ours`, without
+    /// [`version_cap`]: for callers that handle the shape the cap avoids
+    /// (a fetch session naming topics by id).
+    pub fn negotiate_within(&self, api: ApiKey, ours: VersionRange) -> Result<i16, String> {
         let theirs = self
             .range(api)
             .ok_or_else(|| "the broker does not advertise it".to_string())?;

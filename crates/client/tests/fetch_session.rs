@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use kmirror_client::cluster::Metadata;
 use kmirror_client::fetch::{FetchParams, FetchedPartition, PartitionFetch};
 use kmirror_client::fetch_session::FetchSession;
 use kmirror_client::{ClientConfig, KafkaClient, Purpose};
@@ -47,7 +48,18 @@ fn records_of(answer: &[FetchedPartition], partition: i32) -> i64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_session_names_only_partitions_with_news() {
+async fn a_session_naming_topics_by_id_names_only_partitions_with_news() {
+    a_session_names_only_partitions_with_news(true).await;
+}
+
+/// Without topic ids in the metadata (as from a broker before KIP-516) the
+/// session names topics by name, with the same answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_naming_topics_by_name_names_only_partitions_with_news() {
+    a_session_names_only_partitions_with_news(false).await;
+}
+
+async fn a_session_names_only_partitions_with_news(by_id: bool) {
     let topic = random_topic_name("fetch-session");
     let bootstrap = {
         let topic = topic.clone();
@@ -68,6 +80,11 @@ async fn a_session_names_only_partitions_with_news() {
         .await
         .unwrap();
     let broker = *client.metadata().brokers.keys().next().unwrap();
+    let metadata = if by_id {
+        client.metadata()
+    } else {
+        std::sync::Arc::new(Metadata::default())
+    };
     let conn = client.connection(broker, Purpose::Fetch).await.unwrap();
     let params = FetchParams {
         max_wait: Duration::from_millis(200),
@@ -80,7 +97,7 @@ async fn a_session_names_only_partitions_with_news() {
     for attempt in 1.. {
         session = FetchSession::new();
         let answer = session
-            .fetch(&conn, &params, &wanted(&topic, &[0; 4]), |b| b)
+            .fetch(&conn, &params, &wanted(&topic, &[0; 4]), &metadata, |b| b)
             .await
             .unwrap();
         assert_eq!(partitions_named(&answer), vec![0, 1, 2, 3]);
@@ -95,10 +112,11 @@ async fn a_session_names_only_partitions_with_news() {
     }
     let id = session.id();
     assert_ne!(id, 0, "the broker opened a fetch session");
+    assert_eq!(session.names_topics_by_id(), by_id);
 
     // Nothing new: the incremental answer names no partition.
     let answer = session
-        .fetch(&conn, &params, &wanted(&topic, &[0; 4]), |b| b)
+        .fetch(&conn, &params, &wanted(&topic, &[0; 4]), &metadata, |b| b)
         .await
         .unwrap();
     assert_eq!(partitions_named(&answer), Vec::<i32>::new());
@@ -117,7 +135,7 @@ async fn a_session_names_only_partitions_with_news() {
         .unwrap();
     }
     let answer = session
-        .fetch(&conn, &params, &wanted(&topic, &[0; 4]), |b| b)
+        .fetch(&conn, &params, &wanted(&topic, &[0; 4]), &metadata, |b| b)
         .await
         .unwrap();
     assert_eq!(partitions_named(&answer), vec![2]);
@@ -139,7 +157,10 @@ async fn a_session_names_only_partitions_with_news() {
     }
     let mut three = wanted(&topic, &[0, 0, 3, 0]);
     three.truncate(3);
-    let answer = session.fetch(&conn, &params, &three, |b| b).await.unwrap();
+    let answer = session
+        .fetch(&conn, &params, &three, &metadata, |b| b)
+        .await
+        .unwrap();
     assert_eq!(partitions_named(&answer), vec![0]);
     assert_eq!(records_of(&answer, 0), 1);
 }

@@ -114,7 +114,8 @@ struct Answer {
 
 /// Work the fetcher waits on besides commands.
 enum Done {
-    Answer(Answer),
+    /// Boxed: it carries the broker's fetch session.
+    Answer(Box<Answer>),
     /// A broker whose request failed may be asked again.
     CooledDown(i32),
     /// A metadata refresh ended.
@@ -223,7 +224,7 @@ impl SourceFetcher {
         match done {
             Done::Answer(answer) => {
                 let broker = answer.broker;
-                match self.take_answer(slots, brokers, answer).await {
+                match self.take_answer(slots, brokers, *answer).await {
                     Some(rest) => work.push(Box::pin(async move {
                         tokio::time::sleep(rest).await;
                         Done::CooledDown(broker)
@@ -338,8 +339,11 @@ impl SourceFetcher {
         let result = async {
             let conn = self.client.connection(broker, Purpose::Fetch).await?;
             let reservation = self.budget.reserve(most).await;
+            let metadata = self.client.metadata();
             session
-                .fetch(&conn, &params, &wanted, |body| reservation.attach(body))
+                .fetch(&conn, &params, &wanted, &metadata, |body| {
+                    reservation.attach(body)
+                })
                 .await
         }
         .await;
@@ -354,12 +358,12 @@ impl SourceFetcher {
             ok = result.is_ok(),
             "fetch: answered"
         );
-        Done::Answer(Answer {
+        Done::Answer(Box::new(Answer {
             broker,
             session,
             asked,
             result,
-        })
+        }))
     }
 
     /// Hands an answer to its partitions. Returns how long the broker must
