@@ -66,6 +66,8 @@ pub const EXIT_FAILURE: u8 = 1;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(&cli.log_format);
+    // Before any thread allocates; see `kmirror_client::alloc`.
+    kmirror_client::alloc::keep_freed_memory();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
