@@ -77,7 +77,7 @@ impl Default for WorkersOptions {
 }
 
 impl CompareOptions {
-    /// The workers scenario alone, sized to take about five minutes on two
+    /// The workers scenario alone, sized to take about three minutes on two
     /// cores: 1 GiB of lz4 data (`quick`: 32 MiB) in 12 partitions, five
     /// rounds of 1, 2 and 3 workers, then the rebalance events. 1 GiB, not
     /// 512 MiB: each process pays a fixed cost inside the copy window (its
