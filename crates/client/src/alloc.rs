@@ -14,6 +14,9 @@
 //!
 //! Binaries that decode broker bytes install it:
 //! `#[global_allocator] static ALLOC: LazyHugeAlloc = LazyHugeAlloc;`
+//!
+//! The same binaries call [`release_freed_memory`] now and then (see there
+//! why).
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -90,4 +93,20 @@ unsafe fn map_lazily(size: usize) -> *mut u8 {
 #[cfg(not(unix))]
 unsafe fn map_lazily(_size: usize) -> *mut u8 {
     std::ptr::null_mut()
+}
+
+/// Returns the free memory of glibc's heaps to the kernel. glibc gives
+/// back only what is free at the top of its main heap; memory freed
+/// elsewhere (what a start-up with thousands of partitions allocated and
+/// dropped, or the heaps of other threads) would otherwise stay resident
+/// at its peak. Called every few seconds, it costs a walk of the heaps,
+/// well under a millisecond. Large receive buffers are not affected: the
+/// receive pool keeps those (`crate::recv_pool`). A blocking call: run it
+/// off the async threads.
+pub fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases memory glibc holds as free.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }

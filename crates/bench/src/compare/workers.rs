@@ -9,8 +9,9 @@
 //!    once, each run with fresh cluster aliases (fresh remote topics and a
 //!    fresh group), `rounds` times alternating. Per run: MB/s, time to the
 //!    first and the last record, CPU per GB summed over the processes, and
-//!    per worker: its CPU over the records it copied, as its own
-//!    `/metrics` counts them.
+//!    per worker: its CPU between its own first and last record on the
+//!    target over the records that arrived on its partitions meanwhile
+//!    (see `windows`).
 //! 2. **Rebalances** while a producer writes at a fixed rate: two workers,
 //!    then (a) a third joins, (b) one gets SIGTERM, (c) one gets SIGKILL.
 //!    Every worker's `/status` is read every `poll`; a partition has no
@@ -35,12 +36,14 @@ use crate::replicator::{mm2_properties, FlowSpec, ReplicatorKind, RunningReplica
 mod ownership;
 mod rest;
 mod results;
+mod windows;
 
 pub use ownership::{Bounds, OwnershipSummary};
 pub use results::{RebalanceEvent, RebalanceRun, WorkerShare, WorkersCatchUp, WorkersResults};
 
 use ownership::OwnershipSample;
 use rest::{Copied, InstanceView, WorkerApi};
+use windows::Poll;
 
 /// What the workers scenario varies.
 #[derive(Debug, Clone, Serialize)]
@@ -75,16 +78,20 @@ impl Default for WorkersOptions {
 
 impl CompareOptions {
     /// The workers scenario alone, sized to take about three minutes on two
-    /// cores: 512 MiB of lz4 data (`quick`: 32 MiB) in 12 partitions, five
-    /// rounds of 1, 2 and 3 workers, then the rebalance events.
+    /// cores: 1 GiB of lz4 data (`quick`: 32 MiB) in 12 partitions, five
+    /// rounds of 1, 2 and 3 workers, then the rebalance events. 1 GiB, not
+    /// 512 MiB: each process pays a fixed cost inside the copy window (its
+    /// heap's first page faults, its last progress writes), about 30 ms,
+    /// which 512 MiB (copied in about a second, a third of it per worker
+    /// with three) spread over too few bytes to compare per-GB costs.
     pub fn workers(quick: bool) -> Self {
         let base = if quick { Self::quick() } else { Self::full() };
         CompareOptions {
             scenarios: vec![Scenario::Workers],
             replicators: vec![ReplicatorKind::Kmirror],
             codecs: vec![Compression::Lz4],
-            catchup_bytes: if quick { 32 << 20 } else { 512 << 20 },
-            catchup_other_bytes: if quick { 32 << 20 } else { 512 << 20 },
+            catchup_bytes: if quick { 32 << 20 } else { 1 << 30 },
+            catchup_other_bytes: if quick { 32 << 20 } else { 1 << 30 },
             rounds: if quick { 1 } else { 5 },
             ..base
         }
@@ -345,21 +352,27 @@ impl Bench<'_> {
         let load = self.load_snapshot([source, target]);
         let mut workers = self.start_workers(&flow, count)?;
         let started = workers.procs[0].started();
-        let mut first: Option<(Instant, Vec<Duration>, Vec<Option<Copied>>)> = None;
-        let outcome = (|| -> Result<(Instant, Vec<Duration>)> {
+        // The first poll with a record on the target: when, and how many.
+        let mut first: Option<(Instant, u64)> = None;
+        let mut polls: Vec<Poll> = Vec::new();
+        let outcome = (|| -> Result<Instant> {
             loop {
                 std::thread::sleep(Duration::from_millis(50));
                 workers.check_alive()?;
-                let count = self.runtime.block_on(target.probe.total(&remote)).max(0) as u64;
+                let ends = self
+                    .runtime
+                    .block_on(target.probe.end_offsets(&remote))
+                    .unwrap_or_default();
                 let now = Instant::now();
+                let cpu = workers.cpu()?;
+                let count = ends.iter().sum::<i64>().max(0) as u64;
                 if first.is_none() && count > 0 {
-                    first = Some((now, workers.cpu()?, self.copied(api, &workers, topic)));
+                    first = Some((now, count));
                 }
-                if count >= expected {
-                    let ends = self.runtime.block_on(target.probe.end_offsets(&remote));
-                    if ends.is_some_and(|ends| compare_ends(&source_ends, &ends).0 == 0) {
-                        return Ok((now, workers.cpu()?));
-                    }
+                let done = count >= expected && compare_ends(&source_ends, &ends).0 == 0;
+                polls.push(Poll { ends, cpu });
+                if done {
+                    return Ok(now);
                 }
                 if now - started > timeout {
                     bail!("{remote} holds {count} of {expected} records after {timeout:?}");
@@ -388,14 +401,14 @@ impl Bench<'_> {
             duplicate_records: duplicates,
             ..Default::default()
         };
-        let (done_at, cpu_end) = match outcome {
+        let done_at = match outcome {
             Ok(done) => done,
             Err(e) => {
                 run.error = Some(format!("{e:#}"));
                 return Ok(run);
             }
         };
-        let Some((first_at, cpu_first, copied_first)) = first else {
+        let Some((first_at, first_count)) = first else {
             bail!("done without a first record");
         };
         run.complete = missing == 0;
@@ -409,30 +422,35 @@ impl Bench<'_> {
                 .as_ref()
                 .map_err(|e| anyhow::anyhow!("worker {i}: {e:#}"))?;
             let end = copied_end[i].with_context(|| format!("no /metrics from worker {i}"))?;
-            let start = copied_first[i].unwrap_or_default();
-            let copy_records = end.records.saturating_sub(start.records);
-            let copy_cpu = (cpu_end[i].saturating_sub(cpu_first[i])).as_secs_f64();
             let status = statuses[i].as_ref();
-            copy_records_total += copy_records;
+            let partitions = status
+                .map(|s| s.partitions_of(&name, topic))
+                .unwrap_or_default();
+            let window =
+                windows::window_of(&polls, i, &partitions, &source_ends).unwrap_or_default();
+            let copy_cpu = window.cpu.as_secs_f64();
+            copy_records_total += window.records;
             copy_cpu_total += copy_cpu;
             run.cpu_s += stats.cpu_seconds();
             run.per_worker.push(WorkerShare {
                 worker_id: status.map_or(format!("worker-{i}"), |s| s.worker_id.clone()),
-                partitions: status.map_or(0, |s| s.partitions_of(&name, topic).len()),
+                partitions: partitions.len(),
                 records: end.records,
                 wire_bytes: end.wire_bytes,
-                copy_records,
+                copy_records: window.records,
                 cpu_s: stats.cpu_seconds(),
                 copy_cpu_s: copy_cpu,
-                cpu_s_per_gb: (copy_records > 0).then(|| copy_cpu / gb(copy_records)),
+                cpu_s_per_gb: (window.records > 0).then(|| copy_cpu / gb(window.records)),
                 total_cpu_s_per_gb: (end.records > 0)
                     .then(|| stats.cpu_seconds() / gb(end.records)),
                 peak_rss_mib: stats.peak_rss_mib(),
             });
         }
         let seconds = (done_at - first_at).as_secs_f64();
-        if seconds > 0.0 && copy_records_total > 0 {
-            run.mb_per_s = Some(gb(copy_records_total) * 1e3 / seconds);
+        if seconds > 0.0 {
+            run.mb_per_s = Some(gb(expected.saturating_sub(first_count)) * 1e3 / seconds);
+        }
+        if copy_records_total > 0 {
             run.cpu_s_per_gb = Some(copy_cpu_total / gb(copy_records_total));
         }
         let all_records: u64 = run.per_worker.iter().map(|w| w.records).sum();
@@ -796,7 +814,7 @@ mod tests {
     fn the_workers_options_size_the_scenario() {
         let full = CompareOptions::workers(false);
         assert_eq!(full.scenarios, [Scenario::Workers]);
-        assert_eq!(full.catchup_bytes, 512 << 20);
+        assert_eq!(full.catchup_bytes, 1 << 30);
         assert!(full.partitions >= 12);
         assert_eq!(full.workers.counts, [1, 2, 3]);
         let quick = CompareOptions::workers(true);

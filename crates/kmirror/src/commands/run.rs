@@ -234,6 +234,7 @@ pub async fn run(args: RunArgs) -> u8 {
     let handle = replicator.start(shutdown.clone()).await;
     registry.attach(handle.clone());
     tokio::spawn(history.run_sampler(status, shutdown.clone()));
+    tokio::spawn(release_freed_memory(shutdown.clone()));
     if let Some(app) = &app {
         app.set_phase(Phase::Running);
     }
@@ -254,6 +255,27 @@ pub async fn run(args: RunArgs) -> u8 {
         let _ = tokio::time::timeout(shutdown_budget::REST_STOP, task).await;
     }
     0
+}
+
+/// How often the allocator's free memory goes back to the kernel (see
+/// `kmirror_client::alloc::release_freed_memory`): often enough that a
+/// process at rest does not keep its peak memory.
+const RELEASE_FREED_MEMORY_EVERY: Duration = Duration::from_secs(10);
+
+/// Gives the allocator's free memory back every
+/// [`RELEASE_FREED_MEMORY_EVERY`] until `shutdown`.
+async fn release_freed_memory(shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(RELEASE_FREED_MEMORY_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is immediate: nothing to give back yet.
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let _ = tokio::task::spawn_blocking(kmirror_client::alloc::release_freed_memory).await;
+    }
 }
 
 /// A token cancelled at the first SIGINT or SIGTERM. The handlers are in

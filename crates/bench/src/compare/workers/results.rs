@@ -20,14 +20,15 @@ pub struct WorkerShare {
     /// Records and batch bytes it copied, from its `/metrics`.
     pub records: u64,
     pub wire_bytes: u64,
-    /// Of those, copied between the first and the last record seen on the
-    /// target (the copy phase).
+    /// Records that arrived on its partitions in its own copy window (from
+    /// the first record on its partitions to the last; see `windows`).
     pub copy_records: u64,
     /// All its CPU seconds, start-up included.
     pub cpu_s: f64,
-    /// Its CPU seconds during the copy phase.
+    /// Its CPU seconds during its own copy window (see `windows`).
     pub copy_cpu_s: f64,
-    /// Copy-phase CPU seconds per GB of payload it copied then.
+    /// Its window CPU seconds per GB of payload that arrived on its
+    /// partitions in the window.
     pub cpu_s_per_gb: Option<f64>,
     /// All CPU seconds per GB of payload it copied.
     pub total_cpu_s_per_gb: Option<f64>,
@@ -291,10 +292,13 @@ impl WorkersResults {
         );
         let _ = writeln!(
             w,
-            "Means over the rounds. MB/s and CPU per GB over the copy phase (first to last \
-             record on the target); 'to first' and 'to all' from the first worker's spawn. \
-             'summed': all workers' CPU over all bytes; 'per worker': each worker's CPU over \
-             the bytes it copied (its /metrics), mean and worst.\n"
+            "Means over the rounds. MB/s from the first to the last record on the target; \
+             'to first' and 'to all' from the first worker's spawn. CPU per GB over each \
+             worker's own copy window (from the first record on its partitions to the last, \
+             end offsets polled every 50 ms): 'per worker': its CPU over the bytes that \
+             arrived on its partitions meanwhile, mean and worst; 'summed': all workers' \
+             window CPU over all those bytes; 'total': all CPU of the processes, start-up \
+             and stop included, over all bytes.\n"
         );
         let _ = writeln!(
             w,
