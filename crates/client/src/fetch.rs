@@ -205,7 +205,7 @@ pub(crate) fn parse_partitions(
     conn: &BrokerConnection,
     params: &FetchParams,
     response: FetchResponse,
-    names: Option<&HashMap<Uuid, String>>,
+    names: Option<&HashMap<Uuid, &str>>,
     requested: impl Fn(&str, i32) -> Option<i64>,
 ) -> Vec<FetchedPartition<RawBatch>> {
     let mut out = Vec::new();
@@ -213,7 +213,7 @@ pub(crate) fn parse_partitions(
         let name = match names {
             None => topic.topic.0.to_string(),
             Some(names) => match names.get(&topic.topic_id) {
-                Some(name) => name.clone(),
+                Some(name) => name.to_string(),
                 None => continue,
             },
         };

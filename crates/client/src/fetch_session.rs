@@ -118,8 +118,10 @@ impl FetchSession {
             Some((version, mut ids)) => {
                 // Topics only forgotten are named by the id they were sent
                 // with.
-                for (topic, id) in &self.ids {
-                    ids.entry(topic.clone()).or_insert(*id);
+                for (topic, _) in &plan.forget {
+                    if let Some(id) = self.ids.get(topic) {
+                        ids.entry(topic.clone()).or_insert(*id);
+                    }
                 }
                 (version, Some(ids))
             }
@@ -142,18 +144,21 @@ impl FetchSession {
                 return Err(error);
             }
         };
-        let names: Option<HashMap<Uuid, String>> = ids
-            .as_ref()
-            .map(|ids| ids.iter().map(|(topic, id)| (*id, topic.clone())).collect());
         self.apply(plan, response.session_id);
-        self.keep_ids(ids);
-        Ok(forwardable(parse_partitions(
+        let names: Option<HashMap<Uuid, &str>> = ids.as_ref().map(|ids| {
+            ids.iter()
+                .map(|(topic, id)| (*id, topic.as_str()))
+                .collect()
+        });
+        let fetched = parse_partitions(
             conn,
             params,
             response,
             names.as_ref(),
             |topic, partition| self.held(topic, partition).map(|h| h.offset),
-        )))
+        );
+        self.keep_ids(ids);
+        Ok(forwardable(fetched))
     }
 
     /// Whether the next request names topics differently from the session
@@ -181,13 +186,18 @@ impl FetchSession {
 
     /// Keeps the ids of the topics the session now holds.
     fn keep_ids(&mut self, ids: Option<HashMap<String, Uuid>>) {
-        self.ids = match ids {
-            Some(mut ids) => {
-                ids.retain(|topic, _| self.held.contains_key(topic));
-                ids
+        match ids {
+            Some(ids) => {
+                for (topic, id) in ids {
+                    if self.held.contains_key(&topic) {
+                        self.ids.insert(topic, id);
+                    }
+                }
+                let held = &self.held;
+                self.ids.retain(|topic, _| held.contains_key(topic));
             }
-            None => HashMap::new(),
-        };
+            None => self.ids.clear(),
+        }
     }
 
     fn held(&self, topic: &str, partition: i32) -> Option<&Held> {
@@ -299,10 +309,13 @@ impl FetchSession {
 /// (a broker without topic ids, or a topic not yet seen).
 fn topic_ids(metadata: &Metadata, wanted: &[PartitionFetch]) -> Option<HashMap<String, Uuid>> {
     let mut ids = HashMap::new();
+    let mut previous: Option<&str> = None;
     for p in wanted {
-        if ids.contains_key(&p.topic) {
+        // `wanted` comes sorted by topic: one lookup per topic.
+        if previous == Some(p.topic.as_str()) || ids.contains_key(&p.topic) {
             continue;
         }
+        previous = Some(p.topic.as_str());
         let id = Uuid::from_bytes(metadata.topics.get(&p.topic)?.topic_id);
         if id.is_nil() {
             return None;
@@ -331,6 +344,54 @@ mod tests {
             offset,
             max_bytes: 1 << 20,
         }
+    }
+
+    fn ids(pairs: &[(&str, u128)]) -> HashMap<String, Uuid> {
+        pairs
+            .iter()
+            .map(|(topic, id)| (topic.to_string(), Uuid::from_u128(*id)))
+            .collect()
+    }
+
+    /// A session that has sent `p(topic, 0, 0)`, by id when `id` is given.
+    fn holding(topic: &str, id: Option<u128>) -> FetchSession {
+        let mut session = FetchSession::new();
+        let plan = session.plan(&[p(topic, 0, 0)]);
+        session.apply(plan, 7);
+        session.keep_ids(id.map(|id| ids(&[(topic, id)])));
+        session
+    }
+
+    #[test]
+    fn a_session_keeps_one_way_of_naming_topics() {
+        let fresh = FetchSession::new();
+        assert!(!fresh.naming_changes(None));
+        assert!(!fresh.naming_changes(Some(&ids(&[("t", 1)]))));
+
+        let by_name = holding("t", None);
+        assert!(!by_name.names_topics_by_id());
+        assert!(!by_name.naming_changes(None));
+        assert!(by_name.naming_changes(Some(&ids(&[("t", 1)]))));
+
+        let by_id = holding("t", Some(1));
+        assert!(by_id.names_topics_by_id());
+        assert!(!by_id.naming_changes(Some(&ids(&[("t", 1), ("u", 2)]))));
+        assert!(by_id.naming_changes(None), "ids no longer known");
+        assert!(
+            by_id.naming_changes(Some(&ids(&[("t", 3)]))),
+            "the topic was deleted and created again"
+        );
+    }
+
+    #[test]
+    fn a_forgotten_topic_keeps_its_id_only_while_held() {
+        let mut session = holding("t", Some(1));
+        // `t` forgotten, `u` joins.
+        let plan = session.plan(&[p("u", 0, 0)]);
+        assert_eq!(plan.forget, vec![("t".to_string(), vec![0])]);
+        session.apply(plan, 7);
+        session.keep_ids(Some(ids(&[("u", 2), ("t", 1)])));
+        assert_eq!(session.ids, ids(&[("u", 2)]));
     }
 
     fn established(wanted: &[PartitionFetch]) -> FetchSession {
