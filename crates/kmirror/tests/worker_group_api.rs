@@ -92,10 +92,12 @@ fn every_worker_shows_the_group_and_a_change_through_one_applies_on_all() {
     workers.sort();
     workers.dedup();
     assert_eq!(workers.len(), 2, "tasks of both workers: {workers:?}");
-    assert_eq!(
-        task_states(&one_address).len(),
-        task_states(&two_address).len(),
-        "both workers list the same tasks"
+    // Each worker learns the other's tasks through the group, a moment
+    // after its own: the lists must come to agree.
+    wait_until(
+        "both workers list the same tasks",
+        Duration::from_secs(30),
+        || task_states(&one_address).len() == task_states(&two_address).len(),
     );
 
     // Paused through the first worker: paused on the second too.
