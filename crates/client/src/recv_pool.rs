@@ -43,10 +43,7 @@ pub fn take(size: usize) -> FrameBuffer {
             pool: None,
         };
     }
-    FrameBuffer {
-        buf: POOL.take(size),
-        pool: Some(&POOL),
-    }
+    POOL.frame(size)
 }
 
 /// A frame being read (it dereferences to the bytes read so far);
@@ -159,6 +156,14 @@ impl RecvPool {
         }
     }
 
+    /// A frame buffer of at least `size` bytes that returns here.
+    pub fn frame(&'static self, size: usize) -> FrameBuffer {
+        FrameBuffer {
+            buf: self.take(size),
+            pool: Some(self),
+        }
+    }
+
     /// The smallest idle buffer that holds `size` bytes, or a new one
     /// rounded up to the size step.
     pub fn take(&self, size: usize) -> BytesMut {
@@ -222,13 +227,15 @@ mod tests {
 
     const MIB: usize = 1024 * 1024;
 
+    /// A pool of its own for one test, as the process's pool is `'static`.
+    fn test_pool() -> &'static RecvPool {
+        Box::leak(Box::new(RecvPool::new(64 * MIB, 4)))
+    }
+
     #[test]
     fn a_dropped_frame_buffer_is_handed_out_again_without_a_new_allocation() {
-        let pool: &'static RecvPool = Box::leak(Box::new(RecvPool::new(64 * MIB, 4)));
-        let mut frame = FrameBuffer {
-            buf: pool.take(3 * MIB),
-            pool: Some(pool),
-        };
+        let pool = test_pool();
+        let mut frame = pool.frame(3 * MIB);
         frame.extend_from_slice(&vec![7u8; 3 * MIB]);
         let first_ptr = frame.as_ptr();
         let bytes = frame.freeze();
@@ -280,11 +287,8 @@ mod tests {
 
     #[test]
     fn a_frame_cut_from_a_pooled_buffer_takes_the_whole_buffer_back_to_the_pool() {
-        let pool: &'static RecvPool = Box::leak(Box::new(RecvPool::new(64 * MIB, 4)));
-        let mut buffer = FrameBuffer {
-            buf: pool.take(2 * MIB),
-            pool: Some(pool),
-        };
+        let pool = test_pool();
+        let mut buffer = pool.frame(2 * MIB);
         buffer.extend_from_slice(&vec![1u8; MIB]);
         buffer.extend_from_slice(b"next record");
         let frame = buffer.split_frame(MIB);
@@ -302,11 +306,8 @@ mod tests {
 
     #[test]
     fn a_buffer_dropped_unfrozen_returns_to_the_pool() {
-        let pool: &'static RecvPool = Box::leak(Box::new(RecvPool::new(64 * MIB, 4)));
-        let buffer = FrameBuffer {
-            buf: pool.take(MIB),
-            pool: Some(pool),
-        };
+        let pool = test_pool();
+        let buffer = pool.frame(MIB);
         drop(buffer);
         assert_eq!(pool.kept(), (1, MIB));
     }
