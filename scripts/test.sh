@@ -58,11 +58,16 @@ KMIRROR_KAFKA_VERSION="$default_version" \
 
 # The core subset: both directions byte for byte without loops, and consumer
 # groups failing over and back with exact offsets (MM2's own
-# RemoteClusterUtils reads the checkpoints). scripts/versions.sh runs every
+# RemoteClusterUtils reads the checkpoints), and the transaction protocol of
+# each version. scripts/versions.sh runs every
 # integration test on each version and writes docs/VERSIONS.md.
 for version in $matrix_versions; do
   echo "== end-to-end and failover tests (Kafka $version)"
   KMIRROR_KAFKA_VERSION="$version" \
     cargo test -p kmirror --locked --no-fail-fast \
     --test bidirectional --test failover -- --test-threads="$threads"
+  # Transactions: protocol 1 on Kafka 3.x, protocol 2 (KIP-890) on 4.x.
+  KMIRROR_KAFKA_VERSION="$version" \
+    cargo test -p kmirror-client --locked --no-fail-fast \
+    --test transactions -- --test-threads="$threads"
 done

@@ -294,7 +294,7 @@ impl KafkaClient {
                 return handle.clone();
             }
         }
-        let handle = BatcherHandle::spawn(self.downgrade(), key);
+        let handle = BatcherHandle::spawn(self.downgrade(), key.clone());
         batchers.insert(key, handle.clone());
         handle
     }

@@ -542,6 +542,10 @@ impl BrokerConnection {
             || format!("broker {}", self.addr),
             None,
         )?;
+        let features = response
+            .finalized_features
+            .iter()
+            .map(|f| (f.name.to_string(), f.max_version_level));
         Ok(BrokerVersions::new(response.api_keys.iter().map(|k| {
             (
                 k.api_key,
@@ -550,7 +554,8 @@ impl BrokerConnection {
                     max: k.max_version,
                 },
             )
-        })))
+        }))
+        .with_features(features))
     }
 }
 

@@ -41,6 +41,7 @@ pub mod read;
 pub mod records;
 pub mod recv_pool;
 pub mod security;
+pub mod transaction;
 pub mod transport;
 pub mod versions;
 

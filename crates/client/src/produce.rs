@@ -22,11 +22,13 @@ use tracing::{debug, warn};
 
 use crate::backoff::Backoff;
 use crate::cluster::KafkaClient;
+use crate::connection::BrokerConnection;
 use crate::error::{check_code, ClientError, Result};
 use crate::forwardable::ForwardableBatch;
 use crate::lease::WriteLease;
-use crate::produce_batcher::{BatchOutcome, BatcherKey};
+use crate::produce_batcher::{BatchOutcome, BatcherHandle, BatcherKey, TransactionTag};
 use crate::produce_request::OutgoingBatch;
+use crate::transaction::TransactionalProducer;
 
 /// Kafka's limit for idempotent producers: more in flight and the broker can
 /// no longer tell a retry from a gap.
@@ -47,6 +49,14 @@ pub struct ProducerIdentity {
     pub producer_epoch: i16,
 }
 
+impl ProducerIdentity {
+    /// No producer yet: what InitProducerId is sent for a new one.
+    pub const NONE: ProducerIdentity = ProducerIdentity {
+        producer_id: -1,
+        producer_epoch: -1,
+    };
+}
+
 /// Asks the cluster for a fresh idempotent producer id.
 pub async fn init_producer_id(client: &KafkaClient) -> Result<ProducerIdentity> {
     let request = InitProducerIdRequest::default()
@@ -54,19 +64,24 @@ pub async fn init_producer_id(client: &KafkaClient) -> Result<ProducerIdentity> 
         .with_transaction_timeout_ms(-1)
         .with_producer_id(ProducerId(-1))
         .with_producer_epoch(-1);
-    let response: InitProducerIdResponse = client
+    let context = || format!("cluster {}", client.cluster_display());
+    client
         .with_retries("init producer id", || async {
             let conn = client.any_connection().await?;
-            let response: InitProducerIdResponse = conn.request(&request).await?;
-            check_code(
-                ApiKey::InitProducerId,
-                response.error_code,
-                || format!("cluster {}", client.cluster_display()),
-                None,
-            )?;
-            Ok(response)
+            request_producer_id(&conn, &request, context).await
         })
-        .await?;
+        .await
+}
+
+/// One InitProducerId on `conn` (any broker for an idempotent producer, the
+/// transaction coordinator for a transactional one).
+pub(crate) async fn request_producer_id(
+    conn: &BrokerConnection,
+    request: &InitProducerIdRequest,
+    context: impl FnOnce() -> String,
+) -> Result<ProducerIdentity> {
+    let response: InitProducerIdResponse = conn.request(request).await?;
+    check_code(ApiKey::InitProducerId, response.error_code, context, None)?;
     Ok(ProducerIdentity {
         producer_id: response.producer_id.0,
         producer_epoch: response.producer_epoch,
@@ -190,6 +205,12 @@ pub struct PartitionSender<T> {
     /// before a failed first one (say, on a topic created a moment ago)
     /// would leave a gap no resend can fill.
     acknowledged_any: bool,
+    /// The transaction the batches belong to, for a transactional sender.
+    transaction: Option<TransactionTag>,
+    /// A transactional sender's own request batcher and its broker: a
+    /// produce request names one transactional id, so its batches share
+    /// requests with no other producer's.
+    own_batcher: Option<(i32, BatcherHandle)>,
 }
 
 impl<T: Send + 'static> PartitionSender<T> {
@@ -209,7 +230,49 @@ impl<T: Send + 'static> PartitionSender<T> {
             config,
             window: VecDeque::new(),
             acknowledged_any: false,
+            transaction: None,
+            own_batcher: None,
         }
+    }
+
+    /// A sender whose batches belong to `producer`'s transactions: they
+    /// carry the transactional bit and its identity. The caller enrols the
+    /// partition in each transaction before sending to it
+    /// ([`TransactionalProducer::enrol`]) and, after each end, gives the
+    /// sender the producer's identity again ([`Self::adopt`]).
+    pub fn transactional(
+        client: KafkaClient,
+        topic: &str,
+        partition: i32,
+        producer: &TransactionalProducer,
+        config: SendConfig,
+    ) -> Self {
+        PartitionSender {
+            transaction: Some(producer.tag()),
+            ..PartitionSender::new(client, topic, partition, producer.identity(), config)
+        }
+    }
+
+    /// Takes a new producer identity (a transactional producer's epoch,
+    /// bumped at the end of each transaction with protocol 2 or by a
+    /// recovery): sequences start again at 0 under a new epoch. Only with
+    /// nothing in flight.
+    pub fn adopt(&mut self, identity: ProducerIdentity) {
+        assert!(
+            self.window.is_empty(),
+            "a producer identity changes only with nothing in flight"
+        );
+        if identity != self.identity {
+            self.identity = identity;
+            self.next_sequence = 0;
+            self.acknowledged_any = false;
+        }
+    }
+
+    /// Forgets every batch in flight without waiting for its answer: after
+    /// the transaction they belonged to was aborted.
+    pub fn abandon(&mut self) {
+        self.window.clear();
     }
 
     pub fn topic(&self) -> &str {
@@ -254,7 +317,7 @@ impl<T: Send + 'static> PartitionSender<T> {
             producer_id: self.identity.producer_id,
             producer_epoch: self.identity.producer_epoch,
             base_sequence: self.next_sequence,
-            transactional: false,
+            transactional: self.transaction.is_some(),
         };
         let header =
             rewrite_header(&batch.bytes, &stamp).map_err(|source| ClientError::Records {
@@ -418,12 +481,27 @@ impl<T: Send + 'static> PartitionSender<T> {
         if let Some(lease) = &self.config.lease {
             lease.check()?;
         }
-        let batcher = self.client.produce_batcher(BatcherKey {
+        let key = BatcherKey {
             broker: leader,
             acks: self.config.acks,
             timeout_ms: self.config.timeout.as_millis().min(i32::MAX as u128) as i32,
             max_in_flight: self.config.max_in_flight,
-        });
+            transaction: self.transaction.clone(),
+        };
+        let batcher = if key.transaction.is_some() {
+            match &self.own_batcher {
+                Some((broker, handle)) if *broker == leader && !handle.is_closed() => {
+                    handle.clone()
+                }
+                _ => {
+                    let handle = BatcherHandle::spawn(self.client.downgrade(), key);
+                    self.own_batcher = Some((leader, handle.clone()));
+                    handle
+                }
+            }
+        } else {
+            self.client.produce_batcher(key)
+        };
         entry.response = Some(batcher.submit(
             self.topic.clone(),
             self.partition,

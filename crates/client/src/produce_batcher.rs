@@ -41,14 +41,27 @@ pub const MAX_REQUESTS_IN_FLIGHT: usize = 5;
 /// `socket.request.max.bytes` (100 MiB).
 const MAX_REQUEST_BYTES: usize = 8 << 20;
 
-/// Which requests a batcher makes: one broker, one durability setting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Which requests a batcher makes: one broker, one durability setting, and
+/// for a transactional producer its transactional id (a produce request
+/// names one, so it carries that producer's batches only).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct BatcherKey {
     pub broker: i32,
     pub acks: i16,
     pub timeout_ms: i32,
     /// Requests outstanding at once (`max.in.flight.requests.per.connection`).
     pub max_in_flight: usize,
+    pub transaction: Option<TransactionTag>,
+}
+
+/// The transaction a batcher's requests belong to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct TransactionTag {
+    pub transactional_id: Arc<str>,
+    /// Produce v12 and later enrol partitions in the transaction themselves
+    /// (transaction protocol 2, KIP-890); a producer of protocol 1 must not
+    /// send them, as the Java producer does not.
+    pub max_produce_version: i16,
 }
 
 /// The outcome of one batch: its base offset on the target (-1 when the
@@ -138,7 +151,7 @@ async fn run(
         if !waiting.is_empty()
             && in_flight.len() < key.max_in_flight.clamp(1, MAX_REQUESTS_IN_FLIGHT)
         {
-            let conn = match connect(&client, key).await {
+            let conn = match connect(&client, &key).await {
                 Ok(conn) => conn,
                 Err(error) => {
                     fail_all(take_request(&mut waiting), &error);
@@ -150,7 +163,7 @@ async fn run(
             if request.is_empty() {
                 continue;
             }
-            match send(&conn, key, &request).await {
+            match send(&conn, &key, &request).await {
                 Ok(response) => in_flight.push(answer(request, response)),
                 Err(error) => fail_all(request, &error),
             }
@@ -196,7 +209,7 @@ fn take_request(waiting: &mut VecDeque<Submission>) -> Vec<Submission> {
 }
 
 /// The connection to the batcher's broker.
-async fn connect(client: &WeakClient, key: BatcherKey) -> Result<Arc<BrokerConnection>> {
+async fn connect(client: &WeakClient, key: &BatcherKey) -> Result<Arc<BrokerConnection>> {
     let client = client
         .upgrade()
         .ok_or_else(|| closed("the cluster client was dropped"))?;
@@ -222,10 +235,14 @@ fn without_expired_leases(batches: Vec<Submission>) -> Vec<Submission> {
 /// the response body.
 async fn send(
     conn: &BrokerConnection,
-    key: BatcherKey,
+    key: &BatcherKey,
     batches: &[Submission],
 ) -> Result<(i16, crate::connection::PendingResponse)> {
-    let version = conn.version_for(ApiKey::Produce, ProduceRequest::VERSIONS)?;
+    let mut ours = ProduceRequest::VERSIONS;
+    if let Some(transaction) = &key.transaction {
+        ours.max = ours.max.min(transaction.max_produce_version);
+    }
+    let version = conn.version_for(ApiKey::Produce, ours)?;
     let mut by_topic: Vec<TopicBatches<'_>> = Vec::new();
     for submission in batches {
         match by_topic.iter_mut().find(|t| t.topic == &*submission.topic) {
@@ -238,7 +255,14 @@ async fn send(
             }),
         }
     }
-    let body = encode_produce_body(version, None, key.acks, key.timeout_ms, &by_topic);
+    let transactional_id = key.transaction.as_ref().map(|t| &*t.transactional_id);
+    let body = encode_produce_body(
+        version,
+        transactional_id,
+        key.acks,
+        key.timeout_ms,
+        &by_topic,
+    );
     // The broker may take `timeout_ms` to replicate; the socket waits longer.
     let timeout = Duration::from_millis(key.timeout_ms.max(0) as u64) + Duration::from_secs(10);
     let pending = conn.send(ApiKey::Produce, version, body, timeout).await?;

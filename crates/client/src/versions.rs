@@ -17,17 +17,36 @@ pub(crate) fn version_cap(api: ApiKey) -> Option<i16> {
     }
 }
 
-/// The versions a broker advertised, per API key.
+/// The versions a broker advertised, per API key, and the cluster's
+/// finalized feature levels as that broker knew them (KIP-584).
 #[derive(Debug, Clone, Default)]
 pub struct BrokerVersions {
     ranges: HashMap<i16, VersionRange>,
+    features: HashMap<String, i16>,
 }
 
 impl BrokerVersions {
     pub(crate) fn new(ranges: impl IntoIterator<Item = (i16, VersionRange)>) -> Self {
         BrokerVersions {
             ranges: ranges.into_iter().collect(),
+            features: HashMap::new(),
         }
+    }
+
+    /// The same, with the finalized feature levels (`transaction.version`,
+    /// `metadata.version`, ...) the broker reported.
+    pub(crate) fn with_features(
+        mut self,
+        features: impl IntoIterator<Item = (String, i16)>,
+    ) -> Self {
+        self.features = features.into_iter().collect();
+        self
+    }
+
+    /// The finalized level of a cluster feature; 0 when the broker reports
+    /// none (a feature not finalized, or a broker before KIP-584).
+    pub fn feature_level(&self, feature: &str) -> i16 {
+        self.features.get(feature).copied().unwrap_or(0)
     }
 
     /// The broker's advertised range for an API, if any.

@@ -92,8 +92,12 @@ pub struct GroupDescription {
     pub members: Vec<MemberDescription>,
 }
 
-/// `FindCoordinator` key type of consumer groups.
-const COORDINATOR_KEY_GROUP: i8 = 0;
+/// What a coordinator is looked up for: `FindCoordinator`'s key types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoordinatorKey {
+    Group = 0,
+    Transaction = 1,
+}
 
 impl Admin {
     /// The broker coordinating `group` (cached until it stops being so).
@@ -103,7 +107,9 @@ impl Admin {
         }
         let id = self
             .client
-            .with_retries("find coordinator", || self.find_coordinator_once(group))
+            .with_retries("find coordinator", || {
+                self.lookup_coordinator(CoordinatorKey::Group, group)
+            })
             .await?;
         self.coordinators
             .lock()
@@ -112,28 +118,33 @@ impl Admin {
         Ok(id)
     }
 
-    async fn find_coordinator_once(&self, group: &str) -> Result<i32> {
+    /// One lookup of the broker coordinating `key` (a group or a
+    /// transactional id), uncached and without retries.
+    pub async fn lookup_coordinator(&self, kind: CoordinatorKey, key: &str) -> Result<i32> {
         let conn = self.client.any_connection().await?;
         let (version, response) = self
             .send(&conn, |version| {
                 // v4 batches keys; earlier versions ask for one.
                 Ok(if version >= 4 {
                     FindCoordinatorRequest::default()
-                        .with_key_type(COORDINATOR_KEY_GROUP)
-                        .with_coordinator_keys(vec![str_bytes(group)])
+                        .with_key_type(kind as i8)
+                        .with_coordinator_keys(vec![str_bytes(key)])
                 } else {
                     FindCoordinatorRequest::default()
-                        .with_key_type(COORDINATOR_KEY_GROUP)
-                        .with_key(str_bytes(group))
+                        .with_key_type(kind as i8)
+                        .with_key(str_bytes(key))
                 })
             })
             .await?;
-        let context = || format!("group {group}");
+        let context = || match kind {
+            CoordinatorKey::Group => format!("group {key}"),
+            CoordinatorKey::Transaction => format!("transactional id {key}"),
+        };
         if version >= 4 {
             let coordinator = response
                 .coordinators
                 .into_iter()
-                .find(|c| c.key.as_str() == group)
+                .find(|c| c.key.as_str() == key)
                 .ok_or_else(|| {
                     malformed(&conn, ApiKey::FindCoordinator, "no coordinator for the key")
                 })?;

@@ -38,7 +38,9 @@ use std::sync::{Arc, Mutex as StdMutex};
 
 pub use self::configs::{ConfigEntry, ConfigOp, ConfigSource};
 pub use self::group_offsets::{CommittedOffset, OffsetToCommit};
-pub use self::groups::{GroupDescription, GroupListing, GroupState, MemberDescription};
+pub use self::groups::{
+    CoordinatorKey, GroupDescription, GroupListing, GroupState, MemberDescription,
+};
 pub use self::offsets::OffsetSpec;
 pub use self::topics::{CreateTopicOutcome, NewTopic};
 pub use crate::acls::{
