@@ -213,8 +213,8 @@ fn without_exactly_once_repeated_sigkill_loses_nothing() {
 #[test]
 fn a_frozen_owner_is_fenced_and_nothing_is_read_twice() {
     use support::{
-        lapses, more_traffic, start_worker, wait_shared, FLOW, RATE as WORKER_RATE, SESSION, UNITS,
-        UNTIL_STOPPED,
+        lapses, more_traffic, start_sharing_pair, wait_shared, FLOW, RATE as WORKER_RATE, SESSION,
+        UNITS, UNTIL_STOPPED,
     };
     const WORKER_PARTITIONS: i32 = support::PARTITIONS;
     let _serial = serial();
@@ -236,17 +236,7 @@ fn a_frozen_owner_is_fenced_and_nothing_is_read_twice() {
     );
     let prefix = unique_group_prefix();
     let load = Load::start(a, topic, WORKER_PARTITIONS, WORKER_RATE, UNTIL_STOPPED);
-    let pair = [
-        start_worker(&config, &prefix, &[]),
-        start_worker(&config, &prefix, &[]),
-    ];
-    let (generation, counts, _) = wait_shared(
-        &[&pair[0], &pair[1]],
-        FLOW,
-        UNITS,
-        0,
-        Duration::from_secs(120),
-    );
+    let (pair, generation, counts) = start_sharing_pair(&config, &prefix);
     eprintln!("shared: generation {generation}, units {counts:?}");
     let (frozen, other) = (&pair[0], &pair[1]);
     wait_until("the remote topic", Duration::from_secs(60), || {
