@@ -30,8 +30,10 @@ pub struct TransactionLimits {
     pub max_bytes: usize,
     /// How long after its first batch the transaction ends at the latest.
     pub max_duration: Duration,
-    /// End as soon as everything fetched was forwarded and nothing more is
-    /// ready (`transaction.boundary = poll`).
+    /// One poll per transaction (`transaction.boundary = poll`): the
+    /// transaction carries what was fetched when it began and ends once
+    /// that is acknowledged; what arrives meanwhile waits for the next one.
+    /// Otherwise it takes what arrives until its time is up.
     pub ends_when_idle: bool,
 }
 
@@ -139,17 +141,7 @@ impl TransactionalForwarder {
                         return Ok(round);
                     }
                     if started.is_some() && limits.ends_when_idle {
-                        match events.try_recv() {
-                            Ok(event) => {
-                                self.take(Some(event), &mut round, limit)?;
-                                continue;
-                            }
-                            Err(mpsc::error::TryRecvError::Empty) => return Ok(round),
-                            Err(mpsc::error::TryRecvError::Disconnected) => {
-                                self.events_open = false;
-                                continue;
-                            }
-                        }
+                        return Ok(round);
                     }
                 }
             }
@@ -162,8 +154,17 @@ impl TransactionalForwarder {
                     Some(Err(e)) => return Err(refused(sender, e)),
                     None => {}
                 },
-                event = events.recv(), if self.queue.is_empty() && self.events_open && !stopping => {
+                event = events.recv(), if self.queue.is_empty() && self.events_open && !stopping
+                    && !(started.is_some() && limits.ends_when_idle) => {
                     self.take(event, &mut round, limit)?;
+                    // A poll: with it, whatever else is ready now.
+                    while self.events_open {
+                        match events.try_recv() {
+                            Ok(event) => self.take(Some(event), &mut round, limit)?,
+                            Err(mpsc::error::TryRecvError::Empty) => break,
+                            Err(mpsc::error::TryRecvError::Disconnected) => self.events_open = false,
+                        }
+                    }
                 }
                 _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() && !full => {}
             }

@@ -44,9 +44,9 @@ pub enum ExactlyOnceSupport {
 /// When a transaction ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransactionBoundary {
-    /// Once what was fetched has been forwarded and nothing more is ready,
-    /// within [`POLL_TRANSACTION_MAX_DURATION`]: MM2's default, a
-    /// transaction per poll.
+    /// What was fetched when the transaction began, within
+    /// [`POLL_TRANSACTION_MAX_DURATION`]: MM2's default, a transaction per
+    /// poll.
     Poll,
     /// Every `transaction.boundary.interval.ms`.
     Interval(Duration),

@@ -397,7 +397,7 @@ pub(crate) const FLOW_KEYS: &[FlowKey] = &[
         "transaction.boundary",
         OneOf(BOUNDARY_VALUES),
         "poll",
-        "With exactly-once: `poll` ends a transaction once nothing more is ready (within 1 s), \
+        "With exactly-once: `poll` makes a transaction of what one poll fetched (within 1 s), \
          `interval` every `transaction.boundary.interval.ms`; both within 32 MiB. `connector` is \
          refused, as Connect refuses it for MM2.",
     ),

@@ -176,6 +176,7 @@ pub(super) async fn forward_exactly_once(
         }
         let stopping = stop.is_cancelled();
         if !round.forwarded.is_empty() {
+            let commit_started = tokio::time::Instant::now();
             let commit = commit(ctx, tp, &mut producer, &mut progress, &round);
             let committed = if stopping {
                 match tokio::time::timeout(STOP_COMMIT_TIMEOUT, commit).await {
@@ -193,6 +194,7 @@ pub(super) async fn forward_exactly_once(
                     return Err(failed(ForwardStage::Forwarding, ForwardError::Produce(e)).await)
                 }
             }
+            debug!(flow = %ctx.name, %tp, batches = round.forwarded.len(), took = ?commit_started.elapsed(), "transaction committed");
             // Protocol 2 bumps the epoch at every end.
             data.adopt(producer.identity());
             progress.adopt(producer.identity());
