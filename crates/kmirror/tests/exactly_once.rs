@@ -23,10 +23,10 @@ mod support;
 
 use std::time::Duration;
 
-use kmirror_testbed::{shared_cluster, ConsumeOptions, KafkaCluster};
+use kmirror_testbed::shared_cluster;
 use support::{
-    check_replay, read_load_with, two_region_config, unique_group_prefix, wait_until, Kmirror,
-    Load, Replay,
+    check_replay, read_committed_complete, two_region_config, unique_group_prefix, wait_until,
+    Kmirror, Load, Replay,
 };
 
 const PARTITIONS: i32 = 3;
@@ -46,17 +46,6 @@ fn kills() -> usize {
         .ok()
         .map(|v| v.parse().expect("KMIRROR_EOS_KILLS is a number"))
         .unwrap_or(3)
-}
-
-/// Every record of `topic` in read_committed, the sequence numbers of each
-/// partition in offset order.
-fn read_committed(cluster: &KafkaCluster, topic: &str) -> Vec<Vec<u64>> {
-    let options = ConsumeOptions {
-        max_records: None,
-        idle_timeout: Duration::from_secs(5),
-        ..ConsumeOptions::committed(0)
-    };
-    read_load_with(cluster, topic, PARTITIONS, &options)
 }
 
 /// Runs the load into `topic`, kills kmirror `kills()` times while it
@@ -117,21 +106,7 @@ fn soak(topic: &str, extra: &str) -> (Vec<u64>, Vec<Replay>, Vec<i64>) {
     let report = load.finish();
     let counts = report.per_partition.clone();
 
-    // Read until every sequence number arrived (a replay past the end would
-    // still be arriving too), then compare.
-    let mut target = read_committed(b, remote);
-    wait_until(
-        "kafka-b to hold every record",
-        Duration::from_secs(120),
-        || {
-            let complete =
-                (0..PARTITIONS as usize).all(|p| check_replay(&target[p], counts[p]).is_ok());
-            if !complete {
-                target = read_committed(b, remote);
-            }
-            complete
-        },
-    );
+    let target = read_committed_complete(b, remote, &counts);
     let replays = (0..PARTITIONS as usize)
         .map(|p| {
             let replay = check_replay(&target[p], counts[p])
@@ -278,25 +253,8 @@ fn a_frozen_owner_is_fenced_and_nothing_is_read_twice() {
     more_traffic(&load, 3);
     let report = load.finish();
 
-    let options = ConsumeOptions {
-        max_records: None,
-        idle_timeout: Duration::from_secs(5),
-        ..ConsumeOptions::committed(0)
-    };
-    let mut target = read_load_with(b, remote, WORKER_PARTITIONS, &options);
     let counts = &report.per_partition;
-    wait_until(
-        "kafka-b to hold every record",
-        Duration::from_secs(120),
-        || {
-            let complete = (0..WORKER_PARTITIONS as usize)
-                .all(|p| check_replay(&target[p], counts[p]).is_ok());
-            if !complete {
-                target = read_load_with(b, remote, WORKER_PARTITIONS, &options);
-            }
-            complete
-        },
-    );
+    let target = read_committed_complete(b, remote, counts);
     for p in 0..WORKER_PARTITIONS as usize {
         let replay = check_replay(&target[p], counts[p]).unwrap();
         assert_eq!(

@@ -10,10 +10,10 @@ mod support;
 
 use std::time::Duration;
 
-use kmirror_testbed::{shared_cluster, ConsumeOptions, KafkaCluster};
+use kmirror_testbed::{shared_cluster, KafkaCluster};
 use support::{
-    check_replay, read_load_with, two_region_config, unique_group_prefix, wait_until, Kmirror,
-    Load, Replay,
+    check_replay, read_committed_complete, two_region_config, unique_group_prefix, wait_until,
+    Kmirror, Load, Replay,
 };
 
 const TOPIC: &str = "payment-events";
@@ -35,9 +35,7 @@ fn exactly_once_across_target_and_source_broker_restarts() {
     let a = shared_cluster("kafka-a");
     let b = KafkaCluster::builder("kafka-b3")
         .brokers(3)
-        // Fence a dead broker quickly so leaderships move within seconds.
-        .broker_prop("broker.session.timeout.ms", "3000")
-        .broker_prop("broker.heartbeat.interval.ms", "500")
+        .fast_broker_fencing()
         .start();
     a.create_topic(TOPIC, PARTITIONS, 1, &[]);
     // The users' file asks for replication factor 3 everywhere: the source
@@ -95,24 +93,7 @@ fn exactly_once_across_target_and_source_broker_restarts() {
 
     let report = load.finish();
     let counts = &report.per_partition;
-    let options = ConsumeOptions {
-        max_records: None,
-        idle_timeout: Duration::from_secs(5),
-        ..ConsumeOptions::committed(0)
-    };
-    let mut target = read_load_with(&b, REMOTE, PARTITIONS, &options);
-    wait_until(
-        "kafka-b to hold every record",
-        Duration::from_secs(120),
-        || {
-            let complete =
-                (0..PARTITIONS as usize).all(|p| check_replay(&target[p], counts[p]).is_ok());
-            if !complete {
-                target = read_load_with(&b, REMOTE, PARTITIONS, &options);
-            }
-            complete
-        },
-    );
+    let target = read_committed_complete(&b, REMOTE, counts);
     for p in 0..PARTITIONS as usize {
         let replay = check_replay(&target[p], counts[p]).unwrap();
         eprintln!(

@@ -276,6 +276,36 @@ pub fn read_load_with(
     out
 }
 
+/// The sequence numbers of each partition of `topic` as Kafka's Java
+/// consumer reads them in read_committed, read again until every partition
+/// holds every number `0..counts[p]` (a replay past the end could still be
+/// arriving), within two minutes.
+pub fn read_committed_complete(
+    cluster: &KafkaCluster,
+    topic: &str,
+    counts: &[u64],
+) -> Vec<Vec<u64>> {
+    let partitions = counts.len() as i32;
+    let options = ConsumeOptions {
+        max_records: None,
+        idle_timeout: Duration::from_secs(5),
+        ..ConsumeOptions::committed(0)
+    };
+    let mut target = read_load_with(cluster, topic, partitions, &options);
+    super::wait_until(
+        "the target to hold every record",
+        Duration::from_secs(120),
+        || {
+            let complete = (0..counts.len()).all(|p| check_replay(&target[p], counts[p]).is_ok());
+            if !complete {
+                target = read_load_with(cluster, topic, partitions, &options);
+            }
+            complete
+        },
+    );
+    target
+}
+
 /// How a target partition compares with its source partition `0..count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Replay {
