@@ -280,3 +280,100 @@ fn a_frozen_owner_is_fenced_and_nothing_is_read_twice() {
             .join("\n")
     );
 }
+
+/// Commit markers take offsets on the target, between the records of
+/// successive transactions: a group's committed offsets still translate
+/// exactly (to the target offset of the first record it has not read), in
+/// kmirror's checkpoints, the group offsets it syncs, `kmirror offsets
+/// translate` and MM2's own `RemoteClusterUtils`.
+#[test]
+fn group_offsets_translate_exactly_across_commit_markers() {
+    use kmirror_testbed::ConsumeOptions;
+    use support::{
+        consume_group, group_offsets, kmirror_translate, mm2_translate, produce_sequence_to,
+    };
+    let _serial = serial();
+    let a = shared_cluster("kafka-a");
+    let b = shared_cluster("kafka-b");
+    let topic = "eos-ledger";
+    let remote = "kafka-a.eos-ledger";
+    a.create_topic(topic, 2, 1, &[]);
+    let (_dir, config) = two_region_config(
+        a,
+        b,
+        &format!(
+            "kafka-a->kafka-b.topics = {topic}\n\
+             kafka-b->kafka-a.enabled = false\n\
+             kafka-b.exactly.once.source.support = enabled\n\
+             emit.checkpoints.interval.seconds = 1\n\
+             refresh.groups.interval.seconds = 1\n\
+             sync.group.offsets.enabled = true\n\
+             sync.group.offsets.interval.seconds = 1\n"
+        ),
+    );
+    let mut kmirror = Kmirror::run(&config);
+    let committed_count = |cluster: &kmirror_testbed::KafkaCluster, topic: &str, max: usize| {
+        let options = ConsumeOptions {
+            idle_timeout: Duration::from_secs(3),
+            ..ConsumeOptions::committed(max)
+        };
+        cluster.consume(topic, &options)
+    };
+    // Ten rounds, each replicated in transactions of its own before the
+    // next: markers sit between the rounds' records on kafka-b.
+    for round in 0..10 {
+        produce_sequence_to(a, topic, round * 100, 100);
+        let want = (round + 1) * 100;
+        wait_until("the round on kafka-b", Duration::from_secs(60), || {
+            b.list_topics().iter().any(|t| t == remote)
+                && committed_count(b, remote, want).len() >= want
+        });
+    }
+    let ends: i64 = b.end_offsets(remote).iter().sum();
+    assert!(
+        ends > 1000,
+        "end offsets {ends} for 1000 records: no markers"
+    );
+
+    assert_eq!(consume_group(a, topic, "ledger", 300).len(), 300);
+    // Where the group stands on kafka-b: the offset there of the first
+    // record it has not read on kafka-a.
+    let on_a = committed_count(a, topic, 1000);
+    let on_b = committed_count(b, remote, 1000);
+    let expected: std::collections::BTreeSet<String> = group_offsets(a, "ledger")
+        .iter()
+        .map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            let (p, offset): (i32, i64) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+            let next = on_a
+                .iter()
+                .find(|r| r.partition == p && r.offset == offset)
+                .expect("the group has records left in each partition");
+            let there = on_b
+                .iter()
+                .find(|r| r.partition == p && r.value == next.value)
+                .expect("the record is on kafka-b");
+            format!("{remote} {p} {}", there.offset)
+        })
+        .collect();
+    assert!(
+        expected
+            .iter()
+            .zip(group_offsets(a, "ledger"))
+            .any(|(b, a)| { b.rsplit(' ').next() != a.rsplit(' ').next() }),
+        "markers shift the offsets: {expected:?}"
+    );
+    wait_until("ledger synced on kafka-b", Duration::from_secs(60), || {
+        group_offsets(b, "ledger") == expected
+    });
+    let (ok, ours, stderr) = kmirror_translate(&config, "ledger", "kafka-a", "kafka-b", &[]);
+    assert!(ok, "{stderr}");
+    assert_eq!(ours, expected, "kmirror offsets translate");
+    assert_eq!(
+        mm2_translate(b, "kafka-a", "ledger"),
+        expected,
+        "MM2's RemoteClusterUtils"
+    );
+    let status = kmirror.terminate(Duration::from_secs(20));
+    assert!(status.success(), "exit status {status}");
+}
