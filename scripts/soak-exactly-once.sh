@@ -52,8 +52,14 @@ text = open(log).read()
 blocks = re.split(r"\n(?=test \S+ \.\.\. )", text)
 for mode, test in (("exactly-once", "exactly_once_across_repeated_sigkill_under_load"),
                    ("idempotent only", "without_exactly_once_repeated_sigkill_loses_nothing")):
-    result = re.search(rf"test {test} \.\.\. (\w+)", text)
-    result = result.group(1) if result else "did not run"
+    # With --nocapture a test's own output follows its name: look for its
+    # panic rather than the word after the name.
+    if f"test {test} ..." not in text:
+        result = "did not run"
+    elif re.search(rf"thread '{test}' .*panicked", text):
+        result = "FAILED"
+    else:
+        result = "ok"
     summary = "exactly-once:" if mode == "exactly-once" else "without exactly-once:"
     # Partition lines belonging to this test precede its summary line.
     at = text.find(summary)
