@@ -374,6 +374,16 @@ fn group_offsets_translate_exactly_across_commit_markers() {
         expected,
         "MM2's RemoteClusterUtils"
     );
+    // The transactions are counted, with their commit latency.
+    let metrics = kmirror.rest_get_text("/metrics");
+    let committed: u64 = metrics
+        .lines()
+        .find(|l| l.starts_with("kmirror_transactions_committed_total{flow=\"kafka-a->kafka-b\"}"))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no transactions counted in:\n{metrics}"));
+    assert!(committed >= 10, "{committed} transactions for ten rounds");
+    assert!(metrics
+        .contains("kmirror_transaction_commit_latency_seconds_count{flow=\"kafka-a->kafka-b\"}"));
     let status = kmirror.terminate(Duration::from_secs(20));
     assert!(status.success(), "exit status {status}");
 }

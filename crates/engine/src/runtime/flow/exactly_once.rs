@@ -194,7 +194,11 @@ pub(super) async fn forward_exactly_once(
                     return Err(failed(ForwardStage::Forwarding, ForwardError::Produce(e)).await)
                 }
             }
-            debug!(flow = %ctx.name, %tp, batches = round.forwarded.len(), took = ?commit_started.elapsed(), "transaction committed");
+            let took = commit_started.elapsed();
+            ctx.status
+                .metrics()
+                .transaction_committed(ctx.name.as_str(), took);
+            debug!(flow = %ctx.name, %tp, batches = round.forwarded.len(), ?took, "transaction committed");
             // Protocol 2 bumps the epoch at every end.
             data.adopt(producer.identity());
             progress.adopt(producer.identity());
