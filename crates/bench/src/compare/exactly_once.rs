@@ -10,8 +10,9 @@
 //!    kmirror exactly-once and MM2 tuned exactly-once
 //!    (`exactly-once/latency/eos` and `.../idempotent`).
 //!
-//! Exactly-once is `exactly.once.source.support = enabled` (top level, so
-//! for every target); MM2 in dedicated mode also gets its internal REST
+//! Exactly-once is `<target>.exactly.once.source.support = enabled`, as
+//! MM2 documents it (MM2 in dedicated mode does not pass the top-level key
+//! to its workers: their configs say `disabled`); MM2 in dedicated mode also gets its internal REST
 //! server (`dedicated.mode.enable.internal.rest = true` on a free loopback
 //! port), which Connect's exactly-once source support relies on for
 //! fencing task generations. The target is read in read_committed in every
@@ -31,9 +32,10 @@ pub const SCENARIO_PREFIX: &str = "exactly-once/";
 
 /// The properties a replicator gets on top of the run's `mm2.properties`
 /// for exactly-once.
-pub(super) fn properties(kind: ReplicatorKind) -> String {
-    let mut text =
-        String::from("# Exactly-once (issue 13).\nexactly.once.source.support = enabled\n");
+pub(super) fn properties(kind: ReplicatorKind, target_alias: &str) -> String {
+    let mut text = format!(
+        "# Exactly-once (issue 13).\n{target_alias}.exactly.once.source.support = enabled\n"
+    );
     if kind.is_mm2() {
         // Dedicated MM2 needs its internal REST server for exactly-once
         // (KIP-710): the leader fences older task generations through it.
@@ -149,11 +151,11 @@ mod tests {
 
     #[test]
     fn only_mm2_gets_the_internal_rest_server() {
-        let kmirror = properties(ReplicatorKind::Kmirror);
-        assert!(kmirror.contains("\nexactly.once.source.support = enabled\n"));
+        let kmirror = properties(ReplicatorKind::Kmirror, "b");
+        assert!(kmirror.contains("\nb.exactly.once.source.support = enabled\n"));
         assert!(!kmirror.contains("listeners"), "{kmirror}");
-        let mm2 = properties(ReplicatorKind::Mm2Tuned);
-        assert!(mm2.contains("\nexactly.once.source.support = enabled\n"));
+        let mm2 = properties(ReplicatorKind::Mm2Tuned, "b");
+        assert!(mm2.contains("\nb.exactly.once.source.support = enabled\n"));
         assert!(mm2.contains("dedicated.mode.enable.internal.rest = true\n"));
         assert!(mm2.contains("listeners = http://127.0.0.1:"), "{mm2}");
     }

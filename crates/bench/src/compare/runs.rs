@@ -230,7 +230,7 @@ impl Bench<'_> {
         let config = dir.join("mm2.properties");
         let mut properties = mm2_properties(flow, tuned);
         if self.exactly_once {
-            properties.push_str(&super::exactly_once::properties(kind));
+            properties.push_str(&super::exactly_once::properties(kind, &flow.target_alias));
         }
         std::fs::write(&config, properties)?;
         RunningReplicator::start(kind, &config, &dir, &self.kmirror_bin)
