@@ -182,6 +182,25 @@ struct ConnectFailures {
     retry_at: tokio::time::Instant,
 }
 
+/// One socket per broker for a single long-polling reader, apart from the
+/// client's shared pool. A broker answers the requests of one connection
+/// strictly in order, so two fetchers sharing a socket would each wait out
+/// the other's long poll before their own request is even read (seen: a
+/// partition with a backlog fetched once a second behind two idle 500 ms
+/// polls). The sockets close when the lane is dropped.
+#[derive(Debug)]
+pub struct ConnectionLane {
+    client: KafkaClient,
+    pool: tokio::sync::Mutex<HashMap<i32, Arc<BrokerConnection>>>,
+}
+
+impl ConnectionLane {
+    /// This lane's connection to broker `id`, reconnecting when it failed.
+    pub async fn connection(&self, id: i32) -> Result<Arc<BrokerConnection>> {
+        self.client.pooled_connection(&self.pool, id, id).await
+    }
+}
+
 /// A [`KafkaClient`] that does not keep it alive.
 #[derive(Debug, Clone)]
 pub(crate) struct WeakClient(std::sync::Weak<Inner>);
@@ -380,8 +399,29 @@ impl KafkaClient {
     /// A connection to broker `id` for the given purpose, reconnecting when
     /// the cached one has failed.
     pub async fn connection(&self, id: i32, purpose: Purpose) -> Result<Arc<BrokerConnection>> {
-        let mut pool = self.inner.connections.lock().await;
-        if let Some(conn) = pool.get(&(id, purpose)) {
+        self.pooled_connection(&self.inner.connections, (id, purpose), id)
+            .await
+    }
+
+    /// Sockets of their own for one long-polling reader: see
+    /// [`ConnectionLane`].
+    pub fn lane(&self) -> ConnectionLane {
+        ConnectionLane {
+            client: self.clone(),
+            pool: tokio::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The connection to broker `id` kept in `pool` under `key`, dialled
+    /// again when it failed or idled too long.
+    async fn pooled_connection<K: std::hash::Hash + Eq>(
+        &self,
+        pool: &tokio::sync::Mutex<HashMap<K, Arc<BrokerConnection>>>,
+        key: K,
+        id: i32,
+    ) -> Result<Arc<BrokerConnection>> {
+        let mut held = pool.lock().await;
+        if let Some(conn) = held.get(&key) {
             if self.reusable(conn) {
                 return Ok(conn.clone());
             }
@@ -389,14 +429,14 @@ impl KafkaClient {
         let addr = match self.metadata().brokers.get(&id) {
             Some(addr) => addr.clone(),
             None => {
-                drop(pool);
+                drop(held);
                 let addr = self.broker_address(id).await?;
-                pool = self.inner.connections.lock().await;
+                held = pool.lock().await;
                 addr
             }
         };
         let conn = self.connect_to(&addr).await?;
-        pool.insert((id, purpose), conn.clone());
+        held.insert(key, conn.clone());
         Ok(conn)
     }
 

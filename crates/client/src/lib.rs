@@ -47,7 +47,7 @@ pub mod versions;
 
 pub use alloc::LazyHugeAlloc;
 pub use backoff::Backoff;
-pub use cluster::{ClientConfig, KafkaClient, Purpose};
+pub use cluster::{ClientConfig, ConnectionLane, KafkaClient, Purpose};
 pub use error::{ClientError, Result};
 pub use forwardable::{ForwardableBatch, UnforwardableBatch};
 /// MM2's heartbeat, checkpoint and offset-sync records, for the engine's

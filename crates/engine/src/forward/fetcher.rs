@@ -31,7 +31,7 @@ use futures::future::{BoxFuture, FutureExt};
 use futures::stream::{FuturesUnordered, StreamExt};
 use kmirror_client::fetch::{FetchParams, FetchedPartition, PartitionData, PartitionFetch};
 use kmirror_client::fetch_session::FetchSession;
-use kmirror_client::{ClientError, KafkaClient, Purpose};
+use kmirror_client::{ClientError, ConnectionLane, KafkaClient};
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
@@ -130,6 +130,9 @@ type Room = (TopicPartition, u64, Option<mpsc::OwnedPermit<FetchEvent>>);
 #[derive(Debug)]
 pub struct SourceFetcher {
     client: KafkaClient,
+    /// Sockets of this fetcher alone: another fetcher's long poll on a
+    /// shared socket would hold its requests up.
+    lane: ConnectionLane,
     params: FetchParams,
     reset: ResetPolicy,
     budget: FetchBudget,
@@ -151,6 +154,7 @@ struct Brokers {
 impl SourceFetcher {
     pub fn new(client: KafkaClient, params: FetchParams, reset: ResetPolicy) -> Self {
         SourceFetcher {
+            lane: client.lane(),
             client,
             params,
             reset,
@@ -337,7 +341,7 @@ impl SourceFetcher {
             .max(0) as usize;
         let started = std::time::Instant::now();
         let result = async {
-            let conn = self.client.connection(broker, Purpose::Fetch).await?;
+            let conn = self.lane.connection(broker).await?;
             let reservation = self.budget.reserve(most).await;
             let metadata = self.client.metadata();
             session
