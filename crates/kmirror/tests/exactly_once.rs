@@ -48,6 +48,18 @@ fn kills() -> usize {
         .unwrap_or(3)
 }
 
+/// The transactions kafka-a->kafka-b committed, from kmirror's metrics,
+/// and the metrics text.
+fn transactions_committed(kmirror: &Kmirror) -> (u64, String) {
+    let metrics = kmirror.rest_get_text("/metrics");
+    let committed = metrics
+        .lines()
+        .find(|l| l.starts_with("kmirror_transactions_committed_total{flow=\"kafka-a->kafka-b\"}"))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no transactions counted in:\n{metrics}"));
+    (committed, metrics)
+}
+
 /// Runs the load into `topic`, kills kmirror `kills()` times while it
 /// replicates the topic (alone) with `extra` settings, and returns per
 /// partition the records sent, how kafka-b compares, and kafka-b's end
@@ -375,15 +387,63 @@ fn group_offsets_translate_exactly_across_commit_markers() {
         "MM2's RemoteClusterUtils"
     );
     // The transactions are counted, with their commit latency.
-    let metrics = kmirror.rest_get_text("/metrics");
-    let committed: u64 = metrics
-        .lines()
-        .find(|l| l.starts_with("kmirror_transactions_committed_total{flow=\"kafka-a->kafka-b\"}"))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-        .unwrap_or_else(|| panic!("no transactions counted in:\n{metrics}"));
+    let (committed, metrics) = transactions_committed(&kmirror);
     assert!(committed >= 10, "{committed} transactions for ten rounds");
     assert!(metrics
         .contains("kmirror_transaction_commit_latency_seconds_count{flow=\"kafka-a->kafka-b\"}"));
+    let status = kmirror.terminate(Duration::from_secs(20));
+    assert!(status.success(), "exit status {status}");
+}
+
+/// A backlog is copied in a few large transactions, not one per poll:
+/// 8 MiB waiting in one partition, fetched 64 KiB at a time (128 fetches at
+/// least), commits in a handful of transactions, each record once.
+#[test]
+fn a_backlog_is_copied_in_few_large_transactions() {
+    use kmirror_testbed::{ConsumeOptions, GenOptions};
+    let _serial = serial();
+    let a = shared_cluster("kafka-a");
+    let b = shared_cluster("kafka-b");
+    let topic = "eos-backlog";
+    let remote = "kafka-a.eos-backlog";
+    a.create_topic(topic, 1, 1, &[]);
+    const RECORDS: usize = 8192;
+    let gen = GenOptions {
+        batch_size: Some(16 * 1024),
+        ..GenOptions::new(RECORDS as u64, 1024)
+    };
+    assert_eq!(a.gen(topic, &gen).sent, RECORDS as u64);
+    let (_dir, config) = two_region_config(
+        a,
+        b,
+        &format!(
+            "kafka-a->kafka-b.topics = {topic}\n\
+             kafka-b->kafka-a.enabled = false\n\
+             kafka-b.exactly.once.source.support = enabled\n\
+             kafka-a.consumer.max.partition.fetch.bytes = 65536\n"
+        ),
+    );
+    let mut kmirror = Kmirror::run(&config);
+    let options = ConsumeOptions {
+        idle_timeout: Duration::from_secs(3),
+        ..ConsumeOptions::committed(RECORDS + 1)
+    };
+    let mut read = 0;
+    wait_until("the backlog on kafka-b", Duration::from_secs(120), || {
+        if !b.list_topics().iter().any(|t| t == remote) {
+            return false;
+        }
+        read = b.consume(remote, &options).len();
+        read >= RECORDS
+    });
+    assert_eq!(read, RECORDS, "records read in read_committed");
+    let (committed, _) = transactions_committed(&kmirror);
+    // One transaction per poll made 72 here; a large one lasts a second at
+    // most (5 measured, the flow's heartbeat transactions included).
+    assert!(
+        (1..=32).contains(&committed),
+        "{committed} transactions for 128 fetches of backlog"
+    );
     let status = kmirror.terminate(Duration::from_secs(20));
     assert!(status.success(), "exit status {status}");
 }

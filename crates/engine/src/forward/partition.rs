@@ -35,6 +35,11 @@ impl BatchTag {
     pub(crate) fn bytes(&self) -> usize {
         self.bytes as usize
     }
+
+    /// The upstream offset after the batch.
+    pub(crate) fn upstream_next(&self) -> i64 {
+        self.upstream_last + 1
+    }
 }
 
 /// What the forwarder reports as it goes.

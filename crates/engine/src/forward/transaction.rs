@@ -30,18 +30,28 @@ pub struct TransactionLimits {
     pub max_bytes: usize,
     /// How long after its first batch the transaction ends at the latest.
     pub max_duration: Duration,
-    /// One poll per transaction (`transaction.boundary = poll`): the
-    /// transaction carries what was fetched when it began and ends once
-    /// that is acknowledged; what arrives meanwhile waits for the next one.
+    /// One poll per transaction (`transaction.boundary = poll`): at the
+    /// head of the source log the transaction carries what was fetched
+    /// when it began and ends once that is acknowledged; what arrives
+    /// meanwhile waits for the next one, so that a steady stream commits
+    /// every round trip. While the partition catches up (its fetches end
+    /// before the source's last stable offset) the transaction goes on
+    /// taking fetches up to `max_bytes` or `max_duration`: a backlog moves
+    /// in a few large transactions, not one commit per fetch.
     /// Otherwise it takes what arrives until its time is up.
     pub ends_when_idle: bool,
 }
 
-/// What one call forwarded, every batch acknowledged, none committed.
+/// One transaction's batches: all sent once [`TransactionalForwarder::fill`]
+/// returns, all acknowledged once [`TransactionalForwarder::settle`] did,
+/// none committed.
 #[derive(Debug, Default)]
 pub struct TransactionRound {
-    /// The batches sent in the transaction, in upstream order.
+    /// The batches acknowledged so far, in upstream order.
     pub forwarded: Vec<Forwarded>,
+    /// The upstream offset after the last batch sent in the transaction;
+    /// `None` when no transaction began.
+    pub sent_to: Option<i64>,
     /// Upstream offsets before this need nothing more once the forwarded
     /// batches count (control, aborted and empty batches skipped).
     pub skipped_to: Option<i64>,
@@ -55,6 +65,14 @@ pub struct TransactionRound {
     pub error: Option<ForwardError>,
 }
 
+impl TransactionRound {
+    /// Where the partition's progress stands once this round counts: past
+    /// the batches sent and the offsets skipped. `None` when nothing moved.
+    pub fn next_offset(&self) -> Option<i64> {
+        self.sent_to.max(self.skipped_to)
+    }
+}
+
 /// One partition's batches between transactions.
 #[derive(Debug, Default)]
 pub struct TransactionalForwarder {
@@ -63,6 +81,9 @@ pub struct TransactionalForwarder {
     pending_skip: Option<i64>,
     events_open: bool,
     pending_error: Option<ForwardError>,
+    /// The last fetch ended before the source's last stable offset: more
+    /// is ready upstream.
+    behind: bool,
 }
 
 impl TransactionalForwarder {
@@ -73,14 +94,17 @@ impl TransactionalForwarder {
         }
     }
 
-    /// Forwards batches into one transaction of `producer` (enrolling
-    /// `partitions` before the first) until `limits` say it ends, and waits
-    /// for their acknowledgements. Returns without a transaction when only
+    /// Sends batches into one transaction of `producer` (enrolling
+    /// `partitions` before the first) until `limits` say no more join it,
+    /// taking acknowledgements as they come; the caller adds its progress
+    /// record and [`settle`](Self::settle)s the rest before committing, so
+    /// that the progress write overlaps the last batches' round trip.
+    /// Returns without a transaction (`sent_to` is `None`) when only
     /// skipped offsets or a stop came. An `Err` leaves the transaction to
     /// be aborted: what it held is fetched again from the committed
     /// position, so the forwarder must not be reused.
     #[allow(clippy::too_many_arguments)]
-    pub async fn next_transaction(
+    pub async fn fill(
         &mut self,
         events: &mut mpsc::Receiver<FetchEvent>,
         sender: &mut PartitionSender<BatchTag>,
@@ -109,6 +133,7 @@ impl TransactionalForwarder {
                         }
                         let tag = tag.sending(crate::model::now_ms());
                         bytes += tag.bytes();
+                        round.sent_to = Some(tag.upstream_next());
                         sender
                             .send(batch, tag)
                             .await
@@ -118,32 +143,21 @@ impl TransactionalForwarder {
                     }
                 }
             }
-            if sender.in_flight() == 0 {
-                if self.queue.is_empty() {
-                    if let Some(next) = self.pending_skip.take() {
-                        round.skipped_to = Some(next);
-                    }
-                }
-                if stopping {
-                    round.finished = true;
-                    return Ok(round);
-                }
-                if full {
-                    return Ok(round);
-                }
-                if self.queue.is_empty() {
+            let drained = self.queue.is_empty();
+            let no_more = stopping
+                || (drained && !self.events_open)
+                || (started.is_some() && (full || (drained && self.ends_at_poll(limits))))
+                || (started.is_none() && drained && self.pending_skip.is_some());
+            if no_more {
+                if drained {
+                    round.skipped_to = self.pending_skip.take();
                     if !self.events_open {
                         round.finished = true;
                         round.error = self.pending_error.take();
-                        return Ok(round);
-                    }
-                    if started.is_none() && round.skipped_to.is_some() {
-                        return Ok(round);
-                    }
-                    if started.is_some() && limits.ends_when_idle {
-                        return Ok(round);
                     }
                 }
+                round.finished |= stopping;
+                return Ok(round);
             }
             let deadline = started.map(|at| at + limits.max_duration);
             tokio::select! {
@@ -154,8 +168,7 @@ impl TransactionalForwarder {
                     Some(Err(e)) => return Err(refused(sender, e)),
                     None => {}
                 },
-                event = events.recv(), if self.queue.is_empty() && self.events_open && !stopping
-                    && !(started.is_some() && limits.ends_when_idle) => {
+                event = events.recv(), if drained && self.events_open => {
                     self.take(event, &mut round, limit)?;
                     // A poll: with it, whatever else is ready now.
                     while self.events_open {
@@ -166,9 +179,30 @@ impl TransactionalForwarder {
                         }
                     }
                 }
-                _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() && !full => {}
+                _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {}
             }
         }
+    }
+
+    /// Waits for the acknowledgement of every batch `round` sent.
+    pub async fn settle(
+        sender: &mut PartitionSender<BatchTag>,
+        round: &mut TransactionRound,
+    ) -> Result<(), ForwardError> {
+        while sender.in_flight() > 0 {
+            match sender.next_ack().await {
+                Some(Ok(ack)) => round.forwarded.push(forwarded(&ack)),
+                Some(Err(e)) => return Err(refused(sender, e)),
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// The transaction ends with the fetches it began with: a poll
+    /// boundary, with the partition at the head of the source log.
+    fn ends_at_poll(&self, limits: &TransactionLimits) -> bool {
+        limits.ends_when_idle && !self.behind
     }
 
     /// Takes one fetch event into the queue.
@@ -184,6 +218,7 @@ impl TransactionalForwarder {
             Some(FetchEvent::Failed(e)) => return Err(ForwardError::Fetch(*e)),
             Some(FetchEvent::Data(data)) => {
                 round.high_watermark = Some(data.high_watermark);
+                self.behind = data.next_offset < data.last_stable_offset;
                 if let Err(e) = intake(*data, limit, &mut self.queue, &mut self.pending_skip) {
                     self.pending_error = Some(e);
                     self.events_open = false;

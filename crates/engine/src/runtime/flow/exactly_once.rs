@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use kmirror_client::produce::{PartitionSender, SendConfig};
 use kmirror_client::transaction::{classify, TransactionalProducer, TxnOutcome};
-use kmirror_client::ClientError;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
@@ -154,7 +153,7 @@ pub(super) async fn forward_exactly_once(
     let mut forwarder = TransactionalForwarder::new();
     loop {
         let round = forwarder
-            .next_transaction(
+            .fill(
                 &mut events,
                 &mut data,
                 &mut producer,
@@ -164,7 +163,7 @@ pub(super) async fn forward_exactly_once(
                 stop,
             )
             .await;
-        let round = match round {
+        let mut round = match round {
             Ok(round) => round,
             Err(ForwardError::Produce(e)) if classify(&e) == TxnOutcome::Fenced => {
                 return Err(fenced())
@@ -174,11 +173,10 @@ pub(super) async fn forward_exactly_once(
         if let Some(end) = round.high_watermark {
             position.source_end(end, now_ms());
         }
-        let stopping = stop.is_cancelled();
-        if !round.forwarded.is_empty() {
+        if round.sent_to.is_some() {
             let commit_started = tokio::time::Instant::now();
-            let commit = commit(ctx, tp, &mut producer, &mut progress, &round);
-            let committed = if stopping {
+            let commit = commit(ctx, tp, &mut producer, &mut data, &mut progress, &mut round);
+            let committed = if stop.is_cancelled() {
                 match tokio::time::timeout(STOP_COMMIT_TIMEOUT, commit).await {
                     Ok(committed) => committed,
                     // Left open: the next owner's producer aborts it.
@@ -189,10 +187,10 @@ pub(super) async fn forward_exactly_once(
             };
             match committed {
                 Ok(()) => {}
-                Err(e) if classify(&e) == TxnOutcome::Fenced => return Err(fenced()),
-                Err(e) => {
-                    return Err(failed(ForwardStage::Forwarding, ForwardError::Produce(e)).await)
+                Err(ForwardError::Produce(e)) if classify(&e) == TxnOutcome::Fenced => {
+                    return Err(fenced())
                 }
+                Err(source) => return Err(failed(ForwardStage::Forwarding, source).await),
             }
             let took = commit_started.elapsed();
             ctx.status
@@ -202,7 +200,7 @@ pub(super) async fn forward_exactly_once(
             // Protocol 2 bumps the epoch at every end.
             data.adopt(producer.identity());
             progress.adopt(producer.identity());
-            for batch in round.forwarded {
+            for batch in round.forwarded.drain(..) {
                 record_progress(ctx, tp, position, sync_state, Progress::Forwarded(batch));
             }
         }
@@ -219,27 +217,28 @@ pub(super) async fn forward_exactly_once(
 }
 
 /// Writes the partition's progress into the open transaction, past what
-/// `round` forwarded and skipped, and commits.
+/// `round` sent and skipped, while the last data batches are still on
+/// their way; then waits for every acknowledgement and commits.
 async fn commit(
     ctx: &FlowContext,
     tp: &TopicPartition,
     producer: &mut TransactionalProducer,
+    data: &mut PartitionSender<BatchTag>,
     progress: &mut PartitionSender<()>,
-    round: &TransactionRound,
-) -> Result<(), ClientError> {
-    let forwarded_to = round.forwarded.iter().map(|b| b.upstream_next()).max();
-    let next = forwarded_to
-        .max(round.skipped_to)
-        .expect("a transaction forwarded batches");
+    round: &mut TransactionRound,
+) -> Result<(), ForwardError> {
+    let next = round.next_offset().expect("a transaction sent batches");
     let (_, record): (i32, OutgoingRecord) =
         progress_record(ctx.flow.source.as_str(), ctx.progress_partitions, tp, next);
     progress
         .send(&kmirror_client::records::encode(&[record], now_ms()), ())
-        .await?;
+        .await
+        .map_err(ForwardError::Produce)?;
+    TransactionalForwarder::settle(data, round).await?;
     match progress.next_ack().await {
         Some(Ok(_)) => {}
-        Some(Err(e)) => return Err(e),
+        Some(Err(e)) => return Err(ForwardError::Produce(e)),
         None => unreachable!("a batch was just sent"),
     }
-    producer.end(true).await
+    producer.end(true).await.map_err(ForwardError::Produce)
 }
