@@ -397,8 +397,8 @@ pub(crate) const FLOW_KEYS: &[FlowKey] = &[
         "transaction.boundary",
         OneOf(BOUNDARY_VALUES),
         "poll",
-        "With exactly-once: `poll` makes a transaction of what one poll fetched (within 1 s), \
-         `interval` every `transaction.boundary.interval.ms`; both within 32 MiB. `connector` is \
+        "With exactly-once: `poll` makes a transaction of what one poll fetched, of several \
+         while a partition catches up (within 1 s), `interval` every `transaction.boundary.interval.ms`; both within 32 MiB. `connector` is \
          refused, as Connect refuses it for MM2.",
     ),
     FlowKey::honoured(
