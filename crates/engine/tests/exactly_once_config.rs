@@ -85,6 +85,20 @@ fn interval_boundary_and_transaction_timeout() {
         "{:?}",
         config.unsupported_keys()
     );
+
+    // Connect's default interval (60 s) with a 20 s timeout: a transaction
+    // ends after half the timeout, before the coordinator would abort it.
+    let config = parse(&format!(
+        "{BASE}exactly.once.source.support = enabled\n\
+         transaction.boundary = interval\n\
+         kafka-b.producer.transaction.timeout.ms = 20000\n"
+    ));
+    let settings = exactly_once(&config, "kafka-a", "kafka-b").expect("enabled");
+    assert_eq!(
+        settings.boundary,
+        TransactionBoundary::Interval(Duration::from_secs(60))
+    );
+    assert_eq!(settings.max_duration(), Duration::from_secs(10));
 }
 
 #[test]

@@ -447,3 +447,92 @@ fn a_backlog_is_copied_in_few_large_transactions() {
     let status = kmirror.terminate(Duration::from_secs(20));
     assert!(status.success(), "exit status {status}");
 }
+
+/// A transaction that outlives `transaction.timeout.ms`: a lone kmirror
+/// whose transactions last a second (`transaction.boundary = interval`)
+/// is frozen (SIGSTOP) for 15 s, longer than the 2 s transaction timeout
+/// plus the coordinator's 10 s check for timed-out transactions, and
+/// shorter than its 45 s group session. The target's coordinator aborts the
+/// open transaction. Woken, kmirror finds its producer fenced while it
+/// still owns the partition: the partition pauses and starts over from its
+/// last commit (before, it stopped for good). Read in read_committed: every
+/// record once, none lost.
+#[test]
+fn a_transaction_outliving_its_timeout_is_aborted_and_redone() {
+    let _serial = serial();
+    let a = shared_cluster("kafka-a");
+    let b = shared_cluster("kafka-b");
+    let topic = "eos-timed-out";
+    let remote = "kafka-a.eos-timed-out";
+    a.create_topic(topic, 1, 1, &[]);
+    let (_dir, config) = two_region_config(
+        a,
+        b,
+        &format!(
+            "kafka-a->kafka-b.topics = {topic}\n\
+             kafka-b->kafka-a.enabled = false\n\
+             kafka-b.exactly.once.source.support = enabled\n\
+             kafka-b.producer.transaction.timeout.ms = 2000\n\
+             transaction.boundary = interval\n\
+             transaction.boundary.interval.ms = 1000\n\
+             session.timeout.ms = 45000\n"
+        ),
+    );
+    let mut kmirror = Kmirror::start_with_env(
+        &["run", config.to_str().unwrap()],
+        &[(
+            "KMIRROR_LOG",
+            "info,kmirror_client=debug,kmirror_engine::runtime::flow::exactly_once=debug",
+        )],
+    );
+    let load = Load::start(a, topic, 1, 200, 200 * 600);
+    let grown = |from: i64| {
+        wait_until("kafka-b to grow", Duration::from_secs(60), || {
+            b.list_topics().iter().any(|t| t == remote)
+                && b.end_offsets(remote).iter().sum::<i64>() >= from + 200
+        });
+    };
+    grown(0);
+    kmirror.send_signal("STOP");
+    std::thread::sleep(Duration::from_secs(15)); // the frozen time itself
+    kmirror.send_signal("CONT");
+    let restarted = |log: &str| {
+        log.lines().any(|l| {
+            // Fenced (EndTxn) or refused as an old epoch (produce).
+            l.contains("eos-timed-out-0")
+                && (l.contains("transaction fenced while this worker owns the partition")
+                    || l.contains("partition paused"))
+        })
+    };
+    wait_until(
+        "the partition to start over after the abort",
+        Duration::from_secs(60),
+        || restarted(&kmirror.log()),
+    );
+    for line in kmirror
+        .log()
+        .lines()
+        .filter(|l| l.contains("eos-timed-out-0") && (l.contains("WARN") || l.contains("ERROR")))
+    {
+        eprintln!("{line}");
+    }
+    grown(b.end_offsets(remote).iter().sum::<i64>());
+    let report = load.finish();
+    let target = read_committed_complete(b, remote, &report.per_partition);
+    let replay = check_replay(&target[0], report.per_partition[0]).unwrap();
+    assert_eq!(
+        replay,
+        Replay {
+            duplicates: 0,
+            rewinds: 0
+        },
+        "read_committed sees each record once"
+    );
+    assert!(
+        !kmirror.log().contains("partition stopped"),
+        "a lone worker's partition never stops for good:\n{}",
+        kmirror.log()
+    );
+    let status = kmirror.terminate(Duration::from_secs(20));
+    assert!(status.success(), "exit status {status}");
+}

@@ -63,12 +63,17 @@ pub struct ExactlyOnce {
 }
 
 impl ExactlyOnce {
-    /// How long a transaction may stay open at most.
+    /// How long a transaction may stay open at most: its boundary's time,
+    /// and never more than half of `transaction.timeout.ms`, so that the
+    /// target's coordinator does not abort a transaction for lasting as
+    /// long as it was planned to (Connect's defaults, a 60 s interval and
+    /// a 60 s timeout, would race).
     pub fn max_duration(&self) -> Duration {
-        match self.boundary {
+        let planned = match self.boundary {
             TransactionBoundary::Poll => POLL_TRANSACTION_MAX_DURATION,
             TransactionBoundary::Interval(interval) => interval,
-        }
+        };
+        planned.min(self.timeout / 2)
     }
 
     /// Whether a transaction ends as soon as nothing more is ready.

@@ -398,15 +398,17 @@ pub(crate) const FLOW_KEYS: &[FlowKey] = &[
         OneOf(BOUNDARY_VALUES),
         "poll",
         "With exactly-once: `poll` makes a transaction of what one poll fetched, of several \
-         while a partition catches up (within 1 s), `interval` every `transaction.boundary.interval.ms`; both within 32 MiB. `connector` is \
-         refused, as Connect refuses it for MM2.",
+         while a partition catches up (within 1 s), `interval` every \
+         `transaction.boundary.interval.ms`; both within 32 MiB. `connector` is refused, as \
+         Connect refuses it for MM2.",
     ),
     FlowKey::honoured(
         "transaction.boundary.interval.ms",
         Millis,
         "60000",
         "With `transaction.boundary = interval`: how long a transaction lasts (Connect's default \
-         is the worker's `offset.flush.interval.ms`, 60000).",
+         is the worker's `offset.flush.interval.ms`, 60000), at most half of the target \
+         producer's `transaction.timeout.ms`.",
     ),
     FlowKey::not_honoured(
         "topic.filter.class",

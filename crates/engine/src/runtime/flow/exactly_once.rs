@@ -15,9 +15,10 @@ use std::time::Duration;
 
 use kmirror_client::produce::{PartitionSender, SendConfig};
 use kmirror_client::transaction::{classify, TransactionalProducer, TxnOutcome};
+use kmirror_client::ClientError;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tracing::debug;
+use tracing::{debug, warn};
 
 use super::pipeline::{forward_failed, record_progress, start_fetching};
 use super::FlowContext;
@@ -77,10 +78,24 @@ pub(super) async fn forward_exactly_once(
             source,
         ))
     };
-    let fenced = || EngineError::Fenced {
-        flow: ctx.name.clone(),
-        tp: tp.clone(),
-        transactional_id: transactional_id.clone(),
+    // Fenced: a newer producer of the id exists, or the target's
+    // coordinator aborted the open transaction on its timeout (protocol 1
+    // answers PRODUCER_FENCED then too). A worker whose lease lapsed stops
+    // the partition for good: another owner may have it. One that still
+    // holds it was given to nobody else, so the transaction timed out: the
+    // partition pauses and starts again from its last commit.
+    let fenced = |error: ClientError| {
+        Box::pin(async {
+            if ctx.lease.check().is_err() {
+                return EngineError::Fenced {
+                    flow: ctx.name.clone(),
+                    tp: tp.clone(),
+                    transactional_id: transactional_id.clone(),
+                };
+            }
+            warn!(flow = %ctx.name, %tp, transactional_id, transaction_timeout = ?settings.timeout, "transaction fenced while this worker owns the partition: the target aborted it (open longer than transaction.timeout.ms); starting again from the last commit");
+            failed(ForwardStage::Forwarding, ForwardError::Produce(error)).await
+        })
     };
     // A worker whose group membership lapsed must not fence the owner the
     // group chose meanwhile.
@@ -90,7 +105,7 @@ pub(super) async fn forward_exactly_once(
     let init = TransactionalProducer::init(&ctx.target, &transactional_id, settings.timeout);
     let mut producer = match Box::pin(init).await {
         Ok(producer) => producer,
-        Err(e) if classify(&e) == TxnOutcome::Fenced => return Err(fenced()),
+        Err(e) if classify(&e) == TxnOutcome::Fenced => return Err(fenced(e).await),
         Err(e) => return Err(failed(ForwardStage::ProducerInit, ForwardError::Produce(e)).await),
     };
 
@@ -166,7 +181,7 @@ pub(super) async fn forward_exactly_once(
         let mut round = match round {
             Ok(round) => round,
             Err(ForwardError::Produce(e)) if classify(&e) == TxnOutcome::Fenced => {
-                return Err(fenced())
+                return Err(fenced(e).await)
             }
             Err(source) => return Err(failed(ForwardStage::Forwarding, source).await),
         };
@@ -188,7 +203,7 @@ pub(super) async fn forward_exactly_once(
             match committed {
                 Ok(()) => {}
                 Err(ForwardError::Produce(e)) if classify(&e) == TxnOutcome::Fenced => {
-                    return Err(fenced())
+                    return Err(fenced(e).await)
                 }
                 Err(source) => return Err(failed(ForwardStage::Forwarding, source).await),
             }
