@@ -17,7 +17,7 @@
 #   scripts/bench.sh --scenario latency-3b  steady latency on two three-broker
 #       clusters at 10 and 5,000 records/s, kmirror and MM2 tuned, each as
 #       overhead over the source read in the same run (issue 12); writes
-#       docs/bench-results/results-latency-3b.*. About ten minutes.
+#       docs/bench-results/results-latency-3b.*. About fourteen minutes.
 #   scripts/bench.sh --scenario scale  1,000 topics of 10 partitions on one
 #       flow: time until every partition replicates, then CPU, memory and
 #       wire bytes at rest with a trickle, kmirror and MM2 tuned (issue 12);

@@ -220,6 +220,7 @@ impl Bench<'_> {
                     scenario: "latency",
                     rate: options.latency_rate,
                     partitions: options.partitions,
+                    seconds: None,
                 };
                 let result = bench.latency(&run, kind, round, a, b, &topic);
                 bench.delete_topics(a, &[topic])?;

@@ -78,6 +78,8 @@ struct Submission {
     /// here while the process is frozen (see [`crate::lease`]).
     lease: Option<WriteLease>,
     reply: oneshot::Sender<BatchOutcome>,
+    /// When the batch was handed in, for latency traces.
+    submitted: std::time::Instant,
 }
 
 /// Where batches for one broker are handed in.
@@ -110,6 +112,7 @@ impl BatcherHandle {
             batch,
             lease,
             reply,
+            submitted: std::time::Instant::now(),
         };
         if let Err(mpsc::error::SendError(submission)) = self.submissions.send(submission) {
             let _ = submission
@@ -163,8 +166,19 @@ async fn run(
             if request.is_empty() {
                 continue;
             }
+            // How long batches waited here, and why (`KMIRROR_LOG=kmirror_latency=trace`).
+            tracing::trace!(
+                target: "kmirror_latency",
+                broker = key.broker,
+                batches = request.len(),
+                left = waiting.len(),
+                in_flight = in_flight.len(),
+                waited_us = request[0].submitted.elapsed().as_micros() as u64,
+                at_us = wall_us(),
+                "produce request"
+            );
             match send(&conn, &key, &request).await {
-                Ok(response) => in_flight.push(answer(request, response)),
+                Ok(response) => in_flight.push(answer(key.broker, request, response)),
                 Err(error) => fail_all(request, &error),
             }
             continue;
@@ -271,6 +285,7 @@ async fn send(
 
 /// Waits for a request's response and tells each batch its outcome.
 async fn answer(
+    broker: i32,
     batches: Vec<Submission>,
     (version, pending): (i16, crate::connection::PendingResponse),
 ) {
@@ -278,6 +293,14 @@ async fn answer(
         Ok(body) => body,
         Err(error) => return fail_all(batches, &error),
     };
+    tracing::trace!(
+        target: "kmirror_latency",
+        broker,
+        batches = batches.len(),
+        took_us = batches[0].submitted.elapsed().as_micros() as u64,
+        at_us = wall_us(),
+        "produce response"
+    );
     let mut outcomes = match decode_outcomes(version, body) {
         Ok(outcomes) => outcomes,
         Err(error) => return fail_all(batches, &error),
@@ -328,6 +351,15 @@ fn decode_outcomes(
     Ok(outcomes)
 }
 
+/// The wall clock in microseconds, for traces that line up with record
+/// timestamps.
+fn wall_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
 fn fail_all(batches: Vec<Submission>, error: &ClientError) {
     for submission in batches {
         let _ = submission.reply.send(Err(error.clone()));
@@ -349,6 +381,7 @@ mod tests {
             },
             lease: None,
             reply,
+            submitted: std::time::Instant::now(),
         }
     }
 

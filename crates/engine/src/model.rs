@@ -132,6 +132,15 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// The wall clock in microseconds since the Unix epoch, for latency traces
+/// that line up with record timestamps and other processes' clocks.
+pub fn now_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -131,6 +131,7 @@ impl Bench<'_> {
                             scenario: &name,
                             rate: options.latency_rate,
                             partitions: options.partitions,
+                            seconds: None,
                         };
                         let result = bench.latency(&run, kind, round, &a, &b, &topic);
                         bench.delete_topics(&a, &[topic])?;

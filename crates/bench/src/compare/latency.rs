@@ -24,6 +24,9 @@ pub(super) struct LatencyRun<'a> {
     /// Records per second the producer sends.
     pub(super) rate: u32,
     pub(super) partitions: i32,
+    /// Seconds of load after the warm-up seconds; `None`: the options'
+    /// `latency_seconds`.
+    pub(super) seconds: Option<u64>,
 }
 
 impl Bench<'_> {
@@ -43,8 +46,15 @@ impl Bench<'_> {
         let remote = flow.remote_topic();
         let load = self.load_snapshot([source, target]);
         let mut replicator = self.start_replicator(kind, &flow)?;
-        let outcome =
-            self.measure_latency(&mut replicator, run.rate, source, target, topic, &remote);
+        let seconds = run.seconds.unwrap_or(options.latency_seconds);
+        let outcome = self.measure_latency(
+            &mut replicator,
+            (run.rate, seconds),
+            source,
+            target,
+            topic,
+            &remote,
+        );
         let stats = replicator.stop()?;
         let mut m = Measurement::new(run.scenario, kind, round);
         self.account(&mut m, &stats, &load, [source, target]);
@@ -78,7 +88,7 @@ impl Bench<'_> {
     fn measure_latency(
         &self,
         replicator: &mut RunningReplicator,
-        rate: u32,
+        (rate, seconds): (u32, u64),
         source: &Side,
         target: &Side,
         topic: &str,
@@ -103,7 +113,7 @@ impl Bench<'_> {
             std::thread::sleep(Duration::from_millis(100));
         }
 
-        let seconds = options.latency_seconds + options.latency_warmup_seconds;
+        let seconds = seconds + options.latency_warmup_seconds;
         let expected = u64::from(rate) * seconds;
         let stop = Arc::new(AtomicBool::new(false));
         // A transactional target is read as its users read it.

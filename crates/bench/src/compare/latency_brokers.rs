@@ -8,6 +8,13 @@
 //! same records on the source (the floor) and on the target in the same run,
 //! each leader with its own long poll (see [`crate::latency`]).
 //!
+//! Before the measured runs of each rate, the first replicator runs the
+//! same load for [`WARM_UP_SECONDS`] unmeasured: fresh brokers are slow at a
+//! new rate for their first half minute or so (at 5,000 records/s the
+//! brokers of the first run used twice the CPU of later runs, and the source
+//! floor's p99 was 90 ms in its first 30 s against 10 ms after), which
+//! otherwise lands on whichever replicator happens to run first.
+//!
 //! Measurements are named `latency-3b/<rate>`; [`crate::report`] shows each
 //! replicator's latency as overhead over the source floor of its own run, and
 //! checks the goals: p50 overhead at most 10 ms, p99 overhead at most 1/5 of
@@ -15,7 +22,7 @@
 
 use anyhow::Result;
 
-use super::{bench_cluster, join_clusters, Bench, CompareOptions, LatencyRun, Scenario};
+use super::{bench_cluster, join_clusters, Bench, CompareOptions, LatencyRun, Scenario, Side};
 use crate::replicator::ReplicatorKind;
 
 /// The scenario's measurements are named this, then the rate.
@@ -24,6 +31,10 @@ pub const SCENARIO_PREFIX: &str = "latency-3b/";
 const BROKERS: usize = 3;
 /// Partitions of each run's topic: two per broker.
 pub const PARTITIONS: i32 = 6;
+/// Unmeasured seconds of load at each rate before its measured runs
+/// (`quick`: [`QUICK_WARM_UP_SECONDS`]).
+pub const WARM_UP_SECONDS: u64 = 45;
+const QUICK_WARM_UP_SECONDS: u64 = 3;
 
 impl CompareOptions {
     /// The three-broker latency scenario alone: kmirror and MM2 tuned, 60 s
@@ -53,10 +64,12 @@ impl Bench<'_> {
         let b = self.side(b, None)?;
         for &rate in &options.brokers_latency_rates {
             let scenario = format!("{SCENARIO_PREFIX}{rate}");
+            self.warm_up(&scenario, rate, &a, &b);
             let run = LatencyRun {
                 scenario: &scenario,
                 rate,
                 partitions: PARTITIONS,
+                seconds: None,
             };
             self.each_replicator(&scenario, |bench, kind, round| {
                 // A fresh source topic per run: no run starts behind the
@@ -69,5 +82,42 @@ impl Bench<'_> {
             });
         }
         Ok(())
+    }
+}
+
+impl Bench<'_> {
+    /// Runs `rate` through the first replicator for a while, measuring
+    /// nothing, so that every measured run finds the brokers warm.
+    fn warm_up(&mut self, scenario: &str, rate: u32, source: &Side, target: &Side) {
+        let Some(&kind) = self.options.replicators.first() else {
+            return;
+        };
+        let seconds = if self.options.quick {
+            QUICK_WARM_UP_SECONDS
+        } else {
+            WARM_UP_SECONDS
+        };
+        eprintln!(
+            "[bench] {scenario}: warming the brokers up with {} for {seconds} s (not measured)",
+            kind.label()
+        );
+        let run = LatencyRun {
+            scenario,
+            rate,
+            partitions: PARTITIONS,
+            seconds: Some(seconds),
+        };
+        let topic = format!("bench-latency-3b-warm-up-{}", self.runs + 1);
+        let result = self
+            .create_topic(source, &topic, PARTITIONS)
+            .and_then(|()| {
+                let result = self.latency(&run, kind, 0, source, target, &topic);
+                self.delete_topics(source, &[topic])?;
+                result
+            });
+        // The measured runs that follow show any real trouble.
+        if let Err(e) = result {
+            eprintln!("[bench] {scenario}: warm-up failed: {e:#}");
+        }
     }
 }

@@ -110,6 +110,11 @@ struct Answer {
     /// The partitions asked, with the slot generation each was asked for.
     asked: Vec<(TopicPartition, u64)>,
     result: Result<Vec<FetchedPartition>, ClientError>,
+    /// When the request was handed to the connection and when its answer
+    /// came back (wall clock, µs), to tell the broker's time from the
+    /// fetcher's own in latency traces.
+    sent_us: i64,
+    arrived_us: i64,
 }
 
 /// Work the fetcher waits on besides commands.
@@ -196,8 +201,10 @@ impl SourceFetcher {
             wait_for_room(&mut slots, &mut rooms);
             self.send_requests(&mut slots, &mut brokers, &mut work);
 
+            let mut answered = false;
             tokio::select! {
                 Some(done) = work.next(), if !work.is_empty() => {
+                    answered |= matches!(done, Done::Answer(_));
                     self.take_done(&mut slots, &mut brokers, &mut work, done).await;
                 }
                 Some(room) = rooms.next(), if !rooms.is_empty() => take_room(&mut slots, room),
@@ -212,8 +219,19 @@ impl SourceFetcher {
                 take_room(&mut slots, room);
             }
             while let Some(Some(done)) = work.next().now_or_never() {
+                answered |= matches!(done, Done::Answer(_));
                 self.take_done(&mut slots, &mut brokers, &mut work, done)
                     .await;
+            }
+            if answered {
+                // The partitions just handed data were woken on this
+                // thread: let them put it on the target's wire before this
+                // task encodes and writes its next fetch requests. Otherwise
+                // every forwarded batch waits for that work first (measured
+                // at 0.1 ms typically and over 1 ms at the 99th percentile
+                // on a busy two-core machine). The next requests only wait
+                // for batches that are ready now, which take microseconds.
+                tokio::task::yield_now().await;
             }
         }
     }
@@ -340,6 +358,7 @@ impl SourceFetcher {
             .min(params.max_bytes as i64)
             .max(0) as usize;
         let started = std::time::Instant::now();
+        let sent_us = crate::model::now_us();
         let result = async {
             let conn = self.lane.connection(broker).await?;
             let reservation = self.budget.reserve(most).await;
@@ -351,6 +370,7 @@ impl SourceFetcher {
                 .await
         }
         .await;
+        let arrived_us = crate::model::now_us();
         // What a request cost, to tell a slow broker from a slow kmirror
         // (`KMIRROR_LOG=kmirror_engine::forward::fetcher=trace`).
         tracing::trace!(
@@ -367,6 +387,8 @@ impl SourceFetcher {
             session,
             asked,
             result,
+            sent_us,
+            arrived_us,
         }))
     }
 
@@ -383,6 +405,8 @@ impl SourceFetcher {
             session,
             asked,
             result,
+            sent_us,
+            arrived_us,
         } = answer;
         brokers.sessions.insert(broker, session);
         // Only the slots the request was made for; an earlier slot's
@@ -398,7 +422,9 @@ impl SourceFetcher {
             .collect();
         let (refresh, rest) = match result {
             Ok(fetched) => {
-                let refresh = self.take_partitions(slots, broker, fetched).await;
+                let refresh = self
+                    .take_partitions(slots, broker, fetched, (sent_us, arrived_us))
+                    .await;
                 (refresh, refresh)
             }
             // The session was lost or is out of step: the next request,
@@ -457,6 +483,7 @@ impl SourceFetcher {
         slots: &mut Slots,
         broker: i32,
         fetched: Vec<FetchedPartition>,
+        (sent_us, arrived_us): (i64, i64),
     ) -> bool {
         let mut refresh = false;
         for partition in fetched {
@@ -474,6 +501,22 @@ impl SourceFetcher {
                     if let Some(replica) = data.preferred_read_replica {
                         let lifetime = self.client.config().metadata_max_age;
                         slots.prefer(&tp, broker, replica, lifetime, &self.params);
+                    }
+                    if let Some(newest) = data.batches.last() {
+                        // A batch's path through kmirror, first step
+                        // (`KMIRROR_LOG=kmirror_latency=trace`).
+                        tracing::trace!(
+                            target: "kmirror_latency",
+                            %tp,
+                            broker,
+                            batches = data.batches.len(),
+                            base = data.batches[0].upstream_base(),
+                            newest_ts = newest.max_timestamp(),
+                            sent_us,
+                            arrived_us,
+                            handed_us = crate::model::now_us(),
+                            "fetched"
+                        );
                     }
                     slots.deliver(&tp, broker, partition.requested_offset, data)
                 }

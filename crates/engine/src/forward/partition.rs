@@ -233,6 +233,17 @@ pub async fn forward_partition_within(
     loop {
         if let Some((batch, tag)) = queue.front() {
             if sender.has_room() {
+                tracing::trace!(
+                    target: "kmirror_latency",
+                    topic = sender.topic(),
+                    partition = sender.partition(),
+                    base = tag.upstream_base,
+                    newest_ts = tag.max_timestamp,
+                    queued = queue.len(),
+                    in_flight = sender.in_flight(),
+                    at_us = crate::model::now_us(),
+                    "sending"
+                );
                 let tag = tag.sending(crate::model::now_ms());
                 sender
                     .send(batch, tag)
@@ -254,7 +265,19 @@ pub async fn forward_partition_within(
             biased;
             ack = sender.next_ack(), if sender.in_flight() > 0 => {
                 match ack {
-                    Some(Ok(ack)) => on_progress(Progress::Forwarded(forwarded(&ack))),
+                    Some(Ok(ack)) => {
+                        tracing::trace!(
+                            target: "kmirror_latency",
+                            topic = sender.topic(),
+                            partition = sender.partition(),
+                            base = ack.tag.upstream_base,
+                            newest_ts = ack.tag.max_timestamp,
+                            queued = queue.len(),
+                            at_us = crate::model::now_us(),
+                            "acknowledged"
+                        );
+                        on_progress(Progress::Forwarded(forwarded(&ack)))
+                    }
                     Some(Err(e)) => return Err(refused(sender, e)),
                     None => {}
                 }
@@ -272,6 +295,15 @@ pub async fn forward_partition_within(
                     return Err(ForwardError::Fetch(*e));
                 }
                 Some(FetchEvent::Data(data)) => {
+                    tracing::trace!(
+                        target: "kmirror_latency",
+                        topic = sender.topic(),
+                        partition = sender.partition(),
+                        batches = data.batches.len(),
+                        in_flight = sender.in_flight(),
+                        at_us = crate::model::now_us(),
+                        "taken"
+                    );
                     on_progress(Progress::HighWatermark(data.high_watermark));
                     if let Err(e) = intake(*data, limit, &mut queue, &mut pending_skip) {
                         // Forward what came before it, then stop.
