@@ -66,8 +66,12 @@ for version in $matrix_versions; do
   KMIRROR_KAFKA_VERSION="$version" \
     cargo test -p kmirror --locked --no-fail-fast \
     --test bidirectional --test failover -- --test-threads="$threads"
-  # Transactions: protocol 1 on Kafka 3.x, protocol 2 (KIP-890) on 4.x.
+  # Transactions: protocol 1 on Kafka 3.x, protocol 2 (KIP-890) on 4.x,
+  # from the client and end to end (SIGKILL and a frozen owner).
   KMIRROR_KAFKA_VERSION="$version" \
     cargo test -p kmirror-client --locked --no-fail-fast \
     --test transactions -- --test-threads="$threads"
+  KMIRROR_KAFKA_VERSION="$version" \
+    cargo test -p kmirror --locked --no-fail-fast \
+    --test exactly_once -- --test-threads="$threads"
 done

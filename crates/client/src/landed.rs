@@ -82,7 +82,11 @@ pub async fn already_landed(
             .peekable();
         for s in source_batches {
             let Some(t) = targets.peek() else { break };
-            if t.header.base_offset != down || !s.is_forwarded_as(t) {
+            // A transactional batch (written in exactly-once mode) may
+            // belong to an aborted transaction, which read_committed
+            // consumers never see: it does not count as landed.
+            if t.header.base_offset != down || t.header.is_transactional() || !s.is_forwarded_as(t)
+            {
                 return Ok(landed);
             }
             up = s.header.next_offset();

@@ -129,6 +129,16 @@ struct FlowStateLabels {
 }
 
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// A latency histogram family in seconds, registered as `name`.
+fn seconds_histogram<L>(registry: &mut Registry, name: &str, help: &str) -> HistogramFamily<L>
+where
+    L: Clone + std::hash::Hash + Eq + EncodeLabelSet + std::fmt::Debug + Send + Sync + 'static,
+{
+    let family: HistogramFamily<L> = Family::new_with_constructor(latency_histogram);
+    registry.register_with_unit(name, help, Unit::Seconds, family.clone());
+    family
+}
 type FloatGauge = Gauge<f64, AtomicU64>;
 
 /// Latency buckets in seconds: 1 ms doubling to about 35 minutes.
@@ -163,6 +173,8 @@ pub struct Metrics {
     replication_latency: HistogramFamily<SeriesLabels>,
     checkpoint_latency: HistogramFamily<FlowLabels>,
     checkpoints: Family<FlowLabels, Counter>,
+    transactions: Family<FlowLabels, Counter>,
+    transaction_commit_latency: HistogramFamily<FlowLabels>,
     heartbeats: Family<FlowLabels, Counter>,
     synced_topic_acls: Family<FlowLabels, Gauge>,
     errors: Family<ErrorLabels, Counter>,
@@ -218,36 +230,29 @@ impl Metrics {
             "Batches acknowledged by the target, by path: passthrough (bytes kept, never decompressed) or rebuilt (LogAppendTime or legacy batches re-encoded)",
             batches.clone(),
         );
-        let record_age: HistogramFamily<SeriesLabels> =
-            Family::new_with_constructor(latency_histogram);
-        registry.register_with_unit(
+        let record_age: HistogramFamily<SeriesLabels> = seconds_histogram(
+            &mut registry,
             "record_age",
             "Age of a batch's newest record when it is sent to the target (MM2 record-age-ms)",
-            Unit::Seconds,
-            record_age.clone(),
         );
         let replication_latency: HistogramFamily<SeriesLabels> =
-            Family::new_with_constructor(latency_histogram);
-        registry.register_with_unit(
-            "replication_latency",
-            "Time from a batch's newest record timestamp to the target's acknowledgement (MM2 replication-latency-ms)",
-            Unit::Seconds,
-            replication_latency.clone(),
-        );
+            seconds_histogram(&mut registry, "replication_latency", "Time from a batch's newest record timestamp to the target's acknowledgement (MM2 replication-latency-ms)");
         let checkpoint_latency: HistogramFamily<FlowLabels> =
-            Family::new_with_constructor(latency_histogram);
-        registry.register_with_unit(
-            "checkpoint_latency",
-            "Time from reading the source groups' offsets to the checkpoints' acknowledgement on the target (MM2 checkpoint-latency-ms)",
-            Unit::Seconds,
-            checkpoint_latency.clone(),
-        );
+            seconds_histogram(&mut registry, "checkpoint_latency", "Time from reading the source groups' offsets to the checkpoints' acknowledgement on the target (MM2 checkpoint-latency-ms)");
         let checkpoints = Family::<FlowLabels, Counter>::default();
         registry.register(
             "checkpoints_written",
             "Checkpoint records written to the target",
             checkpoints.clone(),
         );
+        let transactions = Family::<FlowLabels, Counter>::default();
+        registry.register(
+            "transactions_committed",
+            "Transactions committed on the target (exactly-once flows)",
+            transactions.clone(),
+        );
+        let transaction_commit_latency: HistogramFamily<FlowLabels> =
+            seconds_histogram(&mut registry, "transaction_commit_latency", "Time to write a transaction's progress record and commit it, after its batches were acknowledged (exactly-once flows)");
         let heartbeats = Family::<FlowLabels, Counter>::default();
         registry.register(
             "heartbeats_written",
@@ -321,6 +326,8 @@ impl Metrics {
             replication_latency,
             checkpoint_latency,
             checkpoints,
+            transactions,
+            transaction_commit_latency,
             heartbeats,
             synced_topic_acls,
             errors,
@@ -401,6 +408,18 @@ impl Metrics {
         self.checkpoint_latency
             .get_or_create(&labels)
             .observe(latency_ms.max(0) as f64 / 1000.0);
+    }
+
+    /// A transaction of an exactly-once partition committed, `latency`
+    /// after its batches were acknowledged.
+    pub fn transaction_committed(&self, flow: &str, latency: std::time::Duration) {
+        let labels = FlowLabels {
+            flow: flow.to_string(),
+        };
+        self.transactions.get_or_create(&labels).inc();
+        self.transaction_commit_latency
+            .get_or_create(&labels)
+            .observe(latency.as_secs_f64());
     }
 
     pub fn heartbeat_written(&self, flow: &str) {

@@ -20,6 +20,19 @@ pub async fn read_partition(
     partition: i32,
     deadline: Duration,
 ) -> Result<Vec<KeyValue>, ClientError> {
+    read_partition_to(client, topic, partition, OffsetSpec::Latest, deadline).await
+}
+
+/// [`read_partition`] up to `end`: [`OffsetSpec::Latest`] waits for the
+/// transactions open on the partition to end (read committed stops at
+/// them), [`OffsetSpec::LatestStable`] reads only what is before the first.
+pub async fn read_partition_to(
+    client: &KafkaClient,
+    topic: &str,
+    partition: i32,
+    end: OffsetSpec,
+    deadline: Duration,
+) -> Result<Vec<KeyValue>, ClientError> {
     let stop_at = tokio::time::Instant::now() + deadline;
     // A topic another kmirror worker created a moment ago may not be known
     // to every broker yet.
@@ -29,10 +42,7 @@ pub async fn read_partition(
                 .admin()
                 .offset_of(topic, partition, OffsetSpec::Earliest)
                 .await?;
-            let end = client
-                .admin()
-                .offset_of(topic, partition, OffsetSpec::Latest)
-                .await?;
+            let end = client.admin().offset_of(topic, partition, end).await?;
             Ok::<_, ClientError>((start, end))
         };
         match bounds.await {

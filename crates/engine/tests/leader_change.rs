@@ -13,9 +13,7 @@ fn killing_the_target_leader_loses_and_duplicates_nothing() {
     let a = shared_cluster("kafka-a");
     let b = KafkaCluster::builder("kafka-b3")
         .brokers(3)
-        // Fence a dead broker quickly so the test does not wait the default 9 s.
-        .broker_prop("broker.session.timeout.ms", "3000")
-        .broker_prop("broker.heartbeat.interval.ms", "500")
+        .fast_broker_fencing()
         .start();
     let topic = kmirror_testbed::random_topic_name("leader-change");
     let remote = format!("kafka-a.{topic}");
@@ -60,8 +58,7 @@ fn killing_the_target_leader_loses_and_duplicates_nothing() {
 fn killing_the_source_leader_loses_and_duplicates_nothing() {
     let a = KafkaCluster::builder("kafka-a3")
         .brokers(3)
-        .broker_prop("broker.session.timeout.ms", "3000")
-        .broker_prop("broker.heartbeat.interval.ms", "500")
+        .fast_broker_fencing()
         .start();
     let b = shared_cluster("kafka-b");
     let topic = kmirror_testbed::random_topic_name("source-leader-change");

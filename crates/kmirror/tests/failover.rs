@@ -6,14 +6,14 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::process::Command;
 use std::time::Duration;
 
 use kmirror_testbed::{
     shared_cluster, ConsumeOptions, JavaCommand, KafkaCluster, ProduceOptions, TestRecord,
 };
 use support::{
-    partitions_per_worker, total_end_offset, two_region_config, unique_group_prefix, wait_shared,
+    consume_group, group_offsets, kmirror_translate, mm2_translate, partitions_per_worker,
+    produce_sequence_to, total_end_offset, two_region_config, unique_group_prefix, wait_shared,
     wait_until, Kmirror,
 };
 
@@ -32,87 +32,6 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 
 fn produce_sequence(cluster: &KafkaCluster, from: usize, count: usize) {
     produce_sequence_to(cluster, TOPIC, from, count);
-}
-
-fn produce_sequence_to(cluster: &KafkaCluster, topic: &str, from: usize, count: usize) {
-    let records: Vec<TestRecord> = (from..from + count)
-        .map(|i| {
-            TestRecord::new()
-                .key(format!("k{}", i % 17))
-                .value(format!("seq-{i}"))
-        })
-        .collect();
-    cluster.produce(topic, &ProduceOptions::default(), &records);
-}
-
-fn consume_group(cluster: &KafkaCluster, topic: &str, group: &str, max: usize) -> Vec<String> {
-    let mut options = ConsumeOptions::committed(max);
-    options.group = Some(group.to_string());
-    options.commit = true;
-    options.idle_timeout = Duration::from_secs(8);
-    cluster
-        .consume(topic, &options)
-        .into_iter()
-        .map(|r| String::from_utf8(r.value.unwrap_or_default()).unwrap())
-        .collect()
-}
-
-fn kmirror_translate(
-    config: &std::path::Path,
-    group: &str,
-    from: &str,
-    to: &str,
-    extra: &[&str],
-) -> (bool, BTreeSet<String>, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_kmirror"))
-        .args([
-            "offsets",
-            "translate",
-            "--config",
-            config.to_str().unwrap(),
-            "--group",
-            group,
-            "--from",
-            from,
-            "--to",
-            to,
-        ])
-        .args(extra)
-        .output()
-        .unwrap();
-    let lines = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect();
-    (
-        output.status.success(),
-        lines,
-        String::from_utf8_lossy(&output.stderr).to_string(),
-    )
-}
-
-fn mm2_translate(target: &KafkaCluster, remote_alias: &str, group: &str) -> BTreeSet<String> {
-    let output = JavaCommand::new("dev.kmirror.testbed.Translate")
-        .args([target.bootstrap().as_str(), remote_alias, group])
-        .timeout(Duration::from_secs(60))
-        .run(b"");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
-fn group_offsets(cluster: &KafkaCluster, group: &str) -> BTreeSet<String> {
-    cluster
-        .group_offsets(group)
-        .into_iter()
-        .map(|o| format!("{} {} {}", o.topic, o.partition, o.offset))
-        .collect()
 }
 
 #[test]

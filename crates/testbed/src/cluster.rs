@@ -76,6 +76,14 @@ impl KafkaClusterBuilder {
         self
     }
 
+    /// Fences a dead broker within about 3 s (the controller's
+    /// `broker.session.timeout.ms`, heartbeats every 500 ms), so that its
+    /// leaderships move without the tests waiting the default 9 s.
+    pub fn fast_broker_fencing(self) -> Self {
+        self.broker_prop("broker.session.timeout.ms", "3000")
+            .broker_prop("broker.heartbeat.interval.ms", "500")
+    }
+
     /// Each broker's maximum heap (default `512m`).
     pub fn heap(mut self, heap: impl Into<String>) -> Self {
         self.heap = heap.into();

@@ -97,7 +97,6 @@ const NOT_HONOURED: &[&str] = &[
     "max.block.ms",
     "metadata.max.idle.ms",
     "transactional.id",
-    "transaction.timeout.ms",
     "internal.leave.group.on.close",
     "internal.throw.on.fetch.stable.offset.unsupported",
 ];

@@ -58,6 +58,7 @@ const PRODUCER_KEYS: &[&str] = &[
     "acks",
     "delivery.timeout.ms",
     "max.in.flight.requests.per.connection",
+    "transaction.timeout.ms",
 ];
 
 /// The honoured settings the `role` client has, as Kafka's clients define them.
@@ -150,6 +151,9 @@ pub struct ClientSettings {
     pub delivery_timeout: Option<Duration>,
     /// `max.in.flight.requests.per.connection` (1 to 5).
     pub max_in_flight: Option<usize>,
+    /// `transaction.timeout.ms`: with exactly-once, how long the target's
+    /// coordinator lets a transaction stay open before aborting it.
+    pub transaction_timeout: Option<Duration>,
 }
 
 impl ClientSettings {
@@ -177,6 +181,7 @@ impl ClientSettings {
         self.max_request_size.as_ref().map(|m| m.bytes).hash(state);
         self.acks.hash(state);
         self.delivery_timeout.hash(state);
+        self.transaction_timeout.hash(state);
         self.max_in_flight.hash(state);
     }
 
@@ -466,6 +471,9 @@ fn apply(settings: &mut ClientSettings, key: &str, found: &Found<'_>) -> Result<
             settings.acks_key = Some(found.key.clone());
         }
         "delivery.timeout.ms" => settings.delivery_timeout = Some(found.millis(1, AT_LEAST_1)?),
+        "transaction.timeout.ms" => {
+            settings.transaction_timeout = Some(found.millis(1, AT_LEAST_1)?)
+        }
         "max.in.flight.requests.per.connection" => {
             let count: i32 = found.number("32-bit integer")?;
             settings.max_in_flight =

@@ -43,6 +43,7 @@ use super::providers;
 mod clusters;
 mod collect;
 mod connectors;
+mod exactly_once;
 mod flow_checks;
 pub(crate) mod flow_keys;
 mod flow_settings;
@@ -54,6 +55,10 @@ mod values;
 
 pub use clusters::{ClientOverrides, ClientProperties, ClientRole, ClusterAlias, ClusterConfig};
 pub use connectors::{ConnectorClass, ConnectorInfo};
+pub use exactly_once::{
+    ExactlyOnce, ExactlyOnceSupport, TransactionBoundary, DEFAULT_TRANSACTION_TIMEOUT,
+    POLL_TRANSACTION_MAX_DURATION, TRANSACTION_MAX_BYTES,
+};
 pub use flow_keys::flow_key_table_markdown;
 pub use flows::{FlowConfig, OffsetSyncsTopicLocation, Periodic};
 

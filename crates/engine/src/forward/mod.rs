@@ -10,8 +10,11 @@
 //! - [`partition`]: one task per partition, keeping up to five produce
 //!   requests in flight and turning acknowledgements into [`crate::model::Forwarded`]
 //!   offset mappings.
+//! - [`transaction`]: the same in transactions of the target, for
+//!   exactly-once delivery.
 
 pub mod budget;
 mod fetch_slots;
 pub mod fetcher;
 pub mod partition;
+pub mod transaction;

@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 
+use kmirror_client::fetch::PartitionData;
 use kmirror_client::produce::{Ack, PartitionSender};
 use kmirror_client::{ClientError, ForwardableBatch, UnforwardableBatch};
 use tokio::sync::mpsc;
@@ -19,6 +20,21 @@ pub struct BatchTag {
     max_timestamp: i64,
     sent_ms: i64,
     rebuilt: bool,
+}
+
+impl BatchTag {
+    /// The tag of the batch as it goes on the wire at `now_ms`.
+    pub(crate) fn sending(&self, now_ms: i64) -> BatchTag {
+        BatchTag {
+            sent_ms: now_ms,
+            ..*self
+        }
+    }
+
+    /// The batch's size as fetched.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes as usize
+    }
 }
 
 /// What the forwarder reports as it goes.
@@ -137,10 +153,40 @@ fn admit(
     }
 }
 
+/// Queues the batches of a fetched chunk with their tags, and notes in
+/// `pending_skip` where upstream stands once they are forwarded when the
+/// chunk ends past its last batch (control or aborted batches dropped). An
+/// `Err` is the first batch that cannot go (too large, or not made
+/// forwardable); those before it are queued and `pending_skip` cleared.
+pub(crate) fn intake(
+    data: PartitionData,
+    limit: Option<&BatchLimit>,
+    queue: &mut VecDeque<(ForwardableBatch, BatchTag)>,
+    pending_skip: &mut Option<i64>,
+) -> Result<(), ForwardError> {
+    let last_batch_next = data.batches.last().map(|b| b.next_offset());
+    if last_batch_next.is_none_or(|n| n < data.next_offset) {
+        *pending_skip = Some(data.next_offset);
+    }
+    // The client stopped at the first batch it could not make forwardable:
+    // it comes last.
+    let fetched = data.batches.into_iter().map(Ok);
+    for batch in fetched.chain(data.unforwardable.map(Err)) {
+        match admit(batch, limit) {
+            Ok(batch) => queue.push_back(batch),
+            Err(e) => {
+                *pending_skip = None;
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The error of a batch the target refused (the oldest in flight): one too
 /// large for the remote topic says which batch and its size, so that the
 /// pause can name the limit to raise.
-fn refused(sender: &PartitionSender<BatchTag>, error: ClientError) -> ForwardError {
+pub(crate) fn refused(sender: &PartitionSender<BatchTag>, error: ClientError) -> ForwardError {
     match sender.oldest_tag() {
         Some(tag) if error.is_message_too_large() => ForwardError::BatchTooLarge {
             offset: tag.upstream_base,
@@ -182,10 +228,7 @@ pub async fn forward_partition_within(
     loop {
         if let Some((batch, tag)) = queue.front() {
             if sender.has_room() {
-                let tag = BatchTag {
-                    sent_ms: crate::model::now_ms(),
-                    ..*tag
-                };
+                let tag = tag.sending(crate::model::now_ms());
                 sender
                     .send(batch, tag)
                     .await
@@ -224,26 +267,11 @@ pub async fn forward_partition_within(
                     return Err(ForwardError::Fetch(*e));
                 }
                 Some(FetchEvent::Data(data)) => {
-                    let data = *data;
                     on_progress(Progress::HighWatermark(data.high_watermark));
-                    let last_batch_next = data.batches.last().map(|b| b.next_offset());
-                    if last_batch_next.is_none_or(|n| n < data.next_offset) {
-                        pending_skip = Some(data.next_offset);
-                    }
-                    // The client stopped at the first batch it could not
-                    // make forwardable: it comes last.
-                    let fetched = data.batches.into_iter().map(Ok);
-                    for batch in fetched.chain(data.unforwardable.map(Err)) {
-                        match admit(batch, limit) {
-                            Ok(batch) => queue.push_back(batch),
-                            Err(e) => {
-                                // Forward what came before it, then stop.
-                                pending_error = Some(e);
-                                pending_skip = None;
-                                events_open = false;
-                                break;
-                            }
-                        }
+                    if let Err(e) = intake(*data, limit, &mut queue, &mut pending_skip) {
+                        // Forward what came before it, then stop.
+                        pending_error = Some(e);
+                        events_open = false;
                     }
                 }
             },
@@ -266,7 +294,7 @@ pub async fn drain_in_flight(
     Ok(())
 }
 
-fn forwarded(ack: &Ack<BatchTag>) -> Forwarded {
+pub(crate) fn forwarded(ack: &Ack<BatchTag>) -> Forwarded {
     Forwarded {
         upstream_base: ack.tag.upstream_base,
         upstream_last: ack.tag.upstream_last,

@@ -112,6 +112,27 @@ pub enum EngineError {
         offset: i64,
         waited: Duration,
     },
+    /// Another producer took the partition's transactional id
+    /// (exactly-once): a newer owner writes the partition, so this worker
+    /// stops writing it for good.
+    #[error(
+        "fenced: another producer took transactional id {transactional_id} (a newer owner of \
+         the partition); this worker stops writing it"
+    )]
+    Fenced {
+        flow: FlowId,
+        tp: TopicPartition,
+        transactional_id: String,
+    },
+    /// The committed progress of an exactly-once partition could not be
+    /// read after its producer fenced its predecessor.
+    #[error("cannot read the partition's committed progress: {source}")]
+    CommittedProgress {
+        flow: FlowId,
+        tp: TopicPartition,
+        #[source]
+        source: ClientError,
+    },
     /// The worker cannot tell whether the group still assigns it the
     /// partition, so it stopped it.
     #[error(
@@ -197,7 +218,10 @@ impl EngineError {
                 }
             }
             EngineError::UnconfirmedInTime { .. } => ErrorKind::Produce,
-            EngineError::MembershipLost { .. } => ErrorKind::Membership,
+            EngineError::MembershipLost { .. } | EngineError::Fenced { .. } => {
+                ErrorKind::Membership
+            }
+            EngineError::CommittedProgress { .. } => ErrorKind::ProducerInit,
             EngineError::GroupActive { .. }
             | EngineError::GroupOffsets { .. }
             | EngineError::GroupOffsetRefused { .. } => ErrorKind::Checkpoint,

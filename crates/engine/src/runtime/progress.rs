@@ -15,10 +15,16 @@ use tracing::warn;
 
 use super::writer::RecordWriter;
 use crate::model::TopicPartition;
-use crate::records::{read_partition, KeyValue};
+use crate::records::{read_partition_to, KeyValue, OutgoingRecord};
 
 /// Kafka Connect's default `offset.storage.partitions`.
 pub const PROGRESS_TOPIC_PARTITIONS: i32 = 25;
+
+/// How long loading the progress at start-up may take. It reads up to the
+/// last stable offset, so a transaction left open by a crashed exactly-once
+/// worker does not hold it up (each partition's own producer ends that
+/// transaction, then reads its own record, see [`read_progress_of`]).
+const LOAD_DEADLINE: Duration = Duration::from_secs(60);
 
 /// The connector name MM2 keys its source offsets with.
 const CONNECTOR: &str = "MirrorSourceConnector";
@@ -74,7 +80,7 @@ impl ProgressStore {
         // them while those partitions wait.
         let reads = (0..partitions)
             .filter(|p| !matches!(ends.get(&(topic.clone(), *p)), Some(Ok(0))))
-            .map(|p| read_partition(target, &topic, p, Duration::from_secs(60)));
+            .map(|p| read_partition_to(target, &topic, p, OffsetSpec::LatestStable, LOAD_DEADLINE));
         let mut records: Vec<KeyValue> = futures::future::try_join_all(reads)
             .await?
             .into_iter()
@@ -127,6 +133,11 @@ impl ProgressStore {
     }
 
     /// Where replication of `tp` resumes, if it ever made progress.
+    /// Partitions of the progress topic: where each partition's record goes.
+    pub fn partitions(&self) -> i32 {
+        self.partitions
+    }
+
     pub fn resume_offset(&self, tp: &TopicPartition) -> Option<i64> {
         self.committed.get(tp).copied()
     }
@@ -163,6 +174,54 @@ impl ProgressStore {
 }
 
 /// The Connect key of a source partition.
+/// The progress record of `tp` resuming at `next`, with the partition of the
+/// progress topic it goes to: what a transaction of `tp` writes with its
+/// data (exactly-once).
+pub fn progress_record(
+    source_alias: &str,
+    partitions: i32,
+    tp: &TopicPartition,
+    next: i64,
+) -> (i32, OutgoingRecord) {
+    let key = encode_key(source_alias, tp);
+    let partition = partition_for_key(&key, partitions);
+    (partition, (key, Some(encode_value(next - 1))))
+}
+
+/// The progress of `tp` alone, read from its partition of the progress topic
+/// to the partition's end: it waits for the transactions open there to end,
+/// so that a record committed after one of them is seen (exactly-once:
+/// called after `tp`'s own producer fenced its predecessor and so ended its
+/// transaction). `None` when `tp` has none.
+pub async fn read_progress_of(
+    target: &KafkaClient,
+    source_alias: &str,
+    partitions: i32,
+    tp: &TopicPartition,
+    deadline: Duration,
+) -> Result<Option<i64>, ClientError> {
+    let topic = progress_topic(source_alias);
+    let key = encode_key(source_alias, tp);
+    let partition = partition_for_key(&key, partitions);
+    let records =
+        read_partition_to(target, &topic, partition, OffsetSpec::Latest, deadline).await?;
+    let mut next = None;
+    for record in records {
+        if record.key.as_deref() != Some(key.as_slice()) {
+            continue;
+        }
+        next = match record.value.as_deref().map(parse_value) {
+            Some(Some(last_offset)) => Some(last_offset + 1),
+            Some(None) => {
+                warn!(%tp, "unreadable progress value ignored");
+                next
+            }
+            None => None,
+        };
+    }
+    Ok(next)
+}
+
 pub fn encode_key(source_alias: &str, tp: &TopicPartition) -> Vec<u8> {
     let key = json!([CONNECTOR, {"cluster": source_alias, "partition": tp.partition, "topic": &*tp.topic}]);
     serde_json::to_vec(&key).expect("json values serialize")

@@ -38,17 +38,7 @@ pub fn a_frozen_leader_is_fenced(a: &KafkaCluster, b: &KafkaCluster, topic: &str
 
     let before_load = Instant::now();
     let load = Load::start(a, topic, PARTITIONS, RATE, UNTIL_STOPPED);
-    let pair = [
-        start_worker(&config, &prefix, &[]),
-        start_worker(&config, &prefix, &[]),
-    ];
-    let (generation, counts, _) = wait_shared(
-        &[&pair[0], &pair[1]],
-        FLOW,
-        UNITS,
-        0,
-        Duration::from_secs(120),
-    );
+    let (pair, generation, counts) = start_sharing_pair(&config, &prefix);
     // The leader freezes: the harder case, the other worker must lead the
     // takeover.
     let leader = leader_of(&[&pair[0], &pair[1]], FLOW, generation)

@@ -18,8 +18,11 @@ mod scenario;
 #[allow(unused_imports)]
 pub use scenario::*;
 mod fencing;
+mod groups;
 #[allow(unused_imports)]
 pub use fencing::*;
+#[allow(unused_imports)]
+pub use groups::*;
 
 /// A group id prefix no other kmirror of this test run uses.
 pub fn unique_group_prefix() -> String {

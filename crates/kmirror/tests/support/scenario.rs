@@ -73,6 +73,23 @@ pub fn start_worker(config: &Path, prefix: &str, extra: &[&str]) -> Kmirror {
     )
 }
 
+/// Two workers of the group `prefix` on `config`, once they share the
+/// flow's units: the workers, the shared generation and each one's units.
+pub fn start_sharing_pair(config: &Path, prefix: &str) -> ([Kmirror; 2], i32, Vec<usize>) {
+    let pair = [
+        start_worker(config, prefix, &[]),
+        start_worker(config, prefix, &[]),
+    ];
+    let (generation, counts, _) = wait_shared(
+        &[&pair[0], &pair[1]],
+        FLOW,
+        UNITS,
+        0,
+        Duration::from_secs(120),
+    );
+    (pair, generation, counts)
+}
+
 /// Waits until the target is caught up with what the load had sent at the
 /// start of the wait: replication runs steadily.
 pub fn wait_caught_up(load: &Load, b: &KafkaCluster, remote: &str) {

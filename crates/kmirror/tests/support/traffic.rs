@@ -242,13 +242,26 @@ pub fn read_load(cluster: &KafkaCluster, topic: &str, partitions: i32) -> Vec<Ve
     let expected: i64 = cluster.end_offsets(topic).iter().sum();
     let mut options = ConsumeOptions::committed(expected as usize);
     options.idle_timeout = Duration::from_secs(10);
-    let mut records = cluster.consume(topic, &options);
+    let sequences = read_load_with(cluster, topic, partitions, &options);
+    let read: usize = sequences.iter().map(Vec::len).sum();
     assert_eq!(
-        records.len() as i64,
+        read as i64,
         expected,
         "{topic} on {}: read fewer records than its end offsets",
         cluster.name()
     );
+    sequences
+}
+
+/// [`read_load`] with the Java consumer's `options`, no count expected
+/// (a topic written in transactions has offsets that hold no record).
+pub fn read_load_with(
+    cluster: &KafkaCluster,
+    topic: &str,
+    partitions: i32,
+    options: &ConsumeOptions,
+) -> Vec<Vec<u64>> {
+    let mut records = cluster.consume(topic, options);
     records.sort_by_key(|r| (r.partition, r.offset));
     let mut out = vec![Vec::new(); partitions as usize];
     for record in records {
@@ -261,6 +274,36 @@ pub fn read_load(cluster: &KafkaCluster, topic: &str, partitions: i32) -> Vec<Ve
         out[p as usize].push(seq);
     }
     out
+}
+
+/// The sequence numbers of each partition of `topic` as Kafka's Java
+/// consumer reads them in read_committed, read again until every partition
+/// holds every number `0..counts[p]` (a replay past the end could still be
+/// arriving), within two minutes.
+pub fn read_committed_complete(
+    cluster: &KafkaCluster,
+    topic: &str,
+    counts: &[u64],
+) -> Vec<Vec<u64>> {
+    let partitions = counts.len() as i32;
+    let options = ConsumeOptions {
+        max_records: None,
+        idle_timeout: Duration::from_secs(5),
+        ..ConsumeOptions::committed(0)
+    };
+    let mut target = read_load_with(cluster, topic, partitions, &options);
+    super::wait_until(
+        "the target to hold every record",
+        Duration::from_secs(120),
+        || {
+            let complete = (0..counts.len()).all(|p| check_replay(&target[p], counts[p]).is_ok());
+            if !complete {
+                target = read_load_with(cluster, topic, partitions, &options);
+            }
+            complete
+        },
+    );
+    target
 }
 
 /// How a target partition compares with its source partition `0..count`.

@@ -21,6 +21,7 @@
 
 use std::fmt;
 
+use super::exactly_once::{boundary_value, BOUNDARY_VALUES};
 use super::values::{
     bool_value, defaults_from_value, long_value, non_empty_value, offset_lag_value,
     offset_syncs_location_value, one_of_value, policy_class_value, regex_list_value,
@@ -385,6 +386,28 @@ pub(crate) const FLOW_KEYS: &[FlowKey] = &[
         "Whose defaults a synced topic config at its default follows.",
     ),
     // Plug-in classes: kmirror has only the default filters.
+    FlowKey::honoured(
+        "exactly.once.support",
+        OneOf("requested, required"),
+        "requested",
+        "Whether the connector must deliver exactly once; kmirror can, so `required` is met \
+         (with `exactly.once.source.support = enabled`).",
+    ),
+    FlowKey::honoured(
+        "transaction.boundary",
+        OneOf(BOUNDARY_VALUES),
+        "poll",
+        "With exactly-once: `poll` makes a transaction of what one poll fetched (within 1 s), \
+         `interval` every `transaction.boundary.interval.ms`; both within 32 MiB. `connector` is \
+         refused, as Connect refuses it for MM2.",
+    ),
+    FlowKey::honoured(
+        "transaction.boundary.interval.ms",
+        Millis,
+        "60000",
+        "With `transaction.boundary = interval`: how long a transaction lasts (Connect's default \
+         is the worker's `offset.flush.interval.ms`, 60000).",
+    ),
     FlowKey::not_honoured(
         "topic.filter.class",
         Class,
@@ -515,24 +538,6 @@ pub(crate) const FLOW_KEYS: &[FlowKey] = &[
         "Connect's error log includes the records.",
     ),
     FlowKey::not_honoured(
-        "exactly.once.support",
-        OneOf("requested, required"),
-        Some("requested"),
-        "Connect's exactly-once preflight check.",
-    ),
-    FlowKey::not_honoured(
-        "transaction.boundary",
-        OneOf("poll, interval, connector"),
-        Some("poll"),
-        "Connect's transaction boundaries for exactly-once source tasks.",
-    ),
-    FlowKey::not_honoured(
-        "transaction.boundary.interval.ms",
-        Millis,
-        None,
-        "Connect's transaction interval (with `transaction.boundary=interval`).",
-    ),
-    FlowKey::not_honoured(
         "offsets.storage.topic",
         Text,
         None,
@@ -610,6 +615,10 @@ pub(crate) const NON_EMPTY: Typed<String> = Typed {
 pub(crate) const DEFAULTS_FROM: Typed<DefaultsFrom> = Typed {
     parser: OneOf(DEFAULTS_FROM_VALUES),
     parse: defaults_from_value,
+};
+pub(super) const TRANSACTION_BOUNDARY: Typed<&'static str> = Typed {
+    parser: OneOf(BOUNDARY_VALUES),
+    parse: boundary_value,
 };
 pub(crate) const OFFSET_SYNCS_LOCATION: Typed<OffsetSyncsTopicLocation> = Typed {
     parser: OneOf(OFFSET_SYNCS_LOCATION_VALUES),

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use super::exactly_once;
 use super::flow_keys::{
     flow_value, BOOL, DEFAULTS_FROM, NON_EMPTY, OFFSET_LAG, OFFSET_SYNCS_LOCATION, POLICY_CLASS,
     REGEX_LIST, REPLICATION_FACTOR, TASK_COUNT, TOPIC_REPLICATION_FACTOR,
@@ -37,6 +38,10 @@ impl<'a> Builder<'a> {
                         }
                         let found = (&mut self.errors, &mut self.warnings);
                         client_settings::resolve_into(&mut flow, self.raw, self.source_name, found);
+                        match self.resolve_exactly_once(&flow) {
+                            Ok(exactly_once) => flow.exactly_once = exactly_once,
+                            Err(error) => self.errors.push(error),
+                        }
                         pairs.push(flow);
                     }
                     Err(error) => {
@@ -97,6 +102,27 @@ impl<'a> Builder<'a> {
             .map(java_true)
             .unwrap_or_else(|| BOOL.default_of("emit.heartbeats.enabled"));
         enabled || heartbeats
+    }
+
+    /// The flow's exactly-once settings: `exactly.once.source.support` of
+    /// the target (`<target>.exactly.once.source.support` over the top-level
+    /// key; Connect's worker setting), then the connector's keys.
+    fn resolve_exactly_once(
+        &self,
+        flow: &FlowConfig,
+    ) -> Result<Option<exactly_once::ExactlyOnce>, ConfigError> {
+        let (source, target) = (flow.source.as_str(), flow.target.as_str());
+        let support_key = "exactly.once.source.support";
+        let support = match self
+            .setting_at(&format!("{target}.{support_key}"))
+            .or_else(|| self.setting_at(support_key))
+        {
+            Some(setting) => exactly_once::support_value(&setting)?,
+            None => exactly_once::ExactlyOnceSupport::Disabled,
+        };
+        let get = |key: &str| self.flow_setting(source, target, key);
+        let timeout = flow.client_settings.producer.transaction_timeout;
+        exactly_once::resolve(support, &get, timeout)
     }
 
     fn resolve_flow(

@@ -7,7 +7,7 @@ use super::flow_keys::{
     REPLICATION_FACTOR, TASK_COUNT, TOPIC_REPLICATION_FACTOR,
 };
 use super::values::periodic_default;
-use super::{ClientOverrides, ClusterAlias};
+use super::{ClientOverrides, ClusterAlias, ExactlyOnce};
 use crate::config::client_settings::FlowClientSettings;
 use crate::filter::{ConfigPropertyFilter, GroupFilter, TopicFilter};
 use crate::policy::ReplicationPolicy;
@@ -137,6 +137,9 @@ pub struct FlowConfig {
     /// The honoured client settings of the flow's two sides, typed (see
     /// [`crate::config::client_settings`]).
     pub client_settings: FlowClientSettings,
+    /// Exactly-once delivery (`exactly.once.source.support = enabled` for the
+    /// target): `None` writes idempotently without transactions.
+    pub exactly_once: Option<ExactlyOnce>,
 }
 
 impl FlowConfig {
@@ -194,6 +197,7 @@ impl FlowConfig {
             offset_storage_replication_factor: None,
             client_overrides: ClientOverrides::default(),
             client_settings: FlowClientSettings::default(),
+            exactly_once: None,
         }
     }
 

@@ -134,6 +134,15 @@ fn from_support(support: Support) -> Verdict {
     }
 }
 
+/// Connect worker settings kmirror acts on, at the top level or as
+/// `<target alias>.<key>`: the replication factor of MM2's offsets topic
+/// (`mm2-offsets.<source>.internal`, which kmirror creates) and
+/// exactly-once delivery into that cluster.
+const HONOURED_WORKER_KEYS: &[&str] = &[
+    "offset.storage.replication.factor",
+    "exactly.once.source.support",
+];
+
 /// A key without alias or flow prefix.
 pub(super) fn top_level(key: &str) -> Verdict {
     if let Some(support) = keys::flow_key_support(key) {
@@ -145,8 +154,7 @@ pub(super) fn top_level(key: &str) -> Verdict {
     if let Some(verdict) = security_verdict(key) {
         return verdict;
     }
-    if key == "offset.storage.replication.factor" {
-        // kmirror creates MM2's offsets topic (`mm2-offsets.<source>.internal`).
+    if HONOURED_WORKER_KEYS.contains(&key) {
         return Verdict::Honoured;
     }
     if keys::is_not_honoured_top_level_key(key)
@@ -201,7 +209,7 @@ pub(super) fn flow(setting: &str) -> Verdict {
 
 /// `<alias>.<setting>`: connection, security, client and worker settings.
 pub(super) fn cluster(setting: &str) -> Verdict {
-    if setting == "bootstrap.servers" || setting == "offset.storage.replication.factor" {
+    if setting == "bootstrap.servers" || HONOURED_WORKER_KEYS.contains(&setting) {
         return Verdict::Honoured;
     }
     if let Some(verdict) = security_verdict(setting) {

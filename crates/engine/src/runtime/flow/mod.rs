@@ -14,12 +14,14 @@
 //! - `discovery`: the partitions the flow replicates, found every
 //!   refresh;
 //! - `pipeline`: fetchers and one pipeline per partition;
+//! - `exactly_once`: a partition's pipeline in transactions;
 //! - `emitters`: the control unit's singletons (heartbeats, checkpoints,
 //!   ACL and config sync, discovery) and the offset-sync writer;
 //! - `share`: the units this worker runs, changed per assignment.
 
 mod discovery;
 mod emitters;
+mod exactly_once;
 mod lookups;
 mod pipeline;
 mod share;
@@ -41,6 +43,7 @@ use self::startup::GroupMember;
 use super::error::EngineError;
 use super::membership::MembershipEvent;
 use super::ownership::Ownership;
+use super::progress::{ProgressStore, PROGRESS_TOPIC_PARTITIONS};
 use super::status::{FlowMode, GroupStatus, StatusBoard};
 use super::writer::RecordWriter;
 use crate::config::mm2::FlowConfig;
@@ -160,6 +163,12 @@ pub(super) struct FlowContext {
     pub(super) expected_source_topics: BTreeSet<String>,
     /// Start offsets, remote topics and producer ids, looked up in batches.
     lookups: lookups::FlowLookups,
+    /// The flow's worker group, which also names its partitions'
+    /// transactional ids (exactly-once).
+    pub(super) group_id: String,
+    /// Partitions of MM2's offsets topic, where each partition's progress
+    /// record goes.
+    pub(super) progress_partitions: i32,
     pub(super) shutdown: CancellationToken,
 }
 
@@ -247,6 +256,10 @@ async fn run_flow_inner(
         lease: member.membership.lease.clone(),
         expected_source_topics,
         lookups: lookups::FlowLookups::new(&flow, &source, &target),
+        group_id: member.group_id.clone(),
+        progress_partitions: progress
+            .as_ref()
+            .map_or(PROGRESS_TOPIC_PARTITIONS, ProgressStore::partitions),
         shutdown: flow_stop.clone(),
     });
     let mut share = Share::new(

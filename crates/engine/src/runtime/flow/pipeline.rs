@@ -14,9 +14,10 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
+use super::exactly_once::{forward_exactly_once, Partition};
 use super::{FlowContext, FlowTuning};
 use crate::config::mm2::FlowConfig;
-use crate::forward::fetcher::{FetcherCommand, ResetPolicy, SourceFetcher};
+use crate::forward::fetcher::{FetchEvent, FetcherCommand, ResetPolicy, SourceFetcher};
 use crate::forward::partition::{
     drain_in_flight, forward_partition_within, BatchLimit, ForwardError, Progress,
 };
@@ -156,89 +157,30 @@ pub(super) async fn run_pipeline(
         });
     loop {
         ctx.status.partition_started(&ctx.name, &tp, &remote_topic);
-        Box::pin(skip_already_replicated(&ctx, &tp, &remote_topic, &position)).await;
-        let outcome = async {
-            let identity = ctx
-                .lookups
-                .producer_id(&tp)
-                .await
-                .map_err(ForwardError::Produce);
-            let identity = match identity {
-                Ok(identity) => identity,
-                Err(source) => {
-                    let stage = ForwardStage::ProducerInit;
-                    let offset = position.next();
-                    return Err(Box::pin(forward_failed(&ctx, &tp, &remote_topic, offset, stage, source)).await);
-                }
+        let outcome = if let Some(settings) = &ctx.flow.exactly_once {
+            let part = Partition {
+                ctx: &ctx,
+                tp: &tp,
+                remote_topic: &remote_topic,
+                position: &position,
+                fetcher: &fetcher,
+                limit: limit.as_ref(),
             };
-            let mut sender = PartitionSender::new(
-                ctx.target.clone(),
+            Box::pin(forward_exactly_once(part, settings, &mut sync_state, &stop)).await
+        } else {
+            Box::pin(skip_already_replicated(&ctx, &tp, &remote_topic, &position)).await;
+            Box::pin(forward_idempotently(
+                &ctx,
+                &tp,
                 &remote_topic,
-                tp.partition,
-                identity,
-                SendConfig {
-                    lease: Some(ctx.lease.clone()),
-                    ..SendConfig::for_client(&ctx.target)
-                },
-            );
-            let (events_tx, events_rx) = mpsc::channel(ctx.tuning.partition_queue);
-            fetcher
-                .send(FetcherCommand::Add {
-                    tp: tp.clone(),
-                    offset: position.next(),
-                    events: events_tx,
-                })
-                .await
-                .map_err(|_| EngineError::FetcherStopped {
-                    flow: ctx.name.clone(),
-                    tp: tp.clone(),
-                })?;
-            let forwarded = {
-                let forwarding = forward_partition_within(events_rx, &mut sender, limit.as_ref(), |event| {
-                    record_progress(&ctx, &tp, &position, &mut sync_state, event)
-                });
-                tokio::select! {
-                    result = forwarding => Some(result),
-                    _ = stop.cancelled() => None,
-                }
-            };
-            match forwarded {
-                Some(Ok(())) => return Ok(()),
-                Some(Err(source)) => {
-                    let stage = ForwardStage::Forwarding;
-                    let offset = position.next();
-                    return Err(Box::pin(forward_failed(&ctx, &tp, &remote_topic, offset, stage, source)).await);
-                }
-                None => {}
-            }
-            // Stopping: record what the target acknowledges of the batches
-            // in flight, so that the final progress covers them and a
-            // restart does not copy them again. Batches fetched but not sent
-            // are left to the restart.
-            let drain = drain_in_flight(&mut sender, |event| {
-                record_progress(&ctx, &tp, &position, &mut sync_state, event)
-            });
-            let error = match tokio::time::timeout(STOP_DRAIN_TIMEOUT, Box::pin(drain)).await {
-                Ok(Ok(())) => None,
-                Ok(Err(source)) => Some(EngineError::Unconfirmed {
-                    flow: ctx.name.clone(),
-                    tp: tp.clone(),
-                    offset: position.next(),
-                    source,
-                }),
-                Err(_) => Some(EngineError::UnconfirmedInTime {
-                    flow: ctx.name.clone(),
-                    tp: tp.clone(),
-                    offset: position.next(),
-                    waited: STOP_DRAIN_TIMEOUT,
-                }),
-            };
-            if let Some(error) = error {
-                warn!(flow = %ctx.name, %tp, error = %error, "in-flight batches unconfirmed at stop; a restart copies them again");
-            }
-            Ok(())
-        }
-        .await;
+                &position,
+                &fetcher,
+                limit.as_ref(),
+                &mut sync_state,
+                &stop,
+            ))
+            .await
+        };
         let _ = fetcher
             .send(FetcherCommand::Remove { tp: tp.clone() })
             .await;
@@ -247,6 +189,13 @@ pub(super) async fn run_pipeline(
             Err(error) => error,
         };
         if stop.is_cancelled() {
+            return;
+        }
+        if let EngineError::Fenced { .. } = error {
+            // A newer owner writes the partition: never again from here.
+            error!(flow = %ctx.name, %tp, error = %error, "partition stopped");
+            ctx.status
+                .partition_paused(&ctx.name, &tp, &error, now_ms());
             return;
         }
         error!(flow = %ctx.name, %tp, remote = %remote_topic, offset = position.next(), error = %error, "partition paused");
@@ -283,6 +232,116 @@ pub(super) async fn run_pipeline(
     }
 }
 
+/// Adds the partition to its fetcher at its position; the fetched chunks
+/// arrive on the returned queue.
+pub(super) async fn start_fetching(
+    ctx: &FlowContext,
+    tp: &TopicPartition,
+    position: &PartitionPosition,
+    fetcher: &mpsc::Sender<FetcherCommand>,
+) -> Result<mpsc::Receiver<FetchEvent>, EngineError> {
+    let (events_tx, events_rx) = mpsc::channel(ctx.tuning.partition_queue);
+    fetcher
+        .send(FetcherCommand::Add {
+            tp: tp.clone(),
+            offset: position.next(),
+            events: events_tx,
+        })
+        .await
+        .map_err(|_| EngineError::FetcherStopped {
+            flow: ctx.name.clone(),
+            tp: tp.clone(),
+        })?;
+    Ok(events_rx)
+}
+
+/// Forwards the partition with the flow's idempotent producer until `stop`
+/// or an error; on `stop`, waits for what is in flight and records it.
+#[allow(clippy::too_many_arguments)]
+async fn forward_idempotently(
+    ctx: &FlowContext,
+    tp: &TopicPartition,
+    remote_topic: &str,
+    position: &PartitionPosition,
+    fetcher: &mpsc::Sender<FetcherCommand>,
+    limit: Option<&BatchLimit>,
+    sync_state: &mut OffsetSyncState,
+    stop: &CancellationToken,
+) -> Result<(), EngineError> {
+    let identity = ctx
+        .lookups
+        .producer_id(tp)
+        .await
+        .map_err(ForwardError::Produce);
+    let identity = match identity {
+        Ok(identity) => identity,
+        Err(source) => {
+            let stage = ForwardStage::ProducerInit;
+            let offset = position.next();
+            return Err(
+                Box::pin(forward_failed(ctx, tp, remote_topic, offset, stage, source)).await,
+            );
+        }
+    };
+    let mut sender = PartitionSender::new(
+        ctx.target.clone(),
+        remote_topic,
+        tp.partition,
+        identity,
+        SendConfig {
+            lease: Some(ctx.lease.clone()),
+            ..SendConfig::for_client(&ctx.target)
+        },
+    );
+    let events_rx = start_fetching(ctx, tp, position, fetcher).await?;
+    let forwarded = {
+        let forwarding = forward_partition_within(events_rx, &mut sender, limit, |event| {
+            record_progress(ctx, tp, position, sync_state, event)
+        });
+        tokio::select! {
+            result = forwarding => Some(result),
+            _ = stop.cancelled() => None,
+        }
+    };
+    match forwarded {
+        Some(Ok(())) => return Ok(()),
+        Some(Err(source)) => {
+            let stage = ForwardStage::Forwarding;
+            let offset = position.next();
+            return Err(
+                Box::pin(forward_failed(ctx, tp, remote_topic, offset, stage, source)).await,
+            );
+        }
+        None => {}
+    }
+    // Stopping: record what the target acknowledges of the batches
+    // in flight, so that the final progress covers them and a
+    // restart does not copy them again. Batches fetched but not sent
+    // are left to the restart.
+    let drain = drain_in_flight(&mut sender, |event| {
+        record_progress(ctx, tp, position, sync_state, event)
+    });
+    let error = match tokio::time::timeout(STOP_DRAIN_TIMEOUT, Box::pin(drain)).await {
+        Ok(Ok(())) => None,
+        Ok(Err(source)) => Some(EngineError::Unconfirmed {
+            flow: ctx.name.clone(),
+            tp: tp.clone(),
+            offset: position.next(),
+            source,
+        }),
+        Err(_) => Some(EngineError::UnconfirmedInTime {
+            flow: ctx.name.clone(),
+            tp: tp.clone(),
+            offset: position.next(),
+            waited: STOP_DRAIN_TIMEOUT,
+        }),
+    };
+    if let Some(error) = error {
+        warn!(flow = %ctx.name, %tp, error = %error, "in-flight batches unconfirmed at stop; a restart copies them again");
+    }
+    Ok(())
+}
+
 /// Whether the target refused a batch for want of its topic or partition.
 fn target_topic_missing(error: &EngineError) -> bool {
     matches!(
@@ -296,7 +355,7 @@ fn target_topic_missing(error: &EngineError) -> bool {
 
 /// The error a partition pauses on when forwarding failed at `offset`,
 /// with the fix when one is known (see [`forward_error_hint`]).
-async fn forward_failed(
+pub(super) async fn forward_failed(
     ctx: &FlowContext,
     tp: &TopicPartition,
     remote_topic: &str,
@@ -397,7 +456,7 @@ async fn skip_already_replicated(
 /// offset index before it moves the position, so that the progress commit,
 /// which reads positions and then writes the index, never makes durable a
 /// position whose mapping the index lacks.
-fn record_progress(
+pub(super) fn record_progress(
     ctx: &FlowContext,
     tp: &TopicPartition,
     position: &PartitionPosition,

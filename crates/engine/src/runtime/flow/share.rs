@@ -291,6 +291,12 @@ impl Share {
         {
             warn!(flow = %ctx.name, error = %e, "cannot write the offset index; will retry");
         }
+        // With exactly-once each transaction writes its partition's
+        // progress; a write from here could land after a later
+        // transaction's and move the partition back.
+        if ctx.flow.exactly_once.is_some() {
+            return;
+        }
         if let Err(e) = progress.commit(writer, &positions).await {
             warn!(flow = %ctx.name, error = %e, "cannot write progress; will retry");
         }
