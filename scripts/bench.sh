@@ -22,6 +22,10 @@
 #       flow: time until every partition replicates, then CPU, memory and
 #       wire bytes at rest with a trickle, kmirror and MM2 tuned (issue 12);
 #       writes docs/bench-results/results-scale.*.
+#   scripts/bench.sh --scenario exactly-once  catch-up (512 MiB lz4) and
+#       latency at 5,000 records/s, kmirror and MM2 tuned with and without
+#       exactly.once.source.support = enabled (issue 13); writes
+#       docs/bench-results/results-exactly-once.*. About fifteen minutes.
 #   scripts/bench.sh raw-forward [options] the raw data path alone (issue 2).
 #
 # Options: scripts/bench.sh --help, scripts/bench.sh raw-forward --help.

@@ -28,6 +28,7 @@ use crate::report::{self, Report};
 mod catch_up;
 mod ceiling;
 mod clusters;
+pub mod exactly_once;
 mod far_region;
 mod latency;
 pub mod latency_brokers;
@@ -77,6 +78,8 @@ pub fn run(options: &CompareOptions) -> Result<Report> {
         measurements: Vec::new(),
         ceiling: None,
         workers: None,
+        exactly_once: false,
+        read_committed: false,
     };
     let result = bench.run_all();
     if result.is_err() || std::env::var_os("KMIRROR_KEEP_BENCH").is_some() {
@@ -111,6 +114,10 @@ struct Bench<'a> {
     measurements: Vec<Measurement>,
     ceiling: Option<Ceiling>,
     workers: Option<WorkersResults>,
+    /// Replicators of the next runs get exactly-once settings.
+    exactly_once: bool,
+    /// The next runs' target is read in read_committed.
+    read_committed: bool,
 }
 
 /// A cluster as the harness uses it: its test-bed handle (for the Java
@@ -163,6 +170,9 @@ impl Bench<'_> {
         }
         if self.wants(Scenario::Scale) {
             self.scale()?;
+        }
+        if self.wants(Scenario::ExactlyOnce) {
+            self.exactly_once()?;
         }
         Ok(())
     }

@@ -70,7 +70,8 @@ pub fn now_ms() -> i64 {
 
 /// Reads `topic` from each partition's current end until `expected` records
 /// arrived, `stop` is set, or `deadline` passes; returns every record's
-/// sample.
+/// sample. `isolation` is how the records are read: read_committed for a
+/// transactional target, where commit markers are skipped too.
 ///
 /// The partitions of each leader are read by their own task with their own
 /// long poll, so that a record on one broker is seen when it is readable
@@ -80,6 +81,7 @@ pub async fn consume_latencies(
     probe: &Probe,
     topic: &str,
     expected: u64,
+    isolation: Isolation,
     stop: Arc<AtomicBool>,
     deadline: tokio::time::Instant,
 ) -> Result<Vec<Sample>> {
@@ -103,6 +105,7 @@ pub async fn consume_latencies(
             topic,
             leader,
             expected,
+            isolation,
             arrived: arrived.clone(),
             stop: stop.clone(),
             deadline,
@@ -122,6 +125,7 @@ struct LeaderReader<'a> {
     topic: &'a str,
     leader: i32,
     expected: u64,
+    isolation: Isolation,
     /// Records seen by every reader together.
     arrived: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
@@ -135,7 +139,7 @@ impl LeaderReader<'_> {
             max_wait: Duration::from_millis(200),
             min_bytes: 1,
             max_bytes: 64 * 1024 * 1024,
-            isolation: Isolation::ReadUncommitted,
+            isolation: self.isolation,
             rack: None,
         };
         let mut samples = Vec::new();
@@ -168,7 +172,8 @@ impl LeaderReader<'_> {
                     let set = RecordBatchDecoder::decode(&mut bytes)
                         .map_err(|e| anyhow::anyhow!("undecodable batch in {topic}: {e}"))?;
                     for record in set.records {
-                        if record.offset < partition.requested_offset {
+                        // Commit markers are control records, not data.
+                        if record.control || record.offset < partition.requested_offset {
                             continue;
                         }
                         samples.push(Sample {

@@ -79,7 +79,9 @@ enum Command {
         /// latency-3b (only when named; alone, kmirror and MM2 tuned on two
         /// three-broker clusters at 10 and 5,000 records/s), scale (only when
         /// named; alone, kmirror and MM2 tuned on 1,000 topics of 10
-        /// partitions).
+        /// partitions), exactly-once (only when named; alone, catch-up of
+        /// 512 MiB lz4 and latency at 5,000 records/s, kmirror and MM2
+        /// tuned with and without exactly-once).
         #[arg(long, alias = "scenario", value_delimiter = ',')]
         scenarios: Vec<String>,
         /// Comma-separated: kmirror, mm2-default, mm2-tuned.
@@ -198,6 +200,8 @@ fn main() -> Result<()> {
                 CompareOptions::latency_brokers(quick)
             } else if scenarios == ["scale"] {
                 CompareOptions::scale(quick)
+            } else if scenarios == ["exactly-once"] {
+                CompareOptions::exactly_once(quick)
             } else if quick {
                 CompareOptions::quick()
             } else {

@@ -35,6 +35,16 @@ impl Probe {
     /// Each partition's high watermark, or `None` while the topic does not
     /// exist or some partition has no leader yet.
     pub async fn end_offsets(&self, topic: &str) -> Option<Vec<i64>> {
+        self.offsets(topic, OffsetSpec::Latest).await
+    }
+
+    /// Each partition's last stable offset (what read_committed consumers
+    /// read up to), or `None` as for [`Probe::end_offsets`].
+    pub async fn stable_offsets(&self, topic: &str) -> Option<Vec<i64>> {
+        self.offsets(topic, OffsetSpec::LatestStable).await
+    }
+
+    async fn offsets(&self, topic: &str, spec: OffsetSpec) -> Option<Vec<i64>> {
         let metadata = self
             .client
             .refresh_metadata(Some(&[topic.to_string()]))
@@ -58,7 +68,7 @@ impl Probe {
         let answers = self
             .client
             .admin()
-            .list_offsets(&partitions, OffsetSpec::Latest)
+            .list_offsets(&partitions, spec)
             .await
             .ok()?;
         let mut ends = Vec::with_capacity(partitions.len());
@@ -101,6 +111,14 @@ impl Probe {
     /// Sum of the topic's high watermarks (0 while it does not exist).
     pub async fn total(&self, topic: &str) -> i64 {
         self.end_offsets(topic)
+            .await
+            .map(|ends| ends.iter().sum())
+            .unwrap_or(0)
+    }
+
+    /// Sum of the topic's last stable offsets (0 while it does not exist).
+    pub async fn stable_total(&self, topic: &str) -> i64 {
+        self.stable_offsets(topic)
             .await
             .map(|ends| ends.iter().sum())
             .unwrap_or(0)

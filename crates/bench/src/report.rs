@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::compare::{Ceiling, CompareOptions, Measurement, Scenario};
 use crate::replicator::ReplicatorKind;
 
+mod exactly_once;
 mod latency_brokers;
 mod scale;
 
@@ -352,6 +353,7 @@ impl Report {
 
         latency_brokers::write_section(self, w);
         scale::write_section(self, w);
+        exactly_once::write_section(self, w);
 
         if scenarios.iter().any(|s| s == "start-up") {
             let _ = writeln!(w, "## Start-up\n");
@@ -696,6 +698,7 @@ fn goals(summary: &[Summary], ceiling: Option<&Ceiling>) -> Vec<Goal> {
     }
     goals.extend(start_up);
     goals.extend(latency_brokers::goals(&scenarios, get));
+    goals.extend(exactly_once::goals(&scenarios, get));
     goals
 }
 
@@ -803,6 +806,7 @@ pub fn write(report: &Report, out: &Path, quick: bool) -> Result<(PathBuf, PathB
         [Scenario::Workers] => "-workers",
         [Scenario::LatencyBrokers] => "-latency-3b",
         [Scenario::Scale] => "-scale",
+        [Scenario::ExactlyOnce] => "-exactly-once",
         _ => "",
     };
     let stem = format!("results{alone}{}", if quick { "-quick" } else { "" });

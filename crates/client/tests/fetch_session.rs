@@ -7,11 +7,13 @@ use std::time::Duration;
 use kmirror_client::cluster::Metadata;
 use kmirror_client::fetch::{FetchParams, FetchedPartition, PartitionFetch};
 use kmirror_client::fetch_session::FetchSession;
-use kmirror_client::{ClientConfig, KafkaClient, Purpose};
-use kmirror_testbed::{random_topic_name, shared_cluster, ProduceOptions, TestRecord};
+use kmirror_client::Purpose;
+use kmirror_testbed::{shared_cluster, ProduceOptions, TestRecord};
 
-/// Bound on any wait.
-const WAIT: Duration = Duration::from_secs(60);
+mod common;
+
+use common::topic_and_client;
+
 const PARTITIONS: i32 = 4;
 
 fn wanted(topic: &str, offsets: &[i64]) -> Vec<PartitionFetch> {
@@ -60,21 +62,7 @@ async fn a_session_naming_topics_by_name_names_only_partitions_with_news() {
 }
 
 async fn a_session_names_only_partitions_with_news(by_id: bool) {
-    let topic = random_topic_name("fetch-session");
-    let bootstrap = {
-        let topic = topic.clone();
-        tokio::task::spawn_blocking(move || {
-            let cluster = shared_cluster("kafka-a");
-            cluster.create_topic(&topic, PARTITIONS, 1, &[]);
-            cluster.bootstrap()
-        })
-        .await
-        .unwrap()
-    };
-    let client = tokio::time::timeout(WAIT, KafkaClient::connect(ClientConfig::new(&bootstrap)))
-        .await
-        .expect("connect within the bound")
-        .expect("connect");
+    let (topic, _bootstrap, client) = topic_and_client("fetch-session", PARTITIONS).await;
     client
         .refresh_metadata(Some(std::slice::from_ref(&topic)))
         .await

@@ -65,7 +65,15 @@ impl Bench<'_> {
             loop {
                 std::thread::sleep(poll);
                 replicator.check_alive()?;
-                let count = self.runtime.block_on(target.probe.total(&remote)).max(0) as u64;
+                // A transactional target is counted up to its last stable
+                // offset (commit markers below it still count: the bias is
+                // stated with the exactly-once results).
+                let count = if self.read_committed {
+                    self.runtime.block_on(target.probe.stable_total(&remote))
+                } else {
+                    self.runtime.block_on(target.probe.total(&remote))
+                };
+                let count = count.max(0) as u64;
                 let now = Instant::now();
                 if first.is_none() && count > 0 {
                     first = Some((now, count, replicator.stats()?.cpu));

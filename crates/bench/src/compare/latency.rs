@@ -11,6 +11,8 @@ use kmirror_testbed::{Compression, GenOptions, JavaCommand};
 
 use super::perf_tools::tool_stdout;
 use super::{Bench, Measurement, Side};
+use kmirror_client::fetch::Isolation;
+
 use crate::latency::{consume_latencies, LatencyStats, Sample};
 use crate::probe::Probe;
 use crate::replicator::{ReplicatorKind, RunningReplicator};
@@ -104,17 +106,23 @@ impl Bench<'_> {
         let seconds = options.latency_seconds + options.latency_warmup_seconds;
         let expected = u64::from(rate) * seconds;
         let stop = Arc::new(AtomicBool::new(false));
-        let consume = |probe: &Probe, topic: &str| {
+        // A transactional target is read as its users read it.
+        let on_target = if self.read_committed {
+            Isolation::ReadCommitted
+        } else {
+            Isolation::ReadUncommitted
+        };
+        let consume = |probe: &Probe, topic: &str, isolation| {
             let probe = probe.clone();
             let topic = topic.to_string();
             let stop = stop.clone();
             let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds + 120);
             self.runtime.spawn(async move {
-                consume_latencies(&probe, &topic, expected, stop, deadline).await
+                consume_latencies(&probe, &topic, expected, isolation, stop, deadline).await
             })
         };
-        let consumer = consume(&target.probe, remote);
-        let direct = consume(&source.probe, topic);
+        let consumer = consume(&target.probe, remote, on_target);
+        let direct = consume(&source.probe, topic, Isolation::ReadUncommitted);
         // Let the consumer read the end offsets before the first record.
         std::thread::sleep(Duration::from_millis(500));
         let output = JavaCommand::new("org.apache.kafka.tools.ProducerPerformance")

@@ -40,10 +40,14 @@ pub enum Scenario {
     /// (issue 12); not part of the default set, see
     /// [`CompareOptions::scale`].
     Scale,
+    /// Catch-up and latency with and without exactly-once, kmirror and MM2
+    /// (issue 13); not part of the default set, see
+    /// [`CompareOptions::exactly_once`].
+    ExactlyOnce,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 9] = [
+    pub const ALL: [Scenario; 10] = [
         Self::Ceiling,
         Self::CatchUp,
         Self::Latency,
@@ -53,6 +57,7 @@ impl Scenario {
         Self::Workers,
         Self::LatencyBrokers,
         Self::Scale,
+        Self::ExactlyOnce,
     ];
 
     /// What a full run measures when no scenario is named.
@@ -75,6 +80,7 @@ impl Scenario {
             Self::Workers => "workers",
             Self::LatencyBrokers => "latency-3b",
             Self::Scale => "scale",
+            Self::ExactlyOnce => "exactly-once",
         }
     }
 

@@ -228,7 +228,11 @@ impl Bench<'_> {
         let dir = self.work.join(format!("run-{}", self.runs));
         std::fs::create_dir_all(&dir)?;
         let config = dir.join("mm2.properties");
-        std::fs::write(&config, mm2_properties(flow, tuned))?;
+        let mut properties = mm2_properties(flow, tuned);
+        if self.exactly_once {
+            properties.push_str(&super::exactly_once::properties(kind, &flow.target_alias));
+        }
+        std::fs::write(&config, properties)?;
         RunningReplicator::start(kind, &config, &dir, &self.kmirror_bin)
     }
 }
