@@ -82,6 +82,18 @@ impl Probe {
     /// a leader; one metadata request and one ListOffsets per leader, so that
     /// thousands of partitions are polled cheaply.
     pub async fn ends_of(&self, topics: &[String]) -> Result<Vec<i64>> {
+        Ok(self
+            .ends_by_partition(topics)
+            .await?
+            .into_values()
+            .collect())
+    }
+
+    /// [`Self::ends_of`], keyed by topic and partition.
+    pub async fn ends_by_partition(
+        &self,
+        topics: &[String],
+    ) -> Result<std::collections::BTreeMap<(String, i32), i64>> {
         let metadata = self.client.refresh_metadata(Some(topics)).await?;
         let mut partitions = Vec::new();
         for topic in topics {
@@ -98,14 +110,17 @@ impl Probe {
             }
         }
         if partitions.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Default::default());
         }
         let answers = self
             .client
             .admin()
             .list_offsets(&partitions, OffsetSpec::Latest)
             .await?;
-        Ok(answers.into_values().filter_map(|end| end.ok()).collect())
+        Ok(answers
+            .into_iter()
+            .filter_map(|(key, end)| Some((key, end.ok()?)))
+            .collect())
     }
 
     /// Sum of the topic's high watermarks (0 while it does not exist).

@@ -8,13 +8,11 @@
 //! ([`crate::fetch_session`], the data path) returns them as
 //! [`ForwardableBatch`]es, ready for a sender.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use bytes::Bytes;
-use kafka_protocol::messages::fetch_request::{
-    FetchPartition, FetchRequest, FetchTopic, ForgottenTopic,
-};
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
 use kafka_protocol::messages::fetch_response::AbortedTransaction;
 use kafka_protocol::messages::{ApiKey, BrokerId, FetchResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
@@ -138,14 +136,14 @@ pub async fn fetch_owned(
     partitions: &[PartitionFetch],
     own: impl FnOnce(Bytes) -> Bytes,
 ) -> Result<Vec<FetchedPartition<RawBatch>>> {
-    let request = build_request(params, partitions, SessionFields::NONE, None);
+    let request = build_request(params, partitions);
     let version = fetch_version(conn)?;
     let response = send(conn, params, &request, version, own).await?;
     Ok(parse_partitions(
         conn,
         params,
         response,
-        None,
+        |name, _| Some(name.0.to_string()),
         |topic, partition| {
             partitions
                 .iter()
@@ -198,24 +196,20 @@ pub(crate) async fn send(
 }
 
 /// The partitions of a fetch response, split into usable batches;
-/// `requested` gives the offset each partition was fetched from. `names`
-/// maps topic ids back to names when the request named topics by id; a
-/// topic the request did not name is left out.
+/// `requested` gives the offset each partition was fetched from. `name_of`
+/// names a topic of the answer from its name and id (by id when the request
+/// named topics by id); a topic it does not know is left out.
 pub(crate) fn parse_partitions(
     conn: &BrokerConnection,
     params: &FetchParams,
     response: FetchResponse,
-    names: Option<&HashMap<Uuid, &str>>,
+    name_of: impl Fn(&TopicName, &Uuid) -> Option<String>,
     requested: impl Fn(&str, i32) -> Option<i64>,
 ) -> Vec<FetchedPartition<RawBatch>> {
     let mut out = Vec::new();
     for topic in response.responses {
-        let name = match names {
-            None => topic.topic.0.to_string(),
-            Some(names) => match names.get(&topic.topic_id) {
-                Some(name) => name.to_string(),
-                None => continue,
-            },
+        let Some(name) = name_of(&topic.topic, &topic.topic_id) else {
+            continue;
         };
         for p in topic.partitions {
             let requested = requested(&name, p.partition_index).unwrap_or(-1);
@@ -266,83 +260,52 @@ pub(crate) fn parse_partitions(
     out
 }
 
-/// The fetch-session fields of a request (KIP-227).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct SessionFields<'a> {
-    pub id: i32,
-    pub epoch: i32,
-    /// Partitions the session drops, by topic.
-    pub forgotten: &'a [(String, Vec<i32>)],
+/// One partition of a fetch request.
+pub(crate) fn fetch_partition(partition: i32, offset: i64, max_bytes: i32) -> FetchPartition {
+    FetchPartition::default()
+        .with_partition(partition)
+        .with_current_leader_epoch(-1)
+        .with_fetch_offset(offset)
+        .with_last_fetched_epoch(-1)
+        .with_log_start_offset(-1)
+        .with_partition_max_bytes(max_bytes)
 }
 
-impl SessionFields<'_> {
-    /// Session id 0 with epoch -1: a full fetch without a fetch session.
-    pub const NONE: SessionFields<'static> = SessionFields {
-        id: 0,
-        epoch: -1,
-        forgotten: &[],
-    };
-}
-
-/// A fetch request; with `ids`, topics are named by id (Fetch v13+) and
-/// `ids` holds the id of every topic in `partitions` and `session`'s
-/// forgotten list.
-pub(crate) fn build_request(
-    params: &FetchParams,
-    partitions: &[PartitionFetch],
-    session: SessionFields<'_>,
-    ids: Option<&HashMap<String, Uuid>>,
-) -> FetchRequest {
-    let id_of = |name: &str| {
-        ids.and_then(|ids| ids.get(name).copied())
-            .unwrap_or(Uuid::nil())
-    };
-    let mut topics: BTreeMap<&str, Vec<FetchPartition>> = BTreeMap::new();
-    for p in partitions {
-        topics.entry(p.topic.as_str()).or_default().push(
-            FetchPartition::default()
-                .with_partition(p.partition)
-                .with_current_leader_epoch(-1)
-                .with_fetch_offset(p.offset)
-                .with_last_fetched_epoch(-1)
-                .with_log_start_offset(-1)
-                .with_partition_max_bytes(p.max_bytes),
-        );
-    }
+/// A fetch request without its topics, in session `session_id` at `epoch`
+/// (0 and -1: a full fetch without a fetch session, KIP-227).
+pub(crate) fn request_shell(params: &FetchParams, session_id: i32, epoch: i32) -> FetchRequest {
     FetchRequest::default()
         .with_replica_id(BrokerId(-1))
         .with_max_wait_ms(params.max_wait.as_millis().min(i32::MAX as u128) as i32)
         .with_min_bytes(params.min_bytes)
         .with_max_bytes(params.max_bytes)
         .with_isolation_level(params.isolation as i8)
-        .with_session_id(session.id)
-        .with_session_epoch(session.epoch)
-        .with_topics(
-            topics
-                .into_iter()
-                .map(|(name, partitions)| {
-                    FetchTopic::default()
-                        .with_topic(topic_name(name))
-                        .with_topic_id(id_of(name))
-                        .with_partitions(partitions)
-                })
-                .collect(),
-        )
-        .with_forgotten_topics_data(
-            session
-                .forgotten
-                .iter()
-                .map(|(name, partitions)| {
-                    ForgottenTopic::default()
-                        .with_topic(topic_name(name))
-                        .with_topic_id(id_of(name))
-                        .with_partitions(partitions.clone())
-                })
-                .collect(),
-        )
+        .with_session_id(session_id)
+        .with_session_epoch(epoch)
         .with_rack_id(StrBytes::from_string(
             params.rack.clone().unwrap_or_default(),
         ))
+}
+
+/// A fetch request outside any session, naming topics by name.
+fn build_request(params: &FetchParams, partitions: &[PartitionFetch]) -> FetchRequest {
+    let mut topics: BTreeMap<&str, Vec<FetchPartition>> = BTreeMap::new();
+    for p in partitions {
+        topics
+            .entry(p.topic.as_str())
+            .or_default()
+            .push(fetch_partition(p.partition, p.offset, p.max_bytes));
+    }
+    request_shell(params, 0, -1).with_topics(
+        topics
+            .into_iter()
+            .map(|(name, partitions)| {
+                FetchTopic::default()
+                    .with_topic(topic_name(name))
+                    .with_partitions(partitions)
+            })
+            .collect(),
+    )
 }
 
 fn topic_name(name: &str) -> TopicName {

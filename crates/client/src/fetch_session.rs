@@ -21,9 +21,12 @@
 //! by name, 0.16 s by id; 9-19 s to open the session by name, 0.25-0.5 s
 //! by id. Old brokers, or topics without an id, fall back to names.
 
-use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use bytes::Bytes;
+use kafka_protocol::messages::fetch_request::{FetchTopic, ForgottenTopic};
+use kafka_protocol::messages::FetchRequest;
+use kafka_protocol::messages::TopicName;
 use kafka_protocol::ResponseError;
 use kmirror_wire::RawBatch;
 use uuid::Uuid;
@@ -32,53 +35,53 @@ use crate::cluster::Metadata;
 use crate::connection::BrokerConnection;
 use crate::error::{ClientError, Result};
 use crate::fetch::{
-    build_request, fetch_version, fetch_version_by_id, parse_partitions, send, FetchParams,
-    FetchedPartition, PartitionFetch, SessionFields,
+    fetch_partition, fetch_version, fetch_version_by_id, parse_partitions, request_shell, send,
+    FetchParams, FetchedPartition, PartitionFetch,
 };
+
+mod state;
+
+use state::{Plan, Position, SessionState};
 
 /// The first Fetch version with sessions.
 const FIRST_SESSION_VERSION: i16 = 7;
 /// The epoch of a full request that opens a session (closing the one named).
 const INITIAL_EPOCH: i32 = 0;
 
-/// What the broker holds for a partition of the session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Held {
-    offset: i64,
-    max_bytes: i32,
-}
-
 /// A fetch session with one broker.
-#[derive(Debug, Default)]
+///
+/// The caller says which partitions it wants ([`FetchSession::want`],
+/// [`FetchSession::unwant`]) when that changes, and calls
+/// [`FetchSession::fetch_wanted`]; a partition's position moves on by
+/// itself with the session's own answers. [`FetchSession::fetch`] takes the
+/// whole wanted set instead, for callers that have it at hand.
+#[derive(Debug)]
 pub struct FetchSession {
     /// The session the broker gave, 0 for none.
     id: i32,
     /// The epoch of the next request; [`INITIAL_EPOCH`] makes it full.
     epoch: i32,
-    /// The partitions the broker holds for the session, as last sent, by
-    /// topic (looked up by `&str`, without allocating, on every request).
-    held: HashMap<String, HashMap<i32, Held>>,
-    /// The ids the held topics were sent with, when the session names
-    /// topics by id (empty when it names them by name).
-    ids: HashMap<String, Uuid>,
+    state: SessionState,
 }
 
-/// What one request sends: the partitions named and the ones forgotten.
-#[derive(Debug, PartialEq, Eq)]
-struct Plan {
-    full: bool,
-    send: Vec<PartitionFetch>,
-    forget: Vec<(String, Vec<i32>)>,
+impl Default for FetchSession {
+    fn default() -> Self {
+        FetchSession::new()
+    }
 }
 
 impl FetchSession {
     pub fn new() -> Self {
-        FetchSession::default()
+        FetchSession {
+            id: 0,
+            epoch: INITIAL_EPOCH,
+            state: SessionState::new(),
+        }
     }
 
     /// Whether the session names its topics by id (Fetch v13+).
     pub fn names_topics_by_id(&self) -> bool {
-        !self.ids.is_empty()
+        self.state.named_by_id == Some(true)
     }
 
     /// The session id the broker gave, 0 before it gave one.
@@ -86,57 +89,98 @@ impl FetchSession {
         self.id
     }
 
+    /// Wants `partition` of `topic` from `offset`, `max_bytes` at most:
+    /// adds it, or moves it (an offset reset, a restart elsewhere). Not
+    /// needed when the session's own answer moved it.
+    pub fn want(&mut self, topic: &Arc<str>, partition: i32, offset: i64, max_bytes: i32) {
+        self.state
+            .want(topic, partition, Position { offset, max_bytes });
+    }
+
+    /// No longer wants `partition` of `topic`: the next request tells the
+    /// broker to forget it.
+    pub fn unwant(&mut self, topic: &str, partition: i32) {
+        self.state.unwant(topic, partition);
+    }
+
+    /// How many partitions are wanted.
+    pub fn wanted_count(&self) -> usize {
+        self.state.wanted_count()
+    }
+
+    /// Every wanted partition (a walk of all of them: for rare events such
+    /// as a failed request).
+    pub fn wanted_partitions(&self) -> Vec<(Arc<str>, i32)> {
+        self.state.wanted_partitions()
+    }
+
+    /// Sets the size of every wanted partition (a walk of all of them: call
+    /// it when the size changes).
+    pub fn set_max_bytes(&mut self, max_bytes: i32) {
+        self.state.set_max_bytes(max_bytes);
+    }
+
     /// Fetches `wanted` (every partition to read from this broker now, at
-    /// its next offset) in the session; `metadata` gives the topics' ids.
-    /// `own` is applied to the response body as in
-    /// [`crate::fetch::fetch_owned`]. The batches come back ready for a
-    /// sender ([`crate::ForwardableBatch`]).
-    ///
-    /// The answer names only partitions with news when the session is
-    /// established; a partition not named has nothing new. On any error
-    /// the next request is a full one that replaces the session.
+    /// its next offset) in the session: [`FetchSession::fetch_wanted`] after
+    /// making `wanted` the wanted set, which walks every partition.
     pub async fn fetch(
         &mut self,
         conn: &BrokerConnection,
         params: &FetchParams,
         wanted: &[PartitionFetch],
-        metadata: &Metadata,
+        metadata: &Arc<Metadata>,
+        own: impl FnOnce(Bytes) -> Bytes,
+    ) -> Result<Vec<FetchedPartition>> {
+        self.state.want_exactly(wanted.iter().map(|p| {
+            (
+                p.topic.as_str(),
+                p.partition,
+                Position {
+                    offset: p.offset,
+                    max_bytes: p.max_bytes,
+                },
+            )
+        }));
+        self.fetch_wanted(conn, params, metadata, own).await
+    }
+
+    /// Fetches the wanted partitions in the session; `metadata` gives the
+    /// topics' ids (looked up again only when it is another `Arc` than last
+    /// time). `own` is applied to the response body as in
+    /// [`crate::fetch::fetch_owned`]. The batches come back ready for a
+    /// sender ([`crate::ForwardableBatch`]).
+    ///
+    /// The answer names only partitions with news when the session is
+    /// established; a partition not named has nothing new. A partition
+    /// answered with records is then wanted from the answer's next offset.
+    /// On any error the next request is a full one that replaces the
+    /// session.
+    pub async fn fetch_wanted(
+        &mut self,
+        conn: &BrokerConnection,
+        params: &FetchParams,
+        metadata: &Arc<Metadata>,
         own: impl FnOnce(Bytes) -> Bytes,
     ) -> Result<Vec<FetchedPartition>> {
         let by_name = fetch_version(conn)?;
         if by_name < FIRST_SESSION_VERSION {
-            let fetched = crate::fetch::fetch_owned(conn, params, wanted, own).await?;
-            return Ok(forwardable(fetched));
+            let wanted = self.wanted_fetches();
+            let fetched = crate::fetch::fetch_owned(conn, params, &wanted, own).await?;
+            return Ok(self.moved_on(forwardable(fetched)));
         }
-        let by_id = fetch_version_by_id(conn)
-            .and_then(|version| Some((version, topic_ids(metadata, wanted)?)));
-        if self.naming_changes(by_id.as_ref().map(|(_, ids)| ids)) {
-            self.start_over();
+        let by_id_version = fetch_version_by_id(conn);
+        self.state.look_up_ids(metadata);
+        let (by_id, naming_changes) = self.state.naming(by_id_version.is_some());
+        if naming_changes || self.id == 0 || self.epoch == INITIAL_EPOCH {
+            self.epoch = INITIAL_EPOCH;
+            self.state.start_over();
         }
-        let plan = self.plan(wanted);
-        let (version, ids) = match by_id {
-            Some((version, mut ids)) => {
-                // Topics only forgotten are named by the id they were sent
-                // with.
-                for (topic, _) in &plan.forget {
-                    if let Some(id) = self.ids.get(topic) {
-                        ids.entry(topic.clone()).or_insert(*id);
-                    }
-                }
-                (version, Some(ids))
-            }
-            None => (by_name, None),
+        let plan = self.state.plan();
+        let version = match by_id_version {
+            Some(version) if by_id => version,
+            _ => by_name,
         };
-        let request = build_request(
-            params,
-            &plan.send,
-            SessionFields {
-                id: self.id,
-                epoch: if plan.full { INITIAL_EPOCH } else { self.epoch },
-                forgotten: &plan.forget,
-            },
-            ids.as_ref(),
-        );
+        let request = self.request(params, &plan, by_id);
         let response = match send(conn, params, &request, version, own).await {
             Ok(response) => response,
             Err(error) => {
@@ -144,143 +188,110 @@ impl FetchSession {
                 return Err(error);
             }
         };
-        self.apply(plan, response.session_id);
-        let names: Option<HashMap<Uuid, &str>> = ids.as_ref().map(|ids| {
-            ids.iter()
-                .map(|(topic, id)| (*id, topic.as_str()))
-                .collect()
-        });
+        self.apply(&plan, by_id, response.session_id);
+        let state = &self.state;
         let fetched = parse_partitions(
             conn,
             params,
             response,
-            names.as_ref(),
-            |topic, partition| self.held(topic, partition).map(|h| h.offset),
+            |name: &TopicName, id: &Uuid| {
+                if by_id {
+                    let index = state.index_of_id(id)?;
+                    Some(state.topic(index).name.to_string())
+                } else {
+                    Some(name.0.to_string())
+                }
+            },
+            |topic, partition| {
+                let index = state.index_of(topic)?;
+                state.held((index, partition)).map(|at| at.offset)
+            },
         );
-        self.keep_ids(ids);
-        Ok(forwardable(fetched))
+        Ok(self.moved_on(forwardable(fetched)))
     }
 
-    /// Whether the next request names topics differently from the session
-    /// (by id instead of by name or back, or a topic under a new id: it was
-    /// deleted and created again), which a broker refuses within a session.
-    fn naming_changes(&self, ids: Option<&HashMap<String, Uuid>>) -> bool {
-        let by_id_now = !self.ids.is_empty() || self.held.is_empty();
-        match ids {
-            None => !self.ids.is_empty(),
-            Some(ids) => {
-                !by_id_now
-                    || ids
-                        .iter()
-                        .any(|(topic, id)| self.ids.get(topic).is_some_and(|held| held != id))
+    /// The partitions of an answer with records move on in the wanted set.
+    fn moved_on(&mut self, fetched: Vec<FetchedPartition>) -> Vec<FetchedPartition> {
+        for p in &fetched {
+            if let (Ok(data), Some(index)) = (&p.result, self.state.index_of(&p.topic)) {
+                self.state
+                    .answered((index, p.partition), p.requested_offset, data.next_offset);
             }
         }
+        fetched
     }
 
-    /// The next request is full and replaces the session.
-    fn start_over(&mut self) {
-        self.epoch = INITIAL_EPOCH;
-        self.held.clear();
-        self.ids.clear();
-    }
-
-    /// Keeps the ids of the topics the session now holds.
-    fn keep_ids(&mut self, ids: Option<HashMap<String, Uuid>>) {
-        match ids {
-            Some(ids) => {
-                for (topic, id) in ids {
-                    if self.held.contains_key(&topic) {
-                        self.ids.insert(topic, id);
-                    }
-                }
-                let held = &self.held;
-                self.ids.retain(|topic, _| held.contains_key(topic));
-            }
-            None => self.ids.clear(),
-        }
-    }
-
-    fn held(&self, topic: &str, partition: i32) -> Option<&Held> {
-        self.held.get(topic)?.get(&partition)
-    }
-
-    /// What the next request sends for `wanted`.
-    fn plan(&self, wanted: &[PartitionFetch]) -> Plan {
-        let full = self.id == 0 || self.epoch == INITIAL_EPOCH;
-        if full {
-            return Plan {
-                full,
-                send: wanted.to_vec(),
-                forget: Vec::new(),
-            };
-        }
-        let send = wanted
-            .iter()
-            .filter(|p| {
-                self.held(&p.topic, p.partition)
-                    != Some(&Held {
-                        offset: p.offset,
-                        max_bytes: p.max_bytes,
-                    })
+    /// Every wanted partition as a request names it (for brokers without
+    /// sessions, where every request is full).
+    fn wanted_fetches(&self) -> Vec<PartitionFetch> {
+        self.state
+            .plan_full()
+            .send
+            .into_iter()
+            .map(|((topic, partition), at)| PartitionFetch {
+                topic: self.state.topic(topic).name.to_string(),
+                partition,
+                offset: at.offset,
+                max_bytes: at.max_bytes,
             })
-            .cloned()
-            .collect();
-        let wanted_keys: std::collections::HashSet<(&str, i32)> = wanted
-            .iter()
-            .map(|p| (p.topic.as_str(), p.partition))
-            .collect();
-        let mut forget: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
-        for (topic, partitions) in &self.held {
-            for partition in partitions.keys() {
-                if !wanted_keys.contains(&(topic.as_str(), *partition)) {
-                    forget.entry(topic).or_default().push(*partition);
-                }
+            .collect()
+    }
+
+    /// The request of `plan`, naming topics by id or by name.
+    fn request(&self, params: &FetchParams, plan: &Plan, by_id: bool) -> FetchRequest {
+        let topic_of = |index: u32, id: Option<Uuid>| {
+            let topic = self.state.topic(index);
+            (
+                TopicName(topic.wire_name.clone()),
+                if by_id {
+                    id.unwrap_or(Uuid::nil())
+                } else {
+                    Uuid::nil()
+                },
+            )
+        };
+        let mut topics: Vec<FetchTopic> = Vec::new();
+        let mut last: Option<u32> = None;
+        for ((index, partition), at) in &plan.send {
+            if last != Some(*index) {
+                last = Some(*index);
+                let (name, id) = topic_of(*index, self.state.topic(*index).id);
+                topics.push(FetchTopic::default().with_topic(name).with_topic_id(id));
+            }
+            if let Some(topic) = topics.last_mut() {
+                topic
+                    .partitions
+                    .push(fetch_partition(*partition, at.offset, at.max_bytes));
             }
         }
-        Plan {
-            full,
-            send,
-            forget: forget
-                .into_iter()
-                .map(|(topic, mut partitions)| {
-                    partitions.sort_unstable();
-                    (topic.to_string(), partitions)
-                })
-                .collect(),
+        let mut forgotten: Vec<ForgottenTopic> = Vec::new();
+        let mut last: Option<u32> = None;
+        for (index, partition) in &plan.forget {
+            if last != Some(*index) {
+                last = Some(*index);
+                // A topic only forgotten is named by the id it was sent with.
+                let (name, id) = topic_of(*index, self.state.topic(*index).sent_id);
+                forgotten.push(ForgottenTopic::default().with_topic(name).with_topic_id(id));
+            }
+            if let Some(topic) = forgotten.last_mut() {
+                topic.partitions.push(*partition);
+            }
         }
+        let epoch = if plan.full { INITIAL_EPOCH } else { self.epoch };
+        request_shell(params, self.id, epoch)
+            .with_topics(topics)
+            .with_forgotten_topics_data(forgotten)
     }
 
     /// Records what the broker now holds after `plan` was answered with
     /// `session_id`.
-    fn apply(&mut self, plan: Plan, session_id: i32) {
-        if plan.full {
-            self.held.clear();
-        }
-        for (topic, partitions) in plan.forget {
-            if let Some(held) = self.held.get_mut(&topic) {
-                for partition in partitions {
-                    held.remove(&partition);
-                }
-                if held.is_empty() {
-                    self.held.remove(&topic);
-                }
-            }
-        }
-        for p in plan.send {
-            self.held.entry(p.topic).or_default().insert(
-                p.partition,
-                Held {
-                    offset: p.offset,
-                    max_bytes: p.max_bytes,
-                },
-            );
-        }
+    fn apply(&mut self, plan: &Plan, by_id: bool, session_id: i32) {
+        self.state.apply(plan, by_id, session_id != 0);
         if session_id == 0 {
             // The broker keeps no session (its cache is full, or sessions
             // are off): every request stays full, asking for one each time.
             self.id = 0;
             self.epoch = INITIAL_EPOCH;
-            self.held.clear();
         } else {
             self.id = session_id;
             // Epochs run 1..=i32::MAX and wrap to 1, as in Kafka.
@@ -300,29 +311,8 @@ impl FetchSession {
             self.id = 0;
         }
         self.epoch = INITIAL_EPOCH;
-        self.held.clear();
-        self.ids.clear();
+        self.state.restart();
     }
-}
-
-/// The id of every topic in `wanted`, or `None` when the metadata lacks one
-/// (a broker without topic ids, or a topic not yet seen).
-fn topic_ids(metadata: &Metadata, wanted: &[PartitionFetch]) -> Option<HashMap<String, Uuid>> {
-    let mut ids = HashMap::new();
-    let mut previous: Option<&str> = None;
-    for p in wanted {
-        // `wanted` comes sorted by topic: one lookup per topic.
-        if previous == Some(p.topic.as_str()) || ids.contains_key(&p.topic) {
-            continue;
-        }
-        previous = Some(p.topic.as_str());
-        let id = Uuid::from_bytes(metadata.topics.get(&p.topic)?.topic_id);
-        if id.is_nil() {
-            return None;
-        }
-        ids.insert(p.topic.clone(), id);
-    }
-    Some(ids)
 }
 
 /// The batches of every partition of an answer made forwardable.
@@ -337,153 +327,45 @@ fn forwardable(fetched: Vec<FetchedPartition<RawBatch>>) -> Vec<FetchedPartition
 mod tests {
     use super::*;
 
-    fn p(topic: &str, partition: i32, offset: i64) -> PartitionFetch {
-        PartitionFetch {
-            topic: topic.to_string(),
-            partition,
-            offset,
-            max_bytes: 1 << 20,
-        }
-    }
-
-    fn ids(pairs: &[(&str, u128)]) -> HashMap<String, Uuid> {
-        pairs
-            .iter()
-            .map(|(topic, id)| (topic.to_string(), Uuid::from_u128(*id)))
-            .collect()
-    }
-
-    /// A session that has sent `p(topic, 0, 0)`, by id when `id` is given.
-    fn holding(topic: &str, id: Option<u128>) -> FetchSession {
+    /// A session that opened session 42 holding a-0@5.
+    fn established() -> FetchSession {
         let mut session = FetchSession::new();
-        let plan = session.plan(&[p(topic, 0, 0)]);
-        session.apply(plan, 7);
-        session.keep_ids(id.map(|id| ids(&[(topic, id)])));
-        session
-    }
-
-    #[test]
-    fn a_session_keeps_one_way_of_naming_topics() {
-        let fresh = FetchSession::new();
-        assert!(!fresh.naming_changes(None));
-        assert!(!fresh.naming_changes(Some(&ids(&[("t", 1)]))));
-
-        let by_name = holding("t", None);
-        assert!(!by_name.names_topics_by_id());
-        assert!(!by_name.naming_changes(None));
-        assert!(by_name.naming_changes(Some(&ids(&[("t", 1)]))));
-
-        let by_id = holding("t", Some(1));
-        assert!(by_id.names_topics_by_id());
-        assert!(!by_id.naming_changes(Some(&ids(&[("t", 1), ("u", 2)]))));
-        assert!(by_id.naming_changes(None), "ids no longer known");
-        assert!(
-            by_id.naming_changes(Some(&ids(&[("t", 3)]))),
-            "the topic was deleted and created again"
-        );
-    }
-
-    #[test]
-    fn a_forgotten_topic_keeps_its_id_only_while_held() {
-        let mut session = holding("t", Some(1));
-        // `t` forgotten, `u` joins.
-        let plan = session.plan(&[p("u", 0, 0)]);
-        assert_eq!(plan.forget, vec![("t".to_string(), vec![0])]);
-        session.apply(plan, 7);
-        session.keep_ids(Some(ids(&[("u", 2), ("t", 1)])));
-        assert_eq!(session.ids, ids(&[("u", 2)]));
-    }
-
-    fn established(wanted: &[PartitionFetch]) -> FetchSession {
-        let mut session = FetchSession::new();
-        let plan = session.plan(wanted);
+        session.want(&Arc::from("a"), 0, 5, 1 << 20);
+        let plan = session.state.plan();
         assert!(plan.full);
-        session.apply(plan, 42);
+        session.apply(&plan, false, 42);
         session
     }
 
     #[test]
-    fn the_first_request_is_full_and_opens_a_session() {
-        let wanted = vec![p("a", 0, 5), p("a", 1, 7)];
-        let session = established(&wanted);
+    fn the_first_request_opens_a_session_and_epochs_count_from_one() {
+        let mut session = established();
         assert_eq!(session.id(), 42);
         assert_eq!(session.epoch, 1);
-        assert_eq!(session.held.values().map(HashMap::len).sum::<usize>(), 2);
-    }
-
-    #[test]
-    fn an_established_session_sends_only_changes_and_forgets_the_rest() {
-        let mut session = established(&[p("a", 0, 5), p("a", 1, 7), p("b", 0, 1)]);
-        // a-0 advanced, a-1 unchanged, b-0 no longer wanted, c-3 joins.
-        let plan = session.plan(&[p("a", 0, 9), p("a", 1, 7), p("c", 3, 0)]);
-        assert_eq!(
-            plan,
-            Plan {
-                full: false,
-                send: vec![p("a", 0, 9), p("c", 3, 0)],
-                forget: vec![("b".to_string(), vec![0])],
-            }
-        );
-        session.apply(plan, 42);
+        let plan = session.state.plan();
+        assert!(!plan.full && plan.send.is_empty());
+        session.apply(&plan, false, 42);
         assert_eq!(session.epoch, 2);
-        let mut held: Vec<_> = session
-            .held
-            .iter()
-            .flat_map(|(t, partitions)| {
-                partitions
-                    .iter()
-                    .map(move |(p, h)| (t.clone(), *p, h.offset))
-            })
-            .collect();
-        held.sort();
-        assert_eq!(
-            held,
-            vec![
-                ("a".to_string(), 0, 9),
-                ("a".to_string(), 1, 7),
-                ("c".to_string(), 3, 0)
-            ]
-        );
-        // Nothing changed: an empty incremental request.
-        let plan = session.plan(&[p("a", 0, 9), p("a", 1, 7), p("c", 3, 0)]);
-        assert!(!plan.full && plan.send.is_empty() && plan.forget.is_empty());
-    }
-
-    #[test]
-    fn a_changed_partition_size_is_sent_again() {
-        let session = established(&[p("a", 0, 5)]);
-        let mut bigger = p("a", 0, 5);
-        bigger.max_bytes *= 2;
-        assert_eq!(session.plan(&[bigger.clone()]).send, vec![bigger]);
-    }
-
-    #[test]
-    fn no_session_from_the_broker_keeps_requests_full() {
-        let mut session = FetchSession::new();
-        let plan = session.plan(&[p("a", 0, 5)]);
-        session.apply(plan, 0);
-        let plan = session.plan(&[p("a", 0, 5)]);
-        assert!(plan.full);
-        assert_eq!(plan.send.len(), 1);
     }
 
     #[test]
     fn an_error_makes_the_next_request_full_and_names_the_old_session() {
-        let mut session = established(&[p("a", 0, 5)]);
+        let mut session = established();
         session.restart(&ClientError::RequestTimeout {
             addr: "127.0.0.1:9092".to_string(),
             api: kafka_protocol::messages::ApiKey::Fetch,
             timeout: std::time::Duration::from_secs(1),
         });
-        let plan = session.plan(&[p("a", 0, 5)]);
-        assert!(plan.full);
+        assert!(session.state.plan().full);
         assert_eq!(session.id(), 42, "the full request closes session 42");
         assert_eq!(session.epoch, INITIAL_EPOCH);
+        let request = session.request(&FetchParams::default(), &session.state.plan(), false);
+        assert_eq!((request.session_id, request.session_epoch), (42, 0));
     }
 
     #[test]
     fn a_session_the_broker_lost_is_not_named_again() {
-        let mut session = established(&[p("a", 0, 5)]);
+        let mut session = established();
         session.restart(&ClientError::Broker {
             api: kafka_protocol::messages::ApiKey::Fetch,
             context: "broker 1".to_string(),
@@ -491,15 +373,56 @@ mod tests {
             message: None,
         });
         assert_eq!(session.id(), 0);
-        assert!(session.plan(&[p("a", 0, 5)]).full);
+        assert!(session.state.plan().full);
+    }
+
+    #[test]
+    fn no_session_from_the_broker_keeps_requests_full() {
+        let mut session = established();
+        let plan = session.state.plan();
+        session.apply(&plan, false, 0);
+        assert_eq!((session.id(), session.epoch), (0, INITIAL_EPOCH));
+        assert!(session.state.plan().full);
     }
 
     #[test]
     fn epochs_wrap_to_one() {
-        let mut session = established(&[p("a", 0, 5)]);
+        let mut session = established();
         session.epoch = i32::MAX;
-        let plan = session.plan(&[p("a", 0, 5)]);
-        session.apply(plan, 42);
+        let plan = session.state.plan();
+        session.apply(&plan, false, 42);
         assert_eq!(session.epoch, 1);
+    }
+
+    #[test]
+    fn an_incremental_request_names_changes_grouped_by_topic() {
+        let mut session = established();
+        let b: Arc<str> = Arc::from("b");
+        session.want(&b, 1, 3, 1 << 20);
+        session.want(&b, 0, 2, 1 << 20);
+        session.unwant("a", 0);
+        let plan = session.state.plan();
+        let request = session.request(&FetchParams::default(), &plan, false);
+        assert_eq!((request.session_id, request.session_epoch), (42, 1));
+        let topics: Vec<(String, Vec<(i32, i64)>)> = request
+            .topics
+            .iter()
+            .map(|t| {
+                (
+                    t.topic.0.to_string(),
+                    t.partitions
+                        .iter()
+                        .map(|p| (p.partition, p.fetch_offset))
+                        .collect(),
+                )
+            })
+            .collect();
+        assert_eq!(topics, vec![("b".to_string(), vec![(0, 2), (1, 3)])]);
+        let forgotten: Vec<(String, Vec<i32>)> = request
+            .forgotten_topics_data
+            .iter()
+            .map(|t| (t.topic.0.to_string(), t.partitions.clone()))
+            .collect();
+        assert_eq!(forgotten, vec![("a".to_string(), vec![0])]);
     }
 }

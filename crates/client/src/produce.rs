@@ -332,7 +332,7 @@ impl<T: Send + 'static> PartitionSender<T> {
             header: Bytes::copy_from_slice(&header),
             body: batch.bytes.slice(kmirror_wire::batch::BATCH_HEADER_LEN..),
         };
-        let mut entry = InFlight {
+        let entry = InFlight {
             tag,
             batch: outgoing,
             records,
@@ -342,13 +342,18 @@ impl<T: Send + 'static> PartitionSender<T> {
             attempts: 0,
             first_failure: None,
         };
-        // A failure to write is handled like a lost response: the entry stays
-        // in the window and is resent by `next_ack`.
-        if let Err(e) = self.transmit(&mut entry).await {
-            debug!(topic = %self.topic, partition = self.partition, error = %e, "send failed, will resend");
-            entry.unsent = Some(e);
-        }
+        // In the window before the only await, so that a caller dropping
+        // this loses nothing: an entry never submitted is resent by
+        // `next_ack`, as is one whose write failed.
         self.window.push_back(entry);
+        let last = self.window.len() - 1;
+        match self.route().await {
+            Ok(batcher) => self.submit(last, &batcher),
+            Err(e) => {
+                debug!(topic = %self.topic, partition = self.partition, error = %e, "send failed, will resend");
+                self.window[last].unsent = Some(e);
+            }
+        }
         Ok(())
     }
 
@@ -441,16 +446,24 @@ impl<T: Send + 'static> PartitionSender<T> {
         }
     }
 
-    /// Drops every response still pending, waits a backoff, finds the leader
-    /// again and resends every unacknowledged batch in order with identical
-    /// bytes and sequences. A batch that cannot be put on the wire keeps the
-    /// error in `unsent` (it and those after it are tried again next round).
+    /// Waits for every response still pending, waits a backoff, finds the
+    /// leader again and resends every unacknowledged batch in order with
+    /// identical bytes and sequences. A batch that cannot be put on the wire
+    /// keeps the error in `unsent` (it and those after it are tried again
+    /// next round).
+    ///
+    /// Cancel-safe, as [`Self::next_ack`] must be (callers select over it):
+    /// the window stays in place and an attempt's response is cleared only
+    /// once it arrived, so a caller that drops this at any await loses no
+    /// batch and forgets no attempt still out (one that may yet land).
     async fn resend_window(&mut self, refresh: bool, backoff: Duration) {
         // Responses after a failed one are useless: the broker rejected them
-        // (out of order) or will report them as duplicates on resend.
+        // (out of order) or will report them as duplicates on resend. Each
+        // is awaited in place and dropped only once it came.
         for entry in self.window.iter_mut() {
-            if let Some(receiver) = entry.response.take() {
+            if let Some(receiver) = entry.response.as_mut() {
                 let _ = receiver.await;
+                entry.response = None;
             }
             entry.unsent = None;
         }
@@ -461,20 +474,43 @@ impl<T: Send + 'static> PartitionSender<T> {
                 .refresh_metadata(Some(&[self.topic.to_string()]))
                 .await;
         }
-        let mut window = std::mem::take(&mut self.window);
-        for entry in window.iter_mut() {
-            if let Err(e) = self.transmit(entry).await {
-                debug!(topic = %self.topic, partition = self.partition, error = %e, "resend failed, will retry");
-                entry.unsent = Some(e);
-                break;
+        for i in 0..self.window.len() {
+            // The only await is before the batch joins a request: a drop
+            // there leaves it (and those after it) unsent, and the next
+            // call resends them.
+            match self.route().await {
+                Ok(batcher) => self.submit(i, &batcher),
+                Err(e) => {
+                    debug!(topic = %self.topic, partition = self.partition, error = %e, "resend failed, will retry");
+                    self.window[i].unsent = Some(e);
+                    break;
+                }
             }
         }
-        self.window = window;
     }
 
-    /// Hands one batch to the leader's request batcher; its outcome arrives
-    /// through `entry.response`.
-    async fn transmit(&mut self, entry: &mut InFlight<T>) -> Result<()> {
+    /// Puts the window's batch `i` into `batcher`'s next request.
+    fn submit(&mut self, i: usize, batcher: &BatcherHandle) {
+        let response = self.submission(&self.window[i], batcher);
+        self.window[i].response = Some(response);
+    }
+
+    fn submission(
+        &self,
+        entry: &InFlight<T>,
+        batcher: &BatcherHandle,
+    ) -> oneshot::Receiver<BatchOutcome> {
+        batcher.submit(
+            self.topic.clone(),
+            self.partition,
+            entry.batch.clone(),
+            self.config.lease.clone(),
+        )
+    }
+
+    /// The request batcher of the partition's leader, with the lease
+    /// checked last.
+    async fn route(&mut self) -> Result<BatcherHandle> {
         let leader = self.client.leader(&self.topic, self.partition).await?;
         // Last, right before the batch joins a request: a lookup above may
         // have taken a while.
@@ -488,7 +524,7 @@ impl<T: Send + 'static> PartitionSender<T> {
             max_in_flight: self.config.max_in_flight,
             transaction: self.transaction.clone(),
         };
-        let batcher = if key.transaction.is_some() {
+        Ok(if key.transaction.is_some() {
             match &self.own_batcher {
                 Some((broker, handle)) if *broker == leader && !handle.is_closed() => {
                     handle.clone()
@@ -501,14 +537,7 @@ impl<T: Send + 'static> PartitionSender<T> {
             }
         } else {
             self.client.produce_batcher(key)
-        };
-        entry.response = Some(batcher.submit(
-            self.topic.clone(),
-            self.partition,
-            entry.batch.clone(),
-            self.config.lease.clone(),
-        ));
-        Ok(())
+        })
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kmirror_engine::model::now_ms;
-use kmirror_engine::runtime::{FlowStatus, StatusBoard};
+use kmirror_engine::runtime::StatusBoard;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
@@ -41,22 +41,6 @@ pub struct History {
     samples: Mutex<VecDeque<Sample>>,
 }
 
-/// Totals of a flow's counters, to turn into rates.
-#[derive(Debug, Clone, Copy, Default)]
-struct Totals {
-    records: u64,
-    bytes: u64,
-}
-
-fn totals(flow: &FlowStatus) -> Totals {
-    flow.partitions
-        .iter()
-        .fold(Totals::default(), |t, p| Totals {
-            records: t.records + p.records,
-            bytes: t.bytes + p.bytes,
-        })
-}
-
 impl History {
     pub fn samples(&self) -> Vec<Sample> {
         self.samples.lock().unwrap().iter().cloned().collect()
@@ -76,7 +60,9 @@ impl History {
 
     /// Samples `status` until `stop`.
     pub async fn run_sampler(self: Arc<Self>, status: Arc<StatusBoard>, stop: CancellationToken) {
-        let mut previous: BTreeMap<String, (i64, Totals)> = BTreeMap::new();
+        // Each flow's record and byte totals at the previous sample, to
+        // turn into rates.
+        let mut previous: BTreeMap<String, (i64, u64, u64)> = BTreeMap::new();
         let mut tick = tokio::time::interval(SAMPLE_INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -88,14 +74,16 @@ impl History {
             let windows = status.metrics().take_latency_windows();
             let mut flows = BTreeMap::new();
             let mut seen = BTreeMap::new();
-            for flow in status.snapshot() {
-                let current = totals(&flow);
+            // The board's sums, read without a copy of every partition's
+            // status: a snapshot per sample cost 15 % of kmirror's CPU at
+            // rest with 10,000 partitions.
+            for flow in status.figures(now) {
                 let (records_per_second, bytes_per_second) = match previous.get(&flow.name) {
-                    Some((at, before)) if now > *at => {
+                    Some((at, records, bytes)) if now > *at => {
                         let seconds = (now - at) as f64 / 1000.0;
                         (
-                            current.records.saturating_sub(before.records) as f64 / seconds,
-                            current.bytes.saturating_sub(before.bytes) as f64 / seconds,
+                            flow.records.saturating_sub(*records) as f64 / seconds,
+                            flow.bytes.saturating_sub(*bytes) as f64 / seconds,
                         )
                     }
                     _ => (0.0, 0.0),
@@ -106,18 +94,14 @@ impl History {
                     FlowSample {
                         records_per_second,
                         bytes_per_second,
-                        lag_records: flow.partitions.iter().map(|p| p.lag_records()).sum(),
-                        lag_seconds: flow
-                            .partitions
-                            .iter()
-                            .map(|p| p.lag_seconds(now))
-                            .fold(0.0, f64::max),
+                        lag_records: flow.lag_records,
+                        lag_seconds: flow.lag_seconds,
                         latency_mean_ms: window.mean_ms(),
                         latency_max_ms: (window.batches > 0).then_some(window.max_ms),
-                        paused_partitions: flow.partitions.iter().filter(|p| p.is_paused()).count(),
+                        paused_partitions: flow.paused_partitions,
                     },
                 );
-                seen.insert(flow.name.clone(), (now, current));
+                seen.insert(flow.name, (now, flow.records, flow.bytes));
             }
             previous = seen;
             self.push(Sample {

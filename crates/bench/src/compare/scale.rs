@@ -96,7 +96,16 @@ pub struct ScaleStats {
     /// Records of the trickle, and whether all of them arrived.
     pub trickle_records: u64,
     pub trickle_arrived: bool,
+    /// Records on the target beyond what the source holds, summed over
+    /// the partitions that have more on the target than on the source.
+    pub duplicate_records: u64,
+    /// Those partitions (remote name, partition, extra records), the first
+    /// [`DUPLICATES_LISTED`]: where to look in the replicator's log.
+    pub duplicated_partitions: Vec<(String, i32, i64)>,
 }
+
+/// Partitions with duplicates named in a run's result, at most.
+const DUPLICATES_LISTED: usize = 20;
 
 impl ScaleStats {
     /// Resident memory per partition, KiB.
@@ -318,6 +327,7 @@ impl Bench<'_> {
             let on_target: u64 = ends.iter().map(|&e| e.max(0) as u64).sum();
             if on_target >= expected {
                 scale.trickle_arrived = true;
+                self.count_duplicates(source, target, topics, remote, scale)?;
                 return Ok(on_target);
             }
             replicator.check_alive()?;
@@ -326,5 +336,51 @@ impl Bench<'_> {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
+    }
+
+    /// Compares every remote partition's end with its source's: more on the
+    /// target is records copied twice (kmirror writes nothing else there).
+    fn count_duplicates(
+        &self,
+        source: &Side,
+        target: &Side,
+        topics: &[String],
+        remote: &[String],
+        scale: &mut ScaleStats,
+    ) -> Result<()> {
+        let upstream = self
+            .runtime
+            .block_on(source.probe.ends_by_partition(topics))?;
+        let downstream = self
+            .runtime
+            .block_on(target.probe.ends_by_partition(remote))?;
+        for (topic, remote_topic) in topics.iter().zip(remote) {
+            for partition in 0..self.options.scale.partitions_per_topic {
+                let key = |t: &String| (t.clone(), partition);
+                let (Some(up), Some(down)) = (
+                    upstream.get(&key(topic)),
+                    downstream.get(&key(remote_topic)),
+                ) else {
+                    continue;
+                };
+                if down > up {
+                    scale.duplicate_records += (down - up) as u64;
+                    if scale.duplicated_partitions.len() < DUPLICATES_LISTED {
+                        scale.duplicated_partitions.push((
+                            remote_topic.clone(),
+                            partition,
+                            down - up,
+                        ));
+                    }
+                }
+            }
+        }
+        if scale.duplicate_records > 0 {
+            eprintln!(
+                "[bench] scale: {} records more on the target than on the source, in {:?}",
+                scale.duplicate_records, scale.duplicated_partitions
+            );
+        }
+        Ok(())
     }
 }

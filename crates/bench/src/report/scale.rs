@@ -50,17 +50,17 @@ pub(super) fn write_section(report: &Report, w: &mut String) {
     );
     let _ = writeln!(
         w,
-        "| replicator | round | half replicating s | all replicating s | idle CPU % | RSS MiB | KiB per partition | sent KB/s | received KB/s | peak RSS MiB | complete |"
+        "| replicator | round | half replicating s | all replicating s | idle CPU % | RSS MiB | KiB per partition | sent KB/s | received KB/s | peak RSS MiB | duplicates | complete |"
     );
     let _ = writeln!(
         w,
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|"
     );
     for (m, s) in runs(&report.measurements) {
         let kb = |v: Option<f64>| num(v.map(|b| b / 1000.0));
         let _ = writeln!(
             w,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             m.replicator.label(),
             m.round,
             num(s.half_replicating_s),
@@ -71,6 +71,7 @@ pub(super) fn write_section(report: &Report, w: &mut String) {
             kb(s.idle_sent_bytes_per_s),
             kb(s.idle_received_bytes_per_s),
             num(Some(m.peak_rss_mib)),
+            s.duplicate_records,
             if m.complete { "yes" } else { "no" },
         );
     }

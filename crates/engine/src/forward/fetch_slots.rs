@@ -1,16 +1,46 @@
-//! The fetcher's view of each partition it reads: where it continues, whether
-//! its queue has room, which broker it is read from and whether a request
-//! for it is out.
+//! The fetcher's view of each partition it reads: where it continues,
+//! whether its queue has room, and which broker's fetch session wants it.
+//!
+//! A partition with a place in its queue and a known broker is wanted by
+//! that broker's session, and stays so across requests: an answer without
+//! news for it costs nothing. Every event (an answer's records, a queue
+//! filling or draining, a leader moving) is a [`Change`] to one broker's
+//! wanted set, which the fetcher hands to that session. So a request cycle
+//! costs work for the partitions it concerns, not for every partition: with
+//! 10,000 partitions in long polls and a trickle on a few, nearly all stay
+//! untouched. Only a metadata change walks every partition (their brokers
+//! may have moved).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 
+use fnv::FnvHasher;
+use kmirror_client::cluster::{leader_of, Metadata};
 use kmirror_client::fetch::{FetchParams, PartitionData};
 use kmirror_client::ClientError;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tracing::{info, warn};
 
 use super::fetcher::FetchEvent;
 use crate::model::TopicPartition;
+
+/// Keys hashed with FNV: they are the fetcher's own, and SipHash showed in
+/// profiles at 10,000 partitions.
+type Fast = BuildHasherDefault<FnvHasher>;
+
+/// A change to one broker's wanted set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Change {
+    /// Want `tp` from `offset` (adds it, or moves it).
+    Want {
+        broker: i32,
+        tp: TopicPartition,
+        offset: i64,
+    },
+    /// No longer want `tp`.
+    Unwant { broker: i32, tp: TopicPartition },
+}
 
 /// One partition being fetched.
 #[derive(Debug)]
@@ -20,59 +50,52 @@ pub(super) struct Slot {
     /// A reserved place in the partition's queue; present means "ready".
     permit: Option<mpsc::OwnedPermit<FetchEvent>>,
     /// Tells this slot from an earlier one of the same partition (removed
-    /// and added again): a queue place or an answer meant for the earlier
-    /// one must not reach it.
+    /// and added again): a queue place meant for the earlier one must not
+    /// reach it.
     pub generation: u64,
-    /// The broker a request for this partition is out to.
-    in_flight: Option<i32>,
-    /// A wait for room in the queue is running.
-    waiting: bool,
+    /// The broker whose session wants this partition.
+    member: Option<i32>,
+    /// The broker it was read from when its queue filled (while held back).
+    held_back_at: Option<i32>,
     /// The replica the leader said to read from, and until when.
-    preferred: Option<(i32, tokio::time::Instant)>,
+    preferred: Option<(i32, Instant)>,
     /// The replica last logged as the one read from, so that renewing the
     /// same choice logs nothing.
     logged_replica: Option<i32>,
 }
 
 impl Slot {
-    /// Ready for a request: room in its queue, no request out.
-    pub fn ready(&self) -> bool {
-        self.permit.is_some() && self.in_flight.is_none()
-    }
-
-    /// The broker a request for this partition is out to.
-    pub fn in_flight(&self) -> Option<i32> {
-        self.in_flight
+    /// The broker whose session wants this partition.
+    pub fn member(&self) -> Option<i32> {
+        self.member
     }
 
     /// The broker to fetch from: the preferred replica while it holds and
     /// the cluster knows it, else the leader.
-    pub fn broker(&self, leader: i32, brokers: &HashMap<i32, String>) -> i32 {
+    fn broker(&self, leader: i32, brokers: &HashMap<i32, String>, now: Instant) -> i32 {
         match self.preferred {
-            Some((replica, until))
-                if tokio::time::Instant::now() < until && brokers.contains_key(&replica) =>
-            {
-                replica
-            }
+            Some((replica, until)) if now < until && brokers.contains_key(&replica) => replica,
             _ => leader,
         }
     }
 }
 
 /// Every partition of one fetcher.
-///
-/// Besides the slots, two sets name the ones that need a look, so that an
-/// event (an answer, room in one queue) costs work for the partitions it
-/// concerns, not a pass over all of them: with 10,000 partitions read in
-/// long polls nearly all are in flight at any time.
 #[derive(Debug, Default)]
 pub(super) struct Slots {
-    slots: BTreeMap<TopicPartition, Slot>,
+    slots: HashMap<TopicPartition, Slot, Fast>,
     generations: u64,
-    /// Slots with no request out.
-    idle: BTreeSet<TopicPartition>,
     /// Slots with no place in their queue and no wait for one running.
-    unreserved: BTreeSet<TopicPartition>,
+    unreserved: HashSet<TopicPartition, Fast>,
+    /// Slots with a place in their queue that no session wants yet: their
+    /// broker is to be found (or has no leader now).
+    unplaced: HashSet<TopicPartition, Fast>,
+    /// Per broker, how many of its partitions wait for room in their queue.
+    held_back: HashMap<i32, usize>,
+    /// The earliest end of a preferred replica's term.
+    next_expiry: Option<Instant>,
+    /// Changes for the brokers' sessions, in order.
+    changes: Vec<Change>,
 }
 
 impl Slots {
@@ -84,15 +107,9 @@ impl Slots {
         self.slots.get(tp)
     }
 
-    pub fn get_mut(&mut self, tp: &TopicPartition) -> Option<&mut Slot> {
-        self.slots.get_mut(tp)
-    }
-
-    /// The slots with no request out.
-    pub fn idle(&self) -> impl Iterator<Item = (&TopicPartition, &Slot)> {
-        self.idle
-            .iter()
-            .filter_map(|tp| self.slots.get_key_value(tp))
+    /// The changes for the sessions since the last call, in order.
+    pub fn take_changes(&mut self) -> Vec<Change> {
+        std::mem::take(&mut self.changes)
     }
 
     /// The slots with no place in their queue and no wait for one.
@@ -100,49 +117,66 @@ impl Slots {
         self.unreserved.iter().cloned().collect()
     }
 
-    /// A request for `tp` went out to `broker`.
-    pub fn sent(&mut self, tp: &TopicPartition, broker: i32) -> Option<&Slot> {
-        let slot = self.slots.get_mut(tp)?;
-        slot.in_flight = Some(broker);
-        self.idle.remove(tp);
-        Some(slot)
+    /// Whether partitions read from `broker` wait for room in their queue.
+    pub fn held_back(&self, broker: i32) -> bool {
+        self.held_back.get(&broker).is_some_and(|n| *n > 0)
     }
 
-    /// The request for `tp` came back (answered or failed).
-    pub fn answered(&mut self, tp: &TopicPartition) {
-        if let Some(slot) = self.slots.get_mut(tp) {
-            slot.in_flight = None;
-            self.idle.insert(tp.clone());
-        }
-    }
-
-    /// `tp` has a place in its queue.
-    pub fn reserved(&mut self, tp: &TopicPartition, permit: mpsc::OwnedPermit<FetchEvent>) {
-        if let Some(slot) = self.slots.get_mut(tp) {
-            slot.permit = Some(permit);
-            slot.waiting = false;
-            self.unreserved.remove(tp);
-        }
-    }
-
-    /// A wait for room in `tp`'s queue started.
-    pub fn waiting(&mut self, tp: &TopicPartition) {
-        if let Some(slot) = self.slots.get_mut(tp) {
-            slot.waiting = true;
-            self.unreserved.remove(tp);
-        }
+    /// When a preferred replica's term ends, if one does.
+    pub fn next_expiry(&self) -> Option<Instant> {
+        self.next_expiry
     }
 
     pub fn topics(&self) -> Vec<String> {
-        let mut topics: Vec<String> = self.slots.keys().map(|tp| tp.topic.to_string()).collect();
-        topics.dedup();
-        topics
+        let topics: HashSet<&str> = self.slots.keys().map(|tp| &*tp.topic).collect();
+        topics.into_iter().map(str::to_string).collect()
+    }
+
+    /// `tp` has a place in its queue: it is wanted again, from where it is.
+    pub fn reserved(&mut self, tp: &TopicPartition, permit: mpsc::OwnedPermit<FetchEvent>) {
+        let Some(slot) = self.slots.get_mut(tp) else {
+            return;
+        };
+        slot.permit = Some(permit);
+        self.unreserved.remove(tp);
+        if let Some(broker) = slot.held_back_at.take() {
+            count_down(&mut self.held_back, broker);
+        }
+        match slot.member {
+            // Its answer moved it on; the session knows that already.
+            Some(broker) => self.changes.push(Change::Want {
+                broker,
+                tp: tp.clone(),
+                offset: slot.next_offset,
+            }),
+            None => {
+                self.unplaced.insert(tp.clone());
+            }
+        }
+    }
+
+    /// A wait for room in `tp`'s queue started: its session no longer wants
+    /// it until there is room.
+    pub fn waiting(&mut self, tp: &TopicPartition) {
+        let Some(slot) = self.slots.get_mut(tp) else {
+            return;
+        };
+        self.unreserved.remove(tp);
+        self.unplaced.remove(tp);
+        if let Some(broker) = slot.member.take() {
+            self.changes.push(Change::Unwant {
+                broker,
+                tp: tp.clone(),
+            });
+            slot.held_back_at = Some(broker);
+            *self.held_back.entry(broker).or_default() += 1;
+        }
     }
 
     /// Starts (or restarts) `tp` at `offset`.
     pub fn add(&mut self, tp: TopicPartition, offset: i64, events: mpsc::Sender<FetchEvent>) {
+        self.remove(&tp);
         self.generations += 1;
-        self.idle.insert(tp.clone());
         self.unreserved.insert(tp.clone());
         self.slots.insert(
             tp,
@@ -151,8 +185,8 @@ impl Slots {
                 events,
                 permit: None,
                 generation: self.generations,
-                in_flight: None,
-                waiting: false,
+                member: None,
+                held_back_at: None,
                 preferred: None,
                 logged_replica: None,
             },
@@ -160,14 +194,103 @@ impl Slots {
     }
 
     pub fn remove(&mut self, tp: &TopicPartition) {
-        self.slots.remove(tp);
-        self.idle.remove(tp);
-        self.unreserved.remove(tp);
+        if let Some(slot) = self.slots.remove(tp) {
+            self.retire(tp, &slot);
+        }
     }
 
-    /// Hands `data` fetched from `broker` to `tp`'s queue, when it is news
-    /// for the slot the request was made for. The slot then needs room in
-    /// its queue again before its next request.
+    /// Forgets `slot` of `tp` in the sets and sessions.
+    fn retire(&mut self, tp: &TopicPartition, slot: &Slot) {
+        self.unreserved.remove(tp);
+        self.unplaced.remove(tp);
+        if let Some(broker) = slot.member {
+            self.changes.push(Change::Unwant {
+                broker,
+                tp: tp.clone(),
+            });
+        }
+        if let Some(broker) = slot.held_back_at {
+            count_down(&mut self.held_back, broker);
+        }
+    }
+
+    /// Finds a broker for every partition that has room and none: the
+    /// leader, or the replica the leader prefers. True when a partition has
+    /// no leader in `metadata`.
+    pub fn place(&mut self, metadata: &Metadata) -> bool {
+        let now = Instant::now();
+        let mut leaderless = false;
+        let unplaced: Vec<TopicPartition> = self.unplaced.iter().cloned().collect();
+        for tp in unplaced {
+            let Some(slot) = self.slots.get_mut(&tp) else {
+                self.unplaced.remove(&tp);
+                continue;
+            };
+            let Ok(leader) = leader_of(metadata, &tp.topic, tp.partition) else {
+                leaderless = true;
+                continue;
+            };
+            let broker = slot.broker(leader, &metadata.brokers, now);
+            slot.member = Some(broker);
+            self.changes.push(Change::Want {
+                broker,
+                offset: slot.next_offset,
+                tp: tp.clone(),
+            });
+            self.unplaced.remove(&tp);
+        }
+        leaderless
+    }
+
+    /// After a metadata change or the end of a preferred replica's term:
+    /// every partition whose broker changed moves to the new one's session
+    /// (a walk of every partition, at such events only).
+    pub fn place_again(&mut self, metadata: &Metadata) {
+        let now = Instant::now();
+        self.next_expiry = None;
+        for (tp, slot) in &mut self.slots {
+            if let Some((_, until)) = slot.preferred {
+                if until > now {
+                    self.next_expiry = Some(self.next_expiry.map_or(until, |e| e.min(until)));
+                }
+            }
+            let Some(member) = slot.member else {
+                continue;
+            };
+            let broker = leader_of(metadata, &tp.topic, tp.partition)
+                .ok()
+                .map(|leader| slot.broker(leader, &metadata.brokers, now));
+            if broker == Some(member) {
+                continue;
+            }
+            self.changes.push(Change::Unwant {
+                broker: member,
+                tp: tp.clone(),
+            });
+            slot.member = None;
+            self.unplaced.insert(tp.clone());
+        }
+    }
+
+    /// Moves `tp` to `offset` (an offset reset).
+    pub fn set_offset(&mut self, tp: &TopicPartition, offset: i64) {
+        let Some(slot) = self.slots.get_mut(tp) else {
+            return;
+        };
+        slot.next_offset = offset;
+        if let Some(broker) = slot.member {
+            self.changes.push(Change::Want {
+                broker,
+                tp: tp.clone(),
+                offset,
+            });
+        }
+    }
+
+    /// Hands `data` fetched from `broker` at `requested` to `tp`'s queue,
+    /// when it is news for the slot as it is now. The slot then needs room
+    /// in its queue again: [`Slots::reserved`] keeps it wanted,
+    /// [`Slots::waiting`] holds it back.
     pub fn deliver(
         &mut self,
         tp: &TopicPartition,
@@ -178,8 +301,8 @@ impl Slots {
         let Some(slot) = self.slots.get_mut(tp) else {
             return;
         };
-        if slot.in_flight != Some(broker) || slot.next_offset != requested {
-            // An answer for an earlier slot of this partition.
+        if slot.member != Some(broker) || slot.next_offset != requested {
+            // An answer for an earlier position or slot of this partition.
             return;
         }
         if data.batches.is_empty()
@@ -189,8 +312,8 @@ impl Slots {
             // Nothing new; keep the permit for the next request.
             return;
         }
-        // The permit was reserved before the request went out and is kept
-        // while it is out, so the data always has its place.
+        // A wanted partition holds a place in its queue, so the data always
+        // has its place.
         if let Some(permit) = slot.permit.take() {
             slot.next_offset = data.next_offset;
             permit.send(FetchEvent::Data(Box::new(data)));
@@ -200,25 +323,25 @@ impl Slots {
 
     /// Stops fetching `tp` and tells its owner why.
     pub fn fail(&mut self, tp: &TopicPartition, error: ClientError) {
-        self.idle.remove(tp);
-        self.unreserved.remove(tp);
-        if let Some(mut slot) = self.slots.remove(tp) {
-            warn!(%tp, error = %error, "fetching stopped for partition");
-            match slot.permit.take() {
-                Some(permit) => {
-                    permit.send(FetchEvent::Failed(Box::new(error)));
-                }
-                None => {
-                    // The queue is full: the failure waits for room rather
-                    // than being lost, so the owner always learns of it.
-                    if let Err(mpsc::error::TrySendError::Full(event)) =
-                        slot.events.try_send(FetchEvent::Failed(Box::new(error)))
-                    {
-                        let events = slot.events.clone();
-                        tokio::spawn(async move {
-                            let _ = events.send(event).await;
-                        });
-                    }
+        let Some(mut slot) = self.slots.remove(tp) else {
+            return;
+        };
+        self.retire(tp, &slot);
+        warn!(%tp, error = %error, "fetching stopped for partition");
+        match slot.permit.take() {
+            Some(permit) => {
+                permit.send(FetchEvent::Failed(Box::new(error)));
+            }
+            None => {
+                // The queue is full: the failure waits for room rather
+                // than being lost, so the owner always learns of it.
+                if let Err(mpsc::error::TrySendError::Full(event)) =
+                    slot.events.try_send(FetchEvent::Failed(Box::new(error)))
+                {
+                    let events = slot.events.clone();
+                    tokio::spawn(async move {
+                        let _ = events.send(event).await;
+                    });
                 }
             }
         }
@@ -241,11 +364,16 @@ impl Slots {
             slot.preferred = None;
             return;
         }
-        slot.preferred = Some((replica, tokio::time::Instant::now() + lifetime));
+        let until = Instant::now() + lifetime;
+        slot.preferred = Some((replica, until));
+        self.next_expiry = Some(self.next_expiry.map_or(until, |e| e.min(until)));
         if slot.logged_replica != Some(replica) {
             let rack = params.rack.as_deref().unwrap_or("");
             info!(%tp, replica, leader, %rack, "fetching from the replica the leader chose for client.rack");
             slot.logged_replica = Some(replica);
+        }
+        if slot.member.is_some_and(|member| member != replica) {
+            self.unplace(tp);
         }
     }
 
@@ -261,68 +389,35 @@ impl Slots {
         info!(%tp, replica = broker, error = %error, "fetching from the leader again: the preferred replica failed");
         slot.preferred = None;
         slot.logged_replica = None;
+        self.unplace(tp);
         true
+    }
+
+    /// Takes `tp` out of its session, to be placed again.
+    fn unplace(&mut self, tp: &TopicPartition) {
+        let Some(slot) = self.slots.get_mut(tp) else {
+            return;
+        };
+        if let Some(broker) = slot.member.take() {
+            self.changes.push(Change::Unwant {
+                broker,
+                tp: tp.clone(),
+            });
+        }
+        if slot.permit.is_some() {
+            self.unplaced.insert(tp.clone());
+        }
+    }
+}
+
+fn count_down(counts: &mut HashMap<i32, usize>, broker: i32) {
+    if let Some(n) = counts.get_mut(&broker) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            counts.remove(&broker);
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn names(tps: impl Iterator<Item = TopicPartition>) -> Vec<String> {
-        tps.map(|tp| tp.to_string()).collect()
-    }
-
-    fn idle(slots: &Slots) -> Vec<String> {
-        names(slots.idle().map(|(tp, _)| tp.clone()))
-    }
-
-    fn unreserved(slots: &Slots) -> Vec<String> {
-        names(slots.unreserved().into_iter())
-    }
-
-    #[test]
-    fn a_queued_event_is_two_words() {
-        // See `FetchEvent`: what every partition's queue costs at rest.
-        assert!(std::mem::size_of::<FetchEvent>() <= 16);
-    }
-
-    #[tokio::test]
-    async fn only_the_slots_an_event_concerns_are_listed_for_a_look() {
-        let mut slots = Slots::default();
-        let (events, mut queue) = mpsc::channel(4);
-        let a = TopicPartition::new("t", 0);
-        let b = TopicPartition::new("t", 1);
-        slots.add(a.clone(), 0, events.clone());
-        slots.add(b.clone(), 0, events.clone());
-        assert_eq!(idle(&slots), ["t-0", "t-1"]);
-        assert_eq!(unreserved(&slots), ["t-0", "t-1"]);
-
-        slots.reserved(&a, events.clone().reserve_owned().await.unwrap());
-        slots.waiting(&b);
-        assert!(unreserved(&slots).is_empty(), "reserved or waiting");
-        assert!(slots.get(&a).unwrap().ready());
-
-        slots.sent(&a, 7);
-        assert_eq!(idle(&slots), ["t-1"]);
-        assert_eq!(slots.get(&a).unwrap().in_flight(), Some(7));
-
-        // Data for `a` uses its place: it needs a new one before it is
-        // asked again.
-        let data = PartitionData {
-            next_offset: 5,
-            ..PartitionData::default()
-        };
-        slots.deliver(&a, 7, 0, data);
-        assert!(matches!(queue.try_recv(), Ok(FetchEvent::Data(_))));
-        assert_eq!(unreserved(&slots), ["t-0"]);
-        slots.answered(&a);
-        assert_eq!(idle(&slots), ["t-0", "t-1"]);
-        assert_eq!(slots.get(&a).unwrap().next_offset, 5);
-
-        slots.remove(&a);
-        slots.remove(&b);
-        assert!(idle(&slots).is_empty());
-        assert!(unreserved(&slots).is_empty());
-    }
-}
+mod tests;

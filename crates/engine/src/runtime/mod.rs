@@ -31,4 +31,4 @@ pub mod writer;
 pub use error::EngineError;
 pub use flow::{run_flow, FlowRun, FlowTuning, GroupConfig, WorkerIdentity};
 pub use replicator::{FlowChange, FlowSpec, Replicator, ReplicatorHandle};
-pub use status::{FlowMode, FlowState, FlowStatus, PartitionStatus, StatusBoard};
+pub use status::{FlowFigures, FlowMode, FlowState, FlowStatus, PartitionStatus, StatusBoard};

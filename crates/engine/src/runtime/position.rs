@@ -32,6 +32,11 @@ pub struct PartitionPosition {
     moved: AtomicBool,
     /// The source's high watermark as last seen.
     source_end: AtomicI64,
+    /// Whether a live fetch reports the source's end as it moves (an
+    /// idempotent pipeline is forwarding): while it does and the partition
+    /// is caught up, the end offset poll need not ask the source (see
+    /// [`Self::end_needs_polling`]).
+    end_from_fetch: AtomicBool,
     records: AtomicU64,
     bytes: AtomicU64,
     batches: AtomicU64,
@@ -49,6 +54,7 @@ impl PartitionPosition {
             next: AtomicI64::new(0),
             moved: AtomicBool::new(false),
             source_end: AtomicI64::new(0),
+            end_from_fetch: AtomicBool::new(false),
             records: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             batches: AtomicU64::new(0),
@@ -110,6 +116,34 @@ impl PartitionPosition {
     /// never moves the end backwards.
     pub fn polled_end(&self, end: i64, now_ms: i64) {
         self.source_end.fetch_max(end, Ordering::SeqCst);
+        self.note_position(now_ms);
+    }
+
+    /// Whether the pipeline's fetch reports the source's end from now on
+    /// (`true` while an idempotent pipeline forwards), or not (paused,
+    /// stopped, or a pipeline that does not report it).
+    pub fn set_end_from_fetch(&self, live: bool) {
+        self.end_from_fetch.store(live, Ordering::SeqCst);
+    }
+
+    /// Whether the end offset poll must ask the source for this partition:
+    /// unless a live fetch reports its end and it is caught up to exactly
+    /// that end. A fetch session answers for a partition only when it has
+    /// news (records, a moved end), so a caught-up partition at rest learns
+    /// of new records from its fetch; one with lag may be held back (its
+    /// queue full) and one whose end was never reported (a fetch answer
+    /// without records is not passed on) needs the poll, as does a paused
+    /// partition, which fetches nothing.
+    pub fn end_needs_polling(&self) -> bool {
+        !self.end_from_fetch.load(Ordering::SeqCst)
+            || self.next.load(Ordering::SeqCst) != self.source_end.load(Ordering::SeqCst)
+    }
+
+    /// The poll's round for a partition it does not ask about (see
+    /// [`Self::end_needs_polling`]): as a poll answer that found the end
+    /// unchanged would, notes that the target is still caught up at
+    /// `now_ms`.
+    pub fn end_unchanged(&self, now_ms: i64) {
         self.note_position(now_ms);
     }
 
@@ -194,6 +228,33 @@ mod tests {
         assert_eq!(status.last_record_timestamp_ms, 900);
         assert_eq!(status.last_forward_ms, 2_100);
         assert_eq!(status.last_progress_ms, 2_200);
+    }
+
+    #[test]
+    fn the_end_is_polled_unless_a_live_fetch_reports_it_and_the_partition_is_caught_up() {
+        let position = PartitionPosition::new(1_000);
+        position.resume_at(10);
+        // No fetch reports the end: paused, stopped, or not started.
+        assert!(position.end_needs_polling());
+        position.set_end_from_fetch(true);
+        // Its fetch has not reported an end that covers the position yet.
+        assert!(position.end_needs_polling());
+        position.polled_end(10, 1_500);
+        assert!(!position.end_needs_polling());
+        // Lag: its fetch may be held back, so the poll keeps the end moving.
+        position.source_end(12, 2_000);
+        assert!(position.end_needs_polling());
+        position.forwarded(&batch(10, 11, 1_900), 2_100);
+        assert!(!position.end_needs_polling());
+        // Left alone, it is still noted caught up on each round.
+        position.end_unchanged(4_000);
+        let status = reported(&position);
+        assert_eq!(
+            (status.caught_up_ms, status.last_progress_ms),
+            (4_000, 4_000)
+        );
+        position.set_end_from_fetch(false);
+        assert!(position.end_needs_polling());
     }
 
     #[test]

@@ -31,7 +31,7 @@ use crate::config::client_settings::{Acks, ClientSettings};
 use crate::config::mm2::{ClientRole, ClusterConfig, FlowConfig, Mm2Config};
 use crate::filter::should_replicate_topic;
 use crate::metrics::Metrics;
-use crate::model::TopicPartition;
+use crate::model::{now_ms, TopicPartition};
 use crate::offsets::IndexRegistry;
 use crate::policy::CANARY_TOPIC;
 
@@ -721,8 +721,11 @@ async fn ensure_canary_topic(source: &KafkaClient, flow: &FlowConfig) {
     }
 }
 
-/// Polls the end offsets of every known partition from its source, every
-/// [`END_OFFSET_POLL_INTERVAL`], until the engine stops.
+/// Polls the source end offsets of the partitions that need it (see
+/// [`StatusBoard::partitions_to_poll`](super::StatusBoard::partitions_to_poll):
+/// paused ones, ones with lag, ones whose fetch does not report the end),
+/// every [`END_OFFSET_POLL_INTERVAL`], until the engine stops. At rest, with
+/// every partition fetched and caught up, a round asks nothing.
 async fn poll_end_offsets(inner: Arc<Inner>) {
     let mut ticker = Ticker::new(END_OFFSET_POLL_INTERVAL, &inner.shutdown);
     while ticker.tick().await {
@@ -734,19 +737,11 @@ async fn poll_end_offsets(inner: Arc<Inner>) {
             // A change is being applied; poll next time.
             Err(_) => continue,
         };
-        let snapshot = inner.status.snapshot();
         for (name, source) in sources {
             let Some(client) = inner.cached_client(&source) else {
                 continue;
             };
-            let Some(flow) = snapshot.iter().find(|f| f.name == name) else {
-                continue;
-            };
-            let partitions: Vec<(String, i32)> = flow
-                .partitions
-                .iter()
-                .map(|p| (p.topic.clone(), p.partition))
-                .collect();
+            let partitions = inner.status.partitions_to_poll(&name, now_ms());
             if partitions.is_empty() {
                 continue;
             }

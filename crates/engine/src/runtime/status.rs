@@ -222,6 +222,43 @@ impl FlowStatus {
     }
 }
 
+/// A flow's sums over its partitions: what the REST history samples.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FlowFigures {
+    pub name: String,
+    pub records: u64,
+    pub bytes: u64,
+    /// Records on the source not yet on the target, summed.
+    pub lag_records: i64,
+    /// The worst partition's lag in seconds.
+    pub lag_seconds: f64,
+    pub paused_partitions: usize,
+}
+
+impl FlowFigures {
+    /// The sums of `flow`'s partitions at `now_ms`.
+    pub fn of(flow: &FlowStatus, now_ms: i64) -> Self {
+        let mut figures = FlowFigures {
+            name: flow.name.clone(),
+            ..FlowFigures::default()
+        };
+        for partition in &flow.partitions {
+            figures.add(partition, partition.is_paused(), now_ms);
+        }
+        figures
+    }
+
+    /// Adds one partition's figures (`paused` is its state, which a
+    /// status filled from its position alone does not carry).
+    fn add(&mut self, partition: &PartitionStatus, paused: bool, now_ms: i64) {
+        self.records += partition.records;
+        self.bytes += partition.bytes;
+        self.lag_records += partition.lag_records();
+        self.lag_seconds = self.lag_seconds.max(partition.lag_seconds(now_ms));
+        self.paused_partitions += usize::from(paused);
+    }
+}
+
 /// `heartbeats`, or a remote heartbeats topic (`kafka-a.heartbeats`, with
 /// any separator).
 fn is_heartbeats_topic_name(topic: &str) -> bool {
@@ -442,6 +479,53 @@ impl StatusBoard {
         }
     }
 
+    /// The partitions of `flow` whose source end offset the poll must ask
+    /// for (see [`PartitionPosition::end_needs_polling`]); the others are
+    /// noted caught up at `now_ms`, as an unchanged answer would. A walk of
+    /// atomics with no copy of the statuses: at rest, with every partition
+    /// fetched and caught up, it returns nothing, whatever the partition
+    /// count.
+    pub fn partitions_to_poll(&self, flow: &str, now_ms: i64) -> Vec<(String, i32)> {
+        let flows = self.flows.lock().unwrap();
+        let Some(entry) = flows.get(flow) else {
+            return Vec::new();
+        };
+        let mut wanted = Vec::new();
+        for (tp, partition) in &entry.partitions {
+            if partition.position.end_needs_polling() {
+                wanted.push((tp.topic.to_string(), tp.partition));
+            } else {
+                partition.position.end_unchanged(now_ms);
+            }
+        }
+        wanted
+    }
+
+    /// Every flow's sums, as [`FlowFigures::of`] computes them from a
+    /// snapshot, read from the partitions' cells without copying their
+    /// statuses (the REST history samples these every 2 s).
+    pub fn figures(&self, now_ms: i64) -> Vec<FlowFigures> {
+        let flows = self.flows.lock().unwrap();
+        // One status reused for every partition: only its figures are
+        // filled, so no name is copied.
+        let mut scratch = PartitionStatus::default();
+        flows
+            .values()
+            .map(|entry| {
+                let mut figures = FlowFigures {
+                    name: entry.status.name.clone(),
+                    ..FlowFigures::default()
+                };
+                for partition in entry.partitions.values() {
+                    partition.position.report(&mut scratch);
+                    let paused = matches!(partition.state, PartitionState::Paused { .. });
+                    figures.add(&scratch, paused, now_ms);
+                }
+                figures
+            })
+            .collect()
+    }
+
     /// A copy of every flow's status.
     pub fn snapshot(&self) -> Vec<FlowStatus> {
         self.flows
@@ -515,6 +599,76 @@ mod tests {
         for topic in ["myheartbeats", "heartbeats-x", "orders"] {
             assert!(!is_heartbeats_topic_name(topic), "{topic}");
         }
+    }
+
+    #[test]
+    fn the_poll_asks_only_for_partitions_a_live_fetch_does_not_cover() {
+        let board = StatusBoard::default();
+        board.flow_started("a->b", "a", "b", FlowMode::Replication);
+        let tp = |p| TopicPartition::new("t", p);
+        // 0: fetched and caught up; 1: fetched with lag; 2: not fetched.
+        for p in 0..3 {
+            let position = board.partition_run("a->b", &tp(p));
+            position.resume_at(5);
+            position.source_end(if p == 1 { 7 } else { 5 }, 1_000);
+            position.set_end_from_fetch(p != 2);
+        }
+        let polled = board.partitions_to_poll("a->b", 9_000);
+        assert_eq!(polled, [("t".to_string(), 1), ("t".to_string(), 2)]);
+        assert!(board.partitions_to_poll("c->d", 9_000).is_empty());
+        let caught_up: Vec<i64> = board.snapshot()[0]
+            .partitions
+            .iter()
+            .map(|p| p.caught_up_ms)
+            .collect();
+        // Left alone, partition 0 counts as seen caught up by this round.
+        assert_eq!(caught_up, [9_000, 0, 1_000]);
+    }
+
+    #[test]
+    fn the_figures_are_the_sums_of_the_snapshot() {
+        let board = StatusBoard::default();
+        board.flow_started("a->b", "a", "b", FlowMode::Replication);
+        board.flow_started("c->d", "c", "d", FlowMode::Replication);
+        for p in 0..4 {
+            let tp = TopicPartition::new("t", p);
+            let position = board.partition_run("a->b", &tp);
+            position.resume_at(10);
+            position.source_end(10 + i64::from(p) * 3, 1_000 + i64::from(p));
+            position.forwarded(
+                &crate::model::Forwarded {
+                    upstream_base: 10,
+                    upstream_last: 10 + i64::from(p),
+                    downstream_base: 0,
+                    records: p + 1,
+                    dense: true,
+                    bytes: 100 * (p as u32 + 1),
+                    max_timestamp: 500 * i64::from(p),
+                    sent_ms: 0,
+                    rebuilt: false,
+                },
+                2_000,
+            );
+            if p == 3 {
+                let error = EngineError::FetcherStopped {
+                    flow: crate::model::FlowId::new("a", "b"),
+                    tp: tp.clone(),
+                };
+                board.partition_paused("a->b", &tp, &error, 3_000);
+            }
+        }
+        let now = 20_000;
+        let from_snapshot: Vec<FlowFigures> = board
+            .snapshot()
+            .iter()
+            .map(|flow| FlowFigures::of(flow, now))
+            .collect();
+        assert_eq!(board.figures(now), from_snapshot);
+        let ab = &from_snapshot[0];
+        assert_eq!((ab.records, ab.bytes, ab.paused_partitions), (10, 1_000, 1));
+        assert_eq!(ab.lag_records, 1 + 3 + 5);
+        assert!(ab.lag_seconds > 0.0);
+        assert_eq!(from_snapshot[1].name, "c->d");
     }
 
     #[test]

@@ -169,7 +169,10 @@ pub(super) async fn run_pipeline(
             Box::pin(forward_exactly_once(part, settings, &mut sync_state, &stop)).await
         } else {
             Box::pin(skip_already_replicated(&ctx, &tp, &remote_topic, &position)).await;
-            Box::pin(forward_idempotently(
+            // Its fetch reports the source's end while it forwards: the end
+            // offset poll can leave the partition alone while it is caught up.
+            position.set_end_from_fetch(true);
+            let outcome = Box::pin(forward_idempotently(
                 &ctx,
                 &tp,
                 &remote_topic,
@@ -179,7 +182,9 @@ pub(super) async fn run_pipeline(
                 &mut sync_state,
                 &stop,
             ))
-            .await
+            .await;
+            position.set_end_from_fetch(false);
+            outcome
         };
         let _ = fetcher
             .send(FetcherCommand::Remove { tp: tp.clone() })

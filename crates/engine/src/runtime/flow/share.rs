@@ -275,10 +275,20 @@ impl Share {
         // Positions first, then the index (which already holds every batch
         // the positions count), then the positions: a restart never resumes
         // from a position whose mapping the index does not know.
+        // Idempotent: only the positions that moved since this wrote them.
+        // At rest that is none, and the index has nothing new either (a
+        // batch goes into the index before it moves its position), so a
+        // round costs a look at each position, not a map of them all. With
+        // exactly-once the transactions write the positions, not this.
+        let written_here = ctx.flow.exactly_once.is_none();
         let positions: HashMap<TopicPartition, i64> = self
             .pipelines
             .iter()
-            .filter_map(|(tp, running)| Some((tp.clone(), running.position.committable()?)))
+            .filter_map(|(tp, running)| {
+                let next = running.position.committable()?;
+                let unchanged = written_here && progress.resume_offset(tp) == Some(next);
+                (!unchanged).then(|| (tp.clone(), next))
+            })
             .collect();
         if positions.is_empty() {
             return;
