@@ -67,11 +67,16 @@ for version in $matrix_versions; do
     cargo test -p kmirror --locked --no-fail-fast \
     --test bidirectional --test failover -- --test-threads="$threads"
   # Transactions: protocol 1 on Kafka 3.x, protocol 2 (KIP-890) on 4.x,
-  # from the client and end to end (SIGKILL and a frozen owner).
+  # from the client and end to end (SIGKILL, a frozen owner, a transaction
+  # aborted on its timeout). Transaction sizing and rebuilt batches do not
+  # depend on the protocol: they run at the default version only, which
+  # keeps the whole run under 45 minutes.
   KMIRROR_KAFKA_VERSION="$version" \
     cargo test -p kmirror-client --locked --no-fail-fast \
     --test transactions -- --test-threads="$threads"
   KMIRROR_KAFKA_VERSION="$version" \
     cargo test -p kmirror --locked --no-fail-fast \
-    --test exactly_once -- --test-threads="$threads"
+    --test exactly_once -- --test-threads="$threads" \
+    --skip a_backlog_is_copied_in_few_large_transactions \
+    --skip rebuilt_batches_exactly_once_across_repeated_sigkill
 done
