@@ -60,6 +60,20 @@ fn transactions_committed(kmirror: &Kmirror) -> (u64, String) {
     (committed, metrics)
 }
 
+/// Up to `max` records of `topic` read by Kafka's Java consumer in
+/// read_committed, stopping after 3 s without a new one.
+fn read_committed_up_to(
+    cluster: &kmirror_testbed::KafkaCluster,
+    topic: &str,
+    max: usize,
+) -> Vec<kmirror_testbed::ConsumedRecord> {
+    let options = kmirror_testbed::ConsumeOptions {
+        idle_timeout: Duration::from_secs(3),
+        ..kmirror_testbed::ConsumeOptions::committed(max)
+    };
+    cluster.consume(topic, &options)
+}
+
 /// Runs the load into `topic`, kills kmirror `kills()` times while it
 /// replicates the topic (alone) with `extra` settings, and returns per
 /// partition the records sent, how kafka-b compares, and kafka-b's end
@@ -330,7 +344,6 @@ fn a_frozen_owner_is_fenced_and_nothing_is_read_twice() {
 /// translate` and MM2's own `RemoteClusterUtils`.
 #[test]
 fn group_offsets_translate_exactly_across_commit_markers() {
-    use kmirror_testbed::ConsumeOptions;
     use support::{
         consume_group, group_offsets, kmirror_translate, mm2_translate, produce_sequence_to,
     };
@@ -354,13 +367,6 @@ fn group_offsets_translate_exactly_across_commit_markers() {
         ),
     );
     let mut kmirror = Kmirror::run(&config);
-    let committed_count = |cluster: &kmirror_testbed::KafkaCluster, topic: &str, max: usize| {
-        let options = ConsumeOptions {
-            idle_timeout: Duration::from_secs(3),
-            ..ConsumeOptions::committed(max)
-        };
-        cluster.consume(topic, &options)
-    };
     // Ten rounds, each replicated in transactions of its own before the
     // next: markers sit between the rounds' records on kafka-b.
     for round in 0..10 {
@@ -368,7 +374,7 @@ fn group_offsets_translate_exactly_across_commit_markers() {
         let want = (round + 1) * 100;
         wait_until("the round on kafka-b", Duration::from_secs(60), || {
             b.list_topics().iter().any(|t| t == remote)
-                && committed_count(b, remote, want).len() >= want
+                && read_committed_up_to(b, remote, want).len() >= want
         });
     }
     let ends: i64 = b.end_offsets(remote).iter().sum();
@@ -380,8 +386,8 @@ fn group_offsets_translate_exactly_across_commit_markers() {
     assert_eq!(consume_group(a, topic, "ledger", 300).len(), 300);
     // Where the group stands on kafka-b: the offset there of the first
     // record it has not read on kafka-a.
-    let on_a = committed_count(a, topic, 1000);
-    let on_b = committed_count(b, remote, 1000);
+    let on_a = read_committed_up_to(a, topic, 1000);
+    let on_b = read_committed_up_to(b, remote, 1000);
     let expected: std::collections::BTreeSet<String> = group_offsets(a, "ledger")
         .iter()
         .map(|line| {
@@ -430,7 +436,7 @@ fn group_offsets_translate_exactly_across_commit_markers() {
 /// least), commits in a handful of transactions, each record once.
 #[test]
 fn a_backlog_is_copied_in_few_large_transactions() {
-    use kmirror_testbed::{ConsumeOptions, GenOptions};
+    use kmirror_testbed::GenOptions;
     let _serial = serial();
     let a = shared_cluster("kafka-a");
     let b = shared_cluster("kafka-b");
@@ -454,16 +460,12 @@ fn a_backlog_is_copied_in_few_large_transactions() {
         ),
     );
     let mut kmirror = Kmirror::run(&config);
-    let options = ConsumeOptions {
-        idle_timeout: Duration::from_secs(3),
-        ..ConsumeOptions::committed(RECORDS + 1)
-    };
     let mut read = 0;
     wait_until("the backlog on kafka-b", Duration::from_secs(120), || {
         if !b.list_topics().iter().any(|t| t == remote) {
             return false;
         }
-        read = b.consume(remote, &options).len();
+        read = read_committed_up_to(b, remote, RECORDS + 1).len();
         read >= RECORDS
     });
     assert_eq!(read, RECORDS, "records read in read_committed");
