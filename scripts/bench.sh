@@ -13,15 +13,17 @@
 #   scripts/bench.sh --scenario workers   kmirror with 1, 2 and 3 worker
 #       processes on one flow, then a worker joining, one stopped (SIGTERM)
 #       and one killed (SIGKILL) while copying (issue 10); writes
-#       docs/bench-results/results-workers.*. About three minutes.
+#       docs/bench-results/results-workers.*. About three minutes
+#       (--rounds 10: about six).
 #   scripts/bench.sh --scenario latency-3b  steady latency on two three-broker
 #       clusters at 10 and 5,000 records/s, kmirror and MM2 tuned, each as
 #       overhead over the source read in the same run (issue 12); writes
 #       docs/bench-results/results-latency-3b.*. About fourteen minutes.
 #   scripts/bench.sh --scenario scale  1,000 topics of 10 partitions on one
 #       flow: time until every partition replicates, then CPU, memory and
-#       wire bytes at rest with a trickle, kmirror and MM2 tuned (issue 12);
-#       writes docs/bench-results/results-scale.*.
+#       wire bytes at rest with a trickle, then a restart, kmirror and MM2
+#       tuned (issue 12); writes docs/bench-results/results-scale.*. About
+#       eight minutes.
 #   scripts/bench.sh --scenario exactly-once  catch-up (512 MiB lz4) and
 #       latency at 5,000 records/s, kmirror and MM2 tuned with and without
 #       exactly.once.source.support = enabled (issue 13); writes

@@ -1,8 +1,9 @@
 //! CI's short version of the scale scenario (`scripts/bench.sh --scenario
 //! scale` runs 10,000 partitions): 500 partitions on one flow, kmirror
-//! alone. Every partition must replicate, the trickle must arrive, and the
-//! figures at rest must have been read (CPU, memory, socket bytes). How
-//! fast is not checked here; `docs/BENCHMARKS.md` has the full run.
+//! alone. Every partition must replicate, the trickle must arrive, the
+//! figures at rest must have been read (CPU, memory, socket bytes), and a
+//! restarted process must copy every partition's new record, none twice.
+//! How fast is not checked here; `docs/BENCHMARKS.md` has the full run.
 
 use kmirror_bench::compare::scale::ScaleSize;
 use kmirror_bench::compare::{self, CompareOptions};
@@ -34,8 +35,15 @@ fn every_partition_of_a_many_topic_flow_replicates_and_rest_figures_are_read() {
         "{scale:#?}"
     );
     assert_eq!(scale.trickle_records, 25, "5 topics for 5 s");
-    assert_eq!(m.expected_records, 525);
-    assert!(m.replicated_records >= 525, "{m:#?}");
+    // 500 before the start, 25 of trickle, 500 more before the restart.
+    assert_eq!(m.expected_records, 1025);
+    assert_eq!(m.replicated_records, 1025, "{m:#?}");
+    assert!(
+        scale.restart_all_replicating_s.is_some(),
+        "the restarted process copies every new record: {scale:#?}"
+    );
+    assert_eq!(scale.duplicate_records, 0, "{scale:#?}");
+    assert!(scale.broker_floor_s.is_some_and(|s| s > 0.0), "{scale:#?}");
     // Read from the live process: kmirror fetches and heartbeats at rest,
     // so its sockets carried bytes both ways.
     assert!(

@@ -11,7 +11,18 @@
 //!   one core, its resident memory, and the bytes it sends and receives per
 //!   second over TCP (requests and answers: what fetching 10,000 partitions costs at
 //!   rest, metadata included);
-//! - that the trickle arrives (the target ends with every record).
+//! - that the trickle arrives (the target ends with every record);
+//! - a restart: the replicator is stopped, every source partition gets one
+//!   more record, and a new process on the same file and state folder is
+//!   timed until every partition's new record is on the target. The remote
+//!   topics exist by then, so this is the replicator's own start-up at
+//!   10,000 partitions, without the target broker creating them.
+//!
+//! Beside them, the floor no replicator can go under on this machine: how
+//! long the source broker took to create the same 10,000 partitions and take
+//! one record in each from a plain Java producer, before any replicator ran.
+//! A fresh target broker must do the same work for the remote topics inside
+//! a replicator's "all replicating" time.
 //!
 //! Measurements are named `scale`; [`crate::report`] writes them with the
 //! goals: every partition replicating within 10 s of start, idle CPU at most
@@ -25,7 +36,7 @@ use serde::Serialize;
 
 use super::{bench_cluster, join_clusters, Bench, CompareOptions, Measurement, Scenario, Side};
 use crate::proc_stats::ProcStats;
-use crate::replicator::{ReplicatorKind, RunningReplicator};
+use crate::replicator::{FlowSpec, ReplicatorKind, RunningReplicator};
 use crate::socket_bytes::SocketBytes;
 
 /// The scenario's measurements are named this.
@@ -82,6 +93,14 @@ pub struct ScaleStats {
     pub half_replicating_s: Option<f64>,
     /// Spawn until every partition's record is on the target.
     pub all_replicating_s: Option<f64>,
+    /// The floor under `all_replicating_s`: how long the source broker took
+    /// to create the same topics and take one record in every partition
+    /// (harness, Java producer), measured once per scenario.
+    pub broker_floor_s: Option<f64>,
+    /// After a restart with the remote topics in place and one new record
+    /// in every source partition: spawn of the new process until every
+    /// partition's new record is on the target.
+    pub restart_all_replicating_s: Option<f64>,
     /// Partitions whose record was on the target at the end of the wait.
     pub replicating_partitions: usize,
     /// CPU during the idle window, % of one core.
@@ -93,6 +112,9 @@ pub struct ScaleStats {
     /// heartbeats) and their answers, to and from both clusters.
     pub idle_received_bytes_per_s: Option<f64>,
     pub idle_sent_bytes_per_s: Option<f64>,
+    /// Records on the source when the replicator started (earlier runs'
+    /// trickles and restarts included).
+    pub source_records_at_start: u64,
     /// Records of the trickle, and whether all of them arrived.
     pub trickle_records: u64,
     pub trickle_arrived: bool,
@@ -102,6 +124,18 @@ pub struct ScaleStats {
     /// Those partitions (remote name, partition, extra records), the first
     /// [`DUPLICATES_LISTED`]: where to look in the replicator's log.
     pub duplicated_partitions: Vec<(String, i32, i64)>,
+}
+
+/// Both sides' end offsets, compared partition by partition.
+#[derive(Default)]
+struct Ends {
+    /// Source partitions whose remote partition holds fewer records.
+    behind: usize,
+    /// Remote partitions holding more records than their source: name,
+    /// partition, records too many.
+    extra: Vec<(String, i32, i64)>,
+    source_records: u64,
+    target_records: u64,
 }
 
 /// Partitions with duplicates named in a run's result, at most.
@@ -152,27 +186,41 @@ impl Bench<'_> {
         let topics: Vec<String> = (0..size.topics)
             .map(|i| format!("{TOPIC_PREFIX}{i:04}"))
             .collect();
-        self.create_many_topics(&a, &topics, size.partitions_per_topic)?;
-        self.fill_every_partition(&a, &topics, size.partitions_per_topic)?;
+        let created = self.create_many_topics(&a, &topics, size.partitions_per_topic)?;
+        let filled = self.fill_every_partition(&a, &topics, size.partitions_per_topic)?;
+        let floor = (created + filled).as_secs_f64();
+        eprintln!("[bench] scale: broker floor (create and fill the source) {floor:.1} s");
         self.each_replicator(SCENARIO, |bench, kind, round| {
-            bench.scale_run(kind, round, &a, &b, &topics)
+            bench.scale_run(kind, round, &a, &b, &topics, floor)
         });
         Ok(())
     }
 
-    fn create_many_topics(&self, side: &Side, topics: &[String], partitions: i32) -> Result<()> {
+    fn create_many_topics(
+        &self,
+        side: &Side,
+        topics: &[String],
+        partitions: i32,
+    ) -> Result<Duration> {
         let started = Instant::now();
         self.create_topics(side, topics, partitions)?;
+        let took = started.elapsed();
         eprintln!(
             "[bench] scale: created {} topics in {:.1} s",
             topics.len(),
-            started.elapsed().as_secs_f64()
+            took.as_secs_f64()
         );
-        Ok(())
+        Ok(took)
     }
 
-    /// One record in every partition, from one Java producer.
-    fn fill_every_partition(&self, side: &Side, topics: &[String], partitions: i32) -> Result<()> {
+    /// One record in every partition, from one Java producer; how long it
+    /// took (on fresh topics: until the broker had created every log).
+    fn fill_every_partition(
+        &self,
+        side: &Side,
+        topics: &[String],
+        partitions: i32,
+    ) -> Result<Duration> {
         let started = Instant::now();
         let steps: Vec<ProduceStep> = topics
             .iter()
@@ -192,12 +240,13 @@ impl Bench<'_> {
             ..ProduceOptions::default()
         };
         let acks = side.cluster.produce_steps(&topics[0], &options, &steps);
+        let took = started.elapsed();
         eprintln!(
             "[bench] scale: one record in each of {} partitions in {:.1} s",
             acks.len(),
-            started.elapsed().as_secs_f64()
+            took.as_secs_f64()
         );
-        Ok(())
+        Ok(took)
     }
 
     fn scale_run(
@@ -207,6 +256,7 @@ impl Bench<'_> {
         source: &Side,
         target: &Side,
         topics: &[String],
+        broker_floor_s: f64,
     ) -> Result<Measurement> {
         let size = self.options.scale;
         let mut flow = self.flow(source, target, &topics[0], Compression::None, MM2_TASKS);
@@ -215,28 +265,44 @@ impl Bench<'_> {
             .iter()
             .map(|t| format!("{}.{t}", flow.source_alias))
             .collect();
-        let load = self.load_snapshot([source, target]);
-        let mut replicator = self.start_replicator(kind, &flow)?;
         let mut scale = ScaleStats {
             partitions: size.partitions(),
+            broker_floor_s: Some(broker_floor_s),
+            source_records_at_start: self
+                .compare_ends(source, target, topics, &remote)?
+                .source_records,
             ..ScaleStats::default()
         };
+        let load = self.load_snapshot([source, target]);
+        let mut replicator = self.start_replicator(kind, &flow)?;
         let outcome =
             self.measure_scale(&mut replicator, source, target, topics, &remote, &mut scale);
         let stats = replicator.stop()?;
         let mut m = Measurement::new(SCENARIO, kind, round);
         self.account(&mut m, &stats, &load, [source, target]);
+        let mut replicated = outcome?;
+        if scale.trickle_arrived {
+            let restart = self.measure_restart(kind, &flow, source, target, topics, &remote);
+            scale.restart_all_replicating_s = restart?;
+            replicated = self.count_duplicates(source, target, topics, &remote, &mut scale)?;
+        }
+        m.expected_records = self
+            .compare_ends(source, target, topics, &remote)?
+            .source_records;
         self.clean_up([source, target]);
-        let replicated = outcome?;
-        m.expected_records = size.partitions() as u64 + scale.trickle_records;
         m.replicated_records = replicated;
-        m.complete = scale.all_replicating_s.is_some() && scale.trickle_arrived;
+        m.complete = scale.all_replicating_s.is_some()
+            && scale.trickle_arrived
+            && scale.restart_all_replicating_s.is_some();
         m.first_record_s = scale.half_replicating_s;
         m.done_s = scale.all_replicating_s;
         if !m.complete {
             m.error = Some(format!(
-                "{} of {} partitions replicating; trickle arrived: {}",
-                scale.replicating_partitions, scale.partitions, scale.trickle_arrived
+                "{} of {} partitions replicating; trickle arrived: {}; replicating after a restart: {}",
+                scale.replicating_partitions,
+                scale.partitions,
+                scale.trickle_arrived,
+                scale.restart_all_replicating_s.is_some()
             ));
         }
         m.scale = Some(scale);
@@ -319,27 +385,94 @@ impl Bench<'_> {
         scale.idle_received_bytes_per_s = Some(per_s(wire_before.received, wire_after.received));
         scale.idle_sent_bytes_per_s = Some(per_s(wire_before.sent, wire_after.sent));
 
-        // Every record, trickle included, must reach the target.
-        let expected = total as u64 + sent;
+        // Every record, trickle included, must reach the target: every
+        // remote partition as long as its source, once the source holds the
+        // whole trickle.
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let ends = self.runtime.block_on(target.probe.ends_of(remote))?;
-            let on_target: u64 = ends.iter().map(|&e| e.max(0) as u64).sum();
-            if on_target >= expected {
+            let sides = self.compare_ends(source, target, topics, remote)?;
+            if sides.source_records >= scale.source_records_at_start + sent && sides.behind == 0 {
                 scale.trickle_arrived = true;
-                self.count_duplicates(source, target, topics, remote, scale)?;
-                return Ok(on_target);
+                return Ok(sides.target_records);
             }
             replicator.check_alive()?;
             if Instant::now() > deadline {
-                return Ok(on_target);
+                return Ok(sides.target_records);
             }
             std::thread::sleep(Duration::from_millis(200));
         }
     }
 
+    /// Every source partition's end against its remote partition's.
+    fn compare_ends(
+        &self,
+        source: &Side,
+        target: &Side,
+        topics: &[String],
+        remote: &[String],
+    ) -> Result<Ends> {
+        let upstream = self
+            .runtime
+            .block_on(source.probe.ends_by_partition(topics))?;
+        let downstream = self
+            .runtime
+            .block_on(target.probe.ends_by_partition(remote))?;
+        let remote_of: std::collections::HashMap<&String, &String> =
+            topics.iter().zip(remote).collect();
+        let mut ends = Ends::default();
+        for ((topic, partition), &up) in &upstream {
+            let key = (remote_of[topic].clone(), *partition);
+            let down = downstream.get(&key).copied().unwrap_or(0);
+            if down < up {
+                ends.behind += 1;
+            } else if down > up {
+                ends.extra.push((key.0, key.1, down - up));
+            }
+            ends.source_records += up.max(0) as u64;
+        }
+        ends.target_records = downstream.values().map(|&e| e.max(0) as u64).sum();
+        Ok(ends)
+    }
+
+    /// The restart: one more record in every source partition, then a new
+    /// replicator process on the same file and state folder, timed until
+    /// every remote partition holds as many records as its source. `None`
+    /// when that does not happen within [`ALL_REPLICATING_TIMEOUT`].
+    fn measure_restart(
+        &self,
+        kind: ReplicatorKind,
+        flow: &FlowSpec,
+        source: &Side,
+        target: &Side,
+        topics: &[String],
+        remote: &[String],
+    ) -> Result<Option<f64>> {
+        self.fill_every_partition(source, topics, self.options.scale.partitions_per_topic)?;
+        let mut replicator = self.start_replicator(kind, flow)?;
+        let started = replicator.started();
+        let outcome = loop {
+            let behind = self.compare_ends(source, target, topics, remote)?.behind;
+            if behind == 0 {
+                let took = started.elapsed().as_secs_f64();
+                eprintln!(
+                    "[bench] scale: after a restart, all partitions replicating {took:.1} s after start"
+                );
+                break Some(took);
+            }
+            replicator.check_alive()?;
+            if started.elapsed() > ALL_REPLICATING_TIMEOUT {
+                eprintln!("[bench] scale: after a restart, {behind} partitions still behind");
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        replicator.stop()?;
+        Ok(outcome)
+    }
+
     /// Compares every remote partition's end with its source's: more on the
     /// target is records copied twice (kmirror writes nothing else there).
+    /// Returns the records on the target.
     fn count_duplicates(
         &self,
         source: &Side,
@@ -347,40 +480,16 @@ impl Bench<'_> {
         topics: &[String],
         remote: &[String],
         scale: &mut ScaleStats,
-    ) -> Result<()> {
-        let upstream = self
-            .runtime
-            .block_on(source.probe.ends_by_partition(topics))?;
-        let downstream = self
-            .runtime
-            .block_on(target.probe.ends_by_partition(remote))?;
-        for (topic, remote_topic) in topics.iter().zip(remote) {
-            for partition in 0..self.options.scale.partitions_per_topic {
-                let key = |t: &String| (t.clone(), partition);
-                let (Some(up), Some(down)) = (
-                    upstream.get(&key(topic)),
-                    downstream.get(&key(remote_topic)),
-                ) else {
-                    continue;
-                };
-                if down > up {
-                    scale.duplicate_records += (down - up) as u64;
-                    if scale.duplicated_partitions.len() < DUPLICATES_LISTED {
-                        scale.duplicated_partitions.push((
-                            remote_topic.clone(),
-                            partition,
-                            down - up,
-                        ));
-                    }
-                }
-            }
-        }
+    ) -> Result<u64> {
+        let ends = self.compare_ends(source, target, topics, remote)?;
+        scale.duplicate_records = ends.extra.iter().map(|(_, _, n)| *n as u64).sum();
+        scale.duplicated_partitions = ends.extra.into_iter().take(DUPLICATES_LISTED).collect();
         if scale.duplicate_records > 0 {
             eprintln!(
                 "[bench] scale: {} records more on the target than on the source, in {:?}",
                 scale.duplicate_records, scale.duplicated_partitions
             );
         }
-        Ok(())
+        Ok(ends.target_records)
     }
 }

@@ -292,7 +292,9 @@ impl WorkersResults {
         );
         let _ = writeln!(
             w,
-            "Means over the rounds. MB/s from the first to the last record on the target; \
+            "Means over the rounds, after one unmeasured warm-up round (fresh brokers are \
+             slow); the worker counts run in ascending order in odd rounds and descending in \
+             even ones. MB/s from the first to the last record on the target; \
              'to first' and 'to all' from the first worker's spawn. CPU per GB over each \
              worker's own copy window (from the first record on its partitions to the last, \
              end offsets polled every 50 ms): 'per worker': its CPU over the bytes that \
