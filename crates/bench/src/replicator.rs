@@ -17,7 +17,7 @@
 //! killed when their [`RunningReplicator`] is dropped (panics included).
 
 use std::fmt::Write as _;
-use std::fs::File;
+use std::fs::OpenOptions;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -204,8 +204,13 @@ impl RunningReplicator {
             ReplicatorKind::Kmirror => {
                 let listen = SocketAddr::from(([127, 0, 0, 1], kmirror_testbed::free_port()));
                 rest = Some(listen);
-                let out = File::create(&log)
-                    .with_context(|| format!("cannot create {}", log.display()))?;
+                // Appended to: a restart in the same folder (the scale
+                // scenario's) keeps the first process's log.
+                let out = OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&log)
+                    .with_context(|| format!("cannot open {}", log.display()))?;
                 let child = Command::new("setpriv")
                     .arg("--pdeathsig")
                     .arg("KILL")
