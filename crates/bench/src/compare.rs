@@ -124,7 +124,9 @@ struct Bench<'a> {
 /// tools) and a probe with kmirror's client (for everything else).
 struct Side {
     cluster: KafkaCluster,
-    broker_pid: Option<u32>,
+    /// Every broker's pid (three on the three-broker scenarios): the
+    /// brokers' CPU of a run is their sum.
+    broker_pids: Vec<u32>,
     /// What replicators and probes bootstrap from (the proxy when far).
     bootstrap: String,
     /// The SASL_SSL listener and a client's keys for it, on secured

@@ -79,12 +79,17 @@ pub fn build_kmirror() -> Result<PathBuf> {
         .context("cargo built kmirror but did not say where")
 }
 
+/// Every running broker's pid.
+pub(super) fn broker_pids(cluster: &KafkaCluster) -> Vec<u32> {
+    (0..cluster.broker_count())
+        .filter_map(|i| cluster.broker_pid(i))
+        .collect()
+}
+
 /// Kills the test bed's admin-client JVM of `cluster` (our own child); the
 /// test bed restarts it if one of its admin calls is ever made again.
 pub(super) fn stop_admin_jvm(cluster: &KafkaCluster) {
-    let brokers: HashSet<u32> = (0..cluster.broker_count())
-        .filter_map(|i| cluster.broker_pid(i))
-        .collect();
+    let brokers: HashSet<u32> = broker_pids(cluster).into_iter().collect();
     for pid in cluster.pids() {
         if !brokers.contains(&pid) {
             let _ = std::process::Command::new("kill")

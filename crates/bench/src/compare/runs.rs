@@ -34,7 +34,7 @@ impl Bench<'_> {
         // bed's idle admin JVM would only count against the JVM budget.
         stop_admin_jvm(&cluster);
         Ok(Side {
-            broker_pid: cluster.broker_pid(0),
+            broker_pids: super::clusters::broker_pids(&cluster),
             cluster,
             bootstrap,
             secured: None,
@@ -132,13 +132,13 @@ impl Bench<'_> {
     /// CPU counters to tell, after a run, what the brokers and the rest of
     /// the machine spent meanwhile.
     pub(super) fn load_snapshot(&self, sides: [&Side; 2]) -> LoadSnapshot {
-        let pid_cpu = |pid: Option<u32>| {
-            pid.and_then(|p| ProcStats::of(p).ok())
-                .map_or(Duration::ZERO, |s| s.cpu)
-        };
+        let pid_cpu = |pid: &u32| ProcStats::of(*pid).map_or(Duration::ZERO, |s| s.cpu);
         LoadSnapshot {
             machine: proc_stats::machine_busy().unwrap_or_default(),
-            brokers: sides.iter().map(|s| pid_cpu(s.broker_pid)).sum(),
+            brokers: sides
+                .iter()
+                .flat_map(|s| s.broker_pids.iter().map(pid_cpu))
+                .sum(),
             harness: ProcStats::of_self().map_or(Duration::ZERO, |s| s.cpu),
         }
     }
