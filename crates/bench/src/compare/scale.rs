@@ -112,9 +112,6 @@ pub struct ScaleStats {
     /// heartbeats) and their answers, to and from both clusters.
     pub idle_received_bytes_per_s: Option<f64>,
     pub idle_sent_bytes_per_s: Option<f64>,
-    /// Records on the source when the replicator started (earlier runs'
-    /// trickles and restarts included).
-    pub source_records_at_start: u64,
     /// Records of the trickle, and whether all of them arrived.
     pub trickle_records: u64,
     pub trickle_arrived: bool,
@@ -124,6 +121,15 @@ pub struct ScaleStats {
     /// Those partitions (remote name, partition, extra records), the first
     /// [`DUPLICATES_LISTED`]: where to look in the replicator's log.
     pub duplicated_partitions: Vec<(String, i32, i64)>,
+}
+
+/// A run's topics on both sides: each source topic and, at the same
+/// index, its remote topic.
+struct Mirrored<'a> {
+    source: &'a Side,
+    target: &'a Side,
+    topics: &'a [String],
+    remote: &'a [String],
 }
 
 /// Both sides' end offsets, compared partition by partition.
@@ -265,32 +271,34 @@ impl Bench<'_> {
             .iter()
             .map(|t| format!("{}.{t}", flow.source_alias))
             .collect();
+        let mirrored = Mirrored {
+            source,
+            target,
+            topics,
+            remote: &remote,
+        };
         let mut scale = ScaleStats {
             partitions: size.partitions(),
             broker_floor_s: Some(broker_floor_s),
-            source_records_at_start: self
-                .compare_ends(source, target, topics, &remote)?
-                .source_records,
             ..ScaleStats::default()
         };
         let load = self.load_snapshot([source, target]);
         let mut replicator = self.start_replicator(kind, &flow)?;
-        let outcome =
-            self.measure_scale(&mut replicator, source, target, topics, &remote, &mut scale);
+        let outcome = self.measure_scale(&mut replicator, &mirrored, &mut scale);
         let stats = replicator.stop()?;
         let mut m = Measurement::new(SCENARIO, kind, round);
         self.account(&mut m, &stats, &load, [source, target]);
-        let mut replicated = outcome?;
+        outcome?;
         if scale.trickle_arrived {
-            let restart = self.measure_restart(kind, &flow, source, target, topics, &remote);
-            scale.restart_all_replicating_s = restart?;
-            replicated = self.count_duplicates(source, target, topics, &remote, &mut scale)?;
+            scale.restart_all_replicating_s = self.measure_restart(kind, &flow, &mirrored)?;
         }
-        m.expected_records = self
-            .compare_ends(source, target, topics, &remote)?
-            .source_records;
+        let ends = self.compare_ends(&mirrored)?;
+        if scale.trickle_arrived {
+            note_duplicates(&mut scale, ends.extra);
+        }
         self.clean_up([source, target]);
-        m.replicated_records = replicated;
+        m.expected_records = ends.source_records;
+        m.replicated_records = ends.target_records;
         m.complete = scale.all_replicating_s.is_some()
             && scale.trickle_arrived
             && scale.restart_all_replicating_s.is_some();
@@ -310,16 +318,19 @@ impl Bench<'_> {
     }
 
     /// Waits for every partition to replicate, then measures the idle
-    /// window; returns the records on the target at the end.
+    /// window and waits for the trickle to arrive.
     fn measure_scale(
         &self,
         replicator: &mut RunningReplicator,
-        source: &Side,
-        target: &Side,
-        topics: &[String],
-        remote: &[String],
+        mirrored: &Mirrored,
         scale: &mut ScaleStats,
-    ) -> Result<u64> {
+    ) -> Result<()> {
+        let Mirrored {
+            source,
+            target,
+            topics,
+            remote,
+        } = *mirrored;
         let size = self.options.scale;
         let total = size.partitions();
         let started = replicator.started();
@@ -340,7 +351,7 @@ impl Bench<'_> {
                     "[bench] scale: {replicating} of {total} partitions replicating after {} s",
                     ALL_REPLICATING_TIMEOUT.as_secs()
                 );
-                return Ok(ends.iter().map(|&e| e.max(0) as u64).sum());
+                return Ok(());
             }
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -350,6 +361,7 @@ impl Bench<'_> {
         );
 
         // The idle window: a trickle on a few topics, the rest at rest.
+        let before_trickle = self.compare_ends(mirrored)?.source_records;
         let mut trickle = JavaCommand::test_client("produce")
             .name("produce (scale trickle)")
             .args(["--bootstrap", &source.bootstrap, "--topic", &topics[0]])
@@ -390,33 +402,28 @@ impl Bench<'_> {
         // whole trickle.
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let sides = self.compare_ends(source, target, topics, remote)?;
-            if sides.source_records >= scale.source_records_at_start + sent && sides.behind == 0 {
+            let sides = self.compare_ends(mirrored)?;
+            if sides.source_records >= before_trickle + sent && sides.behind == 0 {
                 scale.trickle_arrived = true;
-                return Ok(sides.target_records);
+                return Ok(());
             }
             replicator.check_alive()?;
             if Instant::now() > deadline {
-                return Ok(sides.target_records);
+                return Ok(());
             }
             std::thread::sleep(Duration::from_millis(200));
         }
     }
 
     /// Every source partition's end against its remote partition's.
-    fn compare_ends(
-        &self,
-        source: &Side,
-        target: &Side,
-        topics: &[String],
-        remote: &[String],
-    ) -> Result<Ends> {
+    fn compare_ends(&self, mirrored: &Mirrored) -> Result<Ends> {
+        let (topics, remote) = (mirrored.topics, mirrored.remote);
         let upstream = self
             .runtime
-            .block_on(source.probe.ends_by_partition(topics))?;
+            .block_on(mirrored.source.probe.ends_by_partition(topics))?;
         let downstream = self
             .runtime
-            .block_on(target.probe.ends_by_partition(remote))?;
+            .block_on(mirrored.target.probe.ends_by_partition(remote))?;
         let remote_of: std::collections::HashMap<&String, &String> =
             topics.iter().zip(remote).collect();
         let mut ends = Ends::default();
@@ -442,16 +449,14 @@ impl Bench<'_> {
         &self,
         kind: ReplicatorKind,
         flow: &FlowSpec,
-        source: &Side,
-        target: &Side,
-        topics: &[String],
-        remote: &[String],
+        mirrored: &Mirrored,
     ) -> Result<Option<f64>> {
-        self.fill_every_partition(source, topics, self.options.scale.partitions_per_topic)?;
+        let partitions = self.options.scale.partitions_per_topic;
+        self.fill_every_partition(mirrored.source, mirrored.topics, partitions)?;
         let mut replicator = self.start_replicator(kind, flow)?;
         let started = replicator.started();
         let outcome = loop {
-            let behind = self.compare_ends(source, target, topics, remote)?.behind;
+            let behind = self.compare_ends(mirrored)?.behind;
             if behind == 0 {
                 let took = started.elapsed().as_secs_f64();
                 eprintln!(
@@ -469,27 +474,18 @@ impl Bench<'_> {
         replicator.stop()?;
         Ok(outcome)
     }
+}
 
-    /// Compares every remote partition's end with its source's: more on the
-    /// target is records copied twice (kmirror writes nothing else there).
-    /// Returns the records on the target.
-    fn count_duplicates(
-        &self,
-        source: &Side,
-        target: &Side,
-        topics: &[String],
-        remote: &[String],
-        scale: &mut ScaleStats,
-    ) -> Result<u64> {
-        let ends = self.compare_ends(source, target, topics, remote)?;
-        scale.duplicate_records = ends.extra.iter().map(|(_, _, n)| *n as u64).sum();
-        scale.duplicated_partitions = ends.extra.into_iter().take(DUPLICATES_LISTED).collect();
-        if scale.duplicate_records > 0 {
-            eprintln!(
-                "[bench] scale: {} records more on the target than on the source, in {:?}",
-                scale.duplicate_records, scale.duplicated_partitions
-            );
-        }
-        Ok(ends.target_records)
+/// Records what `extra` holds (remote partitions with more records than
+/// their source) as duplicates: kmirror writes nothing else to a remote
+/// topic, so more on the target is records copied twice.
+fn note_duplicates(scale: &mut ScaleStats, extra: Vec<(String, i32, i64)>) {
+    scale.duplicate_records = extra.iter().map(|(_, _, n)| *n as u64).sum();
+    scale.duplicated_partitions = extra.into_iter().take(DUPLICATES_LISTED).collect();
+    if scale.duplicate_records > 0 {
+        eprintln!(
+            "[bench] scale: {} records more on the target than on the source, in {:?}",
+            scale.duplicate_records, scale.duplicated_partitions
+        );
     }
 }
