@@ -22,7 +22,7 @@ use tracing::{debug, warn};
 
 use crate::error::{ClientError, Result};
 use crate::security::{sasl, SecurityConfig};
-use crate::transport::{BrokerReader, BrokerWriter, SocketOptions, Transport};
+use crate::transport::{BrokerReader, BrokerWriter, SocketOptions, Transport, WriteFailure};
 use crate::versions::BrokerVersions;
 
 /// Responses larger than this are refused as garbage: the size prefix of a
@@ -412,11 +412,31 @@ impl BrokerConnection {
         body: Vec<Bytes>,
         timeout: Duration,
     ) -> Result<PendingResponse> {
-        let mut writer = self.writer.lock().await;
-        self.send_on(&mut writer, api, version, body, timeout).await
+        self.send_gated(api, version, body, timeout, &|| Ok(()))
+            .await
     }
 
-    /// [`Self::send`] on a writer the caller already holds.
+    /// [`Self::send`], asking `may_write` right before every write system
+    /// call of the request (after any wait for the connection or for room
+    /// in the socket): a write lease's check (see [`crate::lease`]). Refused
+    /// before the first byte, the request is not sent and the connection
+    /// stays usable; refused half-way, the connection is closed so that the
+    /// broker drops the partial request. Either way `may_write`'s error is
+    /// returned.
+    pub async fn send_gated(
+        &self,
+        api: ApiKey,
+        version: i16,
+        body: Vec<Bytes>,
+        timeout: Duration,
+        may_write: &(dyn Fn() -> Result<()> + Sync),
+    ) -> Result<PendingResponse> {
+        let mut writer = self.writer.lock().await;
+        self.send_on(&mut writer, api, version, body, timeout, may_write)
+            .await
+    }
+
+    /// [`Self::send_gated`] on a writer the caller already holds.
     async fn send_on(
         &self,
         writer: &mut BrokerWriter,
@@ -424,6 +444,7 @@ impl BrokerConnection {
         version: i16,
         body: Vec<Bytes>,
         timeout: Duration,
+        may_write: &(dyn Fn() -> Result<()> + Sync),
     ) -> Result<PendingResponse> {
         let correlation_id = self.next_correlation_id.fetch_add(1, Ordering::Relaxed);
         *self.last_request.lock().unwrap() = tokio::time::Instant::now();
@@ -450,13 +471,38 @@ impl BrokerConnection {
             }
             shared.pending.insert(correlation_id, slot);
         }
-        if let Err(source) = writer.write_segments(&segments).await {
-            self.state.poison(&format!("write failed: {source}"));
-            return Err(ClientError::Io {
-                addr: self.addr.clone(),
-                api,
-                source,
-            });
+        match writer
+            .write_segments(&segments, &|| may_write().is_ok())
+            .await
+        {
+            Ok(()) => {}
+            Err(WriteFailure::Io(source)) => {
+                self.state.poison(&format!("write failed: {source}"));
+                return Err(ClientError::Io {
+                    addr: self.addr.clone(),
+                    api,
+                    source,
+                });
+            }
+            Err(WriteFailure::Withheld { started }) => {
+                let refused = may_write().err().unwrap_or_else(|| {
+                    self.state
+                        .closed_error(api, "the request was withheld".into())
+                });
+                if started {
+                    self.state
+                        .poison(&format!("a request was withheld half-written: {refused}"));
+                } else {
+                    self.state
+                        .shared
+                        .inner
+                        .lock()
+                        .unwrap()
+                        .pending
+                        .remove(&correlation_id);
+                }
+                return Err(refused);
+            }
         }
         Ok(PendingResponse {
             conn: self.state.clone(),
@@ -650,6 +696,7 @@ impl ExclusiveConnection<'_> {
                 version,
                 vec![body],
                 self.conn.request_timeout,
+                &|| Ok(()),
             )
             .await?
             .response()

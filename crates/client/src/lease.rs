@@ -13,6 +13,20 @@
 //! The clock is [`std::time::Instant`], the system's monotonic clock: it
 //! keeps running while the process is stopped (SIGSTOP), so a process that
 //! wakes up after its deadline finds the lease expired.
+//!
+//! Two holes a deadline alone leaves, and how they are closed:
+//! - **A check long before the write.** A batch checked, then frozen before
+//!   its bytes reach the socket, would be written on waking. The produce
+//!   path therefore asks the lease again right before every write system
+//!   call of a request (see `BrokerConnection::send_gated`), and a request
+//!   stopped half-written closes its connection, so the broker drops the
+//!   partial frame. What remains is the handful of instructions between
+//!   that last check and the system call.
+//! - **A revoked lease extended again.** A worker that lost its membership
+//!   and rejoined extends the same lease; a batch queued before the loss
+//!   must not ride on that. [`WriteLease::revoke`] starts a new *term*, and a
+//!   handle made by [`WriteLease::for_this_term`] is valid only within the
+//!   term it was made in: a partition's sender holds such a handle.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -27,6 +41,9 @@ const UNLIMITED: u64 = u64::MAX;
 #[derive(Clone)]
 pub struct WriteLease {
     inner: Arc<Inner>,
+    /// `Some(term)` for a handle valid only within that term; `None` for
+    /// one that follows the lease from term to term.
+    term: Option<u64>,
 }
 
 struct Inner {
@@ -37,6 +54,8 @@ struct Inner {
     /// Microseconds after `base` until which writes are allowed;
     /// [`UNLIMITED`] for no limit, 0 when revoked.
     deadline: AtomicU64,
+    /// Incremented by every [`WriteLease::revoke`].
+    term: AtomicU64,
 }
 
 impl std::fmt::Debug for WriteLease {
@@ -65,8 +84,24 @@ impl WriteLease {
                 scope: scope.to_string(),
                 base: Instant::now(),
                 deadline: AtomicU64::new(deadline),
+                term: AtomicU64::new(0),
             }),
+            term: None,
         }
+    }
+
+    /// A handle on this lease valid only until the next [`Self::revoke`],
+    /// even if the lease is extended again after it.
+    pub fn for_this_term(&self) -> Self {
+        WriteLease {
+            inner: self.inner.clone(),
+            term: Some(self.inner.term.load(Ordering::Acquire)),
+        }
+    }
+
+    /// Whether `other` is a handle on the same lease and term.
+    pub fn same_as(&self, other: &WriteLease) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner) && self.term == other.term
     }
 
     /// Allows writes until `until`, unless the lease already runs longer.
@@ -82,13 +117,23 @@ impl WriteLease {
     }
 
     /// Withdraws the lease at once: every later write fails until it is
-    /// extended again.
+    /// extended again, and those through a handle of the ending term
+    /// ([`Self::for_this_term`]) fail for good.
     pub fn revoke(&self) {
+        // Term first: a check that sees the deadline extended again also
+        // sees the new term.
+        self.inner.term.fetch_add(1, Ordering::AcqRel);
         self.inner.deadline.store(0, Ordering::Release);
     }
 
-    /// Time left, `None` without a limit; zero once expired.
+    /// Time left, `None` without a limit; zero once expired (or, for a
+    /// handle of an ended term, for good).
     pub fn remaining(&self) -> Option<Duration> {
+        if let Some(term) = self.term {
+            if self.inner.term.load(Ordering::Acquire) != term {
+                return Some(Duration::ZERO);
+            }
+        }
         let deadline = self.inner.deadline.load(Ordering::Acquire);
         if deadline == UNLIMITED {
             return None;
@@ -152,6 +197,27 @@ mod tests {
         lease.extend_to(Instant::now());
         assert!(lease.clone().check().is_err());
         assert_eq!(lease.remaining(), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn a_handle_of_an_ended_term_stays_invalid_after_a_new_extension() {
+        let lease = WriteLease::expired("a->b");
+        lease.extend_to(Instant::now() + Duration::from_secs(60));
+        let before = lease.for_this_term();
+        assert!(before.check().is_ok());
+        assert!(before.same_as(&before.clone()));
+        assert!(!before.same_as(&lease));
+        lease.revoke();
+        lease.extend_to(Instant::now() + Duration::from_secs(60));
+        assert!(
+            lease.check().is_ok(),
+            "a handle without term follows the lease"
+        );
+        assert!(
+            before.check().is_err(),
+            "the old term's handle stays invalid"
+        );
+        assert!(lease.for_this_term().check().is_ok());
     }
 
     #[test]

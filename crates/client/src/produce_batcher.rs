@@ -179,6 +179,12 @@ async fn run(
             );
             match send(&conn, &key, &request).await {
                 Ok(response) => in_flight.push(answer(key.broker, request, response)),
+                // Withheld at the last moment: each batch learns whether its
+                // own lease ran out or it only shared the request.
+                Err(ClientError::LeaseExpired { .. }) => {
+                    let not_sent = closed("not sent: another batch of its request lost its lease");
+                    fail_all(without_expired_leases(request), &not_sent);
+                }
                 Err(error) => fail_all(request, &error),
             }
             continue;
@@ -279,7 +285,17 @@ async fn send(
     );
     // The broker may take `timeout_ms` to replicate; the socket waits longer.
     let timeout = Duration::from_millis(key.timeout_ms.max(0) as u64) + Duration::from_secs(10);
-    let pending = conn.send(ApiKey::Produce, version, body, timeout).await?;
+    // Each lease once, however many of its batches the request carries.
+    let mut leases: Vec<&WriteLease> = Vec::new();
+    for lease in batches.iter().filter_map(|s| s.lease.as_ref()) {
+        if !leases.iter().any(|known| known.same_as(lease)) {
+            leases.push(lease);
+        }
+    }
+    let may_write = || leases.iter().try_for_each(|lease| lease.check());
+    let pending = conn
+        .send_gated(ApiKey::Produce, version, body, timeout, &may_write)
+        .await?;
     Ok((version, pending))
 }
 

@@ -5,7 +5,7 @@
 use std::io::IoSlice;
 
 use bytes::Bytes;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -30,31 +30,54 @@ impl std::fmt::Debug for BrokerWriter {
     }
 }
 
+/// Asked right before every write system call of a request: whether the
+/// rest of it may still go out (see [`crate::lease`]).
+pub type WriteGate<'a> = &'a (dyn Fn() -> bool + Sync);
+
+/// Why a request was not written whole.
+#[derive(Debug)]
+pub enum WriteFailure {
+    Io(std::io::Error),
+    /// The gate closed. `started`: part of the request (or, over TLS, of
+    /// its sealed records) is already out, so the stream is unusable.
+    Withheld {
+        started: bool,
+    },
+}
+
 impl BrokerWriter {
-    /// Writes every segment in order. Over plain TCP with vectored writes,
-    /// so segments are not joined; over TLS sealed into full records.
-    pub async fn write_segments(&mut self, segments: &[Bytes]) -> std::io::Result<()> {
+    /// Writes every segment in order, asking `gate` before each write.
+    /// Over plain TCP with vectored writes, so segments are not joined;
+    /// over TLS sealed into full records.
+    pub async fn write_segments(
+        &mut self,
+        segments: &[Bytes],
+        gate: WriteGate<'_>,
+    ) -> Result<(), WriteFailure> {
         match &mut self.0 {
-            WriterKind::Plain(tcp) => write_all_vectored(tcp, segments).await,
-            WriterKind::Tls(tls) => tls.write_segments(segments).await,
+            WriterKind::Plain(tcp) => write_all_vectored(tcp, segments, gate).await,
+            WriterKind::Tls(tls) => tls.write_segments(segments, gate).await,
         }
     }
 }
 
 /// Writes every segment with vectored writes.
-async fn write_all_vectored(tcp: &mut OwnedWriteHalf, segments: &[Bytes]) -> std::io::Result<()> {
+async fn write_all_vectored(
+    tcp: &mut OwnedWriteHalf,
+    segments: &[Bytes],
+    gate: WriteGate<'_>,
+) -> Result<(), WriteFailure> {
     let mut index = 0;
     let mut offset = 0;
+    let mut started = false;
     while index < segments.len() {
         let slices: Vec<IoSlice<'_>> = std::iter::once(&segments[index][offset..])
             .chain(segments[index + 1..].iter().map(|s| &s[..]))
             .take(64)
             .map(IoSlice::new)
             .collect();
-        let mut written = tcp.write_vectored(&slices).await?;
-        if written == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
-        }
+        let mut written = write_gated(tcp, &slices, gate, started).await?;
+        started = true;
         while index < segments.len() && written >= segments[index].len() - offset {
             written -= segments[index].len() - offset;
             index += 1;
@@ -63,6 +86,33 @@ async fn write_all_vectored(tcp: &mut OwnedWriteHalf, segments: &[Bytes]) -> std
         offset += written;
     }
     Ok(())
+}
+
+/// One write system call of `slices` once the socket takes data and the
+/// gate is open; the bytes it took.
+///
+/// By hand rather than `AsyncWriteExt::write_vectored`, which makes the
+/// system call inside its poll: the gate must be asked after the wait for
+/// room, right before the call, or a process frozen in that wait would
+/// write on waking without asking again.
+pub(crate) async fn write_gated(
+    tcp: &OwnedWriteHalf,
+    slices: &[IoSlice<'_>],
+    gate: WriteGate<'_>,
+    started: bool,
+) -> Result<usize, WriteFailure> {
+    loop {
+        tcp.writable().await.map_err(WriteFailure::Io)?;
+        if !gate() {
+            return Err(WriteFailure::Withheld { started });
+        }
+        match tcp.try_write_vectored(slices) {
+            Ok(0) => return Err(WriteFailure::Io(std::io::ErrorKind::WriteZero.into())),
+            Ok(written) => return Ok(written),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(WriteFailure::Io(e)),
+        }
+    }
 }
 
 /// Why no response frame could be read, in words for the poisoned
@@ -288,6 +338,75 @@ mod tests {
         assert_eq!(host_of("127.0.0.1:9092"), "127.0.0.1");
         assert_eq!(host_of("kafka-a-1.example:9093"), "kafka-a-1.example");
         assert_eq!(host_of("[::1]:9092"), "::1");
+    }
+
+    /// A connected pair: our write half and the peer's stream.
+    async fn pair() -> (OwnedWriteHalf, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let ours = TcpStream::connect(listener.local_addr().unwrap());
+        let (ours, accepted) = tokio::join!(ours, listener.accept());
+        (ours.unwrap().into_split().1, accepted.unwrap().0)
+    }
+
+    #[tokio::test]
+    async fn a_closed_gate_withholds_the_request_before_its_first_byte() {
+        let (mut ours, mut peer) = pair().await;
+        let segments = [Bytes::from_static(b"frame")];
+        let outcome = write_all_vectored(&mut ours, &segments, &|| false).await;
+        assert!(matches!(
+            outcome,
+            Err(WriteFailure::Withheld { started: false })
+        ));
+        drop(ours);
+        let mut received = Vec::new();
+        peer.read_to_end(&mut received).await.unwrap();
+        assert!(received.is_empty(), "{} bytes went out", received.len());
+    }
+
+    #[tokio::test]
+    async fn a_gate_closing_half_way_stops_the_rest_and_says_so() {
+        let (mut ours, mut peer) = pair().await;
+        // Far more than the socket takes at once: several system calls.
+        let segments = [Bytes::from(vec![7u8; 64 << 20])];
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let gate = || calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < 1;
+        let reader = tokio::spawn(async move {
+            let mut received = Vec::new();
+            peer.read_to_end(&mut received).await.unwrap();
+            received.len()
+        });
+        let outcome = write_all_vectored(&mut ours, &segments, &gate).await;
+        assert!(matches!(
+            outcome,
+            Err(WriteFailure::Withheld { started: true })
+        ));
+        drop(ours);
+        let received = reader.await.unwrap();
+        assert!(
+            received > 0 && received < 64 << 20,
+            "received {received} bytes"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_open_gate_writes_every_segment_in_order() {
+        let (mut ours, mut peer) = pair().await;
+        let segments = [
+            Bytes::from_static(b"ab"),
+            Bytes::from(vec![1u8; 3 << 20]),
+            Bytes::from_static(b"cd"),
+        ];
+        let expected: Vec<u8> = segments.iter().flat_map(|s| s.to_vec()).collect();
+        let reader = tokio::spawn(async move {
+            let mut received = Vec::new();
+            peer.read_to_end(&mut received).await.unwrap();
+            received
+        });
+        write_all_vectored(&mut ours, &segments, &|| true)
+            .await
+            .unwrap();
+        drop(ours);
+        assert!(reader.await.unwrap() == expected);
     }
 
     #[tokio::test]

@@ -18,7 +18,7 @@
 //! carrying the `rustls::Error` so [`super::tls::TlsFailure`] can say what
 //! to fix.
 
-use std::io;
+use std::io::{self, IoSlice};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -39,6 +39,7 @@ use super::record::{
 };
 use super::tls::TlsFailure;
 use crate::recv_pool::{self, FrameBuffer};
+use crate::transport::{write_gated, WriteFailure, WriteGate};
 
 /// Sealed records are sent once this much is buffered: few `send` calls
 /// per produce request, a bounded buffer per connection.
@@ -494,12 +495,21 @@ impl std::fmt::Debug for TlsWriter {
 
 impl TlsWriter {
     /// Seals and sends `segments` as one stream of full records.
-    pub(crate) async fn write_segments(&mut self, segments: &[Bytes]) -> io::Result<()> {
+    pub(crate) async fn write_segments(
+        &mut self,
+        segments: &[Bytes],
+        gate: WriteGate<'_>,
+    ) -> Result<(), WriteFailure> {
+        // Asked before anything is sealed: sealing spends record sequence
+        // numbers, so a request stopped after it leaves the stream unusable.
+        if !gate() {
+            return Err(WriteFailure::Withheld { started: false });
+        }
         let mut remaining: usize = segments.iter().map(Bytes::len).sum();
         let mut pieces = segments.iter().map(|s| &s[..]);
         let mut current: &[u8] = &[];
         while remaining > 0 {
-            self.update_key_if_due()?;
+            self.update_key_if_due().map_err(WriteFailure::Io)?;
             let len = remaining.min(MAX_PLAINTEXT);
             self.keys
                 .seal(&mut self.out, CONTENT_APPLICATION_DATA, len, |out| {
@@ -514,21 +524,29 @@ impl TlsWriter {
                         needed -= take;
                     }
                 })
-                .map_err(tls_error)?;
+                .map_err(|e| WriteFailure::Io(tls_error(e)))?;
             remaining -= len;
             if self.out.len() >= WRITE_CHUNK {
-                self.send_out().await?;
+                self.send_out(gate).await?;
             }
         }
-        self.send_out().await
+        self.send_out(gate).await
     }
 
-    async fn send_out(&mut self) -> io::Result<()> {
-        if !self.out.is_empty() {
-            let result = self.tcp.write_all(&self.out).await;
-            self.out.clear();
-            result?;
+    /// Writes the sealed records, asking `gate` before each system call.
+    async fn send_out(&mut self, gate: WriteGate<'_>) -> Result<(), WriteFailure> {
+        let mut sent = 0;
+        while sent < self.out.len() {
+            let slice = [IoSlice::new(&self.out[sent..])];
+            match write_gated(&self.tcp, &slice, gate, true).await {
+                Ok(written) => sent += written,
+                Err(e) => {
+                    self.out.clear();
+                    return Err(e);
+                }
+            }
         }
+        self.out.clear();
         Ok(())
     }
 

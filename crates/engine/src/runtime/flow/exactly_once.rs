@@ -134,7 +134,7 @@ pub(super) async fn forward_exactly_once(
     debug!(flow = %ctx.name, %tp, transactional_id, offset = position.next(), protocol = ?producer.protocol(), "forwarding in transactions");
 
     let config = SendConfig {
-        lease: Some(ctx.lease.clone()),
+        lease: Some(ctx.lease.for_this_term()),
         ..SendConfig::for_client(&ctx.target)
     };
     let progress_topic = progress_topic(source_alias);

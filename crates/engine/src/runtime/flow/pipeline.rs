@@ -294,7 +294,7 @@ async fn forward_idempotently(
         tp.partition,
         identity,
         SendConfig {
-            lease: Some(ctx.lease.clone()),
+            lease: Some(ctx.lease.for_this_term()),
             ..SendConfig::for_client(&ctx.target)
         },
     );
