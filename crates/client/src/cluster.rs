@@ -17,6 +17,7 @@ use crate::backoff::Backoff;
 use crate::connection::{BrokerConnection, ConnectionConfig};
 use crate::error::{ClientError, Result};
 use crate::metadata_refresh::RefreshQueue;
+use crate::new_topics::NewTopics;
 use crate::produce_batcher::{BatcherHandle, BatcherKey};
 
 /// Settings of a cluster client.
@@ -173,6 +174,8 @@ struct Inner {
     unreachable: StdMutex<HashMap<String, ConnectFailures>>,
     /// Refreshes of named topics waiting for the next Metadata request.
     refreshes: RefreshQueue,
+    /// Topics created or grown through this client lately.
+    new_topics: NewTopics,
 }
 
 /// Consecutive failures to reach one broker and when to try it again.
@@ -230,6 +233,7 @@ impl KafkaClient {
                 batchers: StdMutex::new(HashMap::new()),
                 unreachable: StdMutex::new(HashMap::new()),
                 refreshes: RefreshQueue::default(),
+                new_topics: NewTopics::default(),
             }),
         };
         client.check_listener().await?;
@@ -559,6 +563,18 @@ impl KafkaClient {
                 topic: topic.to_string(),
                 partition: -1,
             })
+    }
+
+    /// Notes topics this client just created or grew (see
+    /// [`crate::new_topics`]).
+    pub(crate) fn note_new_topics<'a>(&self, topics: impl IntoIterator<Item = &'a str>) {
+        self.inner.new_topics.record(topics);
+    }
+
+    /// Whether this client created or grew `topic` less than `within` ago:
+    /// the brokers may still be bringing its partitions up.
+    pub fn created_within(&self, topic: &str, within: Duration) -> bool {
+        self.inner.new_topics.created_within(topic, within)
     }
 
     /// The leader broker id of a partition, from the cache or, when the cache

@@ -34,6 +34,7 @@ pub mod group;
 pub mod landed;
 pub mod lease;
 mod metadata_refresh;
+mod new_topics;
 pub mod produce;
 pub mod produce_batcher;
 pub mod produce_request;

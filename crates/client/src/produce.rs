@@ -42,6 +42,10 @@ const MISSING_TOPIC_FIRST_BACKOFF: Duration = Duration::from_millis(20);
 /// only: about the time a broker takes to create a new topic's logs.
 const QUIET_MISSING_TOPIC: Duration = Duration::from_secs(2);
 
+/// The same for a topic this client created a moment ago: a broker took
+/// tens of seconds to bring up 10,000 new partitions at once.
+const QUIET_NEW_TOPIC: Duration = Duration::from_secs(60);
+
 /// A producer id and epoch from InitProducerId.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProducerIdentity {
@@ -105,7 +109,10 @@ pub struct SendConfig {
     /// than `delivery_timeout`: a deleted topic (or one never created, with
     /// auto-create off) does not come back by waiting; this only covers
     /// metadata propagation right after a creation. Giving up lets the owner
-    /// pause the partition with that error and create the topic.
+    /// pause the partition with that error and create the topic. A topic
+    /// the sender's client itself created or grew less than
+    /// `delivery_timeout` ago gets `delivery_timeout` (see
+    /// [`crate::new_topics`]).
     pub missing_topic_timeout: Duration,
     /// First pause before a resend; doubles up to `retry_backoff_max`.
     pub retry_backoff: Duration,
@@ -399,7 +406,13 @@ impl<T: Send + 'static> PartitionSender<T> {
                     let first_failure = *front
                         .first_failure
                         .get_or_insert_with(tokio::time::Instant::now);
-                    let give_up_after = if e.is_missing_topic() {
+                    // A topic this client created a moment ago is still
+                    // being brought up, not deleted: the full patience.
+                    let new_topic = e.is_missing_topic()
+                        && self
+                            .client
+                            .created_within(&self.topic, self.config.delivery_timeout);
+                    let give_up_after = if e.is_missing_topic() && !new_topic {
                         self.config
                             .missing_topic_timeout
                             .min(self.config.delivery_timeout)
@@ -433,7 +446,12 @@ impl<T: Send + 'static> PartitionSender<T> {
                                     | ResponseError::LeaderNotAvailable
                             )
                         );
-                    if settling && first_failure.elapsed() < QUIET_MISSING_TOPIC {
+                    let quiet_for = if new_topic {
+                        QUIET_NEW_TOPIC
+                    } else {
+                        QUIET_MISSING_TOPIC
+                    };
+                    if settling && first_failure.elapsed() < quiet_for {
                         debug!(cluster = %self.client.cluster_label(), topic = %self.topic, partition = self.partition, error = %e, attempt = front.attempts, "topic not writable yet, resending");
                     } else {
                         warn!(cluster = %self.client.cluster_label(), topic = %self.topic, partition = self.partition, error = %e, attempt = front.attempts, "produce failed, resending unacknowledged batches");

@@ -130,6 +130,9 @@ impl Admin {
                 (name, result)
             })
             .collect();
+        if !validate_only {
+            self.note_created(&results);
+        }
         self.after_controller_answer(results.iter().map(|(_, r)| r))
             .await;
         Ok(results)
@@ -197,9 +200,21 @@ impl Admin {
                 (name, result)
             })
             .collect();
+        self.note_created(&results);
         self.after_controller_answer(results.iter().map(|(_, r)| r))
             .await;
         Ok(results)
+    }
+
+    /// Notes the topics `results` created or grew: their partitions may be
+    /// unknown to the brokers for a while (see [`crate::new_topics`]).
+    fn note_created<T>(&self, results: &[(String, Result<T>)]) {
+        self.client.note_new_topics(
+            results
+                .iter()
+                .filter(|(_, r)| r.is_ok())
+                .map(|(name, _)| name.as_str()),
+        );
     }
 
     /// Deletes topics by name.
