@@ -408,10 +408,9 @@ impl<T: Send + 'static> PartitionSender<T> {
                         .get_or_insert_with(tokio::time::Instant::now);
                     // A topic this client created a moment ago is still
                     // being brought up, not deleted: the full patience.
-                    let new_topic = e.is_missing_topic()
-                        && self
-                            .client
-                            .created_within(&self.topic, self.config.delivery_timeout);
+                    let new_topic = self
+                        .client
+                        .created_within(&self.topic, self.config.delivery_timeout);
                     let give_up_after = if e.is_missing_topic() && !new_topic {
                         self.config
                             .missing_topic_timeout
