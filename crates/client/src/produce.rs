@@ -111,8 +111,8 @@ pub struct SendConfig {
     /// metadata propagation right after a creation. Giving up lets the owner
     /// pause the partition with that error and create the topic. A topic
     /// the sender's client itself created or grew less than
-    /// `delivery_timeout` ago gets `delivery_timeout` (see
-    /// [`crate::new_topics`]).
+    /// `delivery_timeout` ago gets `delivery_timeout` until the sender's
+    /// first batch lands there (see [`crate::new_topics`]).
     pub missing_topic_timeout: Duration,
     /// First pause before a resend; doubles up to `retry_backoff_max`.
     pub retry_backoff: Duration,
@@ -406,11 +406,14 @@ impl<T: Send + 'static> PartitionSender<T> {
                     let first_failure = *front
                         .first_failure
                         .get_or_insert_with(tokio::time::Instant::now);
-                    // A topic this client created a moment ago is still
-                    // being brought up, not deleted: the full patience.
-                    let new_topic = self
-                        .client
-                        .created_within(&self.topic, self.config.delivery_timeout);
+                    // A topic this client created a moment ago, on which
+                    // this sender has not written yet, is still being
+                    // brought up: the full patience. Once a batch landed,
+                    // "unknown" means deleted again.
+                    let new_topic = !self.acknowledged_any
+                        && self
+                            .client
+                            .created_within(&self.topic, self.config.delivery_timeout);
                     let give_up_after = if e.is_missing_topic() && !new_topic {
                         self.config
                             .missing_topic_timeout

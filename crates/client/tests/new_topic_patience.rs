@@ -1,5 +1,6 @@
 //! A sender waits out "unknown topic or partition" longer on a topic its
-//! own client created a moment ago (the brokers are still bringing it up)
+//! own client created a moment ago (the brokers are still bringing it up),
+//! as long as the sender has not written there yet,
 //! than on one it did not (deleted, most likely): see
 //! `kmirror_client::new_topics`. At 10,000 partitions the short patience
 //! paused 8,000 partitions of a fresh flow while the target made their logs.
@@ -17,9 +18,9 @@ use kmirror_client::{ClientConfig, ClientError, KafkaClient};
 const SHORT: Duration = Duration::from_millis(200);
 const LONG: Duration = Duration::from_secs(6);
 
-/// Sends one batch to `topic` through `client` and waits for the sender to
-/// give up; when it did.
-async fn give_up_at(client: &KafkaClient, topic: &str) -> tokio::time::Instant {
+/// A sender to `topic`'s partition 0 through `client`, with a short
+/// missing-topic patience and a long delivery timeout.
+async fn sender(client: &KafkaClient, topic: &str) -> PartitionSender<()> {
     let identity = init_producer_id(client).await.expect("producer id");
     let config = SendConfig {
         retry_backoff: Duration::from_millis(10),
@@ -28,15 +29,24 @@ async fn give_up_at(client: &KafkaClient, topic: &str) -> tokio::time::Instant {
         delivery_timeout: LONG,
         ..SendConfig::for_client(client)
     };
-    let mut sender: PartitionSender<()> =
-        PartitionSender::new(client.clone(), topic, 0, identity, config);
+    PartitionSender::new(client.clone(), topic, 0, identity, config)
+}
+
+/// Sends one batch and waits for its outcome.
+async fn send_one(sender: &mut PartitionSender<()>) -> Result<(), ClientError> {
     let batch = encode(&[(b"k".to_vec(), Some(b"v".to_vec()))], 1_700_000_000_000);
     sender.send(&batch, ()).await.expect("queued");
-    let outcome = tokio::time::timeout(WAIT, sender.next_ack())
+    tokio::time::timeout(WAIT, sender.next_ack())
         .await
         .expect("an outcome within the bound")
-        .expect("a batch in flight");
-    match outcome {
+        .expect("a batch in flight")
+        .map(|_| ())
+}
+
+/// Sends one batch, which must fail on the missing topic; when the sender
+/// gave up.
+async fn give_up_at(sender: &mut PartitionSender<()>) -> tokio::time::Instant {
+    match send_one(sender).await {
         Err(e @ ClientError::RetriesExhausted { .. }) if e.is_missing_topic() => {
             tokio::time::Instant::now()
         }
@@ -45,7 +55,7 @@ async fn give_up_at(client: &KafkaClient, topic: &str) -> tokio::time::Instant {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_topic_created_by_the_same_client_gets_the_delivery_timeout() {
+async fn a_topic_created_by_the_same_client_gets_the_delivery_timeout_until_written() {
     let (_, bootstrap, creator) = topic_and_client("patience-other", 1).await;
     let other = KafkaClient::connect(ClientConfig::new(&bootstrap))
         .await
@@ -62,6 +72,9 @@ async fn a_topic_created_by_the_same_client_gets_the_delivery_timeout() {
     {
         outcome.unwrap_or_else(|e| panic!("create {name}: {e}"));
     }
+    // A sender of the creator that wrote before the deletion.
+    let mut wrote_before = sender(&creator, &topic).await;
+    send_one(&mut wrote_before).await.expect("written");
     for (name, outcome) in other
         .admin()
         .delete_topics(&[&topic])
@@ -87,15 +100,23 @@ async fn a_topic_created_by_the_same_client_gets_the_delivery_timeout() {
     }
 
     let started = tokio::time::Instant::now();
-    let not_ours = give_up_at(&other, &topic).await - started;
+    let not_ours = give_up_at(&mut sender(&other, &topic).await).await - started;
     assert!(
         not_ours < LONG,
         "a topic this client did not create gives up after missing.topic patience \
          ({SHORT:?}), not the delivery timeout: took {not_ours:?}"
     );
-    // The creator waits until the delivery timeout has passed since the
-    // creation; past that a missing topic is a missing topic again.
-    let ours = give_up_at(&creator, &topic).await - created;
+    let started = tokio::time::Instant::now();
+    let after_a_write = give_up_at(&mut wrote_before).await - started;
+    assert!(
+        after_a_write < LONG,
+        "a sender whose batch landed on the new topic takes its disappearance for a \
+         deletion: took {after_a_write:?}"
+    );
+    // A sender that has not written yet waits until the delivery timeout
+    // has passed since the creation; past that a missing topic is a missing
+    // topic again.
+    let ours = give_up_at(&mut sender(&creator, &topic).await).await - created;
     assert!(
         ours >= LONG,
         "a topic this client just created is waited for until the delivery timeout \
