@@ -35,6 +35,7 @@ pub mod landed;
 pub mod lease;
 mod metadata_refresh;
 mod new_topics;
+mod plain_frames;
 pub mod produce;
 pub mod produce_batcher;
 pub mod produce_request;

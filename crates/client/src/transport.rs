@@ -5,12 +5,11 @@
 use std::io::IoSlice;
 
 use bytes::Bytes;
-use tokio::io::AsyncReadExt;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpSocket, TcpStream};
 
 use crate::error::{ClientError, Result};
-use crate::recv_pool;
+use crate::plain_frames::PlainFrames;
 use crate::security::tls::TlsFailure;
 use crate::security::tls_stream::{FrameError, TlsReader, TlsWriter};
 use crate::security::SecurityConfig;
@@ -133,7 +132,7 @@ pub struct BrokerReader {
 }
 
 enum ReaderKind {
-    Plain(OwnedReadHalf),
+    Plain(PlainFrames),
     Tls(Box<TlsReader>),
 }
 
@@ -153,7 +152,7 @@ impl BrokerReader {
         max_bytes: usize,
     ) -> std::result::Result<Bytes, ReadFailure> {
         let result = match &mut self.inner {
-            ReaderKind::Plain(tcp) => read_plain_frame(tcp, max_bytes).await,
+            ReaderKind::Plain(frames) => frames.read_frame(max_bytes).await,
             ReaderKind::Tls(tls) => tls.read_frame(max_bytes).await,
         };
         result.map_err(|error| match error {
@@ -185,34 +184,6 @@ impl BrokerReader {
             }
         })
     }
-}
-
-/// Reads one frame over plain TCP straight into a buffer of its size.
-async fn read_plain_frame(
-    tcp: &mut OwnedReadHalf,
-    max_bytes: usize,
-) -> std::result::Result<Bytes, FrameError> {
-    let size = match tcp.read_i32().await {
-        Ok(size) => size,
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-            return Err(FrameError::Closed { mid_frame: false })
-        }
-        Err(e) => return Err(FrameError::Io(e)),
-    };
-    if size < 4 || size as usize > max_bytes {
-        return Err(FrameError::BadSize(size));
-    }
-    let size = size as usize;
-    let mut frame = recv_pool::take(size);
-    while frame.len() < size {
-        let mut limited = (&mut *tcp).take((size - frame.len()) as u64);
-        match limited.read_buf(&mut *frame).await {
-            Ok(0) => return Err(FrameError::Closed { mid_frame: true }),
-            Ok(_) => {}
-            Err(e) => return Err(FrameError::Io(e)),
-        }
-    }
-    Ok(frame.freeze())
 }
 
 /// A frame size that cannot start a Kafka response. A TLS record header
@@ -296,7 +267,7 @@ impl Transport {
                 let (read, write) = tcp.into_split();
                 Ok((
                     BrokerReader {
-                        inner: ReaderKind::Plain(read),
+                        inner: ReaderKind::Plain(PlainFrames::new(read)),
                         tls_host: None,
                     },
                     BrokerWriter(WriterKind::Plain(write)),
@@ -332,6 +303,7 @@ fn host_of(addr: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::AsyncReadExt;
 
     #[test]
     fn host_of_strips_port_and_brackets() {
