@@ -13,8 +13,8 @@
 #   scripts/bench.sh --scenario workers   kmirror with 1, 2 and 3 worker
 #       processes on one flow, then a worker joining, one stopped (SIGTERM)
 #       and one killed (SIGKILL) while copying (issue 10); writes
-#       docs/bench-results/results-workers.*. About three minutes
-#       (--rounds 10: about six).
+#       docs/bench-results/results-workers.*. About five minutes
+#       (--rounds 10: about nine).
 #   scripts/bench.sh --scenario latency-3b  steady latency on two three-broker
 #       clusters at 10 and 5,000 records/s, kmirror and MM2 tuned, each as
 #       overhead over the source read in the same run (issue 12); writes

@@ -74,7 +74,7 @@ enum Command {
         /// Comma-separated: ceiling, catch-up, latency, start-up, far-region
         /// (the default set), sasl-ssl (only when named; alone, it defaults
         /// to kmirror and MM2 tuned, lz4 and none, 512 MiB each), workers
-        /// (only when named; alone, 1, 2 and 3 kmirror processes on 2 GiB
+        /// (only when named; alone, 1, 2 and 3 kmirror processes on 6 GiB
         /// of lz4 data, then joins and departures while copying),
         /// latency-3b (only when named; alone, kmirror and MM2 tuned on two
         /// three-broker clusters at 10 and 5,000 records/s), scale (only when

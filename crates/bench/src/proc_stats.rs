@@ -24,6 +24,9 @@ pub struct ProcStats {
     pub peak_rss: u64,
     /// Current resident set size (`VmRSS`), in bytes.
     pub rss: u64,
+    /// Minor page faults so far (`minflt`): first touches of fresh memory,
+    /// a cost each process pays once for its buffers whatever its share.
+    pub minor_faults: u64,
 }
 
 impl ProcStats {
@@ -44,6 +47,7 @@ impl ProcStats {
             cpu: parse_cpu(&stat).ok_or_else(|| malformed(dir, "stat"))?,
             peak_rss: status_kib(&status, "VmHWM:").unwrap_or(0) * 1024,
             rss: status_kib(&status, "VmRSS:").unwrap_or(0) * 1024,
+            minor_faults: parse_minor_faults(&stat).ok_or_else(|| malformed(dir, "stat"))?,
         })
     }
 
@@ -122,6 +126,14 @@ fn parse_cpu(stat: &str) -> Option<Duration> {
     Some(Duration::from_millis(ticks * 1000 / USER_HZ))
 }
 
+/// `minflt` (field 10) of a `/proc/<pid>/stat` line, counted from the last
+/// `)` as in [`parse_cpu`].
+fn parse_minor_faults(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    // `rest` starts at field 3, so field 10 is its eighth.
+    rest.split_whitespace().nth(7)?.parse().ok()
+}
+
 /// A `Key:   1234 kB` line of `/proc/<pid>/status`, in KiB.
 fn status_kib(status: &str, key: &str) -> Option<u64> {
     status
@@ -139,6 +151,8 @@ mod tests {
     fn parses_stat_with_a_tricky_command_name() {
         let stat = "4242 (java (x) y) S 1 2 3 4 5 6 7 8 9 10 150 50 7 3 20 0 30 0 100 0";
         assert_eq!(parse_cpu(stat), Some(Duration::from_millis(2100)));
+        assert_eq!(parse_minor_faults(stat), Some(7));
+        assert_eq!(parse_minor_faults("4242 (x) S 1 2"), None);
     }
 
     #[test]
@@ -171,5 +185,7 @@ mod tests {
     fn reads_this_process() {
         let stats = ProcStats::of_self().unwrap();
         assert!(stats.peak_rss >= stats.rss && stats.rss > 0, "{stats:?}");
+        // Loading the test binary alone faults pages in.
+        assert!(stats.minor_faults > 0, "{stats:?}");
     }
 }

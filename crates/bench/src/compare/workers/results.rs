@@ -33,6 +33,9 @@ pub struct WorkerShare {
     /// All CPU seconds per GB of payload it copied.
     pub total_cpu_s_per_gb: Option<f64>,
     pub peak_rss_mib: f64,
+    /// Its minor page faults over its life: mostly the first touches of its
+    /// receive buffers, a fixed cost per process (see the scenario's size).
+    pub page_faults: u64,
 }
 
 /// A catch-up of the preloaded topic by `workers` processes at once.
@@ -331,14 +334,14 @@ impl WorkersResults {
         let _ = writeln!(w, "\nEvery run and worker:\n");
         let _ = writeln!(
             w,
-            "| workers | round | worker | partitions | records | copy CPU s | CPU s/GB copy | CPU s/GB total | peak RSS MiB |"
+            "| workers | round | worker | partitions | records | copy CPU s | CPU s/GB copy | CPU s/GB total | peak RSS MiB | page faults |"
         );
-        let _ = writeln!(w, "|---:|---:|---|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(w, "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|");
         for r in &self.catch_up {
             if let Some(e) = &r.error {
                 let _ = writeln!(
                     w,
-                    "| {} | {} | failed: {} | | | | | | |",
+                    "| {} | {} | failed: {} | | | | | | | |",
                     r.workers,
                     r.round,
                     e.lines().next().unwrap_or_default().replace('|', "/")
@@ -347,7 +350,7 @@ impl WorkersResults {
             for s in &r.per_worker {
                 let _ = writeln!(
                     w,
-                    "| {} | {} | {} | {} | {} | {:.3} | {} | {} | {:.0} |",
+                    "| {} | {} | {} | {} | {} | {:.3} | {} | {} | {:.0} | {} |",
                     r.workers,
                     r.round,
                     s.worker_id,
@@ -356,7 +359,8 @@ impl WorkersResults {
                     s.copy_cpu_s,
                     num(s.cpu_s_per_gb),
                     num(s.total_cpu_s_per_gb),
-                    s.peak_rss_mib
+                    s.peak_rss_mib,
+                    s.page_faults
                 );
             }
         }
