@@ -267,7 +267,10 @@ impl Transport {
                 let (read, write) = tcp.into_split();
                 Ok((
                     BrokerReader {
-                        inner: ReaderKind::Plain(PlainFrames::new(read)),
+                        inner: ReaderKind::Plain(PlainFrames::new(
+                            read,
+                            socket.receive_buffer_bytes,
+                        )),
                         tls_host: None,
                     },
                     BrokerWriter(WriterKind::Plain(write)),
