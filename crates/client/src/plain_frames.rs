@@ -12,8 +12,10 @@
 //!
 //! A large frame (a fetch response) is read as before, straight into a
 //! buffer of its own size from [`recv_pool`](crate::recv_pool), never past
-//! its end: only the bytes already read ahead, at most [`READ_AHEAD`] of its
-//! first bytes, are copied into that buffer.
+//! its end: only the bytes already read ahead are copied into that buffer,
+//! [`READ_AHEAD`] of its first bytes or a little more when the read-ahead
+//! buffer has grown (`BytesMut` may double it while it holds a partial
+//! frame).
 //!
 //! While the rest of a large frame arrives, the socket's receive low-water
 //! mark (`SO_RCVLOWAT`) is raised to the bytes still missing, up to
@@ -170,16 +172,13 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use tokio::io::AsyncWriteExt;
-    use tokio::net::{TcpListener, TcpStream};
+    use tokio::net::TcpStream;
 
     /// A connected pair on loopback: the reader's half and the writer.
     async fn pair() -> (PlainFrames, TcpStream) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (client, accepted) = tokio::join!(TcpStream::connect(addr), listener.accept());
-        let (read, _write) = client.unwrap().into_split();
-        // The client's write half is dropped: the tests only read from it.
-        (PlainFrames::new(read, None), accepted.unwrap().0)
+        let (ours, peer) = crate::transport::loopback_pair().await;
+        // Our write half is dropped: the tests only read from it.
+        (PlainFrames::new(ours.into_split().0, None), peer)
     }
 
     fn framed(body: &[u8]) -> Vec<u8> {

@@ -303,6 +303,16 @@ fn host_of(addr: &str) -> &str {
     host.trim_start_matches('[').trim_end_matches(']')
 }
 
+/// A connected pair of streams on loopback, for the tests of this crate's
+/// readers and writers: ours, and the peer's.
+#[cfg(test)]
+pub(crate) async fn loopback_pair() -> (TcpStream, TcpStream) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ours = TcpStream::connect(listener.local_addr().unwrap());
+    let (ours, accepted) = tokio::join!(ours, listener.accept());
+    (ours.unwrap(), accepted.unwrap().0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,10 +327,8 @@ mod tests {
 
     /// A connected pair: our write half and the peer's stream.
     async fn pair() -> (OwnedWriteHalf, TcpStream) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let ours = TcpStream::connect(listener.local_addr().unwrap());
-        let (ours, accepted) = tokio::join!(ours, listener.accept());
-        (ours.unwrap().into_split().1, accepted.unwrap().0)
+        let (ours, peer) = loopback_pair().await;
+        (ours.into_split().1, peer)
     }
 
     #[tokio::test]
