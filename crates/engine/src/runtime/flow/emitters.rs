@@ -85,7 +85,10 @@ pub(super) fn start_offset_syncs(
     lease: &WriteLease,
 ) -> (OffsetSyncSender, JoinSet<()>) {
     let mut tasks = JoinSet::new();
-    let (sender, receiver) = mpsc::channel(4096);
+    // Room for the syncs of a tenth of a second (the writer's spacing) at
+    // over 100,000 forwarded batches a second; past that a sync is dropped
+    // and the partition's next batch writes one.
+    let (sender, receiver) = mpsc::channel(16_384);
     if flow.replication_enabled && flow.emit_offset_syncs_enabled {
         let client = if flow.offset_syncs_cluster() == &flow.source {
             source.clone()
