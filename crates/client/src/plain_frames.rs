@@ -13,9 +13,8 @@
 //! A large frame (a fetch response) is read as before, straight into a
 //! buffer of its own size from [`recv_pool`](crate::recv_pool), never past
 //! its end: only the bytes already read ahead are copied into that buffer,
-//! [`READ_AHEAD`] of its first bytes or a little more when the read-ahead
-//! buffer has grown (`BytesMut` may double it while it holds a partial
-//! frame).
+//! at most [`READ_AHEAD`] of its first bytes (the read-ahead never holds
+//! more, whatever the capacity `BytesMut` gave its buffer).
 //!
 //! While the rest of a large frame arrives, the socket's receive low-water
 //! mark (`SO_RCVLOWAT`) is raised to the bytes still missing, up to
@@ -78,7 +77,7 @@ impl PlainFrames {
         }
         let size = size as usize;
         let total = 4 + size;
-        if total <= READ_AHEAD.max(self.ahead.len()) {
+        if total <= READ_AHEAD {
             while self.ahead.len() < total {
                 self.read_ahead().await?;
             }
@@ -128,12 +127,18 @@ impl PlainFrames {
         }
     }
 
-    /// One `recv` into the read-ahead buffer.
+    /// One `recv` into the read-ahead buffer, which never holds more than
+    /// [`READ_AHEAD`] bytes. Called only while it holds less: for a frame's
+    /// size, or the rest of a frame no larger than [`READ_AHEAD`].
     async fn read_ahead(&mut self) -> Result<(), FrameError> {
-        if self.ahead.capacity() - self.ahead.len() < READ_AHEAD / 2 {
+        let room = READ_AHEAD.saturating_sub(self.ahead.len());
+        // A read of 0 bytes would look like the peer closing.
+        debug_assert!(room > 0, "read ahead while full");
+        if self.ahead.capacity() - self.ahead.len() < room.min(READ_AHEAD / 2) {
             self.ahead.reserve(READ_AHEAD);
         }
-        match self.tcp.read_buf(&mut self.ahead).await {
+        let mut limited = (&mut self.tcp).take(room as u64);
+        match limited.read_buf(&mut self.ahead).await {
             Ok(0) => Err(FrameError::Closed {
                 mid_frame: !self.ahead.is_empty(),
             }),
@@ -356,6 +361,7 @@ mod tests {
                 for expected in &bodies {
                     let frame = frames.read_frame(1 << 20).await.unwrap();
                     assert_eq!(&frame[..], &expected[..]);
+                    assert!(frames.ahead.len() <= READ_AHEAD, "read ahead {}", frames.ahead.len());
                 }
                 drop(writer.await.unwrap());
             });
