@@ -23,6 +23,11 @@ use crate::model::TopicPartition;
 /// quiet spell still goes out at once.
 pub(crate) const SYNC_WRITE_SPACING: Duration = Duration::from_millis(100);
 
+/// Syncs per batch written. A sync record is at most about 300 bytes (a
+/// topic name is at most 249 characters), so a batch stays well under the
+/// 1 MiB a topic takes by default however many syncs a spacing gathered.
+const SYNCS_PER_BATCH: usize = 2_000;
+
 /// Writes the offset syncs the pipelines decided on (MM2's rules, see
 /// [`super::offset_sync::OffsetSyncState`]).
 pub(super) async fn write_offset_syncs(
@@ -34,8 +39,10 @@ pub(super) async fn write_offset_syncs(
     let mut last_write = None;
     while let Some(pending) = next_round(&mut syncs, &mut last_write).await {
         let records = encode_syncs(pending);
-        if let Err(e) = writer.write(&topic, 0, &records).await {
-            warn!(flow = %flow.name(), error = %e, "cannot write offset syncs");
+        for batch in records.chunks(SYNCS_PER_BATCH) {
+            if let Err(e) = writer.write(&topic, 0, batch).await {
+                warn!(flow = %flow.name(), error = %e, "cannot write offset syncs");
+            }
         }
     }
 }
@@ -118,5 +125,15 @@ mod tests {
         drop(tx);
         assert_eq!(next_round(&mut rx, &mut last_write).await, Some(vec![6]));
         assert_eq!(next_round(&mut rx, &mut last_write).await, None);
+    }
+
+    #[test]
+    fn the_largest_batch_of_syncs_fits_a_topic_default_limit() {
+        let longest = TopicPartition::new(&"t".repeat(249), i32::MAX);
+        let pending = vec![(longest, vec![(i64::MAX, i64::MAX); SYNCS_PER_BATCH])];
+        let records = encode_syncs(pending);
+        assert_eq!(records.len(), SYNCS_PER_BATCH);
+        let bytes = kmirror_client::records::encode(&records, 0).fetched_len();
+        assert!(bytes < 1 << 20, "{bytes} bytes");
     }
 }
