@@ -23,6 +23,11 @@ use crate::model::TopicPartition;
 /// quiet spell still goes out at once.
 pub(crate) const SYNC_WRITE_SPACING: Duration = Duration::from_millis(100);
 
+/// Syncs the pipelines may queue for the writer: those of one
+/// [`SYNC_WRITE_SPACING`] at over 100,000 forwarded batches a second. Past
+/// that a sync is dropped and the partition's next batch writes one.
+pub(crate) const SYNC_QUEUE: usize = 16_384;
+
 /// Syncs per batch written. A sync record is at most about 300 bytes (a
 /// topic name is at most 249 characters), so a batch stays well under the
 /// 1 MiB a topic takes by default however many syncs a spacing gathered.

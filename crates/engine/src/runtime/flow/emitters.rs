@@ -22,7 +22,7 @@ use crate::runtime::checkpoints::run_checkpoints;
 use crate::runtime::config_sync::run_config_sync;
 use crate::runtime::membership::UnitsNotifier;
 use crate::runtime::status::StatusBoard;
-use crate::runtime::syncs_writer::write_offset_syncs;
+use crate::runtime::syncs_writer::{write_offset_syncs, SYNC_QUEUE};
 use crate::runtime::ticker::Ticker;
 use crate::runtime::topics::ensure_compacted_topic;
 use crate::runtime::writer::RecordWriter;
@@ -85,10 +85,7 @@ pub(super) fn start_offset_syncs(
     lease: &WriteLease,
 ) -> (OffsetSyncSender, JoinSet<()>) {
     let mut tasks = JoinSet::new();
-    // Room for the syncs of a tenth of a second (the writer's spacing) at
-    // over 100,000 forwarded batches a second; past that a sync is dropped
-    // and the partition's next batch writes one.
-    let (sender, receiver) = mpsc::channel(16_384);
+    let (sender, receiver) = mpsc::channel(SYNC_QUEUE);
     if flow.replication_enabled && flow.emit_offset_syncs_enabled {
         let client = if flow.offset_syncs_cluster() == &flow.source {
             source.clone()
